@@ -1,0 +1,115 @@
+"""Command line: each sub-command is a small function; main() only wires them."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Callable
+
+from bot.app import build_app, configure_logging
+from bot.clock import Clock
+from models.migrate import upgrade
+from settings import Settings, get_settings
+
+
+def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
+    upgrade(settings)
+    print("数据库已是最新版本。")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from models.db import make_engine, make_sessionmaker
+    from models.demo import drop_everything, load_demo
+
+    async def run() -> tuple[bool, str]:
+        engine = make_engine(settings)
+        try:
+            if args.reset:
+                await drop_everything(engine)
+            await asyncio.to_thread(upgrade, settings)
+            return await load_demo(make_sessionmaker(engine), Clock().now())
+        finally:
+            await engine.dispose()
+
+    loaded, listing = asyncio.run(run())
+    print("演示县数据已载入。" if loaded else "演示县数据已存在（用 --reset 重新载入）。")
+    print(listing)
+    return 0
+
+
+def cmd_console(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.adapters.console import ConsoleSession, ConsoleTransport, read_lines
+
+    interactive = sys.stdin.isatty()
+    transport = ConsoleTransport(out=sys.stdout)
+
+    async def run() -> None:
+        app = build_app(settings, {"console": transport})
+        try:
+            session = ConsoleSession(app, transport, args.user)
+            if interactive:
+                print(
+                    f"红盟助手控制台：以 {args.user} 身份聊天；#N 按按钮，@as 账号 切换，"
+                    "Ctrl-D 退出。"
+                )
+                print(f"{args.user}> ", end="", flush=True)
+            await session.run(read_lines(interactive), interactive)
+        finally:
+            await app.close()
+
+    asyncio.run(run())
+    return 0
+
+
+def cmd_nlu(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.nlu import parse
+
+    if args.file:
+        with open(args.file, encoding="utf-8") as handle:
+            texts = [_text_of(line) for line in handle if line.strip()]
+    else:
+        texts = [" ".join(args.text)]
+    for text in texts:
+        print(json.dumps(parse(text).as_json(), ensure_ascii=False))
+    return 0
+
+
+def _text_of(line: str) -> str:
+    """A line of a --file: plain text, or a JSON object with a "text" field."""
+    line = line.strip()
+    if line.startswith("{"):
+        try:
+            return str(json.loads(line)["text"])
+        except (ValueError, KeyError):
+            pass
+    return line
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="红盟助手")
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="create or upgrade the database and load the demo county")
+    demo.add_argument("--reset", action="store_true", help="drop everything and start over")
+    demo.set_defaults(func=cmd_demo)
+    console = sub.add_parser("console", help="chat as a console user")
+    console.add_argument("--user", default="member")
+    console.set_defaults(func=cmd_console)
+    db = sub.add_parser("db", help="database maintenance")
+    db.add_argument("action", choices=["upgrade"])
+    db.set_defaults(func=cmd_db)
+    nlu = sub.add_parser("nlu", help="print the parse of a text, or of each line of a file")
+    nlu.add_argument("text", nargs="*")
+    nlu.add_argument("--file")
+    nlu.set_defaults(func=cmd_nlu)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    configure_logging()
+    settings = get_settings()
+    func: Callable[[argparse.Namespace, Settings], int] = args.func
+    return func(args, settings)

@@ -1,0 +1,77 @@
+"""The one helper for time: UTC inside, Asia/Shanghai (BOT_TIMEZONE) on screen."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from settings import get_settings
+
+
+class Clock:
+    """Real time; tests use FrozenClock to move it."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class FrozenClock(Clock):
+    def __init__(self, start: datetime) -> None:
+        if start.tzinfo is None:
+            raise ValueError("FrozenClock needs an aware datetime")
+        self._now = start.astimezone(UTC)
+
+    def now(self) -> datetime:
+        return self._now
+
+    def advance(self, **delta: float) -> datetime:
+        self._now += timedelta(**delta)
+        return self._now
+
+    def set(self, moment: datetime) -> None:
+        self._now = moment.astimezone(UTC)
+
+
+def local_tz() -> ZoneInfo:
+    return get_settings().tz
+
+
+def to_local(moment: datetime) -> datetime:
+    return moment.astimezone(local_tz())
+
+
+def fmt_local(moment: datetime, pattern: str = "%m月%d日 %H:%M") -> str:
+    """A short local time for phone screens, e.g. 12月01日 09:30."""
+    return to_local(moment).strftime(pattern)
+
+
+def local_datetime(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    """An aware UTC datetime from local wall-clock parts."""
+    return datetime(year, month, day, hour, minute, tzinfo=local_tz()).astimezone(UTC)
+
+
+def parse_local(text: str, now: datetime) -> datetime | None:
+    """Parse a local time typed on a phone: '2026-12-05 09:30', '12-05 09:30', '12月5日 9:30'.
+
+    A date without a year is the next such date from `now`. Returns UTC, or None.
+    """
+    import re
+
+    cleaned = text.strip().replace("：", ":").replace("／", "/")
+    m = re.fullmatch(
+        r"(?:(\d{4})[-/年.])?(\d{1,2})[-/月.](\d{1,2})日?\s*(\d{1,2})[:点时](\d{2})?分?", cleaned
+    )
+    if not m:
+        return None
+    year_s, month_s, day_s, hour_s, minute_s = m.groups()
+    local_now = to_local(now)
+    year = int(year_s) if year_s else local_now.year
+    try:
+        moment = local_datetime(year, int(month_s), int(day_s), int(hour_s), int(minute_s or 0))
+    except ValueError:
+        return None
+    if not year_s and moment < now - timedelta(days=1):
+        moment = local_datetime(
+            year + 1, int(month_s), int(day_s), int(hour_s), int(minute_s or 0)
+        )
+    return moment

@@ -1,0 +1,261 @@
+"""Turns one Incoming into replies, in one transaction.
+
+Order: dedupe → flood control → identity → dialog → route (cancel > dialog step > button >
+command/alias > location > NLU intent > help) → role check → handler → button tokens → commit.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.clock import Clock
+from bot.context import Context
+from bot.core import Button, Incoming, Reply, Role, Route
+from bot.nlu import Parse, parse
+from models.button import issue_token, resolve_token
+from models.dialog import Dialog
+from models.inbox import InboxEvent
+from models.member import find_member
+from models.throttle import count_hits, record_hit
+from settings import Settings
+
+logger = logging.getLogger(__name__)
+
+NEED_BINDING = "您还没有绑定身份。请发送“绑定 邀请码”（邀请码由所在单位或联盟管理员提供）。"
+NO_PERMISSION = "抱歉，您没有使用“{name}”的权限。发送“帮助”查看您可用的功能。"
+TOO_FAST = "您发送得太快了，请稍等一分钟再试。"
+BUTTON_GONE = "这个按钮已失效，请重新操作。"
+INTERNAL_ERROR = "抱歉，系统出了点问题，本次操作未生效，请稍后再试。"
+ASK_WHICH = "您是想："
+UNKNOWN_COMMAND = "没有“/{command}”这个命令，发送 /help 查看可用命令。"
+
+CANCEL_WORDS = frozenset({"/cancel", "取消", "退出", "算了"})
+COMMAND_RE = re.compile(r"^/([A-Za-z_]+)(?:@\w+)?\s*(.*)$", re.S)
+
+
+@dataclass(frozen=True)
+class Target:
+    route: Route
+    func: Callable[..., Any]
+    kwargs: dict[str, Any]
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        routes: Sequence[Route],
+        sessionmaker: async_sessionmaker[AsyncSession],
+        settings: Settings,
+        clock: Clock | None = None,
+        nlu: Callable[[str], Parse] = parse,
+    ) -> None:
+        self.routes = tuple(routes)
+        self.sessionmaker = sessionmaker
+        self.settings = settings
+        self.clock = clock or Clock()
+        self.nlu = nlu
+        self.by_name = {r.name: r for r in self.routes}
+        self.by_alias = {a: r for r in self.routes for a in r.aliases}
+        self.by_intent = {r.intent: r for r in self.routes if r.intent}
+        self.on_location = next((r for r in self.routes if r.takes_location), None)
+
+    async def handle(self, incoming: Incoming) -> list[Reply]:
+        """Process one event at most once and return the replies to its sender."""
+        now = self.clock.now()
+        try:
+            async with self.sessionmaker() as session, session.begin():
+                session.add(_inbox_row(incoming, now))
+                await session.flush()
+                return await self._process(session, incoming, now)
+        except IntegrityError:
+            if await self._seen(incoming):
+                logger.info("duplicate event %s:%s ignored", incoming.platform, incoming.event_id)
+                return []
+            raise
+        except Exception:
+            logger.exception("handler failed for %s:%s", incoming.platform, incoming.event_id)
+            await self._mark_seen(incoming, now)
+            return [Reply(INTERNAL_ERROR)]
+
+    async def _seen(self, incoming: Incoming) -> bool:
+        from sqlalchemy import select
+
+        async with self.sessionmaker() as session:
+            stmt = select(InboxEvent.id).where(
+                InboxEvent.platform == incoming.platform, InboxEvent.event_id == incoming.event_id
+            )
+            return (await session.execute(stmt)).first() is not None
+
+    async def _mark_seen(self, incoming: Incoming, now: Any) -> None:
+        """A failed event is still recorded so that a re-delivery does not fail again."""
+        try:
+            async with self.sessionmaker() as session, session.begin():
+                session.add(_inbox_row(incoming, now))
+        except IntegrityError:
+            pass
+
+    async def _process(self, session: AsyncSession, incoming: Incoming, now: Any) -> list[Reply]:
+        sender = f"{incoming.platform}:{incoming.user_key}"
+        await record_hit(session=session, kind="message", key=sender, now=now)
+        recent = await count_hits(
+            session=session, kind="message", key=sender, now=now, window=timedelta(minutes=1)
+        )
+        limit = self.settings.MESSAGES_PER_MINUTE
+        if recent > limit:
+            return [Reply(TOO_FAST)] if recent == limit + 1 else []
+
+        member = await find_member(session, platform=incoming.platform, user_key=incoming.user_key)
+        dialog = Dialog(
+            session,
+            incoming.platform,
+            incoming.user_key,
+            now,
+            timedelta(minutes=self.settings.DIALOG_TIMEOUT_MINUTES),
+        )
+        await dialog.load()
+        ctx = Context(
+            session=session,
+            incoming=incoming,
+            member=member,
+            now=now,
+            settings=self.settings,
+            dialog=dialog,
+            routes=self.routes,
+        )
+        action = None
+        if incoming.action:
+            action = await resolve_token(
+                session=session,
+                platform=incoming.platform,
+                user_key=incoming.user_key,
+                token=incoming.action,
+            )
+            if action is None:
+                return [Reply(BUTTON_GONE)]
+        target = self._route(ctx, incoming, action)
+        if isinstance(target, list):
+            replies = target
+        else:
+            refusal = self._refusal(target.route, ctx)
+            replies = refusal or await _call(target.func, ctx, target.kwargs)
+        return [await self._tokenize(session, incoming, now, reply) for reply in replies]
+
+    def _route(self, ctx: Context, incoming: Incoming, action: str | None) -> Target | list[Reply]:
+        text = incoming.text.strip()
+        if text in CANCEL_WORDS or action == "cancel":
+            route = self.by_name["cancel"]
+            return Target(route, route.handler, {})
+        step_name = ctx.dialog.step
+        if step_name is not None:
+            flow = ctx.dialog.flow or ""
+            if action is None or action.split(":", 1)[0] == flow:
+                route = self.by_name.get(flow)
+                step = route.steps.get(step_name) if route else None
+                if route and step:
+                    data = action.split(":", 1)[1] if action and ":" in action else None
+                    return Target(
+                        route,
+                        step,
+                        {"text": text, "data": data, "location": incoming.location},
+                    )
+        if action is not None:
+            name, _, data = action.partition(":")
+            route = self.by_name.get(name)
+            if route is None:
+                return [Reply(BUTTON_GONE)]
+            if route.on_button is not None:
+                return Target(route, route.on_button, {"data": data})
+            return Target(route, route.handler, {})
+        command = COMMAND_RE.match(text)
+        if command:
+            name, args = command.group(1).lower(), command.group(2).strip()
+            route = self.by_name.get(name)
+            if route is None:
+                return [Reply(UNKNOWN_COMMAND.format(command=name))]
+            return Target(route, route.handler, _arg_kwargs(route, args))
+        head, _, rest = text.partition(" ")
+        alias_route = self.by_alias.get(head) or self.by_alias.get(text)
+        if alias_route is not None:
+            args = rest.strip() if alias_route is self.by_alias.get(head) else ""
+            return Target(alias_route, alias_route.handler, _arg_kwargs(alias_route, args))
+        if incoming.location is not None and self.on_location is not None and not text:
+            return Target(
+                self.on_location, self.on_location.handler, {"location": incoming.location}
+            )
+        if text:
+            parsed = self.nlu(text)
+            if parsed.alternatives:
+                return [_ask_which(self, parsed.alternatives)]
+            route = self.by_intent.get(parsed.intent)
+            if route is not None:
+                return Target(route, route.handler, dict(parsed.slots))
+        route = self.by_name["help"]
+        return Target(route, route.handler, {"unknown": bool(text)})
+
+    def _refusal(self, route: Route, ctx: Context) -> list[Reply] | None:
+        if route.role == Role.ANYONE:
+            return None
+        if ctx.member is None:
+            return [Reply(NEED_BINDING)]
+        if not ctx.member.has_role(route.role):
+            return [Reply(NO_PERMISSION.format(name=route.help.split("：", 1)[0]))]
+        return None
+
+    async def _tokenize(
+        self, session: AsyncSession, incoming: Incoming, now: Any, reply: Reply
+    ) -> Reply:
+        if not reply.buttons:
+            return reply
+        buttons = tuple(
+            [
+                Button(
+                    b.label,
+                    await issue_token(
+                        session=session,
+                        platform=incoming.platform,
+                        user_key=incoming.user_key,
+                        action=b.action,
+                        now=now,
+                    ),
+                )
+                for b in reply.buttons
+            ]
+        )
+        return replace(reply, buttons=buttons)
+
+
+def _inbox_row(incoming: Incoming, now: Any) -> InboxEvent:
+    return InboxEvent(
+        platform=incoming.platform,
+        event_id=incoming.event_id,
+        user_key=incoming.user_key,
+        received_at=now,
+    )
+
+
+def _ask_which(dispatcher: Dispatcher, intents: Sequence[str]) -> Reply:
+    choices = [dispatcher.by_intent[i] for i in intents if i in dispatcher.by_intent]
+    buttons = tuple(Button(r.help.split("：", 1)[0], r.name) for r in choices)
+    return Reply(ASK_WHICH, buttons=buttons)
+
+
+def _arg_kwargs(route: Route, args: str) -> dict[str, Any]:
+    return {route.arg: args} if route.arg and args else {}
+
+
+async def _call(func: Callable[..., Any], ctx: Context, kwargs: dict[str, Any]) -> list[Reply]:
+    """Call a handler with the keywords it accepts (slots it does not take are dropped)."""
+    signature = inspect.signature(func)
+    takes_all = any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values())
+    accepted = {k: v for k, v in kwargs.items() if takes_all or k in signature.parameters}
+    result: list[Reply] = await func(ctx, **accepted)
+    return result

@@ -1,0 +1,70 @@
+"""Free Chinese text → intent and slots (INTERFACES.md, "NLU output").
+
+A first, rule-based parser; no DB, no platform.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+INTENT_WORDS: dict[str, tuple[str, ...]] = {
+    "bind": ("绑定", "邀请码"),
+    "help": ("帮助", "怎么用", "功能", "菜单"),
+    "me": ("我的信息", "我是谁", "个人信息"),
+    "checkin": ("签到", "打卡", "报到"),
+    "my_record": ("签到记录", "参加过", "参与情况"),
+    "activities": ("活动", "主题党日"),
+    "my_reports": ("进度", "办得怎么样", "我的诉求", "我反映的"),
+    "report": ("吹哨", "反映", "问题", "困难", "贷款", "发票", "招工", "审批"),
+    "resources": ("清单", "资源", "伙伴", "管家", "千里马", "蓝海", "找"),
+    "notices": ("通知", "公告"),
+    "rotation": ("轮值", "轮办", "轮到"),
+    "stats": ("统计", "数据", "报表"),
+}
+# Checked in this order: the more specific intents first.
+INTENT_ORDER = (
+    "my_record",
+    "my_reports",
+    "bind",
+    "checkin",
+    "rotation",
+    "notices",
+    "stats",
+    "resources",
+    "report",
+    "activities",
+    "me",
+    "help",
+)
+CODE_RE = re.compile(r"(?<!\d)(\d{6})(?!\d)")
+TICKET_RE = re.compile(r"WT-\d{4}-\d{4}", re.I)
+
+
+@dataclass(frozen=True)
+class Parse:
+    intent: str
+    slots: dict[str, Any] = field(default_factory=dict)
+    confidence: float = 1.0
+    alternatives: tuple[str, ...] = ()
+
+    def as_json(self) -> dict[str, Any]:
+        return {"intent": self.intent, "slots": self.slots}
+
+
+def parse(text: str) -> Parse:
+    """The intent of one message, with its slots."""
+    text = text.strip()[:2000]
+    for intent in INTENT_ORDER:
+        if any(word in text for word in INTENT_WORDS[intent]):
+            return Parse(intent, _slots(intent, text))
+    return Parse("unknown", {}, confidence=0.0)
+
+
+def _slots(intent: str, text: str) -> dict[str, Any]:
+    if intent == "checkin" and (m := CODE_RE.search(text)):
+        return {"code": m.group(1)}
+    if intent == "my_reports" and (m := TICKET_RE.search(text)):
+        return {"ticket": m.group(0).upper()}
+    return {}

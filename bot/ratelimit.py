@@ -1,0 +1,57 @@
+"""The one helper for outbound send rates: an overall rate plus a minimum gap per chat."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+
+class RateLimiter:
+    """`acquire(key)` waits until one more message may go out, overall and to `key`.
+
+    Overall: at most `per_second` messages in any one-second window (a sliding log).
+    Per key: at least `per_key_interval` seconds between two messages to the same key.
+    """
+
+    def __init__(
+        self,
+        per_second: float,
+        per_key_interval: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.per_second = per_second
+        self.per_key_interval = per_key_interval
+        self._clock = clock
+        self._sent: list[float] = []
+        self._last_by_key: dict[str, float] = {}
+        self._paused_until = 0.0
+        self._lock = asyncio.Lock()
+
+    def pause(self, seconds: float) -> None:
+        """Stop everything for a while (a platform said: retry after N seconds)."""
+        self._paused_until = max(self._paused_until, self._clock() + seconds)
+
+    async def acquire(self, key: str = "") -> None:
+        while True:
+            async with self._lock:
+                wait = self._wait_needed(key)
+                if wait <= 0:
+                    now = self._clock()
+                    self._sent.append(now)
+                    if key:
+                        self._last_by_key[key] = now
+                    return
+            await asyncio.sleep(wait)
+
+    def _wait_needed(self, key: str) -> float:
+        now = self._clock()
+        waits = [self._paused_until - now]
+        cutoff = now - 1.0
+        while self._sent and self._sent[0] <= cutoff:
+            self._sent.pop(0)
+        if self.per_second and len(self._sent) >= self.per_second:
+            waits.append(self._sent[0] + 1.0 - now)
+        if key and self.per_key_interval and key in self._last_by_key:
+            waits.append(self._last_by_key[key] + self.per_key_interval - now)
+        return max(waits)

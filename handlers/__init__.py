@@ -1,0 +1,56 @@
+"""ROUTES: the one registration table. The first match wins, in this order.
+
+Each route names its command, Chinese aliases, NLU intent and the role it needs; the help
+text's part before '：' is the feature's short name.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.core import Role, Route
+from bot.scheduler import Sweep
+from handlers import binding, housekeeping, profile, start, stats
+
+ROUTES: tuple[Route, ...] = (
+    Route(
+        "start",
+        start.start,
+        "开始：欢迎与使用说明",
+        aliases=("开始",),
+        role=Role.ANYONE,
+        menu=False,
+    ),
+    Route(
+        "help",
+        start.show_help,
+        "帮助：查看可用功能",
+        aliases=("帮助", "菜单"),
+        intent="help",
+        role=Role.ANYONE,
+    ),
+    Route("cancel", start.cancel, "取消：结束当前操作", aliases=("取消",), role=Role.ANYONE),
+    Route(
+        "bind",
+        binding.run,
+        "绑定：用邀请码绑定身份",
+        aliases=("绑定", "邀请码"),
+        intent="bind",
+        role=Role.ANYONE,
+        arg="code",
+        steps={"bind.code": binding.receive_code},
+    ),
+    Route(
+        "me", profile.show, "我的信息：姓名、单位、联盟与身份", aliases=("我的信息",), intent="me"
+    ),
+    Route(
+        "stats",
+        stats.show,
+        "统计：联盟矩阵与各项数据",
+        aliases=("统计",),
+        intent="stats",
+        role=Role.ALLIANCE_ADMIN,
+    ),
+)
+
+SWEEPS: tuple[Sweep, ...] = (Sweep("housekeeping", housekeeping.prune, every=timedelta(hours=6)),)

@@ -1,0 +1,27 @@
+"""/me: who the bot thinks you are."""
+
+from __future__ import annotations
+
+from bot.context import Context
+from bot.core import ROLE_NAMES_ZH, Reply, Role
+from models.member import member_alliances
+
+MOBILE = "流动党员（可参加各联盟活动）"
+
+
+async def show(ctx: Context) -> list[Reply]:
+    """Name, unit, alliances, roles and mobile status."""
+    me = ctx.me
+    alliances = await member_alliances(ctx.session, me)
+    roles = [ROLE_NAMES_ZH[Role(r.role)] for r in me.roles] or [ROLE_NAMES_ZH[Role.MEMBER]]
+    lines = [f"👤 {me.name}"]
+    if me.home_unit:
+        lines.append(f"单位：{me.home_unit.name}")
+    if me.department:
+        lines.append(f"部门：{me.department.name}")
+    if alliances:
+        lines.append("联盟：" + "、".join(a.name for a in alliances))
+    lines.append("身份：" + "、".join(dict.fromkeys(roles)))
+    if me.is_mobile:
+        lines.append(f"状态：{MOBILE}" + (f"，现在{me.workplace}" if me.workplace else ""))
+    return [Reply("\n".join(lines))]

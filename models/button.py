@@ -1,0 +1,60 @@
+"""Button tokens: platforms only ever carry an opaque token; the action stays here.
+
+So a forged or replayed button press from someone else does nothing, and Telegram's 64-byte
+callback_data limit never constrains what an action may say.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from sqlalchemy import String, delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base
+
+SHARED = "*"
+
+
+class ButtonToken(Base):
+    __tablename__ = "button_token"
+
+    token: Mapped[str] = mapped_column(String(24), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    user_key: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime]
+
+
+async def issue_token(
+    *, session: AsyncSession, platform: str, user_key: str, action: str, now: datetime
+) -> str:
+    token = "b" + secrets.token_urlsafe(12)
+    session.add(
+        ButtonToken(
+            token=token, platform=platform, user_key=user_key, action=action, created_at=now
+        )
+    )
+    return token
+
+
+async def resolve_token(
+    *, session: AsyncSession, platform: str, user_key: str, token: str
+) -> str | None:
+    """The action behind a token, only for the user it was issued to.
+
+    A token issued to user_key '*' (one broadcast card sent to many) works for any user of
+    the platform: its handler acts for whoever pressed it, never on someone else's behalf.
+    """
+    stmt = select(ButtonToken.action).where(
+        ButtonToken.token == token,
+        ButtonToken.platform == platform,
+        ButtonToken.user_key.in_((user_key, SHARED)),
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def prune_tokens(*, session: AsyncSession, before: datetime) -> None:
+    await session.execute(delete(ButtonToken).where(ButtonToken.created_at < before))

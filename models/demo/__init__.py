@@ -1,0 +1,73 @@
+"""`python -m bot demo`: load the demo county, then each feature's demo data.
+
+Feature seeders are listed in SEEDERS; each takes the session, the time and the accounts
+that load_county returned, and adds its own rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from models.base import Base
+from models.demo.county import load_county
+from models.member import Identity, InviteCode, Member
+from models.org import Alliance
+
+Seeder = Callable[[AsyncSession, datetime, dict[str, Any]], Awaitable[None]]
+
+SEEDERS: tuple[Seeder, ...] = ()
+
+ACCOUNT_ROLES = {
+    "admin": "县级管理员（两新组织工委）",
+    "alliance_admin": "联盟管理员（食品产业链党建红色联盟）",
+    "host": "本期轮值单位书记",
+    "officer_tax": "县税务局干部",
+    "member": "普通党员",
+    "mobile": "流动党员（组织关系在快递物流行业联盟）",
+    "newcomer": "尚未绑定，用下面的邀请码绑定",
+}
+
+
+async def drop_everything(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        await conn.run_sync(Base.metadata.drop_all)
+        await conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+
+
+async def load_demo(
+    sessionmaker: async_sessionmaker[AsyncSession], now: datetime
+) -> tuple[bool, str]:
+    """Load the demo once; returns (loaded now?, the printable account list)."""
+    async with sessionmaker() as session, session.begin():
+        if await session.scalar(select(Alliance.id).limit(1)) is None:
+            accounts = await load_county(session, now)
+            for seed in SEEDERS:
+                await seed(session, now, accounts)
+            loaded = True
+        else:
+            loaded = False
+        listing = await _accounts(session)
+    return loaded, listing
+
+
+async def _accounts(session: AsyncSession) -> str:
+    lines = ["演示账号（python -m bot console --user 账号）："]
+    rows = await session.execute(
+        select(Identity.user_key, Member.name).join(Member).where(Identity.platform == "console")
+    )
+    names = {key: name for key, name in rows.all()}
+    for key, role in ACCOUNT_ROLES.items():
+        if key in names or key == "newcomer":
+            lines.append(f"  {key:<15}{role}" + (f" · {names[key]}" if key in names else ""))
+    invite = await session.scalar(select(InviteCode).order_by(InviteCode.id).limit(1))
+    if invite is not None:
+        state = "已使用" if invite.used_at else "可用"
+        lines.append(
+            f"newcomer 的邀请码：{invite.code}（{state}），在聊天中发送：绑定 {invite.code}"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,174 @@
+"""Members, their roles, platform identities and invite codes, with the binding rules."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, UniqueConstraint, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
+
+from bot.core import Role
+from models.base import Base, TimestampMixin
+from models.org import Alliance, Department, Membership, Unit
+
+# A role implies the roles listed here; SUPER_ADMIN implies every role.
+IMPLIED_ROLES: dict[Role, frozenset[Role]] = {
+    Role.ALLIANCE_ADMIN: frozenset({Role.LIAISON, Role.SECRETARY}),
+    Role.SECRETARY: frozenset({Role.LIAISON}),
+}
+
+
+class Member(TimestampMixin, Base):
+    """A person known to the alliance; party members and officers alike."""
+
+    __tablename__ = "member"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(50))
+    phone: Mapped[str] = mapped_column(String(20), default="")
+    home_unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"))
+    is_party_member: Mapped[bool] = mapped_column(default=True)
+    is_mobile: Mapped[bool] = mapped_column(default=False)
+    workplace: Mapped[str] = mapped_column(String(100), default="")
+
+    home_unit: Mapped[Unit | None] = relationship()
+    department: Mapped[Department | None] = relationship()
+    roles: Mapped[list[MemberRole]] = relationship(
+        back_populates="member", cascade="all, delete-orphan", lazy="selectin"
+    )
+    identities: Mapped[list[Identity]] = relationship(back_populates="member")
+
+    def has_role(self, role: Role) -> bool:
+        """The one permission check: does this member hold `role`, directly or implied?"""
+        if role in (Role.ANYONE, Role.MEMBER):
+            return True
+        held = {r.role for r in self.roles}
+        if Role.SUPER_ADMIN in held:
+            return True
+        return role in held or any(role in IMPLIED_ROLES.get(h, ()) for h in held)
+
+    def admin_alliance_ids(self) -> set[int]:
+        """Alliances this member administers (empty for the super admin: see has_role)."""
+        return {
+            r.alliance_id for r in self.roles if r.role == Role.ALLIANCE_ADMIN and r.alliance_id
+        }
+
+
+class MemberRole(Base):
+    """A role held by a member; alliance admins hold it for one alliance."""
+
+    __tablename__ = "member_role"
+    __table_args__ = (UniqueConstraint("member_id", "role", "alliance_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"))
+    role: Mapped[Role] = mapped_column(String(20))
+    alliance_id: Mapped[int | None] = mapped_column(ForeignKey("alliance.id"))
+
+    member: Mapped[Member] = relationship(back_populates="roles")
+
+
+class Identity(TimestampMixin, Base):
+    """A platform account (console, telegram, wecom) bound to a member."""
+
+    __tablename__ = "identity"
+    __table_args__ = (UniqueConstraint("platform", "user_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    user_key: Mapped[str] = mapped_column(String(100))
+    chat_key: Mapped[str] = mapped_column(String(100), default="")
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"), index=True)
+    unreachable: Mapped[bool] = mapped_column(default=False)
+
+    member: Mapped[Member] = relationship(back_populates="identities")
+
+
+class InviteCode(TimestampMixin, Base):
+    """A one-time code that binds a platform identity to a member."""
+
+    __tablename__ = "invite_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"))
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+    member: Mapped[Member] = relationship()
+
+
+class BindError(Exception):
+    """Binding failed; `reason` is one of: unknown, used, expired, already_bound."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def new_invite_code() -> str:
+    return f"{secrets.randbelow(10**8):08d}"
+
+
+async def find_member(session: AsyncSession, *, platform: str, user_key: str) -> Member | None:
+    """The member bound to a platform identity, with what handlers usually need loaded."""
+    stmt = (
+        select(Member)
+        .join(Identity)
+        .where(Identity.platform == platform, Identity.user_key == user_key)
+        .options(
+            selectinload(Member.home_unit)
+            .selectinload(Unit.memberships)
+            .selectinload(Membership.alliance),
+            selectinload(Member.department),
+        )
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def bind_identity(
+    *, session: AsyncSession, platform: str, user_key: str, chat_key: str, code: str, now: datetime
+) -> Member:
+    """Bind a platform identity to the member an invite code was made for."""
+    invite = (
+        await session.execute(select(InviteCode).where(InviteCode.code == code))
+    ).scalar_one_or_none()
+    if invite is None:
+        raise BindError("unknown")
+    if invite.used_at is not None:
+        raise BindError("used")
+    if invite.expires_at <= now:
+        raise BindError("expired")
+    existing = (
+        await session.execute(
+            select(Identity).where(Identity.platform == platform, Identity.user_key == user_key)
+        )
+    ).scalar_one_or_none()
+    if existing is not None:
+        raise BindError("already_bound")
+    invite.used_at = now
+    session.add(
+        Identity(
+            platform=platform, user_key=user_key, chat_key=chat_key, member_id=invite.member_id
+        )
+    )
+    await session.flush()
+    member = await find_member(session, platform=platform, user_key=user_key)
+    assert member is not None
+    return member
+
+
+async def member_alliances(session: AsyncSession, member: Member) -> list[Alliance]:
+    """Alliances of the member's home unit."""
+    if member.home_unit_id is None:
+        return []
+    stmt = (
+        select(Alliance)
+        .join(Membership)
+        .where(Membership.unit_id == member.home_unit_id)
+        .order_by(Alliance.id)
+    )
+    return list((await session.execute(stmt)).scalars())

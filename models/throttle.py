@@ -1,0 +1,52 @@
+"""The one helper for per-user limits: hits are rows, limits are counts in a time window.
+
+Rows live in SQL so that several workers see the same counts and a restart forgets nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import Index, String, delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base
+
+
+class ThrottleHit(Base):
+    __tablename__ = "throttle_hit"
+    __table_args__ = (Index("ix_throttle_hit_kind_key_at", "kind", "key", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    key: Mapped[str] = mapped_column(String(120))
+    at: Mapped[datetime]
+
+
+async def record_hit(*, session: AsyncSession, kind: str, key: str, now: datetime) -> None:
+    session.add(ThrottleHit(kind=kind, key=key, at=now))
+    await session.flush()
+
+
+async def count_hits(
+    *, session: AsyncSession, kind: str, key: str, now: datetime, window: timedelta
+) -> int:
+    stmt = select(func.count()).where(
+        ThrottleHit.kind == kind, ThrottleHit.key == key, ThrottleHit.at > now - window
+    )
+    return int((await session.execute(stmt)).scalar_one())
+
+
+async def first_hit_in_window(
+    *, session: AsyncSession, kind: str, key: str, now: datetime, window: timedelta
+) -> datetime | None:
+    """When the oldest hit still inside the window happened (to say when a lock ends)."""
+    stmt = select(func.min(ThrottleHit.at)).where(
+        ThrottleHit.kind == kind, ThrottleHit.key == key, ThrottleHit.at > now - window
+    )
+    return (await session.execute(stmt)).scalar_one()
+
+
+async def prune_hits(*, session: AsyncSession, before: datetime) -> None:
+    await session.execute(delete(ThrottleHit).where(ThrottleHit.at < before))

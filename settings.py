@@ -1,0 +1,110 @@
+"""The one place configuration is read: environment variables and `.env`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent
+
+
+class SettingsError(SystemExit):
+    """A wrong setting: start-up stops with one clear sentence."""
+
+
+class Settings(BaseSettings):
+    """Names are exactly those of INTERFACES.md; extra knobs have safe defaults."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    DATABASE_URL: str = f"sqlite+aiosqlite:///{ROOT / 'data' / 'hongmeng.db'}"
+    BOT_TIMEZONE: str = "Asia/Shanghai"
+
+    TELEGRAM_BOT_TOKEN: str = ""
+    TELEGRAM_API_BASE_URL: str = "https://api.telegram.org/bot"
+    TELEGRAM_WEBHOOK_SECRET: str = ""
+
+    WECOM_CORP_ID: str = ""
+    WECOM_AGENT_ID: str = ""
+    WECOM_SECRET: str = ""
+    WECOM_TOKEN: str = ""
+    WECOM_AES_KEY: str = ""
+    WECOM_API_BASE_URL: str = "https://qyapi.weixin.qq.com/cgi-bin"
+
+    DIALOG_TIMEOUT_MINUTES: int = 30
+    MESSAGES_PER_MINUTE: int = 20
+    BIND_FAILURES_ALLOWED: int = 5
+    BIND_LOCK_MINUTES: int = 10
+    INVITE_VALID_DAYS: int = 14
+
+    @field_validator("DATABASE_URL")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        """Accept plain URLs and pick the async driver we ship."""
+        if value.startswith("sqlite://") or value.startswith("sqlite:///"):
+            return value.replace("sqlite://", "sqlite+aiosqlite://", 1)
+        if value.startswith(("postgresql://", "postgres://")):
+            return "postgresql+psycopg://" + value.split("://", 1)[1]
+        if value.startswith(("sqlite+aiosqlite://", "postgresql+psycopg://")):
+            return value
+        raise ValueError("DATABASE_URL must start with sqlite:/// or postgresql://")
+
+    @field_validator("BOT_TIMEZONE")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("DIALOG_TIMEOUT_MINUTES", "MESSAGES_PER_MINUTE", "INVITE_VALID_DAYS")
+    @classmethod
+    def _positive(cls, value: int) -> int:
+        if value <= 0:
+            raise ValueError("must be a positive number")
+        return value
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.DATABASE_URL.startswith("sqlite")
+
+    @property
+    def sync_database_url(self) -> str:
+        """The same database through a synchronous driver (Alembic)."""
+        return self.DATABASE_URL.replace("sqlite+aiosqlite://", "sqlite://", 1)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.BOT_TIMEZONE)
+
+
+_current: Settings | None = None
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings; a wrong value becomes one sentence naming the setting."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = ".".join(str(part) for part in first["loc"]) or "settings"
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise SettingsError(f"Configuration error: {name}: {message}.") from None
+
+
+def get_settings() -> Settings:
+    """The settings in force (read once)."""
+    global _current
+    if _current is None:
+        _current = load_settings()
+    return _current
+
+
+def use_settings(settings: Settings | None) -> None:
+    """Replace the settings in force (tests and the CLI)."""
+    global _current
+    _current = settings

@@ -1,0 +1,31 @@
+"""/stats on the demo county reproduces the report's table."""
+
+from __future__ import annotations
+
+from tests.fakes import Chat
+
+COUNTY = [
+    "📊 党建红盟矩阵（全县）",
+    "产业链：联盟 3 个，成员党组织 16 个，党员 87 名，辐射单位 31 家",
+    "行业：联盟 7 个，成员党组织 23 个，党员 142 名，辐射单位 240 家",
+    "区域：联盟 4 个，成员党组织 24 个，党员 131 名，辐射单位 91 家",
+    "合计：联盟 14 个，成员党组织 63 个，党员 360 名，辐射单位 362 家",
+]
+
+
+async def test_super_admin_sees_the_county_matrix(chat: Chat) -> None:
+    [reply] = await chat.say("admin", "/stats")
+    assert reply.splitlines()[:5] == COUNTY
+
+
+async def test_alliance_admin_sees_only_their_alliance(chat: Chat) -> None:
+    [reply] = await chat.say("alliance_admin", "统计")
+    lines = reply.splitlines()
+    assert lines[0] == "📊 本联盟数据"
+    assert lines[1] == "产业链：联盟 1 个，成员党组织 6 个，党员 30 名，辐射单位 11 家"
+
+
+async def test_member_may_not_see_stats(chat: Chat) -> None:
+    assert await chat.say("member", "/stats") == [
+        "抱歉，您没有使用“统计”的权限。发送“帮助”查看您可用的功能。"
+    ]
