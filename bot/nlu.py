@@ -1,13 +1,19 @@
-"""Free Chinese text → intent and slots (INTERFACES.md, "NLU output").
+"""Free Chinese text → intent and slots (INTERFACES.md, "NLU output"); word segmentation.
 
-A first, rule-based parser; no DB, no platform.
+jieba with the domain dictionary of bot/nlu_data; no DB, no platform.
 """
 
 from __future__ import annotations
 
+import logging
 import re
+import warnings
 from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
 from typing import Any
+
+DATA = Path(__file__).resolve().parent / "nlu_data"
 
 INTENT_WORDS: dict[str, tuple[str, ...]] = {
     "bind": ("绑定", "邀请码"),
@@ -68,3 +74,43 @@ def _slots(intent: str, text: str) -> dict[str, Any]:
     if intent == "my_reports" and (m := TICKET_RE.search(text)):
         return {"ticket": m.group(0).upper()}
     return {}
+
+
+@cache
+def _jieba() -> Any:
+    """jieba, loaded once with the domain dictionary (its import warns under new setuptools)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    jieba.initialize()
+    with (DATA / "userdict.txt").open("rb") as handle:
+        jieba.load_userdict(handle)
+    return jieba
+
+
+@cache
+def _stopwords() -> frozenset[str]:
+    lines = (DATA / "stopwords.txt").read_text(encoding="utf-8").splitlines()
+    return frozenset(w.strip() for w in lines if w.strip())
+
+
+def segment(text: str) -> list[str]:
+    """Words of `text` (search mode: long words also yield their parts)."""
+    return [w for w in _jieba().lcut_for_search(text) if w.strip()]
+
+
+def keywords(text: str) -> list[str]:
+    """Meaningful words for a search: filler, punctuation and single characters dropped."""
+    words = []
+    for word in _jieba().lcut(text):
+        word = word.strip().lower()
+        if not word or word in _stopwords() or not re.search(r"[\w]", word):
+            continue
+        if len(word) == 1 and not word.isascii():
+            continue
+        if word not in words:
+            words.append(word)
+    return words
