@@ -64,6 +64,16 @@ def cmd_console(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from bot.web import build_web_app, transports_for
+
+    app = build_app(settings, transports_for(settings))
+    uvicorn.run(build_web_app(app), host=args.host, port=args.port, log_level="info")
+    return 0
+
+
 def cmd_nlu(args: argparse.Namespace, settings: Settings) -> int:
     from bot.nlu import parse
 
@@ -100,6 +110,10 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database maintenance")
     db.add_argument("action", choices=["upgrade"])
     db.set_defaults(func=cmd_db)
+    serve = sub.add_parser("serve", help="web server: webhooks and /healthz")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.set_defaults(func=cmd_serve)
     nlu = sub.add_parser("nlu", help="print the parse of a text, or of each line of a file")
     nlu.add_argument("text", nargs="*")
     nlu.add_argument("--file")
