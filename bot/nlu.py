@@ -5,6 +5,7 @@ jieba with the domain dictionary of bot/nlu_data; no DB, no platform.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import warnings
@@ -114,3 +115,20 @@ def keywords(text: str) -> list[str]:
         if word not in words:
             words.append(word)
     return words
+
+
+@cache
+def _category_weights() -> dict[str, dict[str, int]]:
+    with (DATA / "categories.json").open(encoding="utf-8") as handle:
+        weights: dict[str, dict[str, int]] = json.load(handle)
+    return weights
+
+
+def category(text: str) -> str:
+    """The problem category of a complaint (INTERFACES.md): weighted keywords, else 'other'."""
+    scores = {
+        name: sum(weight for word, weight in words.items() if word in text)
+        for name, words in _category_weights().items()
+    }
+    best = max(scores, key=lambda name: scores[name])
+    return best if scores[best] > 0 else "other"
