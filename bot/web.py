@@ -55,22 +55,32 @@ def build_web_app(app: App, background: bool = True) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        tasks: list[asyncio.Task[None]] = []
-        scheduler = None
-        if background:
-            from bot.scheduler import start_scheduler
-            from handlers import SWEEPS
-
-            tasks.append(asyncio.create_task(app.sender.run_forever()))
-            scheduler = start_scheduler(SWEEPS, app.sessionmaker, app.clock, app.settings)
+        tasks = start_background(app) if background else []
         try:
             yield
         finally:
-            if scheduler is not None:
-                scheduler.shutdown(wait=False)
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await app.close()
 
     return Starlette(routes=routes, lifespan=lifespan)
+
+
+def start_background(app: App) -> list[asyncio.Task[None]]:
+    """The outbox sender, and the scheduler whenever this worker holds the leader lock."""
+    from bot.leader import LeaderLock, lead_when_possible
+    from bot.scheduler import start_scheduler
+    from handlers import SWEEPS
+
+    def start() -> object:
+        return start_scheduler(SWEEPS, app.sessionmaker, app.clock, app.settings)
+
+    def stop(scheduler: object) -> None:
+        scheduler.shutdown(wait=False)  # type: ignore[attr-defined]
+
+    lock = LeaderLock(app.engine, app.settings)
+    return [
+        asyncio.create_task(app.sender.run_forever()),
+        asyncio.create_task(lead_when_possible(lock, start, stop)),
+    ]
