@@ -10,7 +10,9 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -26,12 +28,17 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Platform:
-    """How one adapter plugs into `serve`: is it configured, its routes, its transport."""
+    """How one adapter plugs into `serve`: is it configured, its routes, its transport.
+
+    `lifespan`, if given, runs while the server runs; the dict it yields is merged into the
+    lifespan state that endpoints read as `request.state`.
+    """
 
     name: str
     configured: Callable[[Settings], bool]
     routes: Callable[[App], list[BaseRoute]]
     transport: Callable[[Settings], Transport]
+    lifespan: Callable[[App], AbstractAsyncContextManager[dict[str, Any]]] | None = None
 
 
 # Adapters register here (telegram, wecom); see bot/adapters/.
@@ -54,9 +61,14 @@ def build_web_app(app: App, background: bool = True) -> Starlette:
             routes += platform.routes(app)
 
     @contextlib.asynccontextmanager
-    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+    async def lifespan(_: Starlette) -> AsyncIterator[dict[str, Any]]:
         tasks: list[asyncio.Task[None]] = []
         scheduler = None
+        stack = contextlib.AsyncExitStack()
+        state: dict[str, Any] = {}
+        for platform in PLATFORMS:
+            if platform.lifespan is not None and platform.configured(app.settings):
+                state.update(await stack.enter_async_context(platform.lifespan(app)))
         if background:
             from bot.scheduler import start_scheduler
             from handlers import SWEEPS
@@ -64,8 +76,9 @@ def build_web_app(app: App, background: bool = True) -> Starlette:
             tasks.append(asyncio.create_task(app.sender.run_forever()))
             scheduler = start_scheduler(SWEEPS, app.sessionmaker, app.clock, app.settings)
         try:
-            yield
+            yield state
         finally:
+            await stack.aclose()
             if scheduler is not None:
                 scheduler.shutdown(wait=False)
             for task in tasks:
