@@ -7,6 +7,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Callable
+from typing import Any
 
 from bot.app import build_app, configure_logging
 from bot.clock import Clock
@@ -64,6 +65,41 @@ def cmd_console(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_telegram(args: argparse.Namespace, settings: Settings) -> int:
+    """Long polling, with the outbox sender and the scheduler alongside (as `serve` does)."""
+    from bot.adapters.telegram import TelegramTransport, build_application, set_commands
+    from bot.scheduler import start_scheduler
+    from handlers import ROUTES, SWEEPS
+
+    if not settings.TELEGRAM_BOT_TOKEN:
+        print("请先设置 TELEGRAM_BOT_TOKEN（见 README）。", file=sys.stderr)
+        return 2
+    transport = TelegramTransport(settings)
+    app = build_app(settings, {"telegram": transport})
+    application = build_application(app, polling=True)
+    transport.bot = application.bot
+    background: list[Any] = []
+
+    async def post_init(_: object) -> None:
+        await set_commands(application.bot, ROUTES)
+        background.append(asyncio.create_task(app.sender.run_forever()))
+        background.append(start_scheduler(SWEEPS, app.sessionmaker, app.clock, settings))
+
+    async def post_shutdown(_: object) -> None:
+        for item in background:
+            if isinstance(item, asyncio.Task):
+                item.cancel()
+                await asyncio.gather(item, return_exceptions=True)
+            else:
+                item.shutdown(wait=False)
+        await app.close()
+
+    application.post_init = post_init
+    application.post_shutdown = post_shutdown
+    application.run_polling(allowed_updates=["message", "edited_message", "callback_query"])
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
@@ -110,6 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database maintenance")
     db.add_argument("action", choices=["upgrade"])
     db.set_defaults(func=cmd_db)
+    telegram = sub.add_parser("telegram", help="run the Telegram bot with long polling")
+    telegram.set_defaults(func=cmd_telegram)
     serve = sub.add_parser("serve", help="web server: webhooks and /healthz")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)

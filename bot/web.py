@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
+from bot.adapters import telegram
 from bot.app import App
 from bot.outbox import Transport
 from settings import Settings
@@ -42,7 +43,15 @@ class Platform:
 
 
 # Adapters register here (telegram, wecom); see bot/adapters/.
-PLATFORMS: list[Platform] = []
+PLATFORMS: list[Platform] = [
+    Platform(
+        "telegram",
+        telegram.configured,
+        telegram.webhook_routes,
+        telegram.TelegramTransport,
+        telegram.webhook_lifespan,
+    ),
+]
 
 
 def transports_for(settings: Settings) -> dict[str, Transport]:
