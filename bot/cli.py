@@ -64,6 +64,37 @@ def cmd_console(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_telegram(args: argparse.Namespace, settings: Settings) -> int:
+    """Long polling, with the outbox sender and the scheduler alongside (as `serve` does)."""
+    from bot.adapters.telegram import TelegramTransport, build_application, set_commands
+    from bot.web import start_background
+    from handlers import ROUTES
+
+    if not settings.TELEGRAM_BOT_TOKEN:
+        print("请先设置 TELEGRAM_BOT_TOKEN（见 README）。", file=sys.stderr)
+        return 2
+    transport = TelegramTransport(settings)
+    app = build_app(settings, {"telegram": transport})
+    application = build_application(app, polling=True)
+    transport.bot = application.bot
+    background: list[asyncio.Task[None]] = []
+
+    async def post_init(_: object) -> None:
+        await set_commands(application.bot, ROUTES)
+        background.extend(start_background(app))
+
+    async def post_shutdown(_: object) -> None:
+        for task in background:
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
+        await app.close()
+
+    application.post_init = post_init
+    application.post_shutdown = post_shutdown
+    application.run_polling(allowed_updates=["message", "edited_message", "callback_query"])
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
@@ -110,6 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database maintenance")
     db.add_argument("action", choices=["upgrade"])
     db.set_defaults(func=cmd_db)
+    telegram = sub.add_parser("telegram", help="run the Telegram bot with long polling")
+    telegram.set_defaults(func=cmd_telegram)
     serve = sub.add_parser("serve", help="web server: webhooks and /healthz")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)

@@ -10,13 +10,16 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
+from bot.adapters import telegram
 from bot.app import App
 from bot.outbox import Transport
 from settings import Settings
@@ -26,16 +29,29 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Platform:
-    """How one adapter plugs into `serve`: is it configured, its routes, its transport."""
+    """How one adapter plugs into `serve`: is it configured, its routes, its transport.
+
+    `lifespan`, if given, runs while the server runs; the dict it yields is merged into the
+    lifespan state that endpoints read as `request.state`.
+    """
 
     name: str
     configured: Callable[[Settings], bool]
     routes: Callable[[App], list[BaseRoute]]
     transport: Callable[[Settings], Transport]
+    lifespan: Callable[[App], AbstractAsyncContextManager[dict[str, Any]]] | None = None
 
 
 # Adapters register here (telegram, wecom); see bot/adapters/.
-PLATFORMS: list[Platform] = []
+PLATFORMS: list[Platform] = [
+    Platform(
+        "telegram",
+        telegram.configured,
+        telegram.webhook_routes,
+        telegram.TelegramTransport,
+        telegram.webhook_lifespan,
+    ),
+]
 
 
 def transports_for(settings: Settings) -> dict[str, Transport]:
@@ -54,11 +70,17 @@ def build_web_app(app: App, background: bool = True) -> Starlette:
             routes += platform.routes(app)
 
     @contextlib.asynccontextmanager
-    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+    async def lifespan(_: Starlette) -> AsyncIterator[dict[str, Any]]:
+        stack = contextlib.AsyncExitStack()
+        state: dict[str, Any] = {}
+        for platform in PLATFORMS:
+            if platform.lifespan is not None and platform.configured(app.settings):
+                state.update(await stack.enter_async_context(platform.lifespan(app)))
         tasks = start_background(app) if background else []
         try:
-            yield
+            yield state
         finally:
+            await stack.aclose()
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,0 +1,292 @@
+"""Telegram adapter: updates → Incoming, Reply → Bot API calls, and the outbox transport.
+
+Texts go out without a parse mode, so user-supplied text can never be read as markup.
+In groups the bot answers only commands and mentions, and answers in the user's private
+chat (a reply may show codes, tickets or a profile); the group gets a one-line pointer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import logging
+import os
+import re
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute
+from starlette.routing import Route as WebRoute
+from telegram import Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram.ext import Application, ContextTypes, TypeHandler
+
+from bot.app import App
+from bot.core import Incoming, Location, Reply, Route
+from bot.outbox import DeliveryError
+from bot.ratelimit import RateLimiter
+from settings import Settings
+
+# PTB 22's documented opt-in: durations (retry_after, live_period) are timedeltas, no warnings.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+logger = logging.getLogger(__name__)
+
+PLATFORM = "telegram"
+MAX_TEXT = 4096
+MAX_CAPTION = 1024
+BUTTONS_PER_ROW = 2
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+SENT_PRIVATELY = "{name}，已私信回复您。"
+START_PRIVATE = "{name}，请先私聊我并发送 /start，我再把结果私信给您。"
+
+Call = tuple[str, dict[str, Any]]
+
+
+def to_incoming(update: Update, bot_username: str = "") -> Incoming | None:
+    """The core's event for an update, or None when the bot should ignore it."""
+    query = update.callback_query
+    if query is not None:
+        if not query.data:
+            return None
+        chat = query.message.chat if query.message else None
+        return Incoming(
+            platform=PLATFORM,
+            event_id=str(update.update_id),
+            user_key=str(query.from_user.id),
+            chat_key=str(chat.id if chat else query.from_user.id),
+            received_at=datetime.now(UTC),
+            action=query.data,
+            display_name=query.from_user.full_name,
+            is_group=bool(chat and chat.type != "private"),
+        )
+    message = update.message or update.edited_message
+    if message is None or message.from_user is None:
+        return None
+    location = None
+    if message.location is not None:
+        live = bool(message.location.live_period) or update.edited_message is not None
+        location = Location(message.location.latitude, message.location.longitude, live)
+    elif update.edited_message is not None:
+        return None  # an edited text is not a new request
+    text = (message.text or "").strip()
+    is_group = message.chat.type != "private"
+    if is_group:
+        mention = re.compile(rf"@{re.escape(bot_username)}\b", re.I) if bot_username else None
+        if mention is not None and mention.search(text) and not text.startswith("/"):
+            text = mention.sub("", text).strip()
+        elif not text.startswith("/"):
+            return None
+    if not text and location is None:
+        return None
+    return Incoming(
+        platform=PLATFORM,
+        event_id=str(update.update_id),
+        user_key=str(message.from_user.id),
+        chat_key=str(message.chat.id),
+        received_at=message.date or datetime.now(UTC),
+        text=text,
+        location=location,
+        display_name=message.from_user.full_name,
+        is_group=is_group,
+    )
+
+
+def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
+    """Chunks of at most `limit` characters, cut at line ends where possible."""
+    chunks: list[str] = []
+    current = ""
+    for line in text.splitlines(keepends=True):
+        while len(line) > limit:
+            if current:
+                chunks.append(current)
+                current = ""
+            chunks.append(line[:limit])
+            line = line[limit:]
+        if len(current) + len(line) > limit:
+            chunks.append(current)
+            current = ""
+        current += line
+    if current or not chunks:
+        chunks.append(current)
+    return [c.rstrip("\n") or c for c in chunks]
+
+
+def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+    """Buttons as an inline keyboard; callback_data is the server-side token (< 64 bytes)."""
+    if not reply.buttons:
+        return None
+    buttons = [InlineKeyboardButton(b.label, callback_data=b.action) for b in reply.buttons]
+    rows = [buttons[i : i + BUTTONS_PER_ROW] for i in range(0, len(buttons), BUTTONS_PER_ROW)]
+    return InlineKeyboardMarkup(rows)
+
+
+def render(reply: Reply) -> list[Call]:
+    """Bot API calls (method name, keyword arguments without chat_id) that show a reply."""
+    markup = keyboard(reply)
+    calls: list[Call] = []
+    media = [("send_photo", "photo", reply.image), ("send_document", "document", reply.file)]
+    media = [m for m in media if m[2] is not None]
+    text = reply.text
+    caption = ""
+    if media and len(text) <= MAX_CAPTION:
+        caption, text = text, ""
+    if text or not media:
+        chunks = split_text(text)
+        calls += [("send_message", {"text": chunk}) for chunk in chunks]
+    for method, field, path in media:
+        calls.append((method, {field: path, "caption": caption or None}))
+        caption = ""
+    if markup is not None:
+        calls[-1][1]["reply_markup"] = markup
+    return calls
+
+
+def commands(routes: tuple[Route, ...] | list[Route]) -> list[BotCommand]:
+    """The command menu: each menu route with the short Chinese description from its help."""
+    return [BotCommand(r.name, r.help[:256]) for r in routes if r.menu]
+
+
+async def deliver(bot: Bot, chat_id: int | str, reply: Reply) -> list[Message]:
+    """Send a reply's calls in order, turning Bot API errors into DeliveryError."""
+    sent = []
+    for method, kwargs in render(reply):
+        try:
+            sent.append(await getattr(bot, method)(chat_id=chat_id, **kwargs))
+        except RetryAfter as error:
+            raise DeliveryError(str(error), retry_after=_seconds(error)) from error
+        except Forbidden as error:
+            raise DeliveryError(str(error), unreachable=True) from error
+        except BadRequest as error:
+            raise DeliveryError(str(error), permanent=True) from error
+        except TelegramError as error:
+            raise DeliveryError(str(error)) from error
+    return sent
+
+
+def _seconds(error: RetryAfter) -> float:
+    value = error.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class TelegramTransport:
+    """The outbox sender's Telegram leg: ~30 messages/s overall, 1/s per chat."""
+
+    platform = PLATFORM
+
+    def __init__(self, settings: Settings, bot: Bot | None = None) -> None:
+        self.bot = bot or make_bot(settings)
+        self.limiter: RateLimiter | None = RateLimiter(30, 1.0)
+        self.concurrency = 8
+        self._ready = False
+
+    async def send(self, user_key: str, reply: Reply) -> None:
+        if not self._ready:
+            await self.bot.initialize()
+            self._ready = True
+        await deliver(self.bot, int(user_key), reply)
+
+
+def make_bot(settings: Settings) -> Bot:
+    return Bot(settings.TELEGRAM_BOT_TOKEN, base_url=settings.TELEGRAM_API_BASE_URL)
+
+
+def build_application(app: App, polling: bool) -> Application:  # type: ignore[type-arg]
+    """A PTB Application with one catch-all handler that hands updates to the dispatcher."""
+    builder = Application.builder().token(app.settings.TELEGRAM_BOT_TOKEN)
+    builder = builder.base_url(app.settings.TELEGRAM_API_BASE_URL)
+    if not polling:
+        builder = builder.updater(None)
+
+    async def on_update(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if isinstance(update, Update):
+            await handle_update(app, context.bot, update)
+
+    application = builder.build()
+    application.add_handler(TypeHandler(Update, on_update))
+    return application
+
+
+async def handle_update(app: App, bot: Bot, update: Update) -> None:
+    """Dispatch one update and send the replies (privately when it came from a group)."""
+    incoming = to_incoming(update, bot.username)
+    if update.callback_query is not None:
+        try:
+            await update.callback_query.answer()
+        except TelegramError as error:
+            logger.info("answerCallbackQuery failed: %s", error)
+    if incoming is None:
+        return
+    replies = await app.dispatcher.handle(incoming)
+    if not replies:
+        return
+    target = incoming.user_key if incoming.is_group else incoming.chat_key
+    name = incoming.display_name or "您"
+    try:
+        for reply in replies:
+            await deliver(bot, int(target), reply)
+    except DeliveryError as error:
+        logger.warning("reply to %s failed: %s", target, error)
+        if incoming.is_group and error.permanent:
+            await _say(bot, incoming.chat_key, START_PRIVATE.format(name=name))
+        return
+    if incoming.is_group:
+        await _say(bot, incoming.chat_key, SENT_PRIVATELY.format(name=name))
+
+
+async def _say(bot: Bot, chat_id: str, text: str) -> None:
+    try:
+        await bot.send_message(chat_id=int(chat_id), text=text)
+    except TelegramError as error:
+        logger.warning("message to %s failed: %s", chat_id, error)
+
+
+async def set_commands(bot: Bot, routes: tuple[Route, ...] | list[Route]) -> None:
+    """Publish the command menu; a Bot API server without setMyCommands is tolerated."""
+    try:
+        await bot.set_my_commands(commands(routes))
+    except TelegramError as error:
+        logger.warning("setMyCommands failed (menu not updated): %s", error)
+
+
+def configured(settings: Settings) -> bool:
+    return bool(settings.TELEGRAM_BOT_TOKEN)
+
+
+def webhook_routes(app: App) -> list[BaseRoute]:
+    """POST /telegram/webhook: the secret header is checked before the body is read."""
+    secret = app.settings.TELEGRAM_WEBHOOK_SECRET.encode()
+    if not secret:
+        logger.warning("TELEGRAM_WEBHOOK_SECRET is empty: every webhook call will be refused")
+
+    async def webhook(request: Request) -> Response:
+        given = request.headers.get(SECRET_HEADER, "").encode()
+        if not secret or not hmac.compare_digest(given, secret):
+            return Response(status_code=403)
+        application = request.state.telegram
+        try:
+            update = Update.de_json(await request.json(), application.bot)
+        except (ValueError, TypeError, KeyError):
+            return Response(status_code=400)
+        # Answer at once; the application's own loop dispatches (the inbox dedupes re-sends).
+        await application.update_queue.put(update)
+        return Response()
+
+    return [WebRoute("/telegram/webhook", webhook, methods=["POST"])]
+
+
+@contextlib.asynccontextmanager
+async def webhook_lifespan(app: App) -> AsyncIterator[dict[str, Any]]:
+    """Run the PTB application (no updater) while the web server runs."""
+    from handlers import ROUTES
+
+    application = build_application(app, polling=False)
+    async with application:
+        await set_commands(application.bot, ROUTES)
+        await application.start()
+        try:
+            yield {"telegram": application}
+        finally:
+            await application.stop()
