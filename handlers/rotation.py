@@ -91,7 +91,7 @@ async def _visible_plans(ctx: Context) -> list[tuple[RotationPlan, Alliance]]:
     stmt = select(RotationPlan, Alliance).join(Alliance, Alliance.id == RotationPlan.alliance_id)
     if not ctx.me.has_role(Role.SUPER_ADMIN) or ids:
         stmt = stmt.where(RotationPlan.alliance_id.in_(ids))
-    return list((await ctx.session.execute(stmt.order_by(Alliance.id))).tuples().all())
+    return list((await ctx.session.execute(stmt.order_by(Alliance.id))).all())
 
 
 async def show(ctx: Context) -> list[Reply]:
@@ -162,7 +162,7 @@ async def _ics(ctx: Context, verb: str, parts: list[int]) -> list[Reply]:
     folder = Path(tempfile.gettempdir()) / "hongmeng-exports"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"rotation-{plan.alliance_id}-{ctx.now:%Y%m%d%H%M%S}.ics"
-    path.write_text(text, encoding="utf-8")
+    path.write_bytes(text.encode("utf-8"))
     return [Reply(ICS_TEXT.format(alliance=alliance.name), file=path)]
 
 

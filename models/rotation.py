@@ -174,7 +174,7 @@ async def turns(
             RotationOverride.period_index < first_index + count,
         )
     )
-    overrides = dict(rows.tuples().all())
+    overrides = dict(rows.all())
     result = []
     for index in range(first_index, first_index + count):
         start, end = period_bounds(plan, index)
@@ -224,7 +224,7 @@ async def alliance_admins(session: AsyncSession, alliance_id: int) -> list[Membe
 
 async def unit_names(session: AsyncSession, ids: list[int]) -> dict[int, str]:
     rows = await session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(ids)))
-    return dict(rows.tuples().all())
+    return dict(rows.all())
 
 
 async def set_override(

@@ -284,3 +284,22 @@ async def test_checkin_window_opens_thirty_minutes_before(chat: Chat, clock: Fro
     assert (await chat.say("host", "/code"))[0].startswith("您现在没有正在签到中的活动")
     clock.advance(minutes=1, seconds=1)
     assert (await chat.say("host", "/code"))[0].startswith(f"《{MEETING}》签到码：")
+
+
+async def test_mobile_members_month_goes_to_the_home_unit_secretary(
+    chat: Chat, clock: FrozenClock
+) -> None:
+    from bot.scheduler import run_all
+    from handlers import SWEEPS
+
+    await chat.say("mobile", f"签到 {await host_code(chat)}")
+    clock.set(local_datetime(2027, 1, 1, 8, 0))
+    for _ in range(2):
+        await run_all(SWEEPS, chat.app.sessionmaker, clock, chat.app.settings)
+        await chat.app.sender.drain()
+    # In the demo the mobile member is the first member of his unit: its secretary.
+    summaries = [t for t in chat.received("mobile") if t.startswith("📮")]
+    assert len(summaries) == 1
+    lines = summaries[0].splitlines()
+    assert lines[0] == "📮 2026 年 12 月本单位流动党员参加活动情况："
+    assert lines[1].endswith(f"（食品产业园务工）：1 次 《{PARTY_DAY}》")
