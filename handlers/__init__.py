@@ -10,7 +10,17 @@ from datetime import timedelta
 
 from bot.core import Role, Route
 from bot.scheduler import Sweep
-from handlers import activities, binding, checkin, housekeeping, profile, rotation, start, stats
+from handlers import (
+    activities,
+    attendance,
+    binding,
+    checkin,
+    housekeeping,
+    profile,
+    rotation,
+    start,
+    stats,
+)
 
 ROUTES: tuple[Route, ...] = (
     Route(
@@ -105,14 +115,14 @@ ROUTES: tuple[Route, ...] = (
     ),
     Route(
         "myrecord",
-        checkin.my_record,
+        attendance.my_record,
         "我的签到：今年的签到记录",
         aliases=("我的签到", "签到记录"),
         intent="my_record",
     ),
     Route(
         "attendance",
-        checkin.show_attendance,
+        attendance.show,
         "签到情况：谁签到了、签到率与签到表",
         aliases=("签到情况", "出勤"),
         role=Role.SECRETARY,
@@ -132,5 +142,5 @@ SWEEPS: tuple[Sweep, ...] = (
     Sweep("housekeeping", housekeeping.prune, every=timedelta(hours=6)),
     Sweep("activity_reminders", activities.remind, every=timedelta(minutes=5)),
     Sweep("rotation_advance", rotation.advance, every=timedelta(minutes=30)),
-    Sweep("mobile_summary", checkin.mobile_summary, every=timedelta(hours=6)),
+    Sweep("mobile_summary", attendance.mobile_summary, every=timedelta(hours=6)),
 )
