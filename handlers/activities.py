@@ -90,7 +90,8 @@ async def receive_location(
 async def _listing(ctx: Context, location: Location | None) -> list[Reply]:
     me = ctx.me
     own = await alliance_ids_of(ctx.session, me.home_unit_id) | me.admin_alliance_ids()
-    mine = await upcoming_activities(ctx.session, now=ctx.now, alliance_ids=own, limit=8)
+    scope = None if me.has_role(Role.SUPER_ADMIN) else own
+    mine = await upcoming_activities(ctx.session, now=ctx.now, alliance_ids=scope, limit=8)
     lines = [LIST_TITLE, *(f"· {line_of(a)}（{a.alliance.name}）" for a in mine)] if mine else []
     buttons: tuple[Button, ...] = ()
     if me.is_mobile:

@@ -14,6 +14,27 @@ pytestmark = pytest.mark.e2e
 PARTY_DAY = "主题党日：学习党的创新理论"
 
 
+def stale_code(database_url: str) -> str:
+    """The code the host showed three minutes ago, computed from the stored secret."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import create_engine, select
+
+    from models.activity import Activity, code_at, minute_of
+    from settings import load_settings
+
+    url = load_settings(_env_file=None, DATABASE_URL=database_url).sync_database_url
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            secret = conn.execute(
+                select(Activity.secret).where(Activity.title == PARTY_DAY)
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    return code_at(secret, minute_of(datetime.now(UTC)) - 3)
+
+
 def test_host_code_then_member_checks_in(env: dict[str, str], tmp_path: Path) -> None:  # noqa: F811
     run_bot(["demo", "--reset"], env)
     shown = run_bot(["console", "--user", "host"], env, "/code\n")
@@ -21,6 +42,7 @@ def test_host_code_then_member_checks_in(env: dict[str, str], tmp_path: Path) ->
     assert code, shown
     script = "\n".join(
         [
+            f"签到 {stale_code(env['DATABASE_URL'])}",
             "/activities",
             f"签到 {code.group(1)}",
             f"签到 {code.group(1)}",
@@ -41,9 +63,10 @@ def test_host_code_then_member_checks_in(env: dict[str, str], tmp_path: Path) ->
         ]
     )
     out = run_bot(["console", "--user", "member"], env, script + "\n")
+    assert out.startswith("这个签到码已过期（签到码每分钟更新）")
     assert f"✅ 签到成功：《{PARTY_DAY}》" in out
     assert f"签到过《{PARTY_DAY}》，无需重复签到。" in out
-    assert "签到码不正确，请核对后重试。（还可尝试 4 次）" in out
+    assert "签到码不正确，请核对后重试。（还可尝试 3 次）" in out
     assert "超出签到范围（500 米）" in out
     assert "方式：位置" in out
     assert "您是流动党员，本次签到已记入组织关系所在单位。" in out

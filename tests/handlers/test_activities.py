@@ -89,6 +89,8 @@ async def test_members_see_their_alliances_and_mobile_members_every_open_one(
     assert mine.splitlines()[0] == "📅 近期活动："
     assert "《党建联席会议》12月04日 09:00-11:00" in mine
     assert "志愿服务：园区环境整治" not in mine
+    [county] = await chat.say("admin", "活动")
+    assert "志愿服务：园区环境整治" in county and "亮身份践承诺" in county
     [mobile] = await chat.replies("mobile", "/activities")
     lines = mobile.text.splitlines()
     assert "亮身份践承诺" in lines[1]
@@ -169,3 +171,24 @@ async def test_no_reminder_for_an_activity_already_started(
             .where(OutboxMessage.dedupe_key.like("remind:3:%:1h|%"))
         )
     assert park == 27  # 食品产业园's members: its activity starts in 20 minutes
+
+
+def test_the_scheduler_runs_every_sweep_without_dropping_late_runs(
+    demo_settings: Settings,
+) -> None:
+    import asyncio
+
+    from bot.scheduler import start_scheduler
+
+    async def jobs() -> dict[str, object]:
+        app = build_app(demo_settings, {})
+        scheduler = start_scheduler(SWEEPS, app.sessionmaker, app.clock, demo_settings)
+        try:
+            return {j.id: j.misfire_grace_time for j in scheduler.get_jobs()}
+        finally:
+            scheduler.shutdown(wait=False)
+            await app.close()
+
+    found = asyncio.run(jobs())
+    assert {"activity_reminders", "rotation_advance", "mobile_summary"} <= set(found)
+    assert all(grace is None for grace in found.values())
