@@ -20,6 +20,7 @@ from models.activity import (
     code_age,
     current_code,
     distance_m,
+    find_checkin,
     get_activity,
     may_attend,
     may_manage,
@@ -186,6 +187,9 @@ async def _by_location(ctx: Context, location: Location) -> list[Reply]:
     if not placed:
         return [Reply(NO_PLACE)]
     distance, nearest = min(placed, key=lambda pair: pair[0])
+    first = await find_checkin(ctx.session, activity_id=nearest.id, member_id=ctx.me.id)
+    if first is not None:
+        return [Reply(ALREADY.format(time=fmt_local(first.at), title=nearest.title))]
     if distance > nearest.radius_m:
         return [
             Reply(

@@ -126,6 +126,9 @@ async def test_location_inside_and_outside_the_radius(chat: Chat) -> None:
     assert ok == f"✅ 签到成功：《{PARTY_DAY}》\n时间：09:00 · 方式：位置"
     [row] = await checkins(chat)
     assert row.method == CheckInMethod.LOCATION and row.distance_m == 222
+    assert await chat.locate("member", VENUE[0] + 0.01, VENUE[1]) == [
+        f"您已于 12月01日 09:00 签到过《{PARTY_DAY}》，无需重复签到。"
+    ]
 
 
 async def test_telegram_needs_a_live_location(chat: Chat) -> None:
