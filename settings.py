@@ -40,6 +40,12 @@ class Settings(BaseSettings):
     BIND_LOCK_MINUTES: int = 10
     INVITE_VALID_DAYS: int = 14
 
+    CHECKIN_OPENS_MINUTES_BEFORE: int = 30
+    CHECKIN_FAILURES_ALLOWED: int = 5
+    CHECKIN_LOCK_MINUTES: int = 10
+    CHECKIN_TELEGRAM_LIVE_ONLY: bool = True
+    ROTATION_UNPUBLISHED_DAYS: int = 7
+
     @field_validator("DATABASE_URL")
     @classmethod
     def _known_database(cls, value: str) -> str:

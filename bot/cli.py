@@ -6,7 +6,9 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
 
 from bot.app import build_app, configure_logging
 from bot.clock import Clock
@@ -129,6 +131,38 @@ def _text_of(line: str) -> str:
     return line
 
 
+def _export_attendance(session: Any, path: Path) -> Awaitable[int]:
+    from models.activity import export_attendance
+
+    return export_attendance(session=session, path=path)
+
+
+# KIND -> async function(session, path) -> rows written; other kinds are added here.
+EXPORTS: dict[str, Callable[[Any, Path], Awaitable[int]]] = {
+    "attendance": _export_attendance,
+}
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    from models.db import make_engine, make_sessionmaker
+
+    if args.kind not in EXPORTS:
+        print(f"不支持导出“{args.kind}”，可选：{'、'.join(EXPORTS)}", file=sys.stderr)
+        return 2
+
+    async def run() -> int:
+        engine = make_engine(settings)
+        try:
+            async with make_sessionmaker(engine)() as session:
+                return await EXPORTS[args.kind](session, Path(args.file))
+        finally:
+            await engine.dispose()
+
+    rows = asyncio.run(run())
+    print(f"已导出 {rows} 行到 {args.file}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="红盟助手")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -151,6 +185,10 @@ def build_parser() -> argparse.ArgumentParser:
     nlu.add_argument("text", nargs="*")
     nlu.add_argument("--file")
     nlu.set_defaults(func=cmd_nlu)
+    export = sub.add_parser("export", help="write members, attendance... to .xlsx")
+    export.add_argument("kind")
+    export.add_argument("file")
+    export.set_defaults(func=cmd_export)
     return parser
 
 

@@ -10,7 +10,17 @@ from datetime import timedelta
 
 from bot.core import Role, Route
 from bot.scheduler import Sweep
-from handlers import binding, housekeeping, profile, start, stats
+from handlers import (
+    activities,
+    attendance,
+    binding,
+    checkin,
+    housekeeping,
+    profile,
+    rotation,
+    start,
+    stats,
+)
 
 ROUTES: tuple[Route, ...] = (
     Route(
@@ -51,6 +61,86 @@ ROUTES: tuple[Route, ...] = (
         intent="stats",
         role=Role.ALLIANCE_ADMIN,
     ),
+    Route(
+        "activities",
+        activities.show,
+        "活动：近期活动安排",
+        aliases=("活动", "近期活动"),
+        intent="activities",
+        on_button=activities.near,
+        steps={"activities.near": activities.receive_location},
+    ),
+    Route(
+        "publish",
+        activities.start,
+        "发布活动：轮值单位书记或联盟管理员发布活动",
+        aliases=("发布活动",),
+        role=Role.SECRETARY,
+        steps={
+            "publish.alliance": activities.got_alliance,
+            "publish.title": activities.got_title,
+            "publish.start": activities.got_start,
+            "publish.end": activities.got_end,
+            "publish.place": activities.got_place,
+            "publish.geo": activities.got_geo,
+            "publish.radius": activities.got_radius,
+        },
+    ),
+    Route(
+        "checkin",
+        checkin.run,
+        "签到：发送签到码或分享位置签到",
+        aliases=("签到", "打卡"),
+        intent="checkin",
+        arg="code",
+        takes_location=True,
+        steps={"checkin.wait": checkin.receive},
+    ),
+    Route(
+        "code",
+        checkin.show_code,
+        "签到码：主持人出示本场签到码",
+        aliases=("签到码",),
+        role=Role.SECRETARY,
+        on_button=checkin.show_code,
+    ),
+    Route(
+        "confirm",
+        checkin.confirm,
+        "确认签到：主持人按姓名为党员签到",
+        aliases=("确认签到",),
+        role=Role.SECRETARY,
+        arg="name",
+        on_button=checkin.confirm_button,
+    ),
+    Route(
+        "myrecord",
+        attendance.my_record,
+        "我的签到：今年的签到记录",
+        aliases=("我的签到", "签到记录"),
+        intent="my_record",
+    ),
+    Route(
+        "attendance",
+        attendance.show,
+        "签到情况：谁签到了、签到率与签到表",
+        aliases=("签到情况", "出勤"),
+        role=Role.SECRETARY,
+        arg="activity",
+    ),
+    Route(
+        "rotation",
+        rotation.show,
+        "轮值：主席单位与活动轮办安排",
+        aliases=("轮值", "轮办"),
+        intent="rotation",
+        on_button=rotation.button,
+    ),
 )
 
-SWEEPS: tuple[Sweep, ...] = (Sweep("housekeeping", housekeeping.prune, every=timedelta(hours=6)),)
+SWEEPS: tuple[Sweep, ...] = (
+    Sweep("housekeeping", housekeeping.prune, every=timedelta(hours=6)),
+    Sweep("activity_reminders", activities.remind, every=timedelta(minutes=5)),
+    Sweep("rotation_advance", rotation.advance, every=timedelta(minutes=30)),
+    Sweep("mobile_summary", attendance.mobile_summary, every=timedelta(hours=6)),
+)

@@ -3,6 +3,7 @@
 Importing this package registers every table on Base.metadata (Alembic relies on it).
 """
 
+from models.activity import Activity, CheckIn
 from models.audit import AuditLog
 from models.base import Base
 from models.button import ButtonToken
@@ -11,14 +12,17 @@ from models.inbox import InboxEvent
 from models.member import Identity, InviteCode, Member, MemberRole
 from models.org import Alliance, AllianceType, Department, Membership, Unit, UnitKind
 from models.outbox import OutboxMessage, OutboxStatus
+from models.rotation import RotationOverride, RotationPlan, SwapRequest
 from models.throttle import ThrottleHit
 
 __all__ = [
+    "Activity",
     "Alliance",
     "AllianceType",
     "AuditLog",
     "Base",
     "ButtonToken",
+    "CheckIn",
     "Department",
     "DialogState",
     "Identity",
@@ -29,6 +33,9 @@ __all__ = [
     "Membership",
     "OutboxMessage",
     "OutboxStatus",
+    "RotationOverride",
+    "RotationPlan",
+    "SwapRequest",
     "ThrottleHit",
     "Unit",
     "UnitKind",

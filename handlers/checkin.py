@@ -1,0 +1,317 @@
+"""Check-in three ways (code, location, host confirms), /code, /myrecord, /attendance."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.clock import fmt_local
+from bot.context import Context
+from bot.core import Button, Location, Reply
+from models.activity import (
+    METHOD_ZH,
+    Activity,
+    AlreadyCheckedIn,
+    CheckInMethod,
+    check_in,
+    code_age,
+    current_code,
+    distance_m,
+    find_checkin,
+    get_activity,
+    may_attend,
+    may_manage,
+    minute_of,
+    open_activities,
+    recently_ended,
+    upcoming_activities,
+)
+from models.activity import alliance_ids_of as _alliances
+from models.member import Member
+from models.throttle import count_hits, first_hit_in_window, record_hit
+
+ASK = "请发送主持人出示的 6 位签到码，或分享您的位置完成签到（发送“取消”退出）。"
+NOT_A_CODE = "签到码是 6 位数字，请核对后重新发送。"
+CHECKED_IN = "✅ 签到成功：《{title}》\n时间：{time} · 方式：{method}"
+GUEST_NOTE = "\n您是流动党员，本次签到已记入组织关系所在单位。"
+ALREADY = "您已于 {time} 签到过《{title}》，无需重复签到。"
+WRONG_CODE = "签到码不正确，请核对后重试。（还可尝试 {left} 次）"
+STALE_CODE = (
+    "这个签到码已过期（签到码每分钟更新），请向主持人获取最新的签到码。（还可尝试 {left} 次）"
+)
+LOCKED = "签到码错误次数过多，签到已暂停，请在 {until} 后再试，或请主持人为您确认签到。"
+WRONG_ACTIVITY = "这个签到码属于《{title}》（{alliance}），不是您所在联盟的活动，不能签到。"
+NOT_YET = "《{title}》的签到还没开始，{opens} 起可以签到。"
+ENDED = "《{title}》已于 {end} 结束，签到已关闭。"
+NO_ACTIVITY = "现在没有可以签到的活动。发送“活动”查看近期安排。"
+TOO_FAR = (
+    "您距离《{title}》地点约 {distance} 米，超出签到范围（{radius} 米）。请到达现场后再签到。"
+)
+NO_PLACE = "现在可签到的活动没有设置签到位置，请使用主持人出示的签到码签到。"
+LIVE_ONLY = "请分享“实时位置”完成签到（在 Telegram 中选择“共享实时位置”），普通位置无法用于签到。"
+CODE_SHOW = (
+    "《{title}》签到码：{code}\n签到码每分钟更新，请让大家发送“签到 {code}”。本码 {until} 前有效。"
+)
+NOTHING_TO_SHOW = "您现在没有正在签到中的活动（活动开始前 {minutes} 分钟开放签到）。"
+NEXT_HOSTED = "\n您主办的下一场：《{title}》，{opens} 开放签到。"
+CONFIRM_USAGE = "请在命令后写上党员姓名，例如：确认签到 张三"
+CONFIRM_UNKNOWN = "没有找到可参加《{title}》的党员“{name}”，请核对姓名。"
+CONFIRM_WHICH = "有多位党员叫“{name}”，请选择："
+CONFIRMED = "已为 {name} 确认签到《{title}》（{time}）。"
+CONFIRMED_NOTE = "主持人已为您确认签到《{title}》（{time}）。"
+ALREADY_OTHER = "{name} 已于 {time} 签到过《{title}》。"
+NOT_YOURS = "您不能管理这场活动。"
+
+
+def _fail_key(ctx: Context) -> str:
+    return f"{ctx.platform}:{ctx.user_key}"
+
+
+async def run(ctx: Context, code: str = "", location: Location | None = None) -> list[Reply]:
+    """Check in with a code or a location; with neither, ask for one."""
+    if location is not None:
+        return await _by_location(ctx, location)
+    digits = re.sub(r"\s", "", code)
+    if not digits:
+        await ctx.dialog.set_state("checkin.wait")
+        return [Reply(ASK)]
+    if not re.fullmatch(r"\d{6}", digits):
+        return [Reply(NOT_A_CODE)]
+    return await _by_code(ctx, digits)
+
+
+async def receive(
+    ctx: Context, text: str = "", location: Location | None = None, **_: object
+) -> list[Reply]:
+    """Dialog step: the code or location sent after a bare 签到."""
+    match = re.search(r"\d{6}", text)
+    if location is None and match is None:
+        return [Reply(NOT_A_CODE)]
+    await ctx.dialog.clear()
+    return await run(ctx, code=match.group(0) if match else "", location=location)
+
+
+async def _by_code(ctx: Context, code: str) -> list[Reply]:
+    me, now, s = ctx.me, ctx.now, ctx.settings
+    window = timedelta(minutes=s.CHECKIN_LOCK_MINUTES)
+    locked_at = await first_hit_in_window(
+        session=ctx.session, kind="checkin_lock", key=_fail_key(ctx), now=now, window=window
+    )
+    if locked_at is not None:
+        return [Reply(LOCKED.format(until=fmt_local(locked_at + window, "%H:%M")))]
+    candidates = await open_activities(
+        ctx.session, now=now, opens_before_minutes=s.CHECKIN_OPENS_MINUTES_BEFORE
+    )
+    mine = []
+    for activity in candidates:
+        age = code_age(activity, code, now, lookback=1)
+        allowed = await may_attend(ctx.session, me, activity)
+        if age is not None:
+            if not allowed:
+                return [
+                    Reply(
+                        WRONG_ACTIVITY.format(
+                            title=activity.title, alliance=activity.alliance.name
+                        )
+                    )
+                ]
+            return await _record(ctx, activity, CheckInMethod.CODE)
+        if allowed:
+            mine.append(activity)
+    ended = await recently_ended(ctx.session, now=now, alliance_ids=await _scope(ctx.session, me))
+    if ended is not None and code_age(ended, code, now) is not None:
+        return [Reply(ENDED.format(title=ended.title, end=fmt_local(ended.ends_at, "%H:%M")))]
+    if not mine:
+        return [Reply(await _closed_sentence(ctx, ended))]
+    stale = any(code_age(a, code, now) is not None for a in mine)
+    return [Reply(await _failed(ctx, STALE_CODE if stale else WRONG_CODE))]
+
+
+async def _scope(session: AsyncSession, member: Member) -> set[int] | None:
+    return None if member.is_mobile else await _alliances(session, member.home_unit_id)
+
+
+async def _closed_sentence(ctx: Context, ended: Activity | None) -> str:
+    """Why nothing can be checked in to now: not open yet, ended, or nothing at all."""
+    scope = await _scope(ctx.session, ctx.me)
+    upcoming = await upcoming_activities(ctx.session, now=ctx.now, alliance_ids=scope, limit=1)
+    minutes = ctx.settings.CHECKIN_OPENS_MINUTES_BEFORE
+    if upcoming and upcoming[0].starts_at - ctx.now < timedelta(days=1):
+        nxt = upcoming[0]
+        opens = fmt_local(nxt.starts_at - timedelta(minutes=minutes))
+        return NOT_YET.format(title=nxt.title, opens=opens)
+    if ended is not None:
+        return ENDED.format(title=ended.title, end=fmt_local(ended.ends_at, "%H:%M"))
+    return NO_ACTIVITY
+
+
+async def _failed(ctx: Context, sentence: str) -> str:
+    """Count a wrong code; the last allowed one pauses code check-in for the window."""
+    window = timedelta(minutes=ctx.settings.CHECKIN_LOCK_MINUTES)
+    key, now = _fail_key(ctx), ctx.now
+    await record_hit(session=ctx.session, kind="checkin_fail", key=key, now=now)
+    failures = await count_hits(
+        session=ctx.session, kind="checkin_fail", key=key, now=now, window=window
+    )
+    allowed = ctx.settings.CHECKIN_FAILURES_ALLOWED
+    if failures >= allowed:
+        await record_hit(session=ctx.session, kind="checkin_lock", key=key, now=now)
+        return LOCKED.format(until=fmt_local(now + window, "%H:%M"))
+    return sentence.format(left=allowed - failures)
+
+
+async def _by_location(ctx: Context, location: Location) -> list[Reply]:
+    if (
+        ctx.platform == "telegram"
+        and not location.live
+        and ctx.settings.CHECKIN_TELEGRAM_LIVE_ONLY
+    ):
+        return [Reply(LIVE_ONLY)]
+    candidates = await open_activities(
+        ctx.session, now=ctx.now, opens_before_minutes=ctx.settings.CHECKIN_OPENS_MINUTES_BEFORE
+    )
+    mine = [a for a in candidates if await may_attend(ctx.session, ctx.me, a)]
+    if not mine:
+        ended = await recently_ended(
+            ctx.session, now=ctx.now, alliance_ids=await _scope(ctx.session, ctx.me)
+        )
+        return [Reply(await _closed_sentence(ctx, ended))]
+    placed = [
+        (distance_m(location.latitude, location.longitude, a.latitude, a.longitude), a)
+        for a in mine
+        if a.latitude is not None and a.longitude is not None
+    ]
+    if not placed:
+        return [Reply(NO_PLACE)]
+    distance, nearest = min(placed, key=lambda pair: pair[0])
+    first = await find_checkin(ctx.session, activity_id=nearest.id, member_id=ctx.me.id)
+    if first is not None:
+        return [Reply(ALREADY.format(time=fmt_local(first.at), title=nearest.title))]
+    if distance > nearest.radius_m:
+        return [
+            Reply(
+                TOO_FAR.format(
+                    title=nearest.title, distance=round(distance), radius=nearest.radius_m
+                )
+            )
+        ]
+    return await _record(ctx, nearest, CheckInMethod.LOCATION, distance=distance)
+
+
+async def _record(
+    ctx: Context, activity: Activity, method: CheckInMethod, distance: float | None = None
+) -> list[Reply]:
+    await ctx.dialog.clear()
+    try:
+        await check_in(
+            session=ctx.session,
+            activity=activity,
+            member=ctx.me,
+            method=method,
+            now=ctx.now,
+            distance=distance,
+        )
+    except AlreadyCheckedIn as already:
+        return [Reply(ALREADY.format(time=fmt_local(already.first.at), title=activity.title))]
+    guest = activity.alliance_id not in await _alliances(ctx.session, ctx.me.home_unit_id)
+    text = CHECKED_IN.format(
+        title=activity.title, time=fmt_local(ctx.now, "%H:%M"), method=METHOD_ZH[method]
+    )
+    return [Reply(text + (GUEST_NOTE if guest else ""))]
+
+
+async def _managed_open(ctx: Context) -> list[Activity]:
+    candidates = await open_activities(
+        ctx.session, now=ctx.now, opens_before_minutes=ctx.settings.CHECKIN_OPENS_MINUTES_BEFORE
+    )
+    return [a for a in candidates if may_manage(ctx.me, a)]
+
+
+async def show_code(ctx: Context, data: str | None = None) -> list[Reply]:
+    """The host's current code for each activity it is checking in now."""
+    activities = await _managed_open(ctx)
+    minutes = ctx.settings.CHECKIN_OPENS_MINUTES_BEFORE
+    if not activities:
+        text = NOTHING_TO_SHOW.format(minutes=minutes)
+        later = await upcoming_activities(ctx.session, now=ctx.now, alliance_ids=None, limit=50)
+        nxt = next((a for a in later if may_manage(ctx.me, a)), None)
+        if nxt is not None:
+            opens = fmt_local(nxt.starts_at - timedelta(minutes=minutes))
+            text += NEXT_HOSTED.format(title=nxt.title, opens=opens)
+        return [Reply(text)]
+    # The current code is also accepted during the next minute.
+    until = datetime.fromtimestamp((minute_of(ctx.now) + 2) * 60, ctx.now.tzinfo)
+    return [
+        Reply(
+            CODE_SHOW.format(
+                title=a.title, code=current_code(a, ctx.now), until=fmt_local(until, "%H:%M")
+            ),
+            buttons=(Button("🔄 刷新签到码", "code:refresh"),),
+        )
+        for a in activities
+    ]
+
+
+async def confirm(ctx: Context, name: str = "") -> list[Reply]:
+    """The host checks in a member by name."""
+    activities = await _managed_open(ctx)
+    if not activities:
+        return await show_code(ctx)
+    activity, name = activities[0], name.strip()
+    if not name:
+        return [Reply(CONFIRM_USAGE)]
+    stmt = select(Member).where(Member.name == name).order_by(Member.id)
+    people = [
+        m
+        for m in (await ctx.session.execute(stmt)).scalars()
+        if await may_attend(ctx.session, m, activity)
+    ]
+    if not people:
+        return [Reply(CONFIRM_UNKNOWN.format(title=activity.title, name=name))]
+    if len(people) > 1:
+        units = await _unit_labels(ctx.session, people)
+        buttons = tuple(Button(units[m.id], f"confirm:{activity.id}.{m.id}") for m in people)
+        return [Reply(CONFIRM_WHICH.format(name=name), buttons=buttons)]
+    return await _confirm_one(ctx, activity, people[0])
+
+
+async def confirm_button(ctx: Context, data: str = "") -> list[Reply]:
+    """A choice among members of the same name."""
+    activity_id, _, member_id = data.partition(".")
+    activity = await get_activity(ctx.session, int(activity_id))
+    member = await ctx.session.get(Member, int(member_id or 0))
+    if activity is None or member is None or not may_manage(ctx.me, activity):
+        return [Reply(NOT_YOURS)]
+    return await _confirm_one(ctx, activity, member)
+
+
+async def _unit_labels(session: AsyncSession, people: list[Member]) -> dict[int, str]:
+    from models.org import Unit
+
+    labels = {}
+    for m in people:
+        unit = await session.get(Unit, m.home_unit_id) if m.home_unit_id else None
+        labels[m.id] = f"{m.name}（{unit.name if unit else '无单位'}）"
+    return labels
+
+
+async def _confirm_one(ctx: Context, activity: Activity, member: Member) -> list[Reply]:
+    try:
+        await check_in(
+            session=ctx.session,
+            activity=activity,
+            member=member,
+            method=CheckInMethod.HOST,
+            now=ctx.now,
+            confirmed_by=ctx.me,
+        )
+    except AlreadyCheckedIn as already:
+        when = fmt_local(already.first.at)
+        return [Reply(ALREADY_OTHER.format(name=member.name, time=when, title=activity.title))]
+    when = fmt_local(ctx.now, "%H:%M")
+    await ctx.notify(member.id, Reply(CONFIRMED_NOTE.format(title=activity.title, time=when)))
+    ctx.audit("checkin_confirm", activity_id=activity.id, member_id=member.id)
+    return [Reply(CONFIRMED.format(name=member.name, title=activity.title, time=when))]

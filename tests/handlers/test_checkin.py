@@ -1,0 +1,308 @@
+"""Check-in transcripts over the demo county: code, location, host confirms, windows, limits.
+
+The demo is loaded at START (12月01日 09:00): 《主题党日》 of the host's alliance runs
+08:50-11:00 at 35.55,118.46 (500 m); 《志愿服务》 of 食品产业园 starts 09:20; 《党建联席会议》
+of the host's alliance is on 12月04日 09:00-11:00.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from pathlib import Path
+
+from openpyxl import load_workbook
+from sqlalchemy import func, select
+
+from bot.clock import FrozenClock, local_datetime
+from bot.core import Incoming, Location
+from models.activity import Activity, CheckIn, CheckInMethod
+from models.member import Identity, Member
+from models.org import Membership
+from tests.fakes import Chat
+
+PARTY_DAY = "主题党日：学习党的创新理论"
+MEETING = "党建联席会议"
+VENUE = (35.5500, 118.4600)
+
+
+async def host_code(chat: Chat) -> str:
+    [reply] = await chat.say("host", "/code")
+    match = re.search(r"签到码：(\d{6})", reply)
+    assert match, reply
+    return match.group(1)
+
+
+async def activity(chat: Chat, title: str) -> Activity:
+    async with chat.app.sessionmaker() as session:
+        row = await session.scalar(select(Activity).where(Activity.title == title))
+    assert row is not None
+    return row
+
+
+async def checkins(chat: Chat) -> list[CheckIn]:
+    async with chat.app.sessionmaker() as session:
+        return list((await session.execute(select(CheckIn).order_by(CheckIn.id))).scalars())
+
+
+async def bind_console(chat: Chat, key: str, member_id: int, platform: str = "console") -> None:
+    async with chat.app.sessionmaker() as session, session.begin():
+        session.add(Identity(platform=platform, user_key=key, chat_key=key, member_id=member_id))
+
+
+async def test_host_shows_a_code_member_checks_in_then_again(chat: Chat) -> None:
+    code = await host_code(chat)
+    assert await chat.say("member", f"签到 {code}") == [
+        f"✅ 签到成功：《{PARTY_DAY}》\n时间：09:00 · 方式：签到码"
+    ]
+    assert await chat.say("member", f"/checkin {code}") == [
+        f"您已于 12月01日 09:00 签到过《{PARTY_DAY}》，无需重复签到。"
+    ]
+    [row] = await checkins(chat)
+    assert row.method == CheckInMethod.CODE
+    assert row.activity_id == (await activity(chat, PARTY_DAY)).id
+
+
+async def test_bare_checkin_asks_then_takes_the_code(chat: Chat) -> None:
+    code = await host_code(chat)
+    assert await chat.say("member", "签到") == [
+        "请发送主持人出示的 6 位签到码，或分享您的位置完成签到（发送“取消”退出）。"
+    ]
+    assert await chat.say("member", "abc") == ["签到码是 6 位数字，请核对后重新发送。"]
+    [ok] = await chat.say("member", code)
+    assert ok.startswith("✅ 签到成功")
+
+
+async def test_code_changes_every_minute_and_the_previous_one_still_works(
+    chat: Chat, clock: FrozenClock
+) -> None:
+    first = await host_code(chat)
+    clock.advance(minutes=1)
+    second = await host_code(chat)
+    assert first != second
+    [ok] = await chat.say("member", f"签到 {first}")
+    assert ok.startswith("✅ 签到成功")
+
+
+async def test_a_stale_code_from_three_minutes_earlier_is_refused(
+    chat: Chat, clock: FrozenClock
+) -> None:
+    stale = await host_code(chat)
+    clock.advance(minutes=3)
+    assert await chat.say("member", f"签到 {stale}") == [
+        "这个签到码已过期（签到码每分钟更新），请向主持人获取最新的签到码。（还可尝试 4 次）"
+    ]
+    assert await checkins(chat) == []
+
+
+async def test_five_wrong_codes_pause_code_checkin_for_ten_minutes(
+    chat: Chat, clock: FrozenClock
+) -> None:
+    code = await host_code(chat)
+    wrong = "000000" if code != "000000" else "111111"
+    for left in (4, 3, 2, 1):
+        assert await chat.say("member", f"签到 {wrong}") == [
+            f"签到码不正确，请核对后重试。（还可尝试 {left} 次）"
+        ]
+    locked = "签到码错误次数过多，签到已暂停，请在 09:10 后再试，或请主持人为您确认签到。"
+    assert await chat.say("member", f"签到 {wrong}") == [locked]
+    assert await chat.say("member", f"签到 {code}") == [locked]
+    assert await checkins(chat) == []
+    # Another member is not affected.
+    [other] = await chat.say("mobile", f"签到 {code}")
+    assert other.startswith("✅ 签到成功")
+    clock.advance(minutes=10, seconds=1)
+    [ok] = await chat.say("member", f"签到 {await host_code(chat)}")
+    assert ok.startswith("✅ 签到成功")
+
+
+async def test_location_inside_and_outside_the_radius(chat: Chat) -> None:
+    # About 1.1 km north of the venue: outside 500 m.
+    assert await chat.locate("member", VENUE[0] + 0.01, VENUE[1]) == [
+        f"您距离《{PARTY_DAY}》地点约 1112 米，超出签到范围（500 米）。请到达现场后再签到。"
+    ]
+    assert await checkins(chat) == []
+    [ok] = await chat.locate("member", VENUE[0] + 0.002, VENUE[1])
+    assert ok == f"✅ 签到成功：《{PARTY_DAY}》\n时间：09:00 · 方式：位置"
+    [row] = await checkins(chat)
+    assert row.method == CheckInMethod.LOCATION and row.distance_m == 222
+    assert await chat.locate("member", VENUE[0] + 0.01, VENUE[1]) == [
+        f"您已于 12月01日 09:00 签到过《{PARTY_DAY}》，无需重复签到。"
+    ]
+
+
+async def test_telegram_needs_a_live_location(chat: Chat) -> None:
+    async with chat.app.sessionmaker() as session:
+        member_id = await session.scalar(
+            select(Identity.member_id).where(Identity.user_key == "member")
+        )
+    assert member_id is not None
+    await bind_console(chat, "tg-42", member_id, platform="telegram")
+
+    def event(live: bool) -> Incoming:
+        return Incoming(
+            platform="telegram",
+            event_id=f"loc-{live}",
+            user_key="tg-42",
+            chat_key="tg-42",
+            received_at=chat.app.clock.now(),
+            location=Location(VENUE[0], VENUE[1], live),
+        )
+
+    [pin] = await chat.send(event(False))
+    assert pin.text.startswith("请分享“实时位置”完成签到")
+    [live] = await chat.send(event(True))
+    assert live.text.startswith("✅ 签到成功")
+
+
+async def test_mobile_member_checks_in_to_another_alliances_activity(chat: Chat) -> None:
+    code = await host_code(chat)
+    assert await chat.say("mobile", f"签到 {code}") == [
+        f"✅ 签到成功：《{PARTY_DAY}》\n时间：09:00 · 方式：签到码\n"
+        "您是流动党员，本次签到已记入组织关系所在单位。"
+    ]
+    [row] = await checkins(chat)
+    async with chat.app.sessionmaker() as session:
+        mobile = await session.get(Member, row.member_id)
+    assert mobile is not None and mobile.is_mobile
+    assert row.home_unit_id == mobile.home_unit_id
+
+
+async def test_an_ordinary_member_of_another_alliance_cannot_use_the_code(chat: Chat) -> None:
+    food = (await activity(chat, PARTY_DAY)).alliance_id
+    async with chat.app.sessionmaker() as session:
+        outsider = await session.scalar(
+            select(Member.id)
+            .join(Membership, Membership.unit_id == Member.home_unit_id)
+            .where(Membership.alliance_id != food, Member.is_mobile.is_(False))
+            .limit(1)
+        )
+    assert outsider is not None
+    await bind_console(chat, "outsider", outsider)
+    [reply] = await chat.say("outsider", f"签到 {await host_code(chat)}")
+    assert reply.startswith(f"这个签到码属于《{PARTY_DAY}》（食品产业链党建红色联盟），不是您")
+    assert await checkins(chat) == []
+
+
+async def test_windows_not_yet_open_open_and_ended(chat: Chat, clock: FrozenClock) -> None:
+    clock.set(local_datetime(2026, 12, 4, 8, 0))
+    assert await chat.say("member", "签到 123456") == [
+        f"《{MEETING}》的签到还没开始，12月04日 08:30 起可以签到。"
+    ]
+    assert (await chat.say("host", "/code"))[0].startswith("您现在没有正在签到中的活动")
+    clock.set(local_datetime(2026, 12, 4, 8, 31))
+    code = await host_code(chat)
+    [ok] = await chat.say("member", f"签到 {code}")
+    assert ok.startswith(f"✅ 签到成功：《{MEETING}》")
+    clock.set(local_datetime(2026, 12, 4, 10, 59) + timedelta(seconds=30))
+    late_code = await host_code(chat)
+    clock.set(local_datetime(2026, 12, 4, 11, 0) + timedelta(seconds=10))
+    assert await chat.say("alliance_admin", f"签到 {late_code}") == [
+        f"《{MEETING}》已于 11:00 结束，签到已关闭。"
+    ]
+    assert await chat.locate("alliance_admin", *VENUE) == [
+        f"《{MEETING}》已于 11:00 结束，签到已关闭。"
+    ]
+    clock.set(local_datetime(2026, 12, 20, 9, 0))
+    assert await chat.say("member", "签到 123456") == [
+        "现在没有可以签到的活动。发送“活动”查看近期安排。"
+    ]
+
+
+async def test_host_confirms_a_member_by_name(chat: Chat) -> None:
+    async with chat.app.sessionmaker() as session:
+        member = await session.scalar(
+            select(Member).join(Identity).where(Identity.user_key == "member")
+        )
+    assert member is not None
+    assert await chat.say("host", "确认签到") == ["请在命令后写上党员姓名，例如：确认签到 张三"]
+    assert await chat.say("host", "确认签到 不存在的人") == [
+        f"没有找到可参加《{PARTY_DAY}》的党员“不存在的人”，请核对姓名。"
+    ]
+    assert await chat.say("host", f"确认签到 {member.name}") == [
+        f"已为 {member.name} 确认签到《{PARTY_DAY}》（09:00）。"
+    ]
+    assert chat.received("member") == [f"主持人已为您确认签到《{PARTY_DAY}》（09:00）。"]
+    assert await chat.say("host", f"/confirm {member.name}") == [
+        f"{member.name} 已于 12月01日 09:00 签到过《{PARTY_DAY}》。"
+    ]
+    [row] = await checkins(chat)
+    assert row.method == CheckInMethod.HOST and row.confirmed_by_id is not None
+    assert (await chat.say("member", "/confirm 张三"))[0].startswith("抱歉，您没有使用")
+
+
+async def test_code_is_only_for_the_host_unit_secretary_or_admins(chat: Chat) -> None:
+    assert (await chat.say("member", "/code"))[0].startswith("抱歉，您没有使用“签到码”的权限")
+    assert (await chat.say("alliance_admin", "/code"))[0].startswith(f"《{PARTY_DAY}》签到码：")
+    # The mobile member is a secretary of a 快递物流 unit: not the host of this activity.
+    [mobile] = await chat.say("mobile", "/code")
+    assert mobile.startswith("您现在没有正在签到中的活动")
+    assert "亮身份践承诺" in mobile
+
+
+async def test_attendance_lists_who_came_how_and_the_rate(chat: Chat) -> None:
+    code = await host_code(chat)
+    await chat.say("member", f"签到 {code}")
+    await chat.say("mobile", f"签到 {code}")
+    await chat.locate("alliance_admin", *VENUE)
+    replies = await chat.replies("host", "/attendance")
+    text, sheet = replies
+    lines = text.text.splitlines()
+    assert lines[0] == f"📊 《{PARTY_DAY}》签到情况（编号 1，12月01日 08:50）"
+    assert lines[1] == "应到 30 人，已签到 2 人，签到率 7%"
+    assert lines[2].endswith("09:00 签到码") and lines[3].endswith("09:00 签到码（流动党员）")
+    assert lines[4].endswith("09:00 位置")
+    assert "另有流动党员 1 人参加。" in lines
+    assert any(line.startswith("未签到（28 人）：") for line in lines)
+    assert sheet.file is not None and Path(sheet.file).exists()
+    rows = list(load_workbook(sheet.file).active.iter_rows(values_only=True))  # type: ignore[union-attr]
+    assert rows[0][:6] == ("活动", "联盟", "开始时间", "姓名", "所在单位", "是否签到")
+    assert len(rows) == 1 + 3 + 28
+    assert [r[5] for r in rows[1:4]] == ["是", "是", "是"]
+    assert (await chat.say("member", "/attendance"))[0].startswith("抱歉，您没有使用")
+    assert await chat.say("host", "/attendance 999") == ["您还没有可以查看签到情况的活动。"]
+
+
+async def test_myrecord_lists_this_years_checkins(chat: Chat, clock: FrozenClock) -> None:
+    assert await chat.say("member", "/myrecord") == ["2026 年您还没有签到记录。"]
+    await chat.say("member", f"签到 {await host_code(chat)}")
+    assert await chat.say("member", "签到记录") == [
+        "📋 2026 年您的签到记录（共 1 次）：\n"
+        f"· 12月01日 09:00 《{PARTY_DAY}》（食品产业链党建红色联盟，签到码）"
+    ]
+    clock.advance(days=40)
+    assert await chat.say("member", "/myrecord") == ["2027 年您还没有签到记录。"]
+
+
+async def test_two_checkins_of_one_member_cannot_both_be_stored(chat: Chat) -> None:
+    code = await host_code(chat)
+    await chat.say("member", f"签到 {code}")
+    await chat.locate("member", *VENUE)
+    async with chat.app.sessionmaker() as session:
+        assert await session.scalar(select(func.count()).select_from(CheckIn)) == 1
+
+
+async def test_checkin_window_opens_thirty_minutes_before(chat: Chat, clock: FrozenClock) -> None:
+    clock.set(local_datetime(2026, 12, 4, 8, 29))
+    assert (await chat.say("host", "/code"))[0].startswith("您现在没有正在签到中的活动")
+    clock.advance(minutes=1, seconds=1)
+    assert (await chat.say("host", "/code"))[0].startswith(f"《{MEETING}》签到码：")
+
+
+async def test_mobile_members_month_goes_to_the_home_unit_secretary(
+    chat: Chat, clock: FrozenClock
+) -> None:
+    from bot.scheduler import run_all
+    from handlers import SWEEPS
+
+    await chat.say("mobile", f"签到 {await host_code(chat)}")
+    clock.set(local_datetime(2027, 1, 1, 8, 0))
+    for _ in range(2):
+        await run_all(SWEEPS, chat.app.sessionmaker, clock, chat.app.settings)
+        await chat.app.sender.drain()
+    # In the demo the mobile member is the first member of his unit: its secretary.
+    summaries = [t for t in chat.received("mobile") if t.startswith("📮")]
+    assert len(summaries) == 1
+    lines = summaries[0].splitlines()
+    assert lines[0] == "📮 2026 年 12 月本单位流动党员参加活动情况："
+    assert lines[1].endswith(f"（食品产业园务工）：1 次 《{PARTY_DAY}》")
