@@ -203,7 +203,8 @@ async def load_county(session: AsyncSession, now: datetime, seed: int = 2026) ->
     member = at_unit(first_units[1], 1)
     alliance_admin = at_unit(first_units[2], 1)
     newcomer = at_unit(first_units[3], 1)
-    mobile = members_by_alliance[6][0]  # 快递物流: home branch in another alliance
+    express = members_by_alliance[6]  # 快递物流: home branch in another alliance
+    mobile = [m for m in express if m.home_unit is express[0].home_unit][1]  # not a secretary
     mobile.is_mobile = True
     mobile.workplace = "食品产业园务工"
     admin = Member(name="县两新组织工委·王建国", is_party_member=False)
