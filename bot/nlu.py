@@ -126,7 +126,7 @@ def warm_up() -> None:
 
 def _scores(text: str) -> dict[str, float]:
     scores = dict.fromkeys(INTENTS, 0.0)
-    pattern, owners = _phrases()
+    pattern, owners, shapes = _phrases()
     seen: set[str] = set()
     for match in pattern.finditer(text):
         phrase = match.group(0)
@@ -134,6 +134,9 @@ def _scores(text: str) -> dict[str, float]:
             continue
         seen.add(phrase)
         for intent, weight in owners[phrase]:
+            scores[intent] += weight
+    for shape, intent, weight in shapes:
+        if shape.search(text):
             scores[intent] += weight
     if CODE_RE.search(text):
         bare = re.fullmatch(r"\W*\d{6}\W*", text)
@@ -168,21 +171,36 @@ def _slots(intent: str, text: str) -> dict[str, Any]:
     return slots
 
 
+Rules = tuple[
+    re.Pattern[str],
+    dict[str, list[tuple[str, float]]],
+    list[tuple[re.Pattern[str], str, float]],
+]
+
+
 @cache
-def _phrases() -> tuple[re.Pattern[str], dict[str, list[tuple[str, float]]]]:
-    """One regex of every phrase, longest first (so the longest wins at each place)."""
+def _phrases() -> Rules:
+    """One regex of every phrase, longest first (so the longest wins at each place).
+
+    Keys starting with "re:" are regular expressions for sentence shapes (我…参加…几次);
+    each adds its weight once when it matches anywhere, independently of the phrases.
+    """
     with (DATA / "intents.json").open(encoding="utf-8") as handle:
         table: dict[str, Any] = json.load(handle)
     owners: dict[str, list[tuple[str, float]]] = {}
+    shapes: list[tuple[re.Pattern[str], str, float]] = []
     for intent, phrases in table.items():
         if intent.startswith("_"):
             continue
         if intent not in INTENTS:
             raise ValueError(f"intents.json: unknown intent {intent!r}")
         for phrase, weight in phrases.items():
-            owners.setdefault(normalize(phrase), []).append((intent, float(weight)))
+            if phrase.startswith("re:"):
+                shapes.append((re.compile(phrase[3:]), intent, float(weight)))
+            else:
+                owners.setdefault(normalize(phrase), []).append((intent, float(weight)))
     alternation = "|".join(re.escape(p) for p in sorted(owners, key=len, reverse=True))
-    return re.compile(alternation), owners
+    return re.compile(alternation), owners, shapes
 
 
 @cache
