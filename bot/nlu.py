@@ -64,10 +64,11 @@ WEAK = 1.5
 MARGIN = 1.0
 MAX_ALTERNATIVES = 3
 # Signals that are not phrases.
-CODE_WEIGHT = 1.5  # a 6-digit number inside a sentence
+CODE_WEIGHT = 3.0  # a 6-digit number inside a sentence
 BARE_CODE_WEIGHT = 4.0  # a message that is only a 6-digit number
 TICKET_WEIGHT = 4.0
-CATEGORY_WEIGHT = 2.0  # a clear problem category suggests a report
+# A clear problem category suggests a report, the more so the more problem words it has.
+CATEGORY_BASE, CATEGORY_SCALE, CATEGORY_MAX = 1.0, 0.5, 4.0
 
 CODE_RE = re.compile(r"(?<!\d)(\d{6})(?!\d)")
 INVITE_RE = re.compile(r"(?<!\d)(\d{8})(?!\d)")  # invite codes are 8 digits (binding.py)
@@ -145,8 +146,9 @@ def _scores(text: str) -> dict[str, float]:
         scores["bind"] += BARE_CODE_WEIGHT
     if TICKET_RE.search(text):
         scores["my_reports"] += TICKET_WEIGHT
-    if category(text) != "other":
-        scores["report"] += CATEGORY_WEIGHT
+    name, strength = _category_score(text)
+    if name != "other":
+        scores["report"] += min(CATEGORY_MAX, CATEGORY_BASE + CATEGORY_SCALE * strength)
     return scores
 
 
@@ -158,7 +160,7 @@ def _slots(intent: str, text: str) -> dict[str, Any]:
         slots["code"] = m.group(1)
     elif intent == "my_reports" and (m := TICKET_RE.search(text)):
         slots["ticket"] = f"WT-{m.group(1)}-{int(m.group(2)):04d}"
-    elif intent == "report" and (name := category(text)) != "other":
+    elif intent == "report" and (name := _category_score(text)[0]) != "other":
         slots["category"] = name
     elif intent == "resources":
         kind = next((k for k in KINDS if k in text), None)
@@ -274,7 +276,11 @@ def category(text: str) -> str:
 
     A tie between two categories is not clear either: 'other'.
     """
-    text = normalize(text[: MAX_CHARS * 2])[:MAX_CHARS]
+    return _category_score(normalize(text[: MAX_CHARS * 2])[:MAX_CHARS])[0]
+
+
+def _category_score(text: str) -> tuple[str, float]:
+    """The clear best category of normalised text and its score, or ('other', 0)."""
     tokens: set[str] | None = None
     scores: dict[str, float] = {}
     for name, words in _category_weights().items():
@@ -291,10 +297,10 @@ def category(text: str) -> str:
             if hit:
                 score += weight
         scores[name] = score
-    ranked = sorted(scores.values(), reverse=True)
-    if not ranked or ranked[0] <= 0 or (len(ranked) > 1 and ranked[0] == ranked[1]):
-        return "other"
-    return max(scores, key=lambda name: scores[name])
+    ranked = sorted(scores.items(), key=lambda item: -item[1])
+    if not ranked or ranked[0][1] <= 0 or (len(ranked) > 1 and ranked[0][1] == ranked[1][1]):
+        return "other", 0.0
+    return ranked[0]
 
 
 @dataclass
