@@ -23,7 +23,7 @@ import unicodedata
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +58,7 @@ CATEGORIES = (
 KINDS = ("伙伴", "管家", "千里马", "蓝海")
 
 # Only the head of a message is analysed: a pasted 10,000-character text answers at once.
-MAX_CHARS = 1000
+MAX_CHARS = 500
 # Below this score the best intent is a guess: ask. Closer than MARGIN to the runner-up: ask.
 WEAK = 1.5
 MARGIN = 1.0
@@ -279,6 +279,7 @@ def category(text: str) -> str:
     return _category_score(normalize(text[: MAX_CHARS * 2])[:MAX_CHARS])[0]
 
 
+@lru_cache(maxsize=256)  # parse() asks twice per message
 def _category_score(text: str) -> tuple[str, float]:
     """The clear best category of normalised text and its score, or ('other', 0)."""
     tokens: set[str] | None = None

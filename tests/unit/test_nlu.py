@@ -15,33 +15,36 @@ from bot.nlu import CATEGORIES, category, evaluate, keywords, normalize, parse, 
 from tests.fakes import Chat
 
 ROOT = Path(__file__).resolve().parents[2]
-TEST_SET = ROOT / "tests" / "data" / "nlu_test.jsonl"
-DEV_SET = Path("/work/shared/data/nlu_dev.jsonl")
+DATA = ROOT / "tests" / "data"
 
-# Measured on tests/data/nlu_test.jsonl (written before the rules), rounded down.
-# A change that lowers these fails the suite: update them only with the report.
-TEST_INTENT_FLOOR = 0.98  # 172/174
-TEST_CATEGORY_FLOOR = 1.00  # 57/57
-TEST_SLOTS_FLOOR = 0.98  # 171/174
+# (file, intent, category, exact slots): accuracy measured on each set, rounded down. A change
+# that lowers one fails the suite; raise them when the rules get better, never lower them.
+# nlu_dev: the shared development set (tuned on). nlu_test: written before the rules, but by
+# the author of the rules. nlu_fresh and nlu_blind: each measured once, then tuned on.
+# nlu_holdout: measured once and never tuned on: the honest estimate (86.0% / 100%).
+FLOORS = [
+    ("nlu_dev.jsonl", 1.00, 1.00, 1.00),  # 50/50, 11/11, 50/50
+    ("nlu_test.jsonl", 0.99, 1.00, 0.98),  # 173/174, 57/57, 172/174
+    ("nlu_fresh.jsonl", 1.00, 0.95, 0.98),  # 61/61, 19/20, 60/61
+    ("nlu_blind.jsonl", 0.96, 1.00, 0.95),  # 60/62, 22/22, 59/62
+    ("nlu_holdout.jsonl", 0.85, 1.00, 0.84),  # 49/57, 21/21, 48/57
+]
 
 
 def _cases(path: Path) -> list[dict[str, object]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
-def test_accuracy_on_the_test_set_does_not_drop() -> None:
-    cases = _cases(TEST_SET)
-    assert len(cases) >= 150
-    result = evaluate(cases)
-    assert result.intent_accuracy >= TEST_INTENT_FLOOR, result.misses
-    assert result.category_accuracy >= TEST_CATEGORY_FLOOR, result.misses
-    assert result.slots_accuracy >= TEST_SLOTS_FLOOR, result.misses
+@pytest.mark.parametrize(("name", "intent", "cat", "slots"), FLOORS)
+def test_accuracy_does_not_drop(name: str, intent: float, cat: float, slots: float) -> None:
+    result = evaluate(_cases(DATA / name))
+    assert result.intent_accuracy >= intent, result.misses
+    assert result.category_accuracy >= cat, result.misses
+    assert result.slots_accuracy >= slots, result.misses
 
 
-@pytest.mark.skipif(not DEV_SET.exists(), reason="development set lives outside the repository")
-def test_development_set_parses_exactly() -> None:
-    result = evaluate(_cases(DEV_SET))
-    assert result.misses == []
+def test_the_test_set_is_large_enough() -> None:
+    assert len(_cases(DATA / "nlu_test.jsonl")) >= 150
 
 
 @pytest.mark.parametrize(
