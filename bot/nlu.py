@@ -70,6 +70,10 @@ TICKET_WEIGHT = 4.0
 # A clear problem category suggests a report, the more so the more problem words it has.
 CATEGORY_BASE, CATEGORY_SCALE, CATEGORY_MAX = 1.0, 0.5, 4.0
 
+# Asking for help is short: in a longer message help words are part of something else
+# (需要法律帮助), so they count half.
+HELP_LONG, HELP_LONG_FACTOR = 15, 0.5
+
 CODE_RE = re.compile(r"(?<!\d)(\d{6})(?!\d)")
 INVITE_RE = re.compile(r"(?<!\d)(\d{8})(?!\d)")  # invite codes are 8 digits (binding.py)
 TICKET_RE = re.compile(r"(?<![A-Za-z])WT\s*-?\s*(\d{4})\s*-?\s*(\d{1,4})(?!\d)", re.I)
@@ -139,6 +143,8 @@ def _scores(text: str) -> dict[str, float]:
     for shape, intent, weight in shapes:
         if shape.search(text):
             scores[intent] += weight
+    if len(text) > HELP_LONG:
+        scores["help"] *= HELP_LONG_FACTOR
     if CODE_RE.search(text):
         bare = re.fullmatch(r"\W*\d{6}\W*", text)
         scores["checkin"] += BARE_CODE_WEIGHT if bare else CODE_WEIGHT
