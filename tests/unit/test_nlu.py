@@ -20,14 +20,16 @@ DATA = ROOT / "tests" / "data"
 # (file, intent, category, exact slots): accuracy measured on each set, rounded down. A change
 # that lowers one fails the suite; raise them when the rules get better, never lower them.
 # nlu_dev: the shared development set (tuned on). nlu_test: written before the rules, but by
-# the author of the rules. nlu_fresh and nlu_blind: each measured once, then tuned on.
-# nlu_holdout: measured once and never tuned on: the honest estimate (86.0% / 100%).
+# the author of the rules. nlu_fresh, nlu_blind, nlu_holdout: each measured once (77.0%,
+# 82.3%, 86.0% intent), then tuned on. nlu_final: measured once and never tuned on: the
+# honest estimate for new wording (90.3% intent, 95.7% category).
 FLOORS = [
     ("nlu_dev.jsonl", 1.00, 1.00, 1.00),  # 50/50, 11/11, 50/50
     ("nlu_test.jsonl", 0.99, 1.00, 0.98),  # 173/174, 57/57, 172/174
     ("nlu_fresh.jsonl", 1.00, 0.95, 0.98),  # 61/61, 19/20, 60/61
     ("nlu_blind.jsonl", 0.96, 1.00, 0.95),  # 60/62, 22/22, 59/62
-    ("nlu_holdout.jsonl", 0.85, 1.00, 0.84),  # 49/57, 21/21, 48/57
+    ("nlu_holdout.jsonl", 1.00, 1.00, 1.00),  # 57/57, 21/21, 57/57
+    ("nlu_final.jsonl", 0.90, 0.95, 0.85),  # 56/62, 22/23, 53/62
 ]
 
 
