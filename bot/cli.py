@@ -100,16 +100,28 @@ def cmd_telegram(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    from bot.nlu import warm_up
     from bot.web import build_web_app, transports_for
 
+    warm_up()  # jieba now (~1 s), not while the first user waits
     app = build_app(settings, transports_for(settings))
     uvicorn.run(build_web_app(app), host=args.host, port=args.port, log_level="info")
     return 0
 
 
 def cmd_nlu(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.nlu import parse
+    from bot.nlu import evaluate, parse
 
+    if args.eval:
+        if not args.file:
+            print(
+                "nlu --eval needs --file F (JSON lines with text, intent, slots)", file=sys.stderr
+            )
+            return 2
+        with open(args.file, encoding="utf-8") as handle:
+            cases = [json.loads(line) for line in handle if line.strip()]
+        print("\n".join(evaluate(cases).lines()))
+        return 0
     if args.file:
         with open(args.file, encoding="utf-8") as handle:
             texts = [_text_of(line) for line in handle if line.strip()]
@@ -184,6 +196,11 @@ def build_parser() -> argparse.ArgumentParser:
     nlu = sub.add_parser("nlu", help="print the parse of a text, or of each line of a file")
     nlu.add_argument("text", nargs="*")
     nlu.add_argument("--file")
+    nlu.add_argument(
+        "--eval",
+        action="store_true",
+        help="with --file of labelled JSON lines: print accuracy per intent and per category",
+    )
     nlu.set_defaults(func=cmd_nlu)
     export = sub.add_parser("export", help="write members, attendance... to .xlsx")
     export.add_argument("kind")
