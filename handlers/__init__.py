@@ -10,7 +10,16 @@ from datetime import timedelta
 
 from bot.core import Role, Route
 from bot.scheduler import Sweep
-from handlers import binding, housekeeping, profile, start, stats
+from handlers import (
+    binding,
+    housekeeping,
+    profile,
+    report,
+    start,
+    stats,
+    ticket_deadlines,
+    tickets,
+)
 
 ROUTES: tuple[Route, ...] = (
     Route(
@@ -51,6 +60,47 @@ ROUTES: tuple[Route, ...] = (
         intent="stats",
         role=Role.ALLIANCE_ADMIN,
     ),
+    Route(
+        "report",
+        report.start,
+        "吹哨：反映企业遇到的问题",
+        aliases=report.ALIASES,
+        intent="report",
+        arg="text",
+        steps={
+            "report.text": report.receive_text,
+            "report.unit": report.receive_unit,
+            "report.category": report.receive_category,
+            "report.confirm": report.confirm,
+        },
+    ),
+    Route(
+        "myreports",
+        report.mine,
+        "我的吹哨：查看反映问题的进度",
+        aliases=("我的吹哨", "我反映的问题"),
+        intent="my_reports",
+        arg="ticket",
+    ),
+    Route(
+        "tickets",
+        tickets.show,
+        "工单：部门待办工单与办理",
+        aliases=("工单", "待办工单"),
+        arg="number",
+        on_button=tickets.press,
+        steps={"tickets.note": tickets.note_step, "tickets.merge": tickets.merge_step},
+    ),
+    Route(
+        "ticketstats",
+        tickets.figures,
+        "工单统计：吹哨工单办理数据",
+        aliases=("工单统计",),
+        role=Role.ALLIANCE_ADMIN,
+    ),
 )
 
-SWEEPS: tuple[Sweep, ...] = (Sweep("housekeeping", housekeeping.prune, every=timedelta(hours=6)),)
+SWEEPS: tuple[Sweep, ...] = (
+    Sweep("housekeeping", housekeeping.prune, every=timedelta(hours=6)),
+    Sweep("ticket_deadlines", ticket_deadlines.sweep, every=timedelta(minutes=15)),
+)

@@ -12,6 +12,7 @@ from models.member import Identity, InviteCode, Member, MemberRole
 from models.org import Alliance, AllianceType, Department, Membership, Unit, UnitKind
 from models.outbox import OutboxMessage, OutboxStatus
 from models.throttle import ThrottleHit
+from models.ticket import Ticket, TicketEvent, TicketReporter
 
 __all__ = [
     "Alliance",
@@ -30,6 +31,9 @@ __all__ = [
     "OutboxMessage",
     "OutboxStatus",
     "ThrottleHit",
+    "Ticket",
+    "TicketEvent",
+    "TicketReporter",
     "Unit",
     "UnitKind",
 ]
