@@ -32,6 +32,7 @@ NO_DEPARTMENT = "联盟管理员分派"
 NO_REPORTS = "您（及本单位）还没有反映过问题。发送“吹哨”反映一个问题。"
 MY_TITLE = "📮 我反映的问题（{count} 件）："
 MIN_LENGTH = 5
+CONFIRM_BUTTONS = (Button("提交", "report:submit"), Button("取消", "cancel"))
 
 
 async def start(ctx: Context, text: str = "", category: str | None = None) -> list[Reply]:
@@ -80,29 +81,34 @@ async def receive_unit(ctx: Context, text: str = "", data: str | None = None) ->
     await ctx.dialog.set_state("report.category", unit_id=unit_id, category=proposed)
     rule = rule_for(proposed)
     department = await _department_name(ctx, rule.department)
+    text = ASK_CATEGORY.format(label=rule.label, department=department, committee=rule.committee)
+    return [Reply(text, _category_buttons(proposed))]
+
+
+def _category_buttons(proposed: str) -> tuple[Button, ...]:
+    rule = rule_for(proposed)
     buttons = [Button(f"✅ {rule.label}", f"report:{rule.category}")]
     buttons += [Button(r.label, f"report:{c}") for c, r in ROUTING.items() if c != rule.category]
-    text = ASK_CATEGORY.format(label=rule.label, department=department, committee=rule.committee)
-    return [Reply(text, tuple(buttons))]
+    return tuple(buttons)
 
 
 async def receive_category(ctx: Context, data: str | None = None, **_: object) -> list[Reply]:
     """Dialog step: the category, proposed or corrected with a button."""
-    if data not in ROUTING:
-        return [Reply(PICK_CATEGORY)]
-    await ctx.dialog.set_state("report.confirm", category=data)
     flow = ctx.dialog.get_data()
+    if data not in ROUTING:
+        return [Reply(PICK_CATEGORY, _category_buttons(flow.get("category", "other")))]
+    await ctx.dialog.set_state("report.confirm", category=data)
     unit = await ctx.session.get(Unit, flow["unit_id"])
     text = CONFIRM.format(
         unit=unit.name if unit else "", label=category_label(data), text=flow["text"]
     )
-    return [Reply(text, (Button("提交", "report:submit"), Button("取消", "cancel")))]
+    return [Reply(text, CONFIRM_BUTTONS)]
 
 
 async def confirm(ctx: Context, data: str | None = None, **_: object) -> list[Reply]:
     """Dialog step: file the ticket and tell the alliance and the department."""
     if data != "submit":
-        return [Reply(PICK_CONFIRM)]
+        return [Reply(PICK_CONFIRM, CONFIRM_BUTTONS)]
     flow = ctx.dialog.get_data()
     ticket, events = await file_ticket(
         session=ctx.session,

@@ -331,7 +331,7 @@ async def file_ticket(
         events.append(_event(ticket, "dispatch", None, now, S.SUBMITTED, department.name))
     session.add_all(events)
     await session.flush()
-    await session.refresh(ticket, ["reporters", "department"])
+    await session.refresh(ticket, ["reporters", "department", "unit", "reporter"])
     return ticket, events
 
 
