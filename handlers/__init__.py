@@ -83,6 +83,13 @@ ROUTES: tuple[Route, ...] = (
         arg="ticket",
     ),
     Route(
+        "cosign",
+        report.cosign_ticket,
+        "附议：为同一问题的工单附议",
+        aliases=("附议",),
+        arg="number",
+    ),
+    Route(
         "tickets",
         tickets.show,
         "工单：部门待办工单与办理",

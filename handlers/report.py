@@ -9,10 +9,20 @@ from bot.clock import fmt_local
 from bot.context import Context
 from bot.core import Button, Reply
 from handlers.ticket_text import announce, summary
+from handlers.tickets import NOT_FOUND
 from handlers.tickets import show as show_ticket
+from models.member import member_alliances
 from models.org import Department, Unit
 from models.routing import ROUTING, category_label, rule_for
-from models.ticket import Ticket, file_ticket, reporter_tickets
+from models.ticket import (
+    Ticket,
+    TicketError,
+    cosign,
+    file_ticket,
+    get_ticket,
+    history,
+    reporter_tickets,
+)
 
 ALIASES = ("吹哨", "反映问题")
 ASK_TEXT = "请用一两句话说说遇到的问题（发送“取消”可退出）："
@@ -31,6 +41,12 @@ FILED = (
 NO_DEPARTMENT = "联盟管理员分派"
 NO_REPORTS = "您（及本单位）还没有反映过问题。发送“吹哨”反映一个问题。"
 MY_TITLE = "📮 我反映的问题（{count} 件）："
+ASK_COSIGN = "请发送要附议的工单编号，例如：附议 WT-2026-0001"
+COSIGNED = "已附议 {number}（{category}），办理进展会同步告诉您。"
+COSIGN_ERRORS = {
+    "already_reporter": "您已经是 {number} 的反映人了。",
+    "illegal": "{number} 已经办结或关闭，不能再附议；如问题仍在，请重新吹哨。",
+}
 MIN_LENGTH = 5
 CONFIRM_BUTTONS = (Button("提交", "report:submit"), Button("取消", "cancel"))
 
@@ -148,6 +164,27 @@ async def mine(ctx: Context, ticket: str = "") -> list[Reply]:
     lines += [f"{i}. {summary(t)}" for i, t in enumerate(tickets[:10], 1)]
     buttons = tuple(Button(t.number, f"tickets:v:{t.id}") for t in tickets[:10])
     return [Reply("\n".join(lines), buttons)]
+
+
+async def cosign_ticket(ctx: Context, number: str = "") -> list[Reply]:
+    """附议: co-sign an open ticket of one's own alliance instead of filing a duplicate."""
+    number = number.strip().upper()
+    if not number:
+        return [Reply(ASK_COSIGN)]
+    try:
+        ticket = await get_ticket(ctx.session, number=number)
+    except TicketError:
+        return [Reply(NOT_FOUND)]
+    alliances = {a.id for a in await member_alliances(ctx.session, ctx.me)}
+    if ticket.alliance_id not in alliances:
+        return [Reply(NOT_FOUND)]
+    try:
+        await cosign(session=ctx.session, ticket=ticket, member=ctx.me, now=ctx.now)
+    except TicketError as error:
+        return [Reply(COSIGN_ERRORS.get(error.reason, NOT_FOUND).format(number=ticket.number))]
+    await announce(ctx, ticket, (await history(ctx.session, ticket))[-1])
+    label = category_label(ticket.category)
+    return [Reply(COSIGNED.format(number=ticket.number, category=label))]
 
 
 async def _department_name(ctx: Context, code: str | None) -> str:

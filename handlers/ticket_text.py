@@ -42,7 +42,7 @@ ACTION_ZH = {
     "merge": "合并",
     "merged_in": "并入工单",
     "rate": "评价",
-    "reopen": "评价不满意，重新办理",
+    "reopen": "评价",
     "cosign": "附议",
     "escalate": "督办",
 }
@@ -88,6 +88,7 @@ TO_REPORTERS = {
 ASK_RATING = "请为 {number} 的办理评价："
 RATED_FOR_OFFICER = "⭐ {number} 收到评价：{rating}。"
 REOPENED = "⚠️ {number} 评价不满意，已重新打开，请继续办理。"
+COSIGNED_FOR_OTHERS = "➕ {who}附议了 {number}，反映人增至 {count} 位。"
 RETURNED_FOR_ADMIN = "↩️ {department}退回了 {number}。理由：{note}\n请重新分派。"
 
 
@@ -112,7 +113,8 @@ def history_line(event: TicketEvent) -> str:
     if event.action == "escalate":
         note = ESCALATE_ZH.get(event.note, event.note)
     elif event.action in ("rate", "reopen"):
-        note = ""
+        note = RATING_ZH.get(event.note, event.note)  # type: ignore[call-overload]
+        note += "，重新办理" if event.action == "reopen" else ""
     else:
         note = event.note
     return f"· {fmt_local(event.at)} {who} {what}" + (f"：{note}" if note else "")
@@ -205,6 +207,12 @@ async def announce(ctx: Context, ticket: Ticket, event: TicketEvent) -> None:
     if action == "rate" and ticket.rating:
         text = RATED_FOR_OFFICER.format(**values, rating=RATING_ZH[ticket.rating])
         await _tell(ctx, ticket, await officer_ids(ctx.session, ticket.department_id), Reply(text))
+    if action == "cosign" and ctx.member is not None:
+        text = COSIGNED_FOR_OTHERS.format(
+            **values, who=ctx.member.name, count=len(ticket.reporters)
+        )
+        people = [ticket.reporter_id, *await officer_ids(ctx.session, ticket.department_id)]
+        await _tell(ctx, ticket, people, Reply(text, (view,)))
     if action == "reopen":
         people = await officer_ids(ctx.session, ticket.department_id)
         people += await admin_ids(ctx.session, ticket.alliance_id)

@@ -375,6 +375,7 @@ async def transition(
         if rating is None or (rating is Rating.UNSATISFIED) != (action == "reopen"):
             raise TicketError("rating_required")
         ticket.rating = rating
+        note = note or rating.value
         if action == "reopen":
             ticket.resolved_at = None
     elif action == "merge":

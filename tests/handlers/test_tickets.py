@@ -278,3 +278,32 @@ async def test_the_sender_delivers_after_a_failed_send_and_after_a_lapsed_claim(
             .where(Ticket.number == number, TicketEvent.action == "update")
         )
     assert count == 1
+
+
+async def test_cosign_joins_an_open_ticket_of_the_own_alliance(chat: Chat) -> None:
+    number = await file(chat, "member", COMPLAINT)
+    assert await chat.say("host", "附议") == ["请发送要附议的工单编号，例如：附议 WT-2026-0001"]
+    assert await chat.say("host", f"附议 {number.lower()}") == [
+        f"已附议 {number}（税务发票），办理进展会同步告诉您。"
+    ]
+    assert await chat.say("host", f"/cosign {number}") == [f"您已经是 {number} 的反映人了。"]
+    joined = chat.received("member")[-1]
+    assert joined.startswith("➕ ") and joined.endswith(f"附议了 {number}，反映人增至 2 位。")
+    assert chat.received("officer_tax")[-1] == joined
+    # `mobile`'s unit is in another alliance: the ticket stays invisible to them.
+    assert await chat.say("mobile", f"附议 {number}") == [NOT_FOUND]
+    await chat.press_received("officer_tax", "签收")
+    assert _about(chat, "host", f"您反映的 {number} 已由县税务局签收")
+    [history] = await chat.say("member", f"/myreports {number}")
+    assert "附议" in history
+
+
+async def test_history_shows_the_rating(chat: Chat) -> None:
+    number = await file(chat, "member", COMPLAINT)
+    await chat.press_received("officer_tax", "签收")
+    await chat.press("officer_tax", "办结")
+    await chat.say("officer_tax", "已处理")
+    await chat.press_received("member", "不满意")
+    [detail] = await chat.say("member", f"/myreports {number}")
+    assert detail.splitlines()[-1].endswith("评价：不满意，重新办理")
+    assert "评价：不满意" in detail.splitlines()
