@@ -107,21 +107,24 @@ async def test_every_legal_transition_moves_and_is_recorded(
     assert await _events(session, ticket) == count + 1
 
 
-@pytest.mark.parametrize(("action", "state"), ILLEGAL, ids=lambda v: str(v))
+@pytest.mark.parametrize("action", [a for a, rule in ACTIONS.items() if rule.moves])
 async def test_every_illegal_transition_is_refused_and_changes_nothing(
-    session: AsyncSession, action: str, state: TicketState
+    session: AsyncSession, action: str
 ) -> None:
     options = await _options(session, action)
     ticket = await _ticket(session)
-    ticket.state = state
     account = ACTOR_ACCOUNT.get(ACTIONS[action].actor)
     actor = await _account(session, account) if account else None
     count = await _events(session, ticket)
-    with pytest.raises(IllegalTransition):
-        await transition(
-            session=session, ticket=ticket, action=action, actor=actor, now=START, **options
-        )  # type: ignore[arg-type]
-    assert ticket.state == state
+    illegal = [state for a, state in ILLEGAL if a == action]
+    assert illegal
+    for state in illegal:
+        ticket.state = state
+        with pytest.raises(IllegalTransition):
+            await transition(
+                session=session, ticket=ticket, action=action, actor=actor, now=START, **options
+            )  # type: ignore[arg-type]
+        assert ticket.state == state
     assert await _events(session, ticket) == count
 
 
