@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import ForeignKey, String, UniqueConstraint, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 
@@ -100,6 +101,7 @@ ACTIONS: dict[str, Action] = {
 NOTE_ACTIONS = frozenset({"cosign", "escalate", "merged_in"})
 
 REMIND_BEFORE_SIGN = timedelta(hours=4)
+NUMBER_ATTEMPTS = 5
 REMIND_BEFORE_RESOLVE = timedelta(days=1)
 
 
@@ -302,24 +304,34 @@ async def file_ticket(
         raise TicketError("empty")
     rule = rule_for(category)
     year = to_local(now).year
-    seq = await _next_seq(session, year)
-    ticket = Ticket(
-        number=f"WT-{year}-{seq:04d}",
-        year=year,
-        seq=seq,
-        reporter_id=reporter.id,
-        unit_id=unit_id,
-        alliance_id=await _alliance_of(session, unit_id),
-        category=rule.category,
-        committee=rule.committee,
-        text=text,
-        state=S.SUBMITTED,
-        created_at=now,
-        sign_due_at=add_working_days(now, rule.sign_working_days),
-        resolve_due_at=now + timedelta(days=rule.resolve_days),
-    )
-    session.add(ticket)
-    await session.flush()
+    alliance_id = await _alliance_of(session, unit_id)
+    for attempt in range(NUMBER_ATTEMPTS):
+        seq = await _next_seq(session, year)
+        ticket = Ticket(
+            number=f"WT-{year}-{seq:04d}",
+            year=year,
+            seq=seq,
+            reporter_id=reporter.id,
+            unit_id=unit_id,
+            alliance_id=alliance_id,
+            category=rule.category,
+            committee=rule.committee,
+            text=text,
+            state=S.SUBMITTED,
+            created_at=now,
+            sign_due_at=add_working_days(now, rule.sign_working_days),
+            resolve_due_at=now + timedelta(days=rule.resolve_days),
+        )
+        try:
+            # Two workers filing at once may pick the same number (PostgreSQL); the loser
+            # rolls back to the savepoint and takes the next one.
+            async with session.begin_nested():
+                session.add(ticket)
+                await session.flush()
+            break
+        except IntegrityError:
+            if attempt == NUMBER_ATTEMPTS - 1:
+                raise
     session.add(
         TicketReporter(ticket_id=ticket.id, member_id=reporter.id, unit_id=unit_id, joined_at=now)
     )

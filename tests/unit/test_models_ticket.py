@@ -281,3 +281,21 @@ async def test_figures_count_states_and_speed(session: AsyncSession) -> None:
     assert figures.ratings == {Rating.SATISFIED: 1, Rating.BASIC: 1}
     assert figures.satisfaction == 1.0
     assert (await ticket_figures(session, {999})).total == 0
+
+
+async def test_a_number_taken_meanwhile_is_skipped(
+    session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import models.ticket
+
+    real = models.ticket._next_seq
+    calls: list[int] = []
+
+    async def stale_then_real(session: AsyncSession, year: int) -> int:
+        calls.append(year)
+        return 4 if len(calls) == 1 else await real(session, year)  # 0004 is the demo's
+
+    monkeypatch.setattr(models.ticket, "_next_seq", stale_then_real)
+    ticket = await _ticket(session)
+    assert ticket.number == "WT-2026-0005" and len(calls) == 2
+    assert [r.member_id for r in ticket.reporters] == [ticket.reporter_id]
