@@ -103,13 +103,13 @@ async def _digest(session: AsyncSession, late: list[tuple[Ticket, str]], now: da
             )
         )
     ).all()
-    scopes: dict[int, set[int | None] | None] = {}
+    supers = {member_id for member_id, role, _ in rows if role == Role.SUPER_ADMIN}
+    alliances: dict[int, set[int]] = {}
     for member_id, role, alliance_id in rows:
-        if role == Role.SUPER_ADMIN:
-            scopes[member_id] = None
-        elif scopes.get(member_id, set()) is not None:
-            scopes.setdefault(member_id, set()).add(alliance_id)  # type: ignore[union-attr]
-    for member_id, scope in sorted(scopes.items()):
+        if role == Role.ALLIANCE_ADMIN and alliance_id is not None:
+            alliances.setdefault(member_id, set()).add(alliance_id)
+    for member_id in sorted(supers | alliances.keys()):
+        scope = None if member_id in supers else alliances[member_id]
         mine = list(dict.fromkeys(t for t, _ in late if scope is None or t.alliance_id in scope))
         if not mine:
             continue

@@ -46,7 +46,11 @@ ACTION_ZH = {
     "cosign": "附议",
     "escalate": "督办",
 }
-RATING_ZH = {Rating.SATISFIED: "满意", Rating.BASIC: "基本满意", Rating.UNSATISFIED: "不满意"}
+RATING_ZH: dict[str, str] = {
+    Rating.SATISFIED: "满意",
+    Rating.BASIC: "基本满意",
+    Rating.UNSATISFIED: "不满意",
+}
 BUTTON_ZH = {
     "sign": "签收",
     "update": "更新进展",
@@ -113,7 +117,7 @@ def history_line(event: TicketEvent) -> str:
     if event.action == "escalate":
         note = ESCALATE_ZH.get(event.note, event.note)
     elif event.action in ("rate", "reopen"):
-        note = RATING_ZH.get(event.note, event.note)  # type: ignore[call-overload]
+        note = RATING_ZH.get(event.note, event.note)
         note += "，重新办理" if event.action == "reopen" else ""
     else:
         note = event.note

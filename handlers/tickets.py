@@ -234,12 +234,29 @@ async def _choose_department(ctx: Context, ticket: Ticket) -> list[Reply]:
     return [Reply(ASK_DEPARTMENT.format(number=ticket.number), buttons)]
 
 
-async def _act(ctx: Context, ticket: Ticket, action: str, **options: object) -> list[Reply]:
+async def _act(
+    ctx: Context,
+    ticket: Ticket,
+    action: str,
+    *,
+    note: str = "",
+    department: Department | None = None,
+    rating: Rating | None = None,
+    target: Ticket | None = None,
+) -> list[Reply]:
     """Take one transition, tell the people concerned, and say what happened."""
     try:
         event = await transition(
-            session=ctx.session, ticket=ticket, action=action, actor=ctx.me, now=ctx.now, **options
-        )  # type: ignore[arg-type]
+            session=ctx.session,
+            ticket=ticket,
+            action=action,
+            actor=ctx.me,
+            now=ctx.now,
+            note=note,
+            department=department,
+            rating=rating,
+            target=target,
+        )
     except IllegalTransition:
         await ctx.dialog.clear()
         return [Reply(_illegal(ticket, action))]
@@ -250,10 +267,9 @@ async def _act(ctx: Context, ticket: Ticket, action: str, **options: object) -> 
         return [Reply(ERRORS.get(error.reason, NOT_FOUND))]
     await ctx.dialog.clear()
     await announce(ctx, ticket, event)
-    target = options.get("target")
     done = DONE[action].format(
         number=ticket.number,
         department=ticket.department.name if ticket.department else "",
-        target=target.number if isinstance(target, Ticket) else "",
+        target=target.number if target else "",
     )
     return [Reply(done, action_buttons(ctx.me, ticket))]
