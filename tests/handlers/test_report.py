@@ -195,3 +195,22 @@ async def test_liaison_sees_the_units_tickets_without_contacts(chat: Chat) -> No
     assert f"联系人：{colleague.name} {phone}" in seen_by_admin
     # Labor goes to 人社; the tax officer does not see it.
     assert await chat.say("officer_tax", f"/tickets {number}") == [NOT_FOUND]
+
+
+async def test_free_text_asks_about_progress_and_a_vague_complaint(chat: Chat) -> None:
+    number = await file(chat, "member", COMPLAINT)
+    [progress] = await chat.say("member", f"{number} 办得怎么样了")
+    assert progress.startswith(f"📋 {number}｜已派单，待部门签收")
+    assert "· 12月01日 09:00 系统 派单：县税务局" in progress
+    assert await chat.say("member", "我要吹哨") == [
+        "请用一两句话说说遇到的问题（发送“取消”可退出）："
+    ]
+
+
+async def test_the_nlu_category_slot_is_the_proposal(chat: Chat) -> None:
+    from bot.nlu import Parse
+
+    chat.app.dispatcher.nlu = lambda text: Parse("report", {"category": "legal"})
+    await chat.say("member", "客户拖了半年不付货款，怎么办才好")
+    [proposal] = await chat.press("member", chat.last["member"][0].label)
+    assert proposal.startswith("建议分类：法律纠纷（转县司法局，红盟服务跟进）")
