@@ -17,9 +17,12 @@ from handlers import (
     checkin,
     housekeeping,
     profile,
+    report,
     rotation,
     start,
     stats,
+    ticket_deadlines,
+    tickets,
 )
 
 ROUTES: tuple[Route, ...] = (
@@ -136,6 +139,51 @@ ROUTES: tuple[Route, ...] = (
         intent="rotation",
         on_button=rotation.button,
     ),
+    Route(
+        "report",
+        report.start,
+        "吹哨：反映企业遇到的问题",
+        aliases=report.ALIASES,
+        intent="report",
+        arg="text",
+        steps={
+            "report.text": report.receive_text,
+            "report.unit": report.receive_unit,
+            "report.category": report.receive_category,
+            "report.confirm": report.confirm,
+        },
+    ),
+    Route(
+        "myreports",
+        report.mine,
+        "我的吹哨：查看反映问题的进度",
+        aliases=("我的吹哨", "我反映的问题"),
+        intent="my_reports",
+        arg="ticket",
+    ),
+    Route(
+        "cosign",
+        report.cosign_ticket,
+        "附议：为同一问题的工单附议",
+        aliases=("附议",),
+        arg="number",
+    ),
+    Route(
+        "tickets",
+        tickets.show,
+        "工单：部门待办工单与办理",
+        aliases=("工单", "待办工单"),
+        arg="number",
+        on_button=tickets.press,
+        steps={"tickets.note": tickets.note_step, "tickets.merge": tickets.merge_step},
+    ),
+    Route(
+        "ticketstats",
+        tickets.figures,
+        "工单统计：吹哨工单办理数据",
+        aliases=("工单统计",),
+        role=Role.ALLIANCE_ADMIN,
+    ),
 )
 
 SWEEPS: tuple[Sweep, ...] = (
@@ -143,4 +191,5 @@ SWEEPS: tuple[Sweep, ...] = (
     Sweep("activity_reminders", activities.remind, every=timedelta(minutes=5)),
     Sweep("rotation_advance", rotation.advance, every=timedelta(minutes=30)),
     Sweep("mobile_summary", attendance.mobile_summary, every=timedelta(hours=6)),
+    Sweep("ticket_deadlines", ticket_deadlines.sweep, every=timedelta(minutes=15)),
 )

@@ -14,6 +14,7 @@ from models.org import Alliance, AllianceType, Department, Membership, Unit, Uni
 from models.outbox import OutboxMessage, OutboxStatus
 from models.rotation import RotationOverride, RotationPlan, SwapRequest
 from models.throttle import ThrottleHit
+from models.ticket import Ticket, TicketEvent, TicketReporter
 
 __all__ = [
     "Activity",
@@ -37,6 +38,9 @@ __all__ = [
     "RotationPlan",
     "SwapRequest",
     "ThrottleHit",
+    "Ticket",
+    "TicketEvent",
+    "TicketReporter",
     "Unit",
     "UnitKind",
 ]

@@ -73,6 +73,16 @@ class Chat:
         event = self.event(user, location=Location(lat, lon, live))
         return [r.text for r in await self.send(event)]
 
+    async def press_received(self, user: str, label: str) -> list[str]:
+        """Press the button with this label on the newest message the outbox delivered."""
+        for reply in reversed(self.transport.sent.get(user, [])):
+            matches = [b for b in reply.buttons if b.label == label]
+            if matches:
+                return [
+                    r.text for r in await self.send(self.event(user, action=matches[0].action))
+                ]
+        raise AssertionError(f"no delivered button {label!r} for {user}")
+
     def received(self, user: str) -> list[str]:
         """Texts the outbox delivered to `user` so far."""
         return self.transport.texts(user)

@@ -1,7 +1,7 @@
 """activities
 
 Revision ID: 7b42ef39ada9
-Revises: 2185f32e4c95
+Revises: 7b17c15fd7e4
 Create Date: 2026-11-30 05:03:00.058283
 """
 
@@ -14,7 +14,7 @@ import models.base
 
 
 revision: str = '7b42ef39ada9'
-down_revision: str | Sequence[str] | None = '2185f32e4c95'
+down_revision: str | Sequence[str] | None = '7b17c15fd7e4'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,194 @@
+"""/report (吹哨): describe a problem, pick the unit and category, confirm; and /myreports."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot import nlu
+from bot.clock import fmt_local
+from bot.context import Context
+from bot.core import Button, Reply
+from handlers.ticket_text import announce, summary
+from handlers.tickets import NOT_FOUND
+from handlers.tickets import show as show_ticket
+from models.member import member_alliances
+from models.org import Department, Unit
+from models.routing import ROUTING, category_label, rule_for
+from models.ticket import (
+    Ticket,
+    TicketError,
+    cosign,
+    file_ticket,
+    get_ticket,
+    history,
+    reporter_tickets,
+)
+
+ALIASES = ("吹哨", "反映问题")
+ASK_TEXT = "请用一两句话说说遇到的问题（发送“取消”可退出）："
+TOO_SHORT = "再具体一点吧（至少 5 个字），比如：增值税发票开不出来，已经三天了。"
+ASK_UNIT = "这个问题涉及哪个单位？点下面的按钮，或直接输入单位全称："
+NO_HOME_UNIT = "这个问题涉及哪个单位？请输入单位全称："
+UNIT_NOT_FOUND = "没有找到“{name}”，请输入单位全称，或点“本单位”按钮。"
+ASK_CATEGORY = "建议分类：{label}（转{department}，{committee}跟进）。\n分类不对可以点选其他分类："
+PICK_CATEGORY = "请点按钮选择问题分类。"
+CONFIRM = "请确认：\n单位：{unit}\n分类：{label}\n问题：{text}"
+PICK_CONFIRM = "请点“提交”或“取消”。"
+FILED = (
+    "🚩 吹哨成功！工单号 {number}\n已转{department}，{committee}跟进；"
+    "部门将在 {sign_due} 前签收，{resolve_due} 前办结。\n发送 /myreports 查看进度。"
+)
+NO_DEPARTMENT = "联盟管理员分派"
+NO_REPORTS = "您（及本单位）还没有反映过问题。发送“吹哨”反映一个问题。"
+MY_TITLE = "📮 我反映的问题（{count} 件）："
+ASK_COSIGN = "请发送要附议的工单编号，例如：附议 WT-2026-0001"
+COSIGNED = "已附议 {number}（{category}），办理进展会同步告诉您。"
+COSIGN_ERRORS = {
+    "already_reporter": "您已经是 {number} 的反映人了。",
+    "illegal": "{number} 已经办结或关闭，不能再附议；如问题仍在，请重新吹哨。",
+}
+MIN_LENGTH = 5
+CONFIRM_BUTTONS = (Button("提交", "report:submit"), Button("取消", "cancel"))
+
+
+async def start(ctx: Context, text: str = "", category: str | None = None) -> list[Reply]:
+    """Start reporting; a free-text complaint the NLU recognised becomes the description."""
+    text = text.strip() or _free_text(ctx)
+    if category not in ROUTING:
+        category = None
+    if not text:
+        await ctx.dialog.set_state("report.text", category=category)
+        return [Reply(ASK_TEXT)]
+    await ctx.dialog.set_state("report.text", category=category)
+    return await receive_text(ctx, text=text)
+
+
+def _free_text(ctx: Context) -> str:
+    """The sender's own words, unless the message was a bare command or alias."""
+    raw = ctx.incoming.text.strip()
+    if not raw or raw.startswith("/") or raw.split()[0] in ALIASES:
+        return ""
+    return raw if len(raw) >= 8 or nlu.category(raw) != "other" else ""
+
+
+async def receive_text(ctx: Context, text: str = "", **_: object) -> list[Reply]:
+    """Dialog step: the problem in the member's words."""
+    text = text.strip()
+    if len(text) < MIN_LENGTH:
+        return [Reply(TOO_SHORT)]
+    await ctx.dialog.set_state("report.unit", text=text[:1000])
+    unit = ctx.me.home_unit
+    if unit is None:
+        return [Reply(NO_HOME_UNIT)]
+    return [Reply(ASK_UNIT, (Button(f"本单位：{unit.name}", "report:home"),))]
+
+
+async def receive_unit(ctx: Context, text: str = "", data: str | None = None) -> list[Reply]:
+    """Dialog step: the unit concerned, the member's own by default."""
+    if data == "home" and ctx.me.home_unit_id is not None:
+        unit_id = ctx.me.home_unit_id
+    else:
+        name = text.strip()
+        unit_id = await ctx.session.scalar(select(Unit.id).where(Unit.name == name))
+        if unit_id is None:
+            return [Reply(UNIT_NOT_FOUND.format(name=name))]
+    flow = ctx.dialog.get_data()
+    proposed = flow.get("category") or nlu.category(flow.get("text", ""))
+    await ctx.dialog.set_state("report.category", unit_id=unit_id, category=proposed)
+    rule = rule_for(proposed)
+    department = await _department_name(ctx, rule.department)
+    text = ASK_CATEGORY.format(label=rule.label, department=department, committee=rule.committee)
+    return [Reply(text, _category_buttons(proposed))]
+
+
+def _category_buttons(proposed: str) -> tuple[Button, ...]:
+    rule = rule_for(proposed)
+    buttons = [Button(f"✅ {rule.label}", f"report:{rule.category}")]
+    buttons += [Button(r.label, f"report:{c}") for c, r in ROUTING.items() if c != rule.category]
+    return tuple(buttons)
+
+
+async def receive_category(ctx: Context, data: str | None = None, **_: object) -> list[Reply]:
+    """Dialog step: the category, proposed or corrected with a button."""
+    flow = ctx.dialog.get_data()
+    if data not in ROUTING:
+        return [Reply(PICK_CATEGORY, _category_buttons(flow.get("category", "other")))]
+    await ctx.dialog.set_state("report.confirm", category=data)
+    unit = await ctx.session.get(Unit, flow["unit_id"])
+    text = CONFIRM.format(
+        unit=unit.name if unit else "", label=category_label(data), text=flow["text"]
+    )
+    return [Reply(text, CONFIRM_BUTTONS)]
+
+
+async def confirm(ctx: Context, data: str | None = None, **_: object) -> list[Reply]:
+    """Dialog step: file the ticket and tell the alliance and the department."""
+    if data != "submit":
+        return [Reply(PICK_CONFIRM, CONFIRM_BUTTONS)]
+    flow = ctx.dialog.get_data()
+    ticket, events = await file_ticket(
+        session=ctx.session,
+        reporter=ctx.me,
+        unit_id=flow["unit_id"],
+        text=flow["text"],
+        category=flow["category"],
+        now=ctx.now,
+    )
+    for event in events:
+        await announce(ctx, ticket, event)
+    await ctx.dialog.clear()
+    ctx.audit("ticket_filed", number=ticket.number)
+    filed = FILED.format(
+        number=ticket.number,
+        department=ticket.department.name if ticket.department else NO_DEPARTMENT,
+        committee=ticket.committee,
+        sign_due=fmt_local(ticket.sign_due_at),
+        resolve_due=fmt_local(ticket.resolve_due_at),
+    )
+    return [Reply(filed), *await matching_resources(ctx, ticket)]
+
+
+async def matching_resources(ctx: Context, ticket: Ticket) -> list[Reply]:
+    """Up to three shared-resource entries matching the ticket (resources issue: not landed)."""
+    return []
+
+
+async def mine(ctx: Context, ticket: str = "") -> list[Reply]:
+    """/myreports: the sender's (and, for a liaison, the unit's) tickets, newest first."""
+    if ticket.strip():
+        return await show_ticket(ctx, number=ticket)
+    tickets = await reporter_tickets(ctx.session, ctx.me)
+    if not tickets:
+        return [Reply(NO_REPORTS)]
+    lines = [MY_TITLE.format(count=len(tickets))]
+    lines += [f"{i}. {summary(t)}" for i, t in enumerate(tickets[:10], 1)]
+    buttons = tuple(Button(t.number, f"tickets:v:{t.id}") for t in tickets[:10])
+    return [Reply("\n".join(lines), buttons)]
+
+
+async def cosign_ticket(ctx: Context, number: str = "") -> list[Reply]:
+    """附议: co-sign an open ticket of one's own alliance instead of filing a duplicate."""
+    number = number.strip().upper()
+    if not number:
+        return [Reply(ASK_COSIGN)]
+    try:
+        ticket = await get_ticket(ctx.session, number=number)
+    except TicketError:
+        return [Reply(NOT_FOUND)]
+    alliances = {a.id for a in await member_alliances(ctx.session, ctx.me)}
+    if ticket.alliance_id not in alliances:
+        return [Reply(NOT_FOUND)]
+    try:
+        await cosign(session=ctx.session, ticket=ticket, member=ctx.me, now=ctx.now)
+    except TicketError as error:
+        return [Reply(COSIGN_ERRORS.get(error.reason, NOT_FOUND).format(number=ticket.number))]
+    await announce(ctx, ticket, (await history(ctx.session, ticket))[-1])
+    label = category_label(ticket.category)
+    return [Reply(COSIGNED.format(number=ticket.number, category=label))]
+
+
+async def _department_name(ctx: Context, code: str | None) -> str:
+    if code is None:
+        return NO_DEPARTMENT
+    name = await ctx.session.scalar(select(Department.name).where(Department.code == code))
+    return name or NO_DEPARTMENT

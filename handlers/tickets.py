@@ -1,0 +1,275 @@
+"""/tickets: the department's queue, ticket detail with history, and every ticket action.
+
+Button data: v:ID view, s/u/r/b:ID sign/update/resolve/return, rr:ID choose a department,
+rd:ID:CODE route there, x:ID reject, m:ID merge, rate:ID:RATING.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from bot.context import Context
+from bot.core import Button, Reply, Role
+from handlers.ticket_text import (
+    ACTION_ZH,
+    CODES,
+    RATING_ZH,
+    STATE_ZH,
+    action_buttons,
+    announce,
+    detail,
+    summary,
+)
+from models.org import Department
+from models.routing import category_label
+from models.ticket import (
+    ACTIONS,
+    IllegalTransition,
+    NotPermitted,
+    Rating,
+    Ticket,
+    TicketError,
+    actor_kinds,
+    can_view,
+    department_by_code,
+    get_ticket,
+    history,
+    queue,
+    ticket_figures,
+    transition,
+)
+
+NOT_FOUND = "没有找到这个工单，或您无权查看。"
+NO_QUEUE = "工单队列只对部门干部和联盟管理员开放。查看您反映的问题请发送 /myreports。"
+EMPTY = "目前没有待办工单。"
+QUEUE_TITLE = "📥 {scope}待办工单 {count} 件（最早的在前）："
+ASK_NOTE = {
+    "update": "请输入办理进展：",
+    "resolve": "请输入办结说明（问题是怎么解决的）：",
+    "return": "请输入退回理由（为什么不属于本部门）：",
+    "reject": "请输入不予受理的理由：",
+}
+ASK_MERGE = "请输入要并入的更早工单编号和理由，例如：WT-2026-0001 同一问题"
+BAD_MERGE = "格式不对。请输入：工单编号 理由，例如：WT-2026-0001 同一问题"
+ASK_DEPARTMENT = "请选择 {number} 的承办部门："
+DONE = {
+    "sign": "已签收 {number}，部门报到成功。",
+    "update": "已记录 {number} 的进展，并告知反映人。",
+    "resolve": "{number} 已办结，已请反映人评价。",
+    "return": "已退回 {number}，联盟管理员将重新分派。",
+    "route": "已将 {number} 派至{department}。",
+    "reject": "{number} 已标记为不予受理，并告知反映人。",
+    "merge": "{number} 已并入 {target}，反映人已加入该工单。",
+    "rate": "感谢您的评价！{number} 已关闭。",
+    "reopen": "很抱歉没让您满意，{number} 已重新打开，承办部门会继续办理。",
+}
+ILLEGAL = "{number} 当前状态是“{state}”，不能{action}。"
+NOT_PERMITTED = "您不能对 {number} 执行“{action}”。"
+ERRORS = {
+    "note_required": "请写明理由或说明（不能为空），或发送“取消”。",
+    "bad_target": "不能并入这个工单：请填写一个更早、仍在办理中的工单编号。",
+    "not_found": NOT_FOUND,
+    "department_required": "请从按钮中选择一个部门。",
+}
+MERGE_RE = re.compile(r"^\s*(WT-\d{4}-\d{4})\s*(.*)$", re.I | re.S)
+
+
+async def show(ctx: Context, number: str = "") -> list[Reply]:
+    """A ticket's detail when a number is given, else the sender's queue, oldest first."""
+    if number.strip():
+        return await _view(ctx, await _find(ctx, number=number.strip()))
+    me = ctx.me
+    if me.has_role(Role.OFFICER) and me.department_id is not None:
+        tickets = await queue(ctx.session, department_id=me.department_id)
+        scope = me.department.name if me.department else ""
+    elif me.has_role(Role.SUPER_ADMIN) or me.admin_alliance_ids():
+        ids = None if me.has_role(Role.SUPER_ADMIN) else me.admin_alliance_ids()
+        tickets = await queue(ctx.session, alliance_ids=ids)
+        scope = "全县" if ids is None else "本联盟"
+    else:
+        return [Reply(NO_QUEUE)]
+    if not tickets:
+        return [Reply(EMPTY)]
+    lines = [QUEUE_TITLE.format(scope=scope, count=len(tickets))]
+    lines += [f"{i}. {summary(t)}" for i, t in enumerate(tickets[:10], 1)]
+    buttons = tuple(Button(t.number, f"tickets:v:{t.id}") for t in tickets[:10])
+    return [Reply("\n".join(lines), buttons)]
+
+
+async def press(ctx: Context, data: str = "") -> list[Reply]:
+    """A ticket button: view, act, or start a note/merge dialog."""
+    code, _, rest = data.partition(":")
+    ticket_id, _, extra = rest.partition(":")
+    ticket = await _find(ctx, ticket_id=int(ticket_id) if ticket_id.isdigit() else 0)
+    if ticket is None:
+        return [Reply(NOT_FOUND)]
+    action = next((a for a, c in CODES.items() if c == code), None)
+    if code == "v":
+        return await _view(ctx, ticket)
+    if code == "rd":
+        department = await department_by_code(ctx.session, extra)
+        return await _act(ctx, ticket, "route", department=department)
+    if code == "rate" and extra in RATING_ZH:
+        rating = Rating(extra)
+        action = "reopen" if rating is Rating.UNSATISFIED else "rate"
+        return await _act(ctx, ticket, action, rating=rating)
+    if action == "route":
+        return await _choose_department(ctx, ticket)
+    if action in ASK_NOTE or action == "merge":
+        refusal = _precheck(ctx, ticket, action)
+        if refusal:
+            return refusal
+        step = "tickets.merge" if action == "merge" else "tickets.note"
+        await ctx.dialog.set_state(step, action=action, ticket_id=ticket.id)
+        return [Reply(ASK_MERGE if action == "merge" else ASK_NOTE[action])]
+    if action is not None:
+        return await _act(ctx, ticket, action)
+    return [Reply(NOT_FOUND)]
+
+
+async def note_step(
+    ctx: Context, text: str = "", data: str | None = None, **_: object
+) -> list[Reply]:
+    """Dialog step: the note of an update, resolution, return or rejection."""
+    if data is not None:
+        await ctx.dialog.clear()
+        return await press(ctx, data=data)
+    state = ctx.dialog.get_data()
+    ticket = await _find(ctx, ticket_id=int(state.get("ticket_id", 0)))
+    if ticket is None:
+        await ctx.dialog.clear()
+        return [Reply(NOT_FOUND)]
+    return await _act(ctx, ticket, str(state.get("action")), note=text)
+
+
+async def merge_step(
+    ctx: Context, text: str = "", data: str | None = None, **_: object
+) -> list[Reply]:
+    """Dialog step: the earlier ticket's number and the reason for merging."""
+    if data is not None:
+        await ctx.dialog.clear()
+        return await press(ctx, data=data)
+    match = MERGE_RE.match(text)
+    if not match or not match.group(2).strip():
+        return [Reply(BAD_MERGE)]
+    ticket = await _find(ctx, ticket_id=int(ctx.dialog.get_data().get("ticket_id", 0)))
+    target = await _find(ctx, number=match.group(1))
+    if ticket is None or target is None:
+        return [Reply(ERRORS["bad_target"] if ticket else NOT_FOUND)]
+    return await _act(ctx, ticket, "merge", note=match.group(2), target=target)
+
+
+async def figures(ctx: Context) -> list[Reply]:
+    """Ticket figures for admins: states, categories, departments, speed, satisfaction."""
+    scope = None if ctx.me.has_role(Role.SUPER_ADMIN) else ctx.me.admin_alliance_ids()
+    f = await ticket_figures(ctx.session, scope)
+    lines = [f"📈 吹哨工单数据（{'全县' if scope is None else '本联盟'}）：共 {f.total} 件"]
+    if f.total:
+        lines.append("按状态：" + _counts({STATE_ZH[k]: v for k, v in f.by_state.items()}))
+        cats = {category_label(k): v for k, v in f.by_category.items()}
+        lines.append("按分类：" + _counts(cats))
+        lines.append("按部门：" + _counts(dict(f.by_department)))
+        lines.append(f"办结率：{_pct(f.resolution_rate)}")
+        lines.append(
+            f"签收用时中位数：{_hours(f.median_sign_hours)}；"
+            f"办结用时中位数：{_hours(f.median_resolve_hours)}"
+        )
+        rated = "、".join(f"{RATING_ZH[Rating(k)]} {v}" for k, v in f.ratings.items())
+        lines.append(f"满意度：{_pct(f.satisfaction)}" + (f"（{rated}）" if rated else ""))
+    return [Reply("\n".join(lines))]
+
+
+def _counts(values: dict[str, int]) -> str:
+    return "、".join(f"{k} {v}" for k, v in sorted(values.items(), key=lambda kv: -kv[1]))
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0%}"
+
+
+def _hours(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f} 小时"
+
+
+async def _find(ctx: Context, *, number: str = "", ticket_id: int = 0) -> Ticket | None:
+    """The ticket if the sender may see it; otherwise None (existence is not revealed)."""
+    try:
+        ticket = await get_ticket(ctx.session, number=number, ticket_id=ticket_id)
+    except TicketError:
+        return None
+    return ticket if can_view(ctx.me, ticket) else None
+
+
+async def _view(ctx: Context, ticket: Ticket | None) -> list[Reply]:
+    if ticket is None:
+        return [Reply(NOT_FOUND)]
+    text = detail(ticket, await history(ctx.session, ticket), ctx.me)
+    return [Reply(text, action_buttons(ctx.me, ticket))]
+
+
+def _precheck(ctx: Context, ticket: Ticket, action: str) -> list[Reply] | None:
+    """Refuse before asking for a note that could not be used anyway."""
+    rule = ACTIONS[action]
+    if rule.actor not in actor_kinds(ctx.me, ticket):
+        return [Reply(NOT_PERMITTED.format(number=ticket.number, action=ACTION_ZH[action]))]
+    if ticket.state not in rule.moves:
+        return [Reply(_illegal(ticket, action))]
+    return None
+
+
+def _illegal(ticket: Ticket, action: str) -> str:
+    return ILLEGAL.format(
+        number=ticket.number, state=STATE_ZH[ticket.state], action=ACTION_ZH[action]
+    )
+
+
+async def _choose_department(ctx: Context, ticket: Ticket) -> list[Reply]:
+    refusal = _precheck(ctx, ticket, "route")
+    if refusal:
+        return refusal
+    departments = (await ctx.session.execute(select(Department).order_by(Department.id))).scalars()
+    buttons = tuple(Button(d.name, f"tickets:rd:{ticket.id}:{d.code}") for d in departments)
+    return [Reply(ASK_DEPARTMENT.format(number=ticket.number), buttons)]
+
+
+async def _act(
+    ctx: Context,
+    ticket: Ticket,
+    action: str,
+    *,
+    note: str = "",
+    department: Department | None = None,
+    rating: Rating | None = None,
+    target: Ticket | None = None,
+) -> list[Reply]:
+    """Take one transition, tell the people concerned, and say what happened."""
+    try:
+        event = await transition(
+            session=ctx.session,
+            ticket=ticket,
+            action=action,
+            actor=ctx.me,
+            now=ctx.now,
+            note=note,
+            department=department,
+            rating=rating,
+            target=target,
+        )
+    except IllegalTransition:
+        await ctx.dialog.clear()
+        return [Reply(_illegal(ticket, action))]
+    except NotPermitted:
+        await ctx.dialog.clear()
+        return [Reply(NOT_PERMITTED.format(number=ticket.number, action=ACTION_ZH[action]))]
+    except TicketError as error:
+        return [Reply(ERRORS.get(error.reason, NOT_FOUND))]
+    await ctx.dialog.clear()
+    await announce(ctx, ticket, event)
+    done = DONE[action].format(
+        number=ticket.number,
+        department=ticket.department.name if ticket.department else "",
+        target=target.number if target else "",
+    )
+    return [Reply(done, action_buttons(ctx.me, ticket))]

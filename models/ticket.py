@@ -1,0 +1,619 @@
+"""Problem tickets of the whistle workflow (企业吹哨、红盟响应、部门报到) and their rules.
+
+The allowed transitions are the table ACTIONS; every transition writes a TicketEvent.
+Deadlines count from submission, so re-routing never resets the clock.
+"""
+
+from __future__ import annotations
+
+import enum
+import statistics
+from collections import Counter
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import ForeignKey, String, UniqueConstraint, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
+
+from bot.clock import to_local
+from bot.core import Role
+from models.base import Base
+from models.member import Member, MemberRole
+from models.org import Department, Membership, Unit
+from models.routing import rule_for
+
+
+class TicketState(enum.StrEnum):
+    SUBMITTED = "submitted"
+    DISPATCHED = "dispatched"
+    SIGNED = "signed"
+    IN_PROGRESS = "in_progress"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    RETURNED = "returned"
+    REJECTED = "rejected"
+    MERGED = "merged"
+
+
+S = TicketState
+OPEN_STATES = frozenset({S.SUBMITTED, S.DISPATCHED, S.SIGNED, S.IN_PROGRESS, S.RETURNED})
+FINAL_STATES = frozenset({S.CLOSED, S.REJECTED, S.MERGED})
+UNSIGNED_STATES = frozenset({S.SUBMITTED, S.DISPATCHED, S.RETURNED})
+
+
+class Actor(enum.StrEnum):
+    """Who may take an action on a given ticket."""
+
+    SYSTEM = "system"
+    OFFICER = "officer"  # an officer of the ticket's department
+    ADMIN = "admin"  # an admin of the ticket's alliance, or the super admin
+    REPORTER = "reporter"  # the member who filed it
+
+
+class Rating(enum.StrEnum):
+    SATISFIED = "satisfied"
+    BASIC = "basic"
+    UNSATISFIED = "unsatisfied"
+
+
+@dataclass(frozen=True)
+class Action:
+    actor: Actor
+    moves: Mapping[TicketState, TicketState]
+    needs_note: bool = False
+
+
+# The state machine: action → who may take it and the moves it allows.
+ACTIONS: dict[str, Action] = {
+    "file": Action(Actor.SYSTEM, {}),
+    "dispatch": Action(Actor.SYSTEM, {S.SUBMITTED: S.DISPATCHED}),
+    "route": Action(
+        Actor.ADMIN,
+        {S.SUBMITTED: S.DISPATCHED, S.DISPATCHED: S.DISPATCHED, S.RETURNED: S.DISPATCHED},
+    ),
+    "sign": Action(Actor.OFFICER, {S.DISPATCHED: S.SIGNED}),
+    "update": Action(
+        Actor.OFFICER, {S.SIGNED: S.IN_PROGRESS, S.IN_PROGRESS: S.IN_PROGRESS}, needs_note=True
+    ),
+    "resolve": Action(
+        Actor.OFFICER, {S.SIGNED: S.RESOLVED, S.IN_PROGRESS: S.RESOLVED}, needs_note=True
+    ),
+    "return": Action(
+        Actor.OFFICER, {S.DISPATCHED: S.RETURNED, S.SIGNED: S.RETURNED}, needs_note=True
+    ),
+    "reject": Action(
+        Actor.ADMIN,
+        {S.SUBMITTED: S.REJECTED, S.DISPATCHED: S.REJECTED, S.RETURNED: S.REJECTED},
+        needs_note=True,
+    ),
+    "merge": Action(
+        Actor.ADMIN,
+        {S.SUBMITTED: S.MERGED, S.DISPATCHED: S.MERGED, S.RETURNED: S.MERGED, S.SIGNED: S.MERGED},
+        needs_note=True,
+    ),
+    "rate": Action(Actor.REPORTER, {S.RESOLVED: S.CLOSED}),
+    "reopen": Action(Actor.REPORTER, {S.RESOLVED: S.IN_PROGRESS}),
+}
+# Events that record something without moving the state.
+NOTE_ACTIONS = frozenset({"cosign", "escalate", "merged_in"})
+
+REMIND_BEFORE_SIGN = timedelta(hours=4)
+NUMBER_ATTEMPTS = 5
+REMIND_BEFORE_RESOLVE = timedelta(days=1)
+
+
+class Ticket(Base):
+    """A problem reported by a member unit; `number` reads WT-YYYY-NNNN."""
+
+    __tablename__ = "ticket"
+    __table_args__ = (UniqueConstraint("year", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    year: Mapped[int]
+    seq: Mapped[int]
+    reporter_id: Mapped[int] = mapped_column(ForeignKey("member.id"), index=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
+    alliance_id: Mapped[int | None] = mapped_column(ForeignKey("alliance.id"), index=True)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"), index=True)
+    category: Mapped[str] = mapped_column(String(20))
+    committee: Mapped[str] = mapped_column(String(20))
+    text: Mapped[str]
+    state: Mapped[TicketState] = mapped_column(String(12), index=True)
+    resolution: Mapped[str] = mapped_column(default="")
+    rating: Mapped[Rating | None] = mapped_column(String(12))
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"))
+    created_at: Mapped[datetime]
+    signed_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    sign_due_at: Mapped[datetime]
+    resolve_due_at: Mapped[datetime]
+    sign_escalated_at: Mapped[datetime | None]
+    resolve_escalated_at: Mapped[datetime | None]
+
+    reporter: Mapped[Member] = relationship(lazy="selectin")
+    unit: Mapped[Unit | None] = relationship(lazy="selectin")
+    department: Mapped[Department | None] = relationship(lazy="selectin")
+    reporters: Mapped[list[TicketReporter]] = relationship(
+        back_populates="ticket", lazy="selectin", order_by="TicketReporter.id"
+    )
+
+    def reporter_member_ids(self) -> list[int]:
+        return [r.member_id for r in self.reporters]
+
+
+class TicketReporter(Base):
+    """A member (and unit) behind a ticket: the filer, co-signers (附议), merged reporters."""
+
+    __tablename__ = "ticket_reporter"
+    __table_args__ = (UniqueConstraint("ticket_id", "member_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id"), index=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
+    joined_at: Mapped[datetime]
+
+    ticket: Mapped[Ticket] = relationship(back_populates="reporters")
+    member: Mapped[Member] = relationship(lazy="selectin")
+
+
+class TicketEvent(Base):
+    """One line of a ticket's history: who, when, from/to state, note."""
+
+    __tablename__ = "ticket_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id", ondelete="CASCADE"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("member.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(20))
+    from_state: Mapped[TicketState | None] = mapped_column(String(12))
+    to_state: Mapped[TicketState] = mapped_column(String(12))
+    note: Mapped[str] = mapped_column(default="")
+    at: Mapped[datetime]
+
+    actor: Mapped[Member | None] = relationship(lazy="selectin")
+
+
+class TicketError(Exception):
+    """A ticket rule was broken; `reason` names which."""
+
+    def __init__(self, reason: str, **detail: object) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.detail = detail
+
+
+class IllegalTransition(TicketError):
+    def __init__(self, action: str, state: TicketState) -> None:
+        super().__init__("illegal", action=action, state=state)
+        self.action = action
+        self.state = state
+
+
+class NotPermitted(TicketError):
+    def __init__(self, action: str) -> None:
+        super().__init__("not_permitted", action=action)
+        self.action = action
+
+
+def add_working_days(start: datetime, days: int) -> datetime:
+    """`days` working days after `start` (Saturdays and Sundays skipped; no holidays)."""
+    local = to_local(start)
+    while days > 0:
+        local += timedelta(days=1)
+        if local.weekday() < 5:
+            days -= 1
+    return local.astimezone(start.tzinfo)
+
+
+def actor_kinds(member: Member | None, ticket: Ticket) -> set[Actor]:
+    """What `member` may act as on `ticket`."""
+    if member is None:
+        return {Actor.SYSTEM}
+    kinds: set[Actor] = set()
+    if member.has_role(Role.SUPER_ADMIN) or ticket.alliance_id in member.admin_alliance_ids():
+        kinds.add(Actor.ADMIN)
+    if (
+        member.has_role(Role.OFFICER)
+        and member.department_id is not None
+        and member.department_id == ticket.department_id
+    ):
+        kinds.add(Actor.OFFICER)
+    if member.id == ticket.reporter_id:
+        kinds.add(Actor.REPORTER)
+    return kinds
+
+
+def can_view(member: Member, ticket: Ticket) -> bool:
+    """Reporters, their units' liaisons, the handling department and admins see a ticket."""
+    if actor_kinds(member, ticket) & {Actor.ADMIN, Actor.OFFICER, Actor.REPORTER}:
+        return True
+    if member.id in ticket.reporter_member_ids():
+        return True
+    units = {r.unit_id for r in ticket.reporters} | {ticket.unit_id}
+    return (
+        member.has_role(Role.LIAISON)
+        and member.home_unit_id is not None
+        and member.home_unit_id in units
+    )
+
+
+def can_see_contact(member: Member, ticket: Ticket) -> bool:
+    """Reporter details are for the handling department and admins only."""
+    return bool(actor_kinds(member, ticket) & {Actor.ADMIN, Actor.OFFICER})
+
+
+async def _next_seq(session: AsyncSession, year: int) -> int:
+    top = await session.scalar(select(func.max(Ticket.seq)).where(Ticket.year == year))
+    return (top or 0) + 1
+
+
+async def _alliance_of(session: AsyncSession, unit_id: int | None) -> int | None:
+    if unit_id is None:
+        return None
+    return await session.scalar(
+        select(Membership.alliance_id)
+        .where(Membership.unit_id == unit_id)
+        .order_by(Membership.alliance_id)
+        .limit(1)
+    )
+
+
+async def department_by_code(session: AsyncSession, code: str | None) -> Department | None:
+    if code is None:
+        return None
+    return await session.scalar(select(Department).where(Department.code == code))
+
+
+def _event(
+    ticket: Ticket,
+    action: str,
+    actor: Member | None,
+    now: datetime,
+    before: TicketState | None,
+    note: str = "",
+) -> TicketEvent:
+    return TicketEvent(
+        ticket_id=ticket.id,
+        actor_id=actor.id if actor else None,
+        action=action,
+        from_state=before,
+        to_state=ticket.state,
+        note=note,
+        at=now,
+    )
+
+
+async def file_ticket(
+    *,
+    session: AsyncSession,
+    reporter: Member,
+    unit_id: int | None,
+    text: str,
+    category: str,
+    now: datetime,
+) -> tuple[Ticket, list[TicketEvent]]:
+    """File a ticket and dispatch it when its category has a department."""
+    text = text.strip()
+    if not text:
+        raise TicketError("empty")
+    rule = rule_for(category)
+    year = to_local(now).year
+    alliance_id = await _alliance_of(session, unit_id)
+    for attempt in range(NUMBER_ATTEMPTS):
+        seq = await _next_seq(session, year)
+        ticket = Ticket(
+            number=f"WT-{year}-{seq:04d}",
+            year=year,
+            seq=seq,
+            reporter_id=reporter.id,
+            unit_id=unit_id,
+            alliance_id=alliance_id,
+            category=rule.category,
+            committee=rule.committee,
+            text=text,
+            state=S.SUBMITTED,
+            created_at=now,
+            sign_due_at=add_working_days(now, rule.sign_working_days),
+            resolve_due_at=now + timedelta(days=rule.resolve_days),
+        )
+        try:
+            # Two workers filing at once may pick the same number (PostgreSQL); the loser
+            # rolls back to the savepoint and takes the next one.
+            async with session.begin_nested():
+                session.add(ticket)
+                await session.flush()
+            break
+        except IntegrityError:
+            if attempt == NUMBER_ATTEMPTS - 1:
+                raise
+    session.add(
+        TicketReporter(ticket_id=ticket.id, member_id=reporter.id, unit_id=unit_id, joined_at=now)
+    )
+    events = [_event(ticket, "file", reporter, now, None)]
+    department = await department_by_code(session, rule.department)
+    if department is not None:
+        ticket.department_id = department.id
+        ticket.state = S.DISPATCHED
+        events.append(_event(ticket, "dispatch", None, now, S.SUBMITTED, department.name))
+    session.add_all(events)
+    await session.flush()
+    await session.refresh(ticket, ["reporters", "department", "unit", "reporter"])
+    return ticket, events
+
+
+async def transition(
+    *,
+    session: AsyncSession,
+    ticket: Ticket,
+    action: str,
+    actor: Member | None,
+    now: datetime,
+    note: str = "",
+    department: Department | None = None,
+    rating: Rating | None = None,
+    target: Ticket | None = None,
+) -> TicketEvent:
+    """Take `action` on `ticket` if the table allows it from its state and for this actor."""
+    rule = ACTIONS.get(action)
+    if rule is None:
+        raise TicketError("unknown_action", action=action)
+    if rule.actor not in actor_kinds(actor, ticket):
+        raise NotPermitted(action)
+    before = ticket.state
+    after = rule.moves.get(before)
+    if after is None:
+        raise IllegalTransition(action, before)
+    note = note.strip()
+    if rule.needs_note and not note:
+        raise TicketError("note_required", action=action)
+    if action == "route":
+        if department is None:
+            raise TicketError("department_required")
+        ticket.department_id = department.id
+        ticket.department = department
+        note = f"{department.name}" + (f"：{note}" if note else "")
+    elif action == "sign":
+        ticket.signed_at = now
+    elif action == "resolve":
+        ticket.resolved_at = now
+        ticket.resolution = note
+    elif action in ("rate", "reopen"):
+        if rating is None or (rating is Rating.UNSATISFIED) != (action == "reopen"):
+            raise TicketError("rating_required")
+        ticket.rating = rating
+        note = note or rating.value
+        if action == "reopen":
+            ticket.resolved_at = None
+    elif action == "merge":
+        await _merge_into(session, ticket, target, now)
+    ticket.state = after
+    if after in FINAL_STATES:
+        ticket.closed_at = now
+    event = _event(ticket, action, actor, now, before, note)
+    session.add(event)
+    await session.flush()
+    return event
+
+
+async def _merge_into(
+    session: AsyncSession, ticket: Ticket, target: Ticket | None, now: datetime
+) -> None:
+    """The target's reporter list grows by this ticket's reporters."""
+    if target is None or target.id == ticket.id:
+        raise TicketError("bad_target")
+    if target.state in FINAL_STATES or target.created_at > ticket.created_at:
+        raise TicketError("bad_target")
+    known = set(target.reporter_member_ids())
+    for r in ticket.reporters:
+        if r.member_id not in known:
+            session.add(
+                TicketReporter(
+                    ticket_id=target.id, member_id=r.member_id, unit_id=r.unit_id, joined_at=now
+                )
+            )
+    ticket.merged_into_id = target.id
+    session.add(
+        TicketEvent(
+            ticket_id=target.id,
+            action="merged_in",
+            to_state=target.state,
+            note=ticket.number,
+            at=now,
+        )
+    )
+    await session.flush()
+    await session.refresh(target, ["reporters"])
+
+
+async def cosign(*, session: AsyncSession, ticket: Ticket, member: Member, now: datetime) -> None:
+    """附议: another unit's member joins an open ticket instead of filing a duplicate."""
+    if ticket.state not in OPEN_STATES:
+        raise IllegalTransition("cosign", ticket.state)
+    if member.id in ticket.reporter_member_ids():
+        raise TicketError("already_reporter")
+    session.add(
+        TicketReporter(
+            ticket_id=ticket.id, member_id=member.id, unit_id=member.home_unit_id, joined_at=now
+        )
+    )
+    session.add(_event(ticket, "cosign", member, now, ticket.state))
+    await session.flush()
+    await session.refresh(ticket, ["reporters"])
+
+
+async def record_escalation(
+    *, session: AsyncSession, ticket: Ticket, kind: str, now: datetime
+) -> None:
+    """督办: mark the ticket escalated for `kind` ('sign' or 'resolve') once."""
+    if kind == "sign":
+        ticket.sign_escalated_at = now
+    else:
+        ticket.resolve_escalated_at = now
+    session.add(_event(ticket, "escalate", None, now, ticket.state, kind))
+    await session.flush()
+
+
+async def get_ticket(session: AsyncSession, *, number: str = "", ticket_id: int = 0) -> Ticket:
+    stmt = select(Ticket)
+    stmt = (
+        stmt.where(Ticket.number == number.upper())
+        if number
+        else stmt.where(Ticket.id == ticket_id)
+    )
+    ticket = await session.scalar(stmt)
+    if ticket is None:
+        raise TicketError("not_found")
+    return ticket
+
+
+async def history(session: AsyncSession, ticket: Ticket) -> list[TicketEvent]:
+    stmt = (
+        select(TicketEvent)
+        .where(TicketEvent.ticket_id == ticket.id)
+        .order_by(TicketEvent.at, TicketEvent.id)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def reporter_tickets(session: AsyncSession, member: Member) -> list[Ticket]:
+    """Tickets a member reported or co-signed, and, for a liaison, the unit's tickets."""
+    who = TicketReporter.member_id == member.id
+    if member.has_role(Role.LIAISON) and member.home_unit_id is not None:
+        who = or_(who, TicketReporter.unit_id == member.home_unit_id)
+    ids = select(TicketReporter.ticket_id).where(who)
+    stmt = select(Ticket).where(Ticket.id.in_(ids)).order_by(Ticket.created_at.desc(), Ticket.id)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def queue(
+    session: AsyncSession,
+    *,
+    department_id: int | None = None,
+    alliance_ids: Collection[int] | None = None,
+    states: Collection[TicketState] = OPEN_STATES,
+) -> list[Ticket]:
+    """Open tickets, oldest first, of a department, of some alliances, or (neither) all."""
+    stmt = select(Ticket).where(Ticket.state.in_(list(states)))
+    if department_id is not None:
+        stmt = stmt.where(Ticket.department_id == department_id)
+    if alliance_ids is not None:
+        stmt = stmt.where(Ticket.alliance_id.in_(list(alliance_ids)))
+    stmt = stmt.order_by(Ticket.created_at, Ticket.id)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def _role_holders(session: AsyncSession, role: Role, **where: object) -> list[int]:
+    stmt = select(MemberRole.member_id).where(MemberRole.role == role)
+    for column, value in where.items():
+        stmt = stmt.where(getattr(MemberRole, column) == value)
+    return sorted(set((await session.execute(stmt)).scalars()))
+
+
+async def officer_ids(session: AsyncSession, department_id: int | None) -> list[int]:
+    """Officers of a department."""
+    if department_id is None:
+        return []
+    stmt = (
+        select(Member.id)
+        .join(MemberRole, MemberRole.member_id == Member.id)
+        .where(MemberRole.role == Role.OFFICER, Member.department_id == department_id)
+    )
+    return sorted(set((await session.execute(stmt)).scalars()))
+
+
+async def admin_ids(
+    session: AsyncSession, alliance_id: int | None, *, supers: str = "always"
+) -> list[int]:
+    """Admins of an alliance, then the super admins ('always', or 'fallback' when none)."""
+    alliance = (
+        await _role_holders(session, Role.ALLIANCE_ADMIN, alliance_id=alliance_id)
+        if alliance_id is not None
+        else []
+    )
+    if supers == "fallback" and alliance:
+        return alliance
+    top = await _role_holders(session, Role.SUPER_ADMIN)
+    return alliance + [m for m in top if m not in alliance]
+
+
+async def due_for_reminder(session: AsyncSession, now: datetime) -> list[tuple[Ticket, str]]:
+    """(ticket, 'sign'|'resolve') whose deadline comes within the reminder lead time."""
+    sign = select(Ticket).where(
+        Ticket.state == S.DISPATCHED,
+        Ticket.sign_due_at > now,
+        Ticket.sign_due_at <= now + REMIND_BEFORE_SIGN,
+    )
+    resolve = select(Ticket).where(
+        Ticket.state.in_([S.DISPATCHED, S.SIGNED, S.IN_PROGRESS]),
+        Ticket.resolve_due_at > now,
+        Ticket.resolve_due_at <= now + REMIND_BEFORE_RESOLVE,
+    )
+    return [(t, "sign") for t in (await session.execute(sign)).scalars()] + [
+        (t, "resolve") for t in (await session.execute(resolve)).scalars()
+    ]
+
+
+async def overdue(session: AsyncSession, now: datetime) -> list[tuple[Ticket, str]]:
+    """(ticket, 'sign'|'resolve') past a deadline, whether escalated already or not."""
+    sign = select(Ticket).where(Ticket.state.in_(list(UNSIGNED_STATES)), Ticket.sign_due_at <= now)
+    resolve = select(Ticket).where(
+        Ticket.state.in_(list(OPEN_STATES)), Ticket.resolve_due_at <= now
+    )
+    rows = [(t, "sign") for t in (await session.execute(sign.order_by(Ticket.id))).scalars()]
+    rows += [
+        (t, "resolve") for t in (await session.execute(resolve.order_by(Ticket.id))).scalars()
+    ]
+    return rows
+
+
+@dataclass
+class TicketFigures:
+    total: int = 0
+    by_state: Counter[str] = field(default_factory=Counter)
+    by_category: Counter[str] = field(default_factory=Counter)
+    by_department: Counter[str] = field(default_factory=Counter)
+    resolution_rate: float | None = None
+    median_sign_hours: float | None = None
+    median_resolve_hours: float | None = None
+    ratings: Counter[str] = field(default_factory=Counter)
+    satisfaction: float | None = None
+
+
+async def ticket_figures(
+    session: AsyncSession, alliance_ids: Collection[int] | None = None
+) -> TicketFigures:
+    """Counts by state, category and department; resolution rate; medians; satisfaction."""
+    stmt = select(Ticket).options(selectinload(Ticket.department))
+    if alliance_ids is not None:
+        stmt = stmt.where(Ticket.alliance_id.in_(list(alliance_ids)))
+    tickets = list((await session.execute(stmt)).scalars())
+    figures = TicketFigures(total=len(tickets))
+    for t in tickets:
+        figures.by_state[t.state] += 1
+        figures.by_category[t.category] += 1
+        figures.by_department[t.department.name if t.department else "待分派"] += 1
+        if t.rating:
+            figures.ratings[t.rating] += 1
+    counted = [t for t in tickets if t.state not in (S.REJECTED, S.MERGED)]
+    done = [t for t in counted if t.state in (S.RESOLVED, S.CLOSED)]
+    if counted:
+        figures.resolution_rate = len(done) / len(counted)
+    sign_hours = [
+        (t.signed_at - t.created_at).total_seconds() / 3600 for t in tickets if t.signed_at
+    ]
+    resolve_hours = [
+        (t.resolved_at - t.created_at).total_seconds() / 3600 for t in done if t.resolved_at
+    ]
+    figures.median_sign_hours = statistics.median(sign_hours) if sign_hours else None
+    figures.median_resolve_hours = statistics.median(resolve_hours) if resolve_hours else None
+    rated = sum(figures.ratings.values())
+    if rated:
+        happy = figures.ratings[Rating.SATISFIED] + figures.ratings[Rating.BASIC]
+        figures.satisfaction = happy / rated
+    return figures

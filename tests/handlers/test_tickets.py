@@ -1,0 +1,309 @@
+"""/tickets: officer and admin actions, deadlines and escalation, crashes around notifying."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+import bot.context
+from bot.clock import FrozenClock, local_datetime
+from bot.core import Reply
+from bot.dispatcher import INTERNAL_ERROR
+from bot.scheduler import run_all
+from handlers import SWEEPS
+from models.outbox import OutboxMessage, OutboxStatus, claim_due
+from models.ticket import Ticket, TicketEvent, TicketState
+from tests.fakes import Chat, RecordingTransport
+from tests.handlers.test_report import COMPLAINT, NOT_FOUND, _events, _ticket, file
+
+
+async def _sweep(chat: Chat, clock: FrozenClock) -> None:
+    await run_all(SWEEPS, chat.app.sessionmaker, clock, chat.app.settings)
+    await chat.app.sender.drain()
+
+
+def _about(chat: Chat, user: str, needle: str) -> list[str]:
+    return [t for t in chat.received(user) if needle in t]
+
+
+async def _outbox_count(chat: Chat) -> int:
+    async with chat.app.sessionmaker() as session:
+        return int(await session.scalar(select(func.count()).select_from(OutboxMessage)) or 0)
+
+
+async def test_return_then_reroute_moves_the_ticket_to_another_department(chat: Chat) -> None:
+    number = await file(chat, "member", COMPLAINT)
+    assert await chat.press_received("officer_tax", "退回") == [
+        "请输入退回理由（为什么不属于本部门）："
+    ]
+    assert await chat.say("officer_tax", "  ") == ["请写明理由或说明（不能为空），或发送“取消”。"]
+    assert await chat.say("officer_tax", "实为银行授信问题") == [
+        f"已退回 {number}，联盟管理员将重新分派。"
+    ]
+    assert chat.received("alliance_admin")[-1] == (
+        f"↩️ 县税务局退回了 {number}。理由：实为银行授信问题\n请重新分派。"
+    )
+    assert chat.received("member")[-1] == f"↩️ {number} 正在重新分派，请耐心等待。"
+    [choose] = await chat.press_received("alliance_admin", "改派")
+    assert choose == f"请选择 {number} 的承办部门："
+    assert await chat.press("alliance_admin", "县地方金融服务中心") == [
+        f"已将 {number} 派至县地方金融服务中心。"
+    ]
+    assert chat.received("member")[-1] == f"📮 {number} 已转县地方金融服务中心办理。"
+    assert await chat.say("officer_tax", f"/tickets {number}") == [NOT_FOUND]
+    ticket = await _ticket(chat, number)
+    assert ticket.state == TicketState.DISPATCHED
+    assert [e[0] for e in await _events(chat, number)][-2:] == ["return", "route"]
+    # The clock keeps running from submission.
+    assert ticket.sign_due_at == local_datetime(2026, 12, 2, 9)
+
+
+async def test_admin_rejects_with_a_reason_and_may_not_sign(chat: Chat) -> None:
+    number = await file(chat, "member", COMPLAINT)
+    [detail] = await chat.say("alliance_admin", f"/tickets {number}")
+    assert [b.label for b in chat.last["alliance_admin"]] == ["分派", "不予受理", "合并"]
+    assert "联系人：" in detail
+    assert await chat.press("alliance_admin", "不予受理") == ["请输入不予受理的理由："]
+    assert await chat.say("alliance_admin", "属于企业内部经营事项") == [
+        f"{number} 已标记为不予受理，并告知反映人。"
+    ]
+    assert chat.received("member")[-1] == f"{number} 不予受理。理由：属于企业内部经营事项"
+    assert await chat.press_received("officer_tax", "签收") == [
+        f"{number} 当前状态是“不予受理”，不能签收（部门报到）。"
+    ]
+
+
+async def test_merge_into_an_earlier_ticket_adds_the_reporter(chat: Chat) -> None:
+    first = await file(chat, "member", COMPLAINT)
+    second = await file(chat, "host", "发票开不出来，电子税务局一直报错")
+    await chat.say("alliance_admin", f"/tickets {second}")
+    assert await chat.press("alliance_admin", "合并") == [
+        "请输入要并入的更早工单编号和理由，例如：WT-2026-0001 同一问题"
+    ]
+    assert await chat.say("alliance_admin", "同一问题") == [
+        "格式不对。请输入：工单编号 理由，例如：WT-2026-0001 同一问题"
+    ]
+    assert await chat.say("alliance_admin", f"{second} 自己") == [
+        "不能并入这个工单：请填写一个更早、仍在办理中的工单编号。"
+    ]
+    assert await chat.say("alliance_admin", f"{first} 同一问题，一并办理") == [
+        f"{second} 已并入 {first}，反映人已加入该工单。"
+    ]
+    assert (
+        chat.received("host")[-1]
+        == f"{second} 与更早反映的同一问题合并办理。说明：同一问题，一并办理"
+    )
+    [hosts] = await chat.say("host", f"/myreports {first}")
+    assert COMPLAINT in hosts  # host now co-reports the earlier ticket
+    assert (await _ticket(chat, second)).state == TicketState.MERGED
+    await chat.say("officer_tax", f"/tickets {first}")
+    await chat.press("officer_tax", "签收")
+    assert _about(chat, "host", f"您反映的 {first} 已由县税务局签收")
+
+
+async def test_unsatisfied_reopens_and_tells_officer_and_admin(chat: Chat) -> None:
+    number = await file(chat, "member", COMPLAINT)
+    await chat.press_received("officer_tax", "签收")
+    await chat.press("officer_tax", "更新进展")
+    assert await chat.say("officer_tax", "已联系企业") == [
+        f"已记录 {number} 的进展，并告知反映人。"
+    ]
+    assert chat.received("member")[-1] == f"🔄 {number} 有新进展：已联系企业"
+    await chat.press("officer_tax", "办结")
+    await chat.say("officer_tax", "已处理")
+    assert await chat.press_received("member", "不满意") == [
+        f"很抱歉没让您满意，{number} 已重新打开，承办部门会继续办理。"
+    ]
+    reopened = f"⚠️ {number} 评价不满意，已重新打开，请继续办理。"
+    assert chat.received("officer_tax")[-1] == reopened
+    assert chat.received("alliance_admin")[-1] == reopened
+    ticket = await _ticket(chat, number)
+    assert (ticket.state, ticket.rating, ticket.resolved_at) == (
+        TicketState.IN_PROGRESS,
+        "unsatisfied",
+        None,
+    )
+    # The old rating buttons no longer apply.
+    assert await chat.press_received("member", "满意") == [
+        f"{number} 当前状态是“办理中”，不能评价。"
+    ]
+
+
+async def test_a_button_pressed_during_a_note_dialog_is_taken_as_that_button(chat: Chat) -> None:
+    number = await file(chat, "member", COMPLAINT)
+    await chat.press_received("officer_tax", "签收")
+    await chat.press("officer_tax", "办结")
+    [detail] = await chat.press_received("officer_tax", "查看")
+    assert detail.startswith(f"📋 {number}｜部门已报到")
+    assert "· 12月01日 09:00 税务局·刘晓明 签收（部门报到）" in detail
+    assert "联系人：" in detail
+    # The dialog is over: free text is no longer a resolution note.
+    assert (await _ticket(chat, number)).state == TicketState.SIGNED
+
+
+async def test_admin_queue_and_the_member_has_no_figures(chat: Chat) -> None:
+    [county] = await chat.say("admin", "/tickets")
+    assert county.splitlines()[0] == "📥 全县待办工单 3 件（最早的在前）："
+    [alliance] = await chat.say("alliance_admin", "工单")
+    assert alliance.splitlines()[0] == "📥 本联盟待办工单 3 件（最早的在前）："
+    assert await chat.say("member", "/ticketstats") == [
+        "抱歉，您没有使用“工单统计”的权限。发送“帮助”查看您可用的功能。"
+    ]
+    [figures] = await chat.say("admin", "工单统计")
+    assert figures.splitlines()[:2] == [
+        "📈 吹哨工单数据（全县）：共 4 件",
+        "按状态：已派单，待部门签收 1、办理中 1、已关闭 1、待分派 1",
+    ]
+    assert "办结率：25%" in figures
+    assert "签收用时中位数：2.0 小时；办结用时中位数：4.0 小时" in figures
+
+
+async def test_deadlines_remind_escalate_and_digest_once(chat: Chat, clock: FrozenClock) -> None:
+    number = await file(chat, "member", COMPLAINT)
+    clock.set(local_datetime(2026, 12, 2, 5, 30))  # 3.5 h before the signing deadline
+    await _sweep(chat, clock)
+    await _sweep(chat, clock)
+    assert _about(chat, "officer_tax", "⏰") == [
+        f"⏰ 提醒：{number} 需在 12月02日 09:00 前签收（部门报到）。"
+    ]
+    assert _about(chat, "alliance_admin", "督办") == []
+
+    clock.set(local_datetime(2026, 12, 2, 9, 1))
+    await _sweep(chat, clock)
+    await _sweep(chat, clock)
+    escalated = f"🚨 督办：{number}（县税务局）超过签收时限 12月02日 09:00，仍未签收。"
+    assert _about(chat, "alliance_admin", f"督办：{number}") == [escalated]
+    assert _about(chat, "admin", f"督办：{number}") == [escalated]
+    assert _about(chat, "officer_tax", "🚨") == [
+        f"🚨 {number} 已超时（12月02日 09:00），已报联盟和县级督办，请尽快办理。"
+    ]
+    [digest] = _about(chat, "alliance_admin", "📋")
+    assert digest.startswith("📋 12月02日 超时工单 3 件：")
+    assert number in digest and "WT-2026-0001" in digest
+    assert len(_about(chat, "admin", "📋")) == 1
+    assert [e for e in await _events(chat, number) if e[0] == "escalate"] == [
+        ("escalate", "dispatched", "dispatched")
+    ]
+
+    clock.set(local_datetime(2026, 12, 3, 7, 0))  # before the day's digest hour
+    await _sweep(chat, clock)
+    assert len(_about(chat, "alliance_admin", "📋")) == 1
+    clock.set(local_datetime(2026, 12, 3, 8, 0))
+    await _sweep(chat, clock)
+    assert len(_about(chat, "alliance_admin", "📋")) == 2
+
+    await chat.press_received("officer_tax", "签收")
+    clock.set(local_datetime(2026, 12, 7, 10, 0))
+    await _sweep(chat, clock)
+    assert _about(chat, "officer_tax", f"⏰ 提醒：{number} 需在") == [
+        f"⏰ 提醒：{number} 需在 12月02日 09:00 前签收（部门报到）。",
+        f"⏰ 提醒：{number} 需在 12月08日 09:00 前办结。",
+    ]
+    clock.set(local_datetime(2026, 12, 8, 9, 0))
+    await _sweep(chat, clock)
+    await _sweep(chat, clock)
+    assert _about(chat, "admin", f"{number}（县税务局）超过办结时限") == [
+        f"🚨 督办：{number}（县税务局）超过办结时限 12月08日 09:00，仍未办结。"
+    ]
+
+
+async def test_a_crash_after_notifying_keeps_neither_the_change_nor_the_message(
+    chat: Chat, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    number = await file(chat, "member", COMPLAINT)
+    before = await _outbox_count(chat)
+    real = bot.context.enqueue
+
+    async def notify_then_crash(**kwargs: object) -> list[OutboxMessage]:
+        await real(**kwargs)  # type: ignore[arg-type]
+        raise RuntimeError("crash between the outbox row and the commit")
+
+    monkeypatch.setattr(bot.context, "enqueue", notify_then_crash)
+    assert await chat.press_received("officer_tax", "签收") == [INTERNAL_ERROR]
+    assert (await _ticket(chat, number)).state == TicketState.DISPATCHED
+    assert [e[0] for e in await _events(chat, number)] == ["file", "dispatch"]
+    assert await _outbox_count(chat) == before
+    monkeypatch.undo()
+    assert await chat.press_received("officer_tax", "签收") == [f"已签收 {number}，部门报到成功。"]
+    assert len(_about(chat, "member", "签收（部门报到）")) == 1
+
+
+class FlakyTransport(RecordingTransport):
+    """Raises on its first send, as a network failure or a crash mid-send would."""
+
+    failures: int = 1
+
+    async def send(self, user_key: str, reply: Reply) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise ConnectionError("connection reset")
+        await super().send(user_key, reply)
+
+
+async def test_the_sender_delivers_after_a_failed_send_and_after_a_lapsed_claim(
+    chat: Chat, clock: FrozenClock
+) -> None:
+    number = await file(chat, "member", COMPLAINT)
+    flaky = FlakyTransport(sent=chat.transport.sent)
+    chat.app.sender.transports["console"] = flaky
+    await chat.press_received("officer_tax", "签收")
+    signed = f"✅ 您反映的 {number} 已由县税务局签收（部门报到），正在办理。"
+    assert signed not in chat.received("member")
+    async with chat.app.sessionmaker() as session:
+        row = await session.scalar(select(OutboxMessage).where(OutboxMessage.text == signed))
+        assert row is not None and (row.status, row.attempts) == (OutboxStatus.PENDING, 1)
+    clock.advance(seconds=11)
+    await chat.app.sender.drain()
+    await chat.app.sender.drain()
+    assert chat.received("member").count(signed) == 1
+
+    # A sender that claimed rows and died before sending: the rows come back after the lease.
+    await chat.press("officer_tax", "更新进展")
+    # Handled without draining, as if the sender were busy elsewhere.
+    await chat.app.dispatcher.handle(chat.event("officer_tax", text="已约上门时间"))
+    async with chat.app.sessionmaker() as session, session.begin():
+        claimed = await claim_due(
+            session=session, platforms=["console"], now=clock.now(), limit=50
+        )
+    assert [r.text for r in claimed] == [f"🔄 {number} 有新进展：已约上门时间"]
+    assert await chat.app.sender.drain() == 0
+    clock.advance(minutes=3)
+    assert await chat.app.sender.drain() == 1
+    assert chat.received("member")[-1] == f"🔄 {number} 有新进展：已约上门时间"
+    async with chat.app.sessionmaker() as session:
+        count = await session.scalar(
+            select(func.count())
+            .select_from(TicketEvent)
+            .join(Ticket)
+            .where(Ticket.number == number, TicketEvent.action == "update")
+        )
+    assert count == 1
+
+
+async def test_cosign_joins_an_open_ticket_of_the_own_alliance(chat: Chat) -> None:
+    number = await file(chat, "member", COMPLAINT)
+    assert await chat.say("host", "附议") == ["请发送要附议的工单编号，例如：附议 WT-2026-0001"]
+    assert await chat.say("host", f"附议 {number.lower()}") == [
+        f"已附议 {number}（税务发票），办理进展会同步告诉您。"
+    ]
+    assert await chat.say("host", f"/cosign {number}") == [f"您已经是 {number} 的反映人了。"]
+    joined = chat.received("member")[-1]
+    assert joined.startswith("➕ ") and joined.endswith(f"附议了 {number}，反映人增至 2 位。")
+    assert chat.received("officer_tax")[-1] == joined
+    # `mobile`'s unit is in another alliance: the ticket stays invisible to them.
+    assert await chat.say("mobile", f"附议 {number}") == [NOT_FOUND]
+    await chat.press_received("officer_tax", "签收")
+    assert _about(chat, "host", f"您反映的 {number} 已由县税务局签收")
+    [history] = await chat.say("member", f"/myreports {number}")
+    assert "附议" in history
+
+
+async def test_history_shows_the_rating(chat: Chat) -> None:
+    number = await file(chat, "member", COMPLAINT)
+    await chat.press_received("officer_tax", "签收")
+    await chat.press("officer_tax", "办结")
+    await chat.say("officer_tax", "已处理")
+    await chat.press_received("member", "不满意")
+    [detail] = await chat.say("member", f"/myreports {number}")
+    assert detail.splitlines()[-1].endswith("评价：不满意，重新办理")
+    assert "评价：不满意" in detail.splitlines()
