@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
+from bot.adapters import wecom
 from bot.app import App
 from bot.outbox import Transport
 from settings import Settings
@@ -35,7 +36,9 @@ class Platform:
 
 
 # Adapters register here (telegram, wecom); see bot/adapters/.
-PLATFORMS: list[Platform] = []
+PLATFORMS: list[Platform] = [
+    Platform("wecom", wecom.configured, wecom.routes, wecom.transport),
+]
 
 
 def transports_for(settings: Settings) -> dict[str, Transport]:
