@@ -19,7 +19,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 from wechatpy.enterprise import parse_message
 from wechatpy.enterprise.crypto import WeChatCrypto
-from wechatpy.enterprise.events import ClickEvent, LocationEvent, SubscribeEvent
+from wechatpy.enterprise.events import ClickEvent, SubscribeEvent
 from wechatpy.enterprise.messages import LocationMessage, TextMessage
 from wechatpy.messages import BaseMessage
 from wechatpy.replies import TextReply
@@ -43,7 +43,11 @@ ENCRYPT_RE = re.compile(rb"<Encrypt>\s*(?:<!\[CDATA\[)?([A-Za-z0-9+/=]+)(?:\]\]>
 
 
 def to_incoming(message: BaseMessage, now: datetime) -> Incoming | None:
-    """A parsed callback as a core event, or None for what the bot ignores."""
+    """A parsed callback as a core event, or None for what the bot ignores.
+
+    A location the user sends is an event; the app's automatic LOCATION reports (on entering
+    the app, or every 5 s) are ignored: answering each one would flood the user.
+    """
     data: dict[str, Any] = getattr(message, "_data", {}) or {}
     user = str(data.get("FromUserName") or "")
     if not user:
@@ -65,9 +69,6 @@ def to_incoming(message: BaseMessage, now: datetime) -> Incoming | None:
         if isinstance(message, LocationMessage):
             lat, lon = float(message.location_x), float(message.location_y)
             return Incoming(**base, location=Location(lat, lon))
-        if isinstance(message, LocationEvent):
-            lat, lon = float(message.latitude), float(message.longitude)
-            return Incoming(**base, location=Location(lat, lon, live=True))
     except (TypeError, ValueError):
         return None
     if isinstance(message, ClickEvent) and key:

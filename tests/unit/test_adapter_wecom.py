@@ -33,7 +33,7 @@ def test_text_message_becomes_text_with_the_msgid_as_event_id() -> None:
     assert (event.text, event.event_id, event.received_at) == ("签到 123456", "777", NOW)
 
 
-def test_location_message_and_location_report() -> None:
+def test_a_shared_location_counts_and_automatic_reports_do_not() -> None:
     xml = text_xml("u", "", msg_id=5).replace(
         "<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[]]></Content>",
         "<MsgType><![CDATA[location]]></MsgType><Location_X>35.55</Location_X>"
@@ -41,9 +41,8 @@ def test_location_message_and_location_report() -> None:
     )
     event = incoming(xml)
     assert event is not None and event.location == Location(35.55, 118.46)
-    report = incoming(event_xml("u", "LOCATION", 1700000000, Latitude="35.5", Longitude="118.4"))
-    assert report is not None and report.location == Location(35.5, 118.4, live=True)
-    assert report.event_id == "u:1700000000:location:"
+    automatic = event_xml("u", "LOCATION", 1700000000, Latitude="35.5", Longitude="118.4")
+    assert incoming(automatic) is None
 
 
 def test_menu_click_becomes_the_route_command() -> None:
