@@ -133,6 +133,7 @@ class FakeWeComApi:
     token_calls: int = 0
     fail_next: list[int] = field(default_factory=list)
     current_token: str = ""
+    base: str = ""  # WECOM_API_BASE_URL once served
 
     def reset(self) -> None:
         self.sent.clear()

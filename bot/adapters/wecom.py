@@ -131,7 +131,7 @@ class Callback:
             return PlainTextResponse("")
         task = asyncio.create_task(self.app.dispatcher.handle(incoming))
         done, _ = await asyncio.wait({task}, timeout=self.reply_wait)
-        if done:
+        if done and task.exception() is None:
             replies = task.result()
             if len(replies) == 1 and _passive(replies[0]):
                 return self._passive_reply(incoming.user_key, replies[0].text, q)

@@ -71,7 +71,7 @@ EXTRA_ROUTES = (
 def api() -> Iterator[FakeWeComApi]:
     fake = FakeWeComApi()
     server = ServerThread(fake.asgi(), lifespan="off").start()
-    fake.base = f"{server.url}/cgi-bin"  # type: ignore[attr-defined]
+    fake.base = f"{server.url}/cgi-bin"
     yield fake
     server.stop()
 
@@ -82,7 +82,7 @@ def settings(demo_settings: Settings, api: FakeWeComApi) -> Iterator[Settings]:
     value = load_settings(
         _env_file=None,
         DATABASE_URL=demo_settings.DATABASE_URL,
-        **wecom_settings(api.base),  # type: ignore[attr-defined]
+        **wecom_settings(api.base),
     )
     use_settings(value)
     yield value
