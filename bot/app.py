@@ -26,6 +26,10 @@ class App:
     clock: Clock = field(default_factory=Clock)
 
     async def close(self) -> None:
+        for transport in self.sender.transports.values():
+            aclose = getattr(transport, "aclose", None)  # transports holding HTTP clients
+            if aclose is not None:
+                await aclose()
         await self.engine.dispose()
 
 

@@ -109,6 +109,33 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_wecom_menu(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.adapters.wecom import configured
+    from bot.adapters.wecom_api import WeComClient, WeComError, build_menu
+    from handlers import ROUTES
+
+    if not configured(settings):
+        print("企业微信尚未配置：请设置 WECOM_CORP_ID、WECOM_AGENT_ID、WECOM_SECRET 等。")
+        return 2
+    menu = build_menu(ROUTES)
+
+    async def run() -> None:
+        client = WeComClient(settings)
+        try:
+            await client.create_menu(menu)
+        finally:
+            await client.aclose()
+
+    try:
+        asyncio.run(run())
+    except (WeComError, OSError) as error:
+        print(f"创建菜单失败：{error}")
+        return 1
+    print(json.dumps(menu, ensure_ascii=False, indent=2))
+    print("企业微信应用菜单已创建。")
+    return 0
+
+
 def cmd_nlu(args: argparse.Namespace, settings: Settings) -> int:
     from bot.nlu import evaluate, parse
 
@@ -193,6 +220,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
     serve.set_defaults(func=cmd_serve)
+    menu = sub.add_parser("wecom-menu", help="create the WeCom app menu from the handlers")
+    menu.set_defaults(func=cmd_wecom_menu)
     nlu = sub.add_parser("nlu", help="print the parse of a text, or of each line of a file")
     nlu.add_argument("text", nargs="*")
     nlu.add_argument("--file")

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.clock import Clock
 from bot.core import Button, Reply
 from bot.ratelimit import RateLimiter
-from models.button import issue_token
+from models.button import SHARED, issue_token
 from models.member import Identity
 from models.outbox import OutboxMessage, OutboxStatus, claim_due
 
@@ -55,6 +55,31 @@ class Transport(Protocol):
     async def send(self, user_key: str, reply: Reply) -> None: ...
 
 
+class BatchTransport(Transport, Protocol):
+    """A transport that can send one message to up to `batch_size` users in one call."""
+
+    batch_size: int
+
+    async def send_batch(self, user_keys: list[str], reply: Reply) -> list[str]:
+        """Send to all; returns the user keys the platform rejected."""
+        ...
+
+
+def _batch_size(transport: Transport) -> int:
+    return max(1, int(getattr(transport, "batch_size", 1)))
+
+
+def _groups(rows: list[OutboxMessage], size: int) -> list[list[OutboxMessage]]:
+    """Rows in claim order, rows of identical content grouped in chunks of at most `size`."""
+    if size <= 1:
+        return [[row] for row in rows]
+    same: dict[tuple[object, ...], list[OutboxMessage]] = {}
+    for row in rows:
+        content = (row.text, repr(row.buttons), row.image, row.file, row.kind, row.ref_id)
+        same.setdefault(content, []).append(row)
+    return [group[i : i + size] for group in same.values() for i in range(0, len(group), size)]
+
+
 class OutboxSender:
     def __init__(
         self,
@@ -84,27 +109,38 @@ class OutboxSender:
                 logger.exception("outbox drain failed")
             await asyncio.sleep(interval)
 
-    async def _claim(self) -> list[tuple[OutboxMessage, Reply]]:
-        now = self.clock.now()
-        async with self.sessionmaker() as session, session.begin():
-            rows = await claim_due(
-                session=session, platforms=list(self.transports), now=now, limit=self.batch
-            )
-            return [(row, await self._reply_for(session, row)) for row in rows]
+    async def _claim(self) -> list[tuple[list[OutboxMessage], Reply]]:
+        """Claim due rows per platform; rows a batching transport can send together are grouped.
 
-    async def _reply_for(self, session: AsyncSession, row: OutboxMessage) -> Reply:
-        """The row as a Reply whose buttons carry tokens issued to its recipient."""
-        reply = row.to_reply()
+        Buttons carry tokens issued to the recipient, or to SHARED for a group (one card sent
+        to many cannot carry per-user tokens; a shared token acts for whoever presses it).
+        """
+        now = self.clock.now()
+        jobs: list[tuple[list[OutboxMessage], Reply]] = []
+        async with self.sessionmaker() as session, session.begin():
+            for platform, transport in self.transports.items():
+                size = _batch_size(transport)
+                rows = await claim_due(
+                    session=session, platforms=[platform], now=now, limit=max(self.batch, size)
+                )
+                for group in _groups(rows, size):
+                    jobs.append((group, await self._reply_for(session, group)))
+        return jobs
+
+    async def _reply_for(self, session: AsyncSession, rows: list[OutboxMessage]) -> Reply:
+        """The rows' common content as a Reply whose buttons carry fresh tokens."""
+        reply = rows[0].to_reply()
         if not reply.buttons:
             return reply
+        user_key = rows[0].user_key if len(rows) == 1 else SHARED
         buttons = tuple(
             [
                 Button(
                     b.label,
                     await issue_token(
                         session=session,
-                        platform=row.platform,
-                        user_key=row.user_key,
+                        platform=rows[0].platform,
+                        user_key=user_key,
                         action=b.action,
                         now=self.clock.now(),
                     ),
@@ -114,26 +150,57 @@ class OutboxSender:
         )
         return replace(reply, buttons=buttons)
 
-    async def _send_all(self, rows: list[tuple[OutboxMessage, Reply]]) -> list[bool]:
-        by_platform: dict[str, list[tuple[OutboxMessage, Reply]]] = {}
-        for row, reply in rows:
-            by_platform.setdefault(row.platform, []).append((row, reply))
-        results: list[bool] = []
+    async def _send_all(self, jobs: list[tuple[list[OutboxMessage], Reply]]) -> list[int]:
+        by_platform: dict[str, list[tuple[list[OutboxMessage], Reply]]] = {}
+        for rows, reply in jobs:
+            by_platform.setdefault(rows[0].platform, []).append((rows, reply))
+        results: list[int] = []
         for platform, items in by_platform.items():
             transport = self.transports[platform]
             gate = asyncio.Semaphore(max(1, transport.concurrency))
 
             async def one(
-                row: OutboxMessage,
+                rows: list[OutboxMessage],
                 reply: Reply,
                 t: Transport = transport,
                 g: asyncio.Semaphore = gate,
-            ) -> bool:
+            ) -> int:
                 async with g:
-                    return await self._send_one(t, row, reply)
+                    if len(rows) > 1:
+                        return await self._send_batch(t, rows, reply)
+                    return int(await self._send_one(t, rows[0], reply))
 
-            results += await asyncio.gather(*(one(row, reply) for row, reply in items))
+            results += await asyncio.gather(*(one(rows, reply) for rows, reply in items))
         return results
+
+    async def _send_batch(
+        self, transport: Transport, rows: list[OutboxMessage], reply: Reply
+    ) -> int:
+        """One call for many recipients; the users the platform rejects become unreachable."""
+        keys = [row.user_key for row in rows]
+        if transport.limiter is not None:
+            await transport.limiter.acquire_many(keys)
+        try:
+            invalid = set(await transport.send_batch(keys, reply))  # type: ignore[attr-defined]
+        except Exception as error:
+            failure = error if isinstance(error, DeliveryError) else DeliveryError(str(error))
+            logger.warning("batched send of %d outbox rows failed: %s", len(rows), error)
+            if failure.retry_after and transport.limiter is not None:
+                transport.limiter.pause(failure.retry_after)
+            for row in rows:
+                await self._failed(row, failure)
+            return 0
+        for row in rows:
+            if row.user_key in invalid:
+                await self._failed(row, DeliveryError("invalid user", unreachable=True))
+        sent = [row.id for row in rows if row.user_key not in invalid]
+        async with self.sessionmaker() as session, session.begin():
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(sent))
+                .values(status=OutboxStatus.SENT, sent_at=self.clock.now(), error="")
+            )
+        return len(sent)
 
     async def _send_one(self, transport: Transport, row: OutboxMessage, reply: Reply) -> bool:
         if transport.limiter is not None:

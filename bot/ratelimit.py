@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 
 class RateLimiter:
@@ -40,6 +40,19 @@ class RateLimiter:
                     now = self._clock()
                     self._sent.append(now)
                     if key:
+                        self._last_by_key[key] = now
+                    return
+            await asyncio.sleep(wait)
+
+    async def acquire_many(self, keys: Sequence[str]) -> None:
+        """One message to many keys at once (a batched send): one overall slot, every key's gap."""
+        while True:
+            async with self._lock:
+                wait = max([self._wait_needed(""), *(self._wait_needed(k) for k in keys)])
+                if wait <= 0:
+                    now = self._clock()
+                    self._sent.append(now)
+                    for key in keys:
                         self._last_by_key[key] = now
                     return
             await asyncio.sleep(wait)

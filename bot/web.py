@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
-from bot.adapters import telegram
+from bot.adapters import telegram, wecom
 from bot.app import App
 from bot.outbox import Transport
 from settings import Settings
@@ -51,6 +51,7 @@ PLATFORMS: list[Platform] = [
         telegram.TelegramTransport,
         telegram.webhook_lifespan,
     ),
+    Platform("wecom", wecom.configured, wecom.routes, wecom.transport),
 ]
 
 

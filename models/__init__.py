@@ -9,6 +9,7 @@ from models.base import Base
 from models.button import ButtonToken
 from models.dialog import DialogState
 from models.inbox import InboxEvent
+from models.kv import KeyValue
 from models.member import Identity, InviteCode, Member, MemberRole
 from models.org import Alliance, AllianceType, Department, Membership, Unit, UnitKind
 from models.outbox import OutboxMessage, OutboxStatus
@@ -29,6 +30,7 @@ __all__ = [
     "Identity",
     "InboxEvent",
     "InviteCode",
+    "KeyValue",
     "Member",
     "MemberRole",
     "Membership",

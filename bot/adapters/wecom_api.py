@@ -1,0 +1,267 @@
+"""WeCom API side: a thin client (gettoken, message/send, menu/create), payloads, transport.
+
+wechatpy's client is synchronous, has no default time-outs and hard-codes the gettoken URL;
+these three calls are simpler to make directly. Every call has a time-out, and every URL
+starts with settings.WECOM_API_BASE_URL. The access token is cached in the database so that
+several workers share one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.clock import Clock
+from bot.core import Reply, Role, Route
+from bot.outbox import DeliveryError
+from bot.ratelimit import RateLimiter
+from models.kv import get_value, put_value
+from settings import Settings
+
+logger = logging.getLogger(__name__)
+
+TOKEN_INVALID = frozenset({40014, 42001})  # invalid / expired access_token
+TOKEN_MARGIN = timedelta(minutes=5)  # refresh a little before WeCom expires the token
+MENU_GROUPS = ("常用", "更多", "其他")
+MENU_MAX = 15  # 3 top-level buttons of 5 items each
+TEXT_LIMIT = 2048  # bytes: WeCom truncates longer text
+TITLE_MAX = 36  # characters of a card's main title
+SUB_MAX = 160  # characters of a card's sub-title text
+BUTTONS_PER_CARD = 6
+LABEL_MAX = 10
+PICK = "请选择："
+MORE = "更多选择："
+RETRY_LATER = frozenset({45009, 45033})  # API frequency / concurrency limits
+ALL_INVALID = 81013
+# WeCom drops silently more than 30 messages a minute or 1000 an hour to one member:
+# a gap of 3.6 s between two messages to the same member keeps under both.
+MEMBER_GAP = 3.6
+CALLS_PER_SECOND = 20
+
+
+class WeComError(Exception):
+    """The WeCom API answered with a non-zero errcode."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(f"WeCom error {code}: {message}")
+        self.code = code
+
+
+class WeComClient:
+    def __init__(
+        self,
+        settings: Settings,
+        sessionmaker: async_sessionmaker[AsyncSession] | None = None,
+        timeout: float = 10.0,
+        clock: Clock | None = None,
+    ) -> None:
+        self.settings = settings
+        self.base_url = settings.WECOM_API_BASE_URL.rstrip("/")
+        self.timeout = timeout
+        self.clock = clock or Clock()
+        self.sessionmaker = sessionmaker
+        self._engine: AsyncEngine | None = None
+        self._http: httpx.AsyncClient | None = None
+        self._lock: asyncio.Lock | None = None
+        self._token_key = f"wecom_token:{settings.WECOM_CORP_ID}:{settings.WECOM_AGENT_ID}"
+
+    def bind(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        """Share the app's database connections for the token cache."""
+        self.sessionmaker = sessionmaker
+
+    async def aclose(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+        if self._engine is not None:
+            await self._engine.dispose()
+            self._engine = None
+
+    async def call(self, path: str, body: dict[str, Any], **params: str) -> dict[str, Any]:
+        """POST `body` to `path`; an invalid token is refreshed once, then the error stands."""
+        token = await self.token()
+        data = await self._post(path, body, token, params)
+        if data.get("errcode") in TOKEN_INVALID:
+            logger.info("WeCom token rejected (%s); fetching a new one", data.get("errcode"))
+            token = await self.token(stale=token)
+            data = await self._post(path, body, token, params)
+        code = int(data.get("errcode", 0))
+        if code != 0:
+            raise WeComError(code, str(data.get("errmsg", "")))
+        return data
+
+    async def token(self, stale: str | None = None) -> str:
+        """The shared access token; with `stale`, a token other than that one."""
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            sessionmaker = self._sessions()
+            now = self.clock.now()
+            async with sessionmaker() as session:
+                cached = await get_value(session=session, key=self._token_key, now=now)
+            if cached and cached != stale:
+                return cached
+            response = await self._client().get(
+                f"{self.base_url}/gettoken",
+                params={
+                    "corpid": self.settings.WECOM_CORP_ID,
+                    "corpsecret": self.settings.WECOM_SECRET,
+                },
+            )
+            data = response.json()
+            if int(data.get("errcode", 0)) != 0 or not data.get("access_token"):
+                raise WeComError(int(data.get("errcode", -1)), str(data.get("errmsg", "")))
+            token = str(data["access_token"])
+            lifetime = timedelta(seconds=int(data.get("expires_in", 7200)))
+            async with sessionmaker() as session, session.begin():
+                await put_value(
+                    session=session,
+                    key=self._token_key,
+                    value=token,
+                    expires_at=now + max(lifetime - TOKEN_MARGIN, timedelta(seconds=60)),
+                )
+            return token
+
+    async def create_menu(self, menu: dict[str, Any]) -> None:
+        await self.call("menu/create", menu, agentid=self.settings.WECOM_AGENT_ID)
+
+    async def _post(
+        self, path: str, body: dict[str, Any], token: str, params: dict[str, str]
+    ) -> dict[str, Any]:
+        response = await self._client().post(
+            f"{self.base_url}/{path}", params={"access_token": token, **params}, json=body
+        )
+        response.raise_for_status()
+        data: dict[str, Any] = response.json()
+        return data
+
+    def _client(self) -> httpx.AsyncClient:
+        if self._http is None:
+            self._http = httpx.AsyncClient(timeout=httpx.Timeout(self.timeout))
+        return self._http
+
+    def _sessions(self) -> async_sessionmaker[AsyncSession]:
+        if self.sessionmaker is None:
+            from models.db import make_engine, make_sessionmaker
+
+            self._engine = make_engine(self.settings)
+            self.sessionmaker = make_sessionmaker(self._engine)
+        return self.sessionmaker
+
+
+def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
+    """Pieces of at most `limit` UTF-8 bytes, cut between lines where possible."""
+    chunks: list[str] = []
+    current = ""
+    for piece in _pieces(text, limit):
+        if current and len((current + piece).encode()) > limit:
+            chunks.append(current)
+            current = ""
+        current += piece
+    chunks.append(current)
+    return [c.rstrip("\n") for c in chunks if c.strip()] or [text]
+
+
+def _pieces(text: str, limit: int) -> list[str]:
+    pieces: list[str] = []
+    for line in text.splitlines(keepends=True):
+        while len(line.encode()) > limit:
+            head = line.encode()[:limit].decode("utf-8", "ignore")
+            pieces.append(head)
+            line = line[len(head) :]
+        pieces.append(line)
+    return pieces
+
+
+def render(reply: Reply, task_id: str | None = None) -> list[dict[str, Any]]:
+    """message/send bodies (without touser/agentid): text pieces, then cards for buttons."""
+    if not reply.buttons:
+        return [_text(piece) for piece in split_text(reply.text)]
+    payloads: list[dict[str, Any]] = []
+    title, _, rest = reply.text.strip().partition("\n")
+    if len(title) > TITLE_MAX or len(rest) > SUB_MAX:
+        payloads += [_text(piece) for piece in split_text(reply.text)]
+        title, rest = PICK, ""
+    task_id = task_id or secrets.token_hex(8)
+    for n, i in enumerate(range(0, len(reply.buttons), BUTTONS_PER_CARD)):
+        card: dict[str, Any] = {
+            "card_type": "button_interaction",
+            "main_title": {"title": title or PICK},
+            "task_id": f"{task_id}-{n}",
+            "button_list": [
+                {"text": b.label[:LABEL_MAX], "style": 1, "key": b.action}
+                for b in reply.buttons[i : i + BUTTONS_PER_CARD]
+            ],
+        }
+        if rest.strip():
+            card["sub_title_text"] = rest.strip()
+        payloads.append({"msgtype": "template_card", "template_card": card})
+        title, rest = MORE, ""
+    return payloads
+
+
+def _text(content: str) -> dict[str, Any]:
+    return {"msgtype": "text", "text": {"content": content}}
+
+
+class WeComTransport:
+    """Sends outbox rows (and slow replies) through message/send, up to 1000 users a call."""
+
+    platform = "wecom"
+    batch_size = 1000
+    concurrency = 4
+
+    def __init__(
+        self, settings: Settings, client: WeComClient | None = None, backoff: float = 60.0
+    ) -> None:
+        self.client = client or WeComClient(settings)
+        self.agent_id = int(settings.WECOM_AGENT_ID or 0)
+        self.backoff = backoff
+        self.limiter: RateLimiter | None = RateLimiter(CALLS_PER_SECOND, MEMBER_GAP)
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    async def send(self, user_key: str, reply: Reply) -> None:
+        if await self.send_batch([user_key], reply):
+            raise DeliveryError(f"WeCom rejected user {user_key}", unreachable=True)
+
+    async def send_batch(self, user_keys: list[str], reply: Reply) -> list[str]:
+        """Send to all; returns the users WeCom rejected."""
+        invalid: set[str] = set()
+        for payload in render(reply):
+            body = {"touser": "|".join(user_keys), "agentid": self.agent_id, **payload}
+            try:
+                data = await self.client.call("message/send", body)
+            except WeComError as error:
+                if error.code == ALL_INVALID:
+                    return list(user_keys)
+                retry_after = self.backoff if error.code in RETRY_LATER else None
+                raise DeliveryError(str(error), retry_after=retry_after) from error
+            invalid.update(k for k in str(data.get("invaliduser") or "").split("|") if k)
+        return sorted(invalid)
+
+
+def build_menu(routes: Sequence[Route]) -> dict[str, Any]:
+    """The app menu: every member-level route as a click whose key is the route name."""
+    items = [
+        {"type": "click", "name": r.help.split("：", 1)[0][:7], "key": r.name}
+        for r in routes
+        if r.menu and r.name != "cancel" and r.role in (Role.ANYONE, Role.MEMBER)
+    ]
+    if len(items) > MENU_MAX:
+        logger.warning("menu: %d routes, only the first %d fit", len(items), MENU_MAX)
+        items = items[:MENU_MAX]
+    if len(items) <= len(MENU_GROUPS):
+        return {"button": items}
+    size = -(-len(items) // len(MENU_GROUPS))
+    groups = [items[i : i + size] for i in range(0, len(items), size)]
+    named = zip(MENU_GROUPS, groups, strict=False)
+    return {"button": [{"name": name, "sub_button": group} for name, group in named]}

@@ -1,0 +1,223 @@
+"""WeCom adapter: callbacks to core events, replies to API payloads, refused signatures."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+from starlette.routing import Route as WebRoute
+from wechatpy.enterprise import parse_message
+
+from bot.adapters.wecom import Callback, render, split_text, to_incoming
+from bot.adapters.wecom_api import WeComTransport, build_menu
+from bot.clock import Clock
+from bot.core import Button, Incoming, Location, Reply, Role, Route
+from handlers import ROUTES
+from settings import load_settings
+from tests.wecom_sim import WeComCrypto, event_xml, text_xml, wecom_settings
+
+NOW = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
+
+
+def incoming(xml: str) -> Incoming | None:
+    return to_incoming(parse_message(xml), NOW)
+
+
+def test_text_message_becomes_text_with_the_msgid_as_event_id() -> None:
+    event = incoming(text_xml("zhangsan", " 签到 123456 ", msg_id=777, created=1700000000))
+    assert event is not None
+    assert (event.platform, event.user_key, event.chat_key) == ("wecom", "zhangsan", "zhangsan")
+    assert (event.text, event.event_id, event.received_at) == ("签到 123456", "777", NOW)
+
+
+def test_a_shared_location_counts_and_automatic_reports_do_not() -> None:
+    xml = text_xml("u", "", msg_id=5).replace(
+        "<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[]]></Content>",
+        "<MsgType><![CDATA[location]]></MsgType><Location_X>35.55</Location_X>"
+        "<Location_Y>118.46</Location_Y><Scale>15</Scale><Label><![CDATA[x]]></Label>",
+    )
+    event = incoming(xml)
+    assert event is not None and event.location == Location(35.55, 118.46)
+    automatic = event_xml("u", "LOCATION", 1700000000, Latitude="35.5", Longitude="118.4")
+    assert incoming(automatic) is None
+
+
+def test_menu_click_becomes_the_route_command() -> None:
+    event = incoming(event_xml("u", "click", 1700000000, EventKey="me"))
+    assert event is not None
+    assert (event.text, event.event_id) == ("/me", "u:1700000000:click:me")
+
+
+def test_template_card_button_becomes_an_action() -> None:
+    xml = event_xml(
+        "u",
+        "template_card_event",
+        1700000001,
+        EventKey="bTOKEN123",
+        TaskId="abc-0",
+        CardType="button_interaction",
+        ResponseCode="rc",
+    )
+    event = incoming(xml)
+    assert event is not None
+    assert (event.action, event.text) == ("bTOKEN123", "")
+    assert event.event_id == "u:1700000001:template_card_event:bTOKEN123"
+
+
+def test_ignored_events() -> None:
+    assert incoming(event_xml("u", "enter_agent", EventKey="")) is None
+    assert incoming(event_xml("u", "view", EventKey="https://x")) is None
+    subscribed = incoming(event_xml("u", "subscribe"))
+    assert subscribed is not None and subscribed.text == "/start"
+
+
+def test_split_text_keeps_every_piece_under_2048_bytes() -> None:
+    lines = [f"第{i}行：党建联盟活动通知内容，请大家准时参加。" for i in range(200)]
+    text = "\n".join(lines)
+    pieces = split_text(text)
+    assert len(pieces) > 1
+    assert all(len(p.encode()) <= 2048 for p in pieces)
+    assert "\n".join(pieces) == text  # cut between lines, nothing lost
+
+
+def test_split_text_cuts_one_long_line_between_characters() -> None:
+    text = "联" * 1500  # 4500 bytes, no line break
+    pieces = split_text(text)
+    assert [len(p.encode()) for p in pieces] == [2046, 2046, 408]
+    assert "".join(pieces) == text
+    assert split_text("短消息") == ["短消息"]
+
+
+def test_render_text_and_cards() -> None:
+    assert render(Reply("你好")) == [{"msgtype": "text", "text": {"content": "你好"}}]
+    reply = Reply(
+        "请选择类别\n融资、税务或用工", buttons=(Button("融资", "t1"), Button("税务", "t2"))
+    )
+    [card] = render(reply, task_id="task")
+    assert card["msgtype"] == "template_card"
+    body = card["template_card"]
+    assert body["card_type"] == "button_interaction"
+    assert body["main_title"] == {"title": "请选择类别"}
+    assert body["sub_title_text"] == "融资、税务或用工"
+    assert body["task_id"] == "task-0"
+    assert [(b["text"], b["key"]) for b in body["button_list"]] == [("融资", "t1"), ("税务", "t2")]
+
+
+def test_render_many_buttons_and_long_text() -> None:
+    buttons = tuple(Button(f"选项{i}", f"t{i}") for i in range(8))
+    text = "很长的说明。" * 100
+    payloads = render(Reply(text, buttons=buttons), task_id="x")
+    assert [p["msgtype"] for p in payloads] == ["text", "template_card", "template_card"]
+    assert payloads[0]["text"]["content"] == text
+    assert payloads[1]["template_card"]["main_title"]["title"] == "请选择："
+    assert len(payloads[1]["template_card"]["button_list"]) == 6
+    assert [b["key"] for b in payloads[2]["template_card"]["button_list"]] == ["t6", "t7"]
+    assert payloads[1]["template_card"]["task_id"] != payloads[2]["template_card"]["task_id"]
+
+
+def test_menu_lists_member_routes_as_clicks() -> None:
+    async def nothing(ctx: Any) -> list[Reply]:
+        return []
+
+    routes = (
+        Route("help", nothing, "帮助：查看可用功能", role=Role.ANYONE),
+        Route("cancel", nothing, "取消：结束当前操作", role=Role.ANYONE),
+        Route("me", nothing, "我的信息：姓名与单位"),
+        Route("checkin", nothing, "活动签到：扫码或发送签到码"),
+        Route("report", nothing, "我要吹哨：反映企业困难"),
+        Route("resources", nothing, "资源清单：找伙伴管家"),
+        Route("stats2", nothing, "统计：只给管理员", role=Role.ALLIANCE_ADMIN),
+        Route("hidden", nothing, "隐藏：不在菜单", menu=False),
+    )
+    menu = build_menu(routes)
+    assert len(menu["button"]) == 3
+    items = [item for group in menu["button"] for item in group["sub_button"]]
+    keys = [item["key"] for item in items]
+    assert keys == ["help", "me", "checkin", "report", "resources"]
+    assert {"type": "click", "name": "我要吹哨", "key": "report"} in items
+    assert build_menu(routes[:3]) == {
+        "button": [
+            {"type": "click", "name": "帮助", "key": "help"},
+            {"type": "click", "name": "我的信息", "key": "me"},
+        ]
+    }
+
+
+def test_menu_of_the_real_routes_fits_wecom_limits() -> None:
+    menu = build_menu(ROUTES)
+    assert 1 <= len(menu["button"]) <= 3
+    names = {r.name for r in ROUTES if r.role in (Role.ANYONE, Role.MEMBER)}
+    for group in menu["button"]:
+        items = group.get("sub_button", [group])
+        assert len(items) <= 5
+        assert all(item["key"] in names for item in items)
+
+
+class StubDispatcher:
+    def __init__(self, replies: list[Reply]) -> None:
+        self.replies = replies
+        self.seen: list[Incoming] = []
+
+    async def handle(self, event: Incoming) -> list[Reply]:
+        self.seen.append(event)
+        return self.replies
+
+
+def _client(dispatcher: StubDispatcher) -> httpx.AsyncClient:
+    settings = load_settings(
+        _env_file=None, DATABASE_URL="sqlite:///unused.db", **wecom_settings("http://0.0.0.0")
+    )
+    app = SimpleNamespace(settings=settings, dispatcher=dispatcher, clock=Clock())
+    callback = Callback(app, WeComTransport(settings))  # type: ignore[arg-type]
+    web = Starlette(
+        routes=[
+            WebRoute("/wecom/callback", callback.verify, methods=["GET"]),
+            WebRoute("/wecom/callback", callback.receive, methods=["POST"]),
+        ]
+    )
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=web), base_url="http://test")
+
+
+async def test_forged_or_garbled_callbacks_are_refused_before_parsing() -> None:
+    dispatcher = StubDispatcher([Reply("不该出现")])
+    crypto = WeComCrypto()
+    async with _client(dispatcher) as client:
+        params, body = crypto.callback(text_xml("u", "hi", 1), forge=True)
+        assert (
+            await client.post("/wecom/callback", params=params, content=body)
+        ).status_code == 403
+        wrong_key = WeComCrypto(aes_key="A" * 43)
+        params, body = wrong_key.callback(text_xml("u", "hi", 2))
+        assert (
+            await client.post("/wecom/callback", params=params, content=body)
+        ).status_code == 403
+        params, body = crypto.callback(text_xml("u", "hi", 3))
+        assert (
+            await client.post("/wecom/callback", params=params, content="<xml/>")
+        ).status_code == 403
+        bad = {**crypto.verification("echo"), "msg_signature": "0" * 40}
+        assert (await client.get("/wecom/callback", params=bad)).status_code == 403
+    assert dispatcher.seen == []
+
+
+async def test_url_verification_and_a_passive_reply() -> None:
+    dispatcher = StubDispatcher([Reply("收到，谢谢！")])
+    crypto = WeComCrypto()
+    async with _client(dispatcher) as client:
+        answer = await client.get(
+            "/wecom/callback", params=crypto.verification("1616140317555161061")
+        )
+        assert (answer.status_code, answer.text) == (200, "1616140317555161061")
+        params, body = crypto.callback(text_xml("lisi", "你好", 42))
+        response = await client.post("/wecom/callback", params=params, content=body)
+    assert response.status_code == 200
+    fields = crypto.open_reply(response.text, params)
+    assert (fields["ToUserName"], fields["MsgType"], fields["Content"]) == (
+        "lisi",
+        "text",
+        "收到，谢谢！",
+    )
+    assert [(e.user_key, e.text, e.event_id) for e in dispatcher.seen] == [("lisi", "你好", "42")]
