@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from bot.core import Role, Route
 from bot.scheduler import Sweep
-from handlers import binding, housekeeping, profile, start, stats
+from handlers import binding, housekeeping, notices, profile, start, stats
 
 ROUTES: tuple[Route, ...] = (
     Route(
@@ -51,6 +51,39 @@ ROUTES: tuple[Route, ...] = (
         intent="stats",
         role=Role.ALLIANCE_ADMIN,
     ),
+    Route(
+        "notice",
+        notices.start,
+        "发通知：向全体、联盟、单位或支部书记发送通知",
+        aliases=("发通知", "发布通知"),
+        role=Role.ALLIANCE_ADMIN,
+        steps={
+            "notice.text": notices.receive_text,
+            "notice.audience": notices.choose_audience,
+            "notice.pick": notices.pick,
+            "notice.when": notices.choose_when,
+            "notice.confirm": notices.confirm,
+        },
+    ),
+    Route(
+        "notices",
+        notices.show,
+        "通知：最近的通知，未读标红，点“收到”确认",
+        aliases=("通知", "我的通知"),
+        intent="notices",
+        on_button=notices.ack,
+    ),
+    Route(
+        "noticestats",
+        notices.stats,
+        "通知统计：送达、确认与未确认名单",
+        aliases=("通知统计",),
+        role=Role.ALLIANCE_ADMIN,
+        arg="notice_id",
+    ),
 )
 
-SWEEPS: tuple[Sweep, ...] = (Sweep("housekeeping", housekeeping.prune, every=timedelta(hours=6)),)
+SWEEPS: tuple[Sweep, ...] = (
+    Sweep("housekeeping", housekeeping.prune, every=timedelta(hours=6)),
+    Sweep("notices", notices.sweep, every=timedelta(minutes=1)),
+)

@@ -9,6 +9,7 @@ from models.button import ButtonToken
 from models.dialog import DialogState
 from models.inbox import InboxEvent
 from models.member import Identity, InviteCode, Member, MemberRole
+from models.notice import Notice, NoticeRecipient
 from models.org import Alliance, AllianceType, Department, Membership, Unit, UnitKind
 from models.outbox import OutboxMessage, OutboxStatus
 from models.throttle import ThrottleHit
@@ -27,6 +28,8 @@ __all__ = [
     "Member",
     "MemberRole",
     "Membership",
+    "Notice",
+    "NoticeRecipient",
     "OutboxMessage",
     "OutboxStatus",
     "ThrottleHit",
