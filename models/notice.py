@@ -252,14 +252,18 @@ async def acknowledge(
 
 
 async def get_notice_for(*, session: AsyncSession, notice_id: int, viewer: Member) -> Notice:
-    """The notice if `viewer` may see its figures: its author, or an admin over its scope."""
+    """The notice if `viewer` may see its figures: its author, or an admin of every alliance
+    it could reach (its author's scope, or the alliances a county-wide notice was sent to)."""
     notice = await session.get(Notice, notice_id)
     if notice is None:
         raise NoticeError("not_found")
     if viewer.has_role(Role.SUPER_ADMIN) or notice.author_id == viewer.id:
         return notice
     mine = viewer.admin_alliance_ids()
-    if notice.scope and mine.issuperset(notice.scope):
+    reached = set(notice.scope)
+    if not reached and notice.audience.get("kind") == AudienceKind.ALLIANCES:
+        reached = {int(i) for i in notice.audience.get("ids", [])}
+    if reached and mine.issuperset(reached):
         return notice
     raise NoticeError("forbidden")
 

@@ -50,6 +50,8 @@ async def test_admin_notices_one_alliance_and_sees_the_figures(chat: Chat) -> No
     # The food alliance's console users got it once each; mobile (another alliance) did not.
     for user in ("host", "member", "alliance_admin"):
         assert chat.received(user) == [DELIVERED]
+    # The food alliance's admin may follow up the county's notice to their alliance.
+    assert (await chat.say("alliance_admin", "/noticestats 3"))[0].startswith("📊 通知 #3")
     assert chat.received("mobile") == [] and chat.received("admin") == []
     card = chat.last["member"]
     assert await chat.press("member", "收到") == ["已确认收到通知 #3，谢谢！"]
@@ -139,6 +141,8 @@ async def test_alliance_admin_cannot_see_another_alliances_figures(chat: Chat) -
     # Notice #2 went to the food alliance; the host now administers another one only.
     assert await chat.say("host", "/noticestats 2") == ["您只能查看本联盟的通知情况。"]
     assert (await chat.say("alliance_admin", "/noticestats 2"))[0].startswith("📊 通知 #2")
+    # The super admin's notice #1 went to every secretary: not one alliance's business.
+    assert await chat.say("alliance_admin", "/noticestats 1") == ["您只能查看本联盟的通知情况。"]
     assert await chat.say("admin", "/noticestats 99") == ["没有编号为 99 的通知。"]
     assert await chat.say("admin", "/noticestats") == [
         "请在命令后写通知编号，例如：/noticestats 3"

@@ -5,13 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import App
 from models.member import Identity, Member
-from models.notice import AudienceKind, _member_status, resolve_audience
+from models.notice import (
+    AudienceKind,
+    NoticeRecipient,
+    _member_status,
+    create_notice,
+    resolve_audience,
+    send_notice,
+)
 from models.org import Alliance
-from models.outbox import OutboxStatus
+from models.outbox import OutboxMessage, OutboxStatus
 
 
 async def _ids(app: App) -> dict[str, Any]:
@@ -65,3 +73,35 @@ def test_a_recipient_counts_once_by_their_best_delivery() -> None:
     assert _member_status({s.FAILED, s.SENDING}) == "pending"
     assert _member_status({s.FAILED, s.UNREACHABLE}) == "failed"
     assert _member_status({s.UNREACHABLE}) == "unreachable"
+
+
+async def test_sending_a_notice_again_adds_no_rows(demo_app: App) -> None:
+    known = await _ids(demo_app)
+    now = demo_app.clock.now()
+    async with demo_app.sessionmaker() as session, session.begin():
+        admin = await session.scalar(
+            select(Member).join(Identity).where(Identity.user_key == "alliance_admin")
+        )
+        assert admin is not None
+        notice = await create_notice(
+            session=session,
+            author=admin,
+            text="t",
+            audience={"kind": AudienceKind.ALLIANCES, "ids": [known["food"], known["pet"]]},
+            now=now,
+        )
+        before = await _rows(session, notice.id)
+        assert await send_notice(session=session, notice=notice, now=now) == 30
+        assert await _rows(session, notice.id) == before == (30, 30)
+
+
+async def _rows(session: AsyncSession, notice_id: int) -> tuple[int, int]:
+    outbox = await session.scalar(
+        select(func.count()).where(
+            OutboxMessage.kind == "notice", OutboxMessage.ref_id == notice_id
+        )
+    )
+    recipients = await session.scalar(
+        select(func.count()).where(NoticeRecipient.notice_id == notice_id)
+    )
+    return outbox or 0, recipients or 0
