@@ -13,6 +13,7 @@ from bot.context import Context
 from bot.core import Button, Reply, Role
 from models.notice import (
     AudienceKind,
+    Notice,
     NoticeError,
     NoticeState,
     acknowledge,
@@ -61,6 +62,9 @@ SENT_NOW = (
 )
 SCHEDULED = "🕘 通知 #{id} 将于 {time} 发送。\n发送 /noticestats {id} 查看情况。"
 REMIND_HOURS = 24
+CARD = "📢 通知 #{id}（{author}）\n{text}"
+REMINDER = "⏰ 提醒：通知 #{id} 您还没有确认收到（{author}）\n{text}"
+ACK_LABEL = "收到"
 NO_NOTICES = "暂时没有发给您的通知。"
 ACKED = "已确认收到通知 #{id}，谢谢！"
 ALREADY_ACKED = "您已确认过通知 #{id}。"
@@ -229,6 +233,7 @@ async def confirm(ctx: Context, data: str | None = None, **_: object) -> list[Re
         now=ctx.now,
         send_at=send_at,
         remind_after_hours=REMIND_HOURS if data == "remind" else None,
+        card=card,
     )
     await ctx.dialog.clear()
     ctx.audit("notice", notice_id=notice.id, audience=notice.audience)
@@ -310,7 +315,15 @@ async def stats(ctx: Context, notice_id: str = "") -> list[Reply]:
     return [Reply("\n".join(lines))]
 
 
+def card(notice: Notice, author: str, reminder: bool) -> Reply:
+    """What a recipient gets: the notice with its 收到 button (acked for whoever presses it)."""
+    text = (REMINDER if reminder else CARD).format(
+        id=notice.id, author=author or "红盟", text=notice.text
+    )
+    return Reply(text, buttons=(Button(ACK_LABEL, f"notices:ack:{notice.id}"),))
+
+
 async def sweep(*, session: AsyncSession, now: datetime, settings: Settings) -> None:
     """Send scheduled notices that are due, and the one reminder to non-acknowledgers."""
-    await send_due(session=session, now=now)
-    await remind_due(session=session, now=now)
+    await send_due(session=session, now=now, card=card)
+    await remind_due(session=session, now=now, card=card)

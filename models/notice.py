@@ -8,7 +8,7 @@ members when the notice is sent, so a scheduled notice reaches whoever is in the
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,16 +17,18 @@ from sqlalchemy import ForeignKey, Select, String, UniqueConstraint, func, inser
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.core import Button, Reply, Role
+from bot.core import Reply, Role
 from models.base import Base
 from models.member import Identity, Member, MemberRole
 from models.org import Membership
 from models.outbox import CHUNK, OutboxMessage, OutboxStatus, enqueue_many
 
-ACK_ROUTE = "notices"  # the route whose on_button acknowledges: "notices:ack:<id>"
-ACK_LABEL = "收到"
 NOTICE_KIND = "notice"
 REMINDER_KIND = "notice_reminder"
+
+# What a recipient receives: (notice, author's name, is it the reminder?) -> Reply. The
+# handler owns the wording and the 收到 button; models never format text.
+Card = Callable[["Notice", str, bool], Reply]
 
 
 class AudienceKind(enum.StrEnum):
@@ -132,6 +134,7 @@ async def create_notice(
     text: str,
     audience: dict[str, Any],
     now: datetime,
+    card: Card,
     send_at: datetime | None = None,
     remind_after_hours: int | None = None,
 ) -> Notice:
@@ -149,18 +152,17 @@ async def create_notice(
     session.add(notice)
     await session.flush()
     if notice.send_at <= now:
-        await send_notice(session=session, notice=notice, now=now)
+        await send_notice(session=session, notice=notice, now=now, card=card)
     return notice
 
 
-def notice_reply(notice: Notice, text: str | None = None) -> Reply:
-    return Reply(
-        text or f"📢 通知 #{notice.id}\n{notice.text}",
-        buttons=(Button(ACK_LABEL, f"{ACK_ROUTE}:ack:{notice.id}"),),
-    )
+async def _author_name(session: AsyncSession, notice: Notice) -> str:
+    if notice.author_id is None:
+        return ""
+    return (await session.scalar(select(Member.name).where(Member.id == notice.author_id))) or ""
 
 
-async def send_notice(*, session: AsyncSession, notice: Notice, now: datetime) -> int:
+async def send_notice(*, session: AsyncSession, notice: Notice, now: datetime, card: Card) -> int:
     """Record the recipients and queue one outbox row per identity; returns the recipients."""
     member_ids = await resolve_audience(
         session=session, audience=notice.audience, scope=notice.scope
@@ -178,7 +180,7 @@ async def send_notice(*, session: AsyncSession, notice: Notice, now: datetime) -
     await enqueue_many(
         session=session,
         member_ids=member_ids,
-        reply=notice_reply(notice),
+        reply=card(notice, await _author_name(session, notice), False),
         now=now,
         kind=NOTICE_KIND,
         ref_id=notice.id,
@@ -196,16 +198,16 @@ def _for_update(session: AsyncSession, stmt: Select[Any]) -> Select[Any]:
     return stmt
 
 
-async def send_due(*, session: AsyncSession, now: datetime) -> list[int]:
+async def send_due(*, session: AsyncSession, now: datetime, card: Card) -> list[int]:
     """Send the scheduled notices that are due; returns their ids."""
     stmt = select(Notice).where(Notice.state == NoticeState.SCHEDULED, Notice.send_at <= now)
     due = list((await session.execute(_for_update(session, stmt.order_by(Notice.id)))).scalars())
     for notice in due:
-        await send_notice(session=session, notice=notice, now=now)
+        await send_notice(session=session, notice=notice, now=now, card=card)
     return [n.id for n in due]
 
 
-async def remind_due(*, session: AsyncSession, now: datetime) -> list[int]:
+async def remind_due(*, session: AsyncSession, now: datetime, card: Card) -> list[int]:
     """Remind, once, those who have not acknowledged a notice after its set hours."""
     stmt = select(Notice).where(
         Notice.state == NoticeState.SENT,
@@ -218,11 +220,10 @@ async def remind_due(*, session: AsyncSession, now: datetime) -> list[int]:
         if notice.sent_at + timedelta(hours=notice.remind_after_hours) > now:
             continue
         pending = await unacknowledged(session=session, notice_id=notice.id)
-        text = f"⏰ 提醒：通知 #{notice.id} 您还没有确认收到\n{notice.text}"
         await enqueue_many(
             session=session,
             member_ids=[m.id for m in pending],
-            reply=notice_reply(notice, text),
+            reply=card(notice, await _author_name(session, notice), True),
             now=now,
             kind=REMINDER_KIND,
             ref_id=notice.id,

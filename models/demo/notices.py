@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.notices import card
 from models.member import Member
 from models.notice import NOTICE_KIND, AudienceKind, acknowledge, create_notice
 from models.outbox import OutboxMessage, OutboxStatus
@@ -35,7 +36,7 @@ async def seed(session: AsyncSession, now: datetime, accounts: dict[str, Any]) -
         sender: Member = accounts[author]
         await session.refresh(sender, ["roles"])  # roles were added by id, not loaded
         notice = await create_notice(
-            session=session, author=sender, text=text, audience=audience, now=at
+            session=session, author=sender, text=text, audience=audience, now=at, card=card
         )
         await session.execute(
             update(OutboxMessage)

@@ -58,7 +58,7 @@ def test_admin_notices_an_alliance_a_member_acknowledges_stats_show_it(
     out = run_bot(["console", "--user", "admin"], env, SCRIPT)
     assert "📢 通知预览\n请各单位周五前报送党员名册。\n——\n对象：食品产业链党建红色联盟\n" in out
     assert "✅ 通知 #3 已发出：收件人 30 人，其中无法送达 27 人。" in out
-    card = "📢 通知 #3\n请各单位周五前报送党员名册。\n[1] 收到"
+    card = "📢 通知 #3（县两新组织工委·王建国）\n请各单位周五前报送党员名册。\n[1] 收到"
     for user in ("host", "member", "alliance_admin"):
         assert out.count(f">> {user}: {card}") == 1
     assert ">> mobile:" not in out and ">> admin:" not in out

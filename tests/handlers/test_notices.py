@@ -17,7 +17,8 @@ from tests.fakes import Chat
 
 FOOD = "食品产业链党建红色联盟"
 TEXT = "请各单位周五前报送党员名册。"
-DELIVERED = f"📢 通知 #3\n{TEXT}"  # the demo holds notices #1 and #2
+ADMIN = "县两新组织工委·王建国"
+DELIVERED = f"📢 通知 #3（{ADMIN}）\n{TEXT}"  # the demo holds notices #1 and #2
 
 
 async def _write(chat: Chat, user: str, audience: str = "选择联盟", pick: str = FOOD) -> str:
@@ -219,7 +220,7 @@ async def test_one_reminder_goes_to_those_who_did_not_acknowledge(
         clock.advance(hours=hours)
         await run_all(SWEEPS, app.sessionmaker, clock, app.settings)
         await app.sender.drain()
-    reminder = f"⏰ 提醒：通知 #3 您还没有确认收到\n{TEXT}"
+    reminder = f"⏰ 提醒：通知 #3 您还没有确认收到（{ADMIN}）\n{TEXT}"
     assert chat.received("host") == [DELIVERED, reminder]
     assert chat.received("alliance_admin") == [DELIVERED, reminder]
     assert chat.received("member") == [DELIVERED]

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import App
+from handlers.notices import card
 from models.member import Identity, Member
 from models.notice import (
     AudienceKind,
@@ -89,9 +90,10 @@ async def test_sending_a_notice_again_adds_no_rows(demo_app: App) -> None:
             text="t",
             audience={"kind": AudienceKind.ALLIANCES, "ids": [known["food"], known["pet"]]},
             now=now,
+            card=card,
         )
         before = await _rows(session, notice.id)
-        assert await send_notice(session=session, notice=notice, now=now) == 30
+        assert await send_notice(session=session, notice=notice, now=now, card=card) == 30
         assert await _rows(session, notice.id) == before == (30, 30)
 
 

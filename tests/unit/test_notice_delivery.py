@@ -17,6 +17,7 @@ from bot.clock import FrozenClock
 from bot.core import Reply, Role
 from bot.outbox import OutboxSender
 from bot.ratelimit import RateLimiter
+from handlers.notices import card
 from models.member import Identity, Member, MemberRole
 from models.notice import AudienceKind, create_notice, notice_stats
 from models.org import Alliance, AllianceType, Membership, Unit, UnitKind
@@ -51,6 +52,7 @@ async def _notice(app: App, admin: Member, clock: FrozenClock) -> int:
             text="紧急通知",
             audience={"kind": AudienceKind.ALL, "ids": []},
             now=clock.now(),
+            card=card,
         )
         return notice.id
 
@@ -73,11 +75,11 @@ async def test_a_broadcast_keeps_within_the_platform_limits(app: App, clock: Fro
     elapsed = time.monotonic() - started
     assert platform.rejected == []  # no 429: the limiter kept within the platform's limits
     assert len(platform.accepted) == 90
-    # 90 messages at 30/s take three one-second windows: just over 2 s is the minimum.
-    # (Time spent marking rows after the last send depends on the machine's load.)
-    span = max(t for t, _, _ in platform.accepted) - started
-    assert 1.95 <= span < 2.8, span
-    assert elapsed < 6.0
+    # 90 messages at 30/s take three one-second windows: just over 2 s from the first send to
+    # the last is the minimum. (Claiming and marking rows add time that depends on the load.)
+    times = sorted(t for t, _, _ in platform.accepted)
+    assert 1.95 <= times[-1] - times[0] < 2.7, times[-1] - times[0]
+    assert elapsed < 8.0
     to_first = sorted(t for t, k, _ in platform.accepted if k == first.user_key)
     assert len(to_first) == 3 and all(b - a >= 0.99 for a, b in pairwise(to_first))
     async with app.sessionmaker() as session:
