@@ -76,9 +76,10 @@ async def test_a_broadcast_keeps_within_the_platform_limits(app: App, clock: Fro
     assert platform.rejected == []  # no 429: the limiter kept within the platform's limits
     assert len(platform.accepted) == 90
     # 90 messages at 30/s take three one-second windows: just over 2 s from the first send to
-    # the last is the minimum. (Claiming and marking rows add time that depends on the load.)
+    # the last is the minimum. The margin is for a loaded machine (2 cores shared in CI):
+    # marking rows competes with sending, and the event loop wakes late.
     times = sorted(t for t, _, _ in platform.accepted)
-    assert 1.95 <= times[-1] - times[0] < 2.7, times[-1] - times[0]
+    assert 1.95 <= times[-1] - times[0] < 3.3, times[-1] - times[0]
     assert elapsed < 8.0
     to_first = sorted(t for t, k, _ in platform.accepted if k == first.user_key)
     assert len(to_first) == 3 and all(b - a >= 0.99 for a, b in pairwise(to_first))
