@@ -16,6 +16,7 @@ from handlers import (
     binding,
     checkin,
     housekeeping,
+    notices,
     profile,
     report,
     rotation,
@@ -184,6 +185,36 @@ ROUTES: tuple[Route, ...] = (
         aliases=("工单统计",),
         role=Role.ALLIANCE_ADMIN,
     ),
+    Route(
+        "notice",
+        notices.start,
+        "发通知：向全体、联盟、单位或支部书记发送通知",
+        aliases=("发通知", "发布通知"),
+        role=Role.ALLIANCE_ADMIN,
+        steps={
+            "notice.text": notices.receive_text,
+            "notice.audience": notices.choose_audience,
+            "notice.pick": notices.pick,
+            "notice.when": notices.choose_when,
+            "notice.confirm": notices.confirm,
+        },
+    ),
+    Route(
+        "notices",
+        notices.show,
+        "通知：最近的通知，未读标红，点“收到”确认",
+        aliases=("通知", "我的通知"),
+        intent="notices",
+        on_button=notices.ack,
+    ),
+    Route(
+        "noticestats",
+        notices.stats,
+        "通知统计：送达、确认与未确认名单",
+        aliases=("通知统计",),
+        role=Role.ALLIANCE_ADMIN,
+        arg="notice_id",
+    ),
 )
 
 SWEEPS: tuple[Sweep, ...] = (
@@ -192,4 +223,5 @@ SWEEPS: tuple[Sweep, ...] = (
     Sweep("rotation_advance", rotation.advance, every=timedelta(minutes=30)),
     Sweep("mobile_summary", attendance.mobile_summary, every=timedelta(hours=6)),
     Sweep("ticket_deadlines", ticket_deadlines.sweep, every=timedelta(minutes=15)),
+    Sweep("notices", notices.sweep, every=timedelta(minutes=1)),
 )

@@ -11,6 +11,7 @@ from models.dialog import DialogState
 from models.inbox import InboxEvent
 from models.kv import KeyValue
 from models.member import Identity, InviteCode, Member, MemberRole
+from models.notice import Notice, NoticeRecipient
 from models.org import Alliance, AllianceType, Department, Membership, Unit, UnitKind
 from models.outbox import OutboxMessage, OutboxStatus
 from models.rotation import RotationOverride, RotationPlan, SwapRequest
@@ -34,6 +35,8 @@ __all__ = [
     "Member",
     "MemberRole",
     "Membership",
+    "Notice",
+    "NoticeRecipient",
     "OutboxMessage",
     "OutboxStatus",
     "RotationOverride",

@@ -10,7 +10,7 @@ import enum
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, select, update
+from sqlalchemy import ForeignKey, Index, String, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -158,3 +158,76 @@ async def claim_due(
         for row in rows:
             row.status = OutboxStatus.SENDING
     return rows
+
+
+CHUNK = 500  # ids per IN (...) list: well under SQLite's and PostgreSQL's parameter limits
+
+
+async def enqueue_many(
+    *,
+    session: AsyncSession,
+    member_ids: list[int],
+    reply: Reply,
+    now: datetime,
+    kind: str = "message",
+    ref_id: int | None = None,
+    dedupe_prefix: str | None = None,
+    not_before: datetime | None = None,
+) -> int:
+    """`enqueue` for many members in a few queries (broadcasts); returns the rows added.
+
+    Member m's dedupe key is f"{dedupe_prefix}:{m}", so a retry never enqueues twice.
+    """
+    targets: dict[int, list[tuple[str, str, OutboxStatus]]] = {m: [] for m in member_ids}
+    ids = list(targets)
+    for start in range(0, len(ids), CHUNK):
+        rows = await session.execute(
+            select(Identity.member_id, Identity.platform, Identity.user_key, Identity.unreachable)
+            .where(Identity.member_id.in_(ids[start : start + CHUNK]))
+            .order_by(Identity.id)
+        )
+        for member_id, platform, user_key, unreachable in rows:
+            status = OutboxStatus.UNREACHABLE if unreachable else OutboxStatus.PENDING
+            targets[member_id].append((platform, user_key, status))
+    for found in targets.values():
+        found[:] = found or [("", "", OutboxStatus.UNREACHABLE)]
+    if dedupe_prefix is not None:
+        keys = {
+            f"{dedupe_prefix}:{m}|{p}": m
+            for m, found in targets.items()
+            for p in {"", *(t[0] for t in found)}
+        }
+        names = list(keys)
+        for start in range(0, len(names), CHUNK):
+            seen = await session.execute(
+                select(OutboxMessage.dedupe_key).where(
+                    OutboxMessage.dedupe_key.in_(names[start : start + CHUNK])
+                )
+            )
+            for (key,) in seen:
+                targets.pop(keys[key], None)
+    buttons = [[b.label, b.action] for b in reply.buttons]
+    values = [
+        {
+            "member_id": member_id,
+            "platform": platform,
+            "user_key": user_key,
+            "text": reply.text,
+            "buttons": buttons,
+            "image": str(reply.image or ""),
+            "file": str(reply.file or ""),
+            "kind": kind,
+            "ref_id": ref_id,
+            "dedupe_key": f"{dedupe_prefix}:{member_id}|{platform}" if dedupe_prefix else None,
+            "status": status,
+            "attempts": 0,
+            "error": "",
+            "created_at": now,
+            "not_before": not_before or now,
+        }
+        for member_id, found in targets.items()
+        for platform, user_key, status in found
+    ]
+    if values:
+        await session.execute(insert(OutboxMessage), values)
+    return len(values)

@@ -86,3 +86,38 @@ class Chat:
     def received(self, user: str) -> list[str]:
         """Texts the outbox delivered to `user` so far."""
         return self.transport.texts(user)
+
+
+@dataclass
+class LimitedPlatform:
+    """A fake platform that enforces send limits and answers a breach like Telegram: 429.
+
+    Overall at most `per_second` messages in any one-second window, and `per_chat_interval`
+    seconds between two messages to one chat. `slack` allows for two clocks read microseconds
+    apart (ours at acquire, the platform's at arrival). Accepted sends are recorded with
+    their monotonic time; a breach raises DeliveryError(retry_after=...).
+    """
+
+    limiter: RateLimiter | None
+    platform: str = "telegram"
+    concurrency: int = 30
+    per_second: int = 30
+    per_chat_interval: float = 1.0
+    retry_after: float = 1.0
+    slack: float = 0.005
+    accepted: list[tuple[float, str, str]] = field(default_factory=list)
+    rejected: list[tuple[float, str, str]] = field(default_factory=list)
+
+    async def send(self, user_key: str, reply: Reply) -> None:
+        import time
+
+        from bot.outbox import DeliveryError
+
+        now = time.monotonic()
+        window = [t for t, _, _ in self.accepted if t > now - 1.0 + self.slack]
+        last = max((t for t, k, _ in self.accepted if k == user_key), default=None)
+        too_close = last is not None and now - last < self.per_chat_interval - self.slack
+        if len(window) >= self.per_second or too_close:
+            self.rejected.append((now, user_key, reply.text))
+            raise DeliveryError("429 Too Many Requests", retry_after=self.retry_after)
+        self.accepted.append((now, user_key, reply.text))

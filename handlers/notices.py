@@ -1,0 +1,329 @@
+"""/notice (write and send a notice), /notices (mine, unread marked, 收到), /noticestats N."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.clock import fmt_local, parse_local
+from bot.context import Context
+from bot.core import Button, Reply, Role
+from models.notice import (
+    AudienceKind,
+    Notice,
+    NoticeError,
+    NoticeState,
+    acknowledge,
+    count_unreachable,
+    create_notice,
+    get_notice_for,
+    notice_stats,
+    recent_for,
+    remind_due,
+    resolve_audience,
+    send_due,
+    sender_scope,
+    sent_by,
+    unacknowledged,
+)
+from models.org import Alliance, Membership, Unit
+from settings import Settings
+
+ASK_TEXT = "请输入通知内容（发送“取消”可退出）："
+TOO_LONG = "通知内容请控制在 {n} 字以内，请重新输入："
+ASK_AUDIENCE = "发给谁？"
+AUDIENCES = {
+    AudienceKind.ALL: "全体",
+    AudienceKind.ALLIANCES: "选择联盟",
+    AudienceKind.UNITS: "选择单位",
+    AudienceKind.SECRETARIES: "支部书记",
+    AudienceKind.MOBILE: "流动党员",
+}
+ASK_UNIT_KEYWORD = "请输入单位名称中的关键词（例如“鑫源”）："
+NO_UNIT = "没有找到名称含“{kw}”的单位，请换个关键词："
+PICK = "请点选（可多选），选好后点“选好了”："
+PICK_NONE = "请至少选择一项。"
+USE_BUTTONS = "请点上面的按钮选择（发送“取消”可退出）。"
+EMPTY_AUDIENCE = "这个范围内没有可通知的人，请重新选择：" + ASK_AUDIENCE
+PREVIEW = (
+    "📢 通知预览\n{text}\n——\n对象：{desc}\n收件人 {n} 人，其中 {u} 人未绑定或无法送达"
+    "（计入“无法送达”）。"
+)
+ASK_TIME = "请输入发送时间，例如 12-05 09:30："
+BAD_TIME = "没看懂这个时间，请按“12-05 09:30”的格式输入："
+PAST_TIME = "发送时间需要晚于现在，请重新输入："
+CONFIRM = "确认{when}发送给 {n} 人？"
+SENT_NOW = (
+    "✅ 通知 #{id} 已发出：收件人 {n} 人，其中无法送达 {u} 人。\n"
+    "发送 /noticestats {id} 查看送达与确认情况。"
+)
+SCHEDULED = "🕘 通知 #{id} 将于 {time} 发送。\n发送 /noticestats {id} 查看情况。"
+REMIND_HOURS = 24
+CARD = "📢 通知 #{id}（{author}）\n{text}"
+REMINDER = "⏰ 提醒：通知 #{id} 您还没有确认收到（{author}）\n{text}"
+ACK_LABEL = "收到"
+NO_NOTICES = "暂时没有发给您的通知。"
+ACKED = "已确认收到通知 #{id}，谢谢！"
+ALREADY_ACKED = "您已确认过通知 #{id}。"
+ASK_ID = "请在命令后写通知编号，例如：/noticestats 3"
+ERRORS = {
+    "not_found": "没有编号为 {id} 的通知。",
+    "forbidden": "您只能查看本联盟的通知情况。",
+    "not_recipient": "通知 #{id} 不是发给您的。",
+}
+MAX_TEXT = 1000
+MAX_NAMES = 50
+
+
+async def start(ctx: Context) -> list[Reply]:
+    """Begin writing a notice."""
+    await ctx.dialog.set_state("notice.text")
+    return [Reply(ASK_TEXT)]
+
+
+async def receive_text(ctx: Context, text: str = "", **_: object) -> list[Reply]:
+    """Dialog step: the notice's text, then the audience buttons."""
+    if not text:
+        return [Reply(ASK_TEXT)]
+    if len(text) > MAX_TEXT:
+        return [Reply(TOO_LONG.format(n=MAX_TEXT))]
+    await ctx.dialog.set_state("notice.audience", text=text)
+    return [_audience_menu(ASK_AUDIENCE)]
+
+
+def _audience_menu(text: str) -> Reply:
+    buttons = tuple(Button(label, f"notice:{kind}") for kind, label in AUDIENCES.items())
+    return Reply(text, buttons=(*buttons, Button("取消", "cancel")))
+
+
+async def choose_audience(ctx: Context, data: str | None = None, **_: object) -> list[Reply]:
+    """Dialog step: everyone, a role, or a choice of alliances / units."""
+    if data not in set(AUDIENCES):
+        return [Reply(USE_BUTTONS)]
+    kind = AudienceKind(data)
+    if kind is AudienceKind.UNITS:
+        await ctx.dialog.set_state("notice.pick", kind=kind, ids=[], options=[])
+        return [Reply(ASK_UNIT_KEYWORD)]
+    if kind is AudienceKind.ALLIANCES:
+        options = await _alliances(ctx.session, sender_scope(ctx.me))
+        await ctx.dialog.set_state("notice.pick", kind=kind, ids=[], options=options)
+        return [_pick_menu(options, [])]
+    await ctx.dialog.update_data(kind=kind, ids=[], options=[])
+    return await _preview(ctx)
+
+
+async def pick(ctx: Context, text: str = "", data: str | None = None, **_: object) -> list[Reply]:
+    """Dialog step: toggle alliances or units; typed text searches units."""
+    state = ctx.dialog.get_data()
+    options, chosen = state["options"], list(state["ids"])
+    if data is None and text and state["kind"] == AudienceKind.UNITS:
+        options = await _units(ctx.session, sender_scope(ctx.me), text)
+        if not options:
+            return [Reply(NO_UNIT.format(kw=text))]
+        await ctx.dialog.update_data(options=options)
+        return [_pick_menu(options, chosen)]
+    if data == "done":
+        if not chosen:
+            return [Reply(PICK_NONE), _pick_menu(options, chosen)]
+        return await _preview(ctx)
+    if data is None or not data.startswith("t:") or not data[2:].isdigit():
+        return [Reply(USE_BUTTONS)]
+    picked = int(data[2:])
+    if picked not in {o[0] for o in options}:  # only what we offered, within the scope
+        return [Reply(USE_BUTTONS)]
+    chosen = [i for i in chosen if i != picked] if picked in chosen else [*chosen, picked]
+    # JSON keeps only string keys, so names are keyed by str(id).
+    names = dict(state.get("names", {})) | {str(o[0]): o[1] for o in options}
+    await ctx.dialog.update_data(ids=chosen, names={str(i): names[str(i)] for i in chosen})
+    return [_pick_menu(options, chosen)]
+
+
+def _pick_menu(options: list[list[Any]], chosen: list[int]) -> Reply:
+    buttons = [
+        Button(("✅" if i in chosen else "") + name, f"notice:t:{i}") for i, name in options
+    ]
+    return Reply(PICK, buttons=(*buttons, Button("选好了", "notice:done")))
+
+
+async def _alliances(session: AsyncSession, scope: list[int]) -> list[list[Any]]:
+    stmt = select(Alliance.id, Alliance.name).order_by(Alliance.id)
+    if scope:
+        stmt = stmt.where(Alliance.id.in_(scope))
+    return [[i, name] for i, name in (await session.execute(stmt)).all()]
+
+
+async def _units(session: AsyncSession, scope: list[int], keyword: str) -> list[list[Any]]:
+    stmt = select(Unit.id, Unit.name).where(Unit.name.contains(keyword.strip()))
+    if scope:
+        in_scope = select(Membership.unit_id).where(Membership.alliance_id.in_(scope))
+        stmt = stmt.where(Unit.id.in_(in_scope))
+    rows = await session.execute(stmt.order_by(Unit.id).limit(12))
+    return [[i, name] for i, name in rows.all()]
+
+
+async def _preview(ctx: Context) -> list[Reply]:
+    state = ctx.dialog.get_data()
+    audience = {"kind": state["kind"], "ids": state["ids"]}
+    members = await resolve_audience(
+        session=ctx.session, audience=audience, scope=sender_scope(ctx.me)
+    )
+    if not members:
+        await ctx.dialog.set_state("notice.audience")
+        return [_audience_menu(EMPTY_AUDIENCE)]
+    unreachable = await count_unreachable(session=ctx.session, member_ids=members)
+    await ctx.dialog.set_state("notice.when", n=len(members), u=unreachable, send_at=None)
+    desc = AUDIENCES[AudienceKind(state["kind"])]
+    if state["ids"]:
+        desc = "、".join(str(v) for v in state.get("names", {}).values())
+    text = PREVIEW.format(text=state["text"], desc=desc, n=len(members), u=unreachable)
+    buttons = (
+        Button("立即发送", "notice:now"),
+        Button("定时发送", "notice:later"),
+        Button("取消", "cancel"),
+    )
+    return [Reply(text, buttons=buttons)]
+
+
+async def choose_when(
+    ctx: Context, text: str = "", data: str | None = None, **_: object
+) -> list[Reply]:
+    """Dialog step: send now, or at a typed local time."""
+    state = ctx.dialog.get_data()
+    if data == "later":
+        await ctx.dialog.update_data(awaiting_time=True)
+        return [Reply(ASK_TIME)]
+    if data == "now":
+        return await _ask_confirm(ctx, None)
+    if data is None and text and state.get("awaiting_time"):
+        moment = parse_local(text, ctx.now)
+        if moment is None:
+            return [Reply(BAD_TIME)]
+        if moment <= ctx.now:
+            return [Reply(PAST_TIME)]
+        return await _ask_confirm(ctx, moment)
+    return [Reply(USE_BUTTONS)]
+
+
+async def _ask_confirm(ctx: Context, moment: datetime | None) -> list[Reply]:
+    await ctx.dialog.set_state("notice.confirm", send_at=moment.isoformat() if moment else None)
+    when = f"于 {fmt_local(moment)} " if moment else "立即"
+    buttons = (
+        Button("确认发送", "notice:yes"),
+        Button(f"发送，{REMIND_HOURS} 小时后提醒未确认者", "notice:remind"),
+        Button("取消", "cancel"),
+    )
+    n = ctx.dialog.get_data()["n"]
+    return [Reply(CONFIRM.format(when=when, n=n), buttons=buttons)]
+
+
+async def confirm(ctx: Context, data: str | None = None, **_: object) -> list[Reply]:
+    """Dialog step: create the notice; it is sent now or by the sweep at its time."""
+    if data not in ("yes", "remind"):
+        return [Reply(USE_BUTTONS)]
+    state = ctx.dialog.get_data()
+    send_at = datetime.fromisoformat(state["send_at"]) if state.get("send_at") else None
+    notice = await create_notice(
+        session=ctx.session,
+        author=ctx.me,
+        text=state["text"],
+        audience={"kind": state["kind"], "ids": state["ids"]},
+        now=ctx.now,
+        send_at=send_at,
+        remind_after_hours=REMIND_HOURS if data == "remind" else None,
+        card=card,
+    )
+    await ctx.dialog.clear()
+    ctx.audit("notice", notice_id=notice.id, audience=notice.audience)
+    if notice.state == NoticeState.SCHEDULED:
+        return [Reply(SCHEDULED.format(id=notice.id, time=fmt_local(notice.send_at)))]
+    figures = await notice_stats(session=ctx.session, notice_id=notice.id)
+    return [Reply(SENT_NOW.format(id=notice.id, n=figures.recipients, u=figures.unreachable))]
+
+
+async def show(ctx: Context) -> list[Reply]:
+    """My latest notices, unread ones marked, with a 收到 button each; admins see theirs too."""
+    rows = await recent_for(session=ctx.session, member=ctx.me)
+    lines = ["📬 最近的通知："] if rows else [NO_NOTICES]
+    buttons = []
+    for notice, acked_at in rows:
+        mark = "✅已收到" if acked_at else "🔴未读"
+        when = fmt_local(notice.sent_at or notice.send_at)
+        lines.append(f"#{notice.id} {when} {mark}\n  {_short(notice.text)}")
+        if acked_at is None and len(buttons) < 5:
+            buttons.append(Button(f"收到 #{notice.id}", f"notices:ack:{notice.id}"))
+    if ctx.me.has_role(Role.ALLIANCE_ADMIN):
+        mine = await sent_by(session=ctx.session, member=ctx.me)
+        lines += ["", "我发出的："] if mine else []
+        for notice in mine:
+            if notice.state == NoticeState.SCHEDULED:
+                lines.append(f"#{notice.id} 定于 {fmt_local(notice.send_at)} 发送")
+            else:
+                f = await notice_stats(session=ctx.session, notice_id=notice.id)
+                lines.append(f"#{notice.id} 已确认 {f.acknowledged}/{f.recipients}")
+    return [Reply("\n".join(lines), buttons=tuple(buttons))]
+
+
+def _short(text: str, n: int = 30) -> str:
+    first = text.splitlines()[0] if text else ""
+    return first if len(first) <= n else first[:n] + "…"
+
+
+async def ack(ctx: Context, data: str = "") -> list[Reply]:
+    """The 收到 button: acknowledge for whoever pressed it, if the notice was for them."""
+    verb, _, raw = data.partition(":")
+    if verb != "ack" or not raw.isdigit():
+        return [Reply(USE_BUTTONS)]
+    notice_id = int(raw)
+    try:
+        fresh = await acknowledge(
+            session=ctx.session, notice_id=notice_id, member=ctx.me, now=ctx.now
+        )
+    except NoticeError as error:
+        return [Reply(ERRORS[error.reason].format(id=notice_id))]
+    return [Reply((ACKED if fresh else ALREADY_ACKED).format(id=notice_id))]
+
+
+async def stats(ctx: Context, notice_id: str = "") -> list[Reply]:
+    """Delivered, failed, unreachable and acknowledged figures, and who has not acknowledged."""
+    raw = notice_id.strip().lstrip("#")
+    if not raw.isdigit():
+        return [Reply(ASK_ID)]
+    try:
+        notice = await get_notice_for(session=ctx.session, notice_id=int(raw), viewer=ctx.me)
+    except NoticeError as error:
+        return [Reply(ERRORS[error.reason].format(id=raw))]
+    if notice.state == NoticeState.SCHEDULED:
+        return [Reply(f"通知 #{notice.id} 定于 {fmt_local(notice.send_at)} 发送，尚未发出。")]
+    f = await notice_stats(session=ctx.session, notice_id=notice.id)
+    waiting = await unacknowledged(session=ctx.session, notice_id=notice.id)
+    names = "、".join(m.name for m in waiting[:MAX_NAMES])
+    if len(waiting) > MAX_NAMES:
+        names += f" 等 {len(waiting)} 人"
+    lines = [
+        f"📊 通知 #{notice.id}（{fmt_local(notice.sent_at or notice.send_at)}）",
+        f"收件人：{f.recipients} 人",
+        f"已送达：{f.delivered}",
+        f"发送失败：{f.failed}",
+        f"无法送达：{f.unreachable}",
+        *([f"待发送：{f.pending}"] if f.pending else []),
+        f"已确认收到：{f.acknowledged}",
+        f"未确认（{len(waiting)} 人）：{names or '无'}",
+    ]
+    return [Reply("\n".join(lines))]
+
+
+def card(notice: Notice, author: str, reminder: bool) -> Reply:
+    """What a recipient gets: the notice with its 收到 button (acked for whoever presses it)."""
+    text = (REMINDER if reminder else CARD).format(
+        id=notice.id, author=author or "红盟", text=notice.text
+    )
+    return Reply(text, buttons=(Button(ACK_LABEL, f"notices:ack:{notice.id}"),))
+
+
+async def sweep(*, session: AsyncSession, now: datetime, settings: Settings) -> None:
+    """Send scheduled notices that are due, and the one reminder to non-acknowledgers."""
+    await send_due(session=session, now=now, card=card)
+    await remind_due(session=session, now=now, card=card)

@@ -1,0 +1,345 @@
+"""Notices (broadcasts) to an audience, their recipients and read receipts.
+
+An audience is a small JSON spec: {"kind": KIND, "ids": [...]} plus the sender's scope
+(the alliances an alliance admin may address; none for the super admin). It is resolved to
+members when the notice is sent, so a scheduled notice reaches whoever is in the audience then.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ForeignKey, Select, String, UniqueConstraint, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bot.core import Reply, Role
+from models.base import Base
+from models.member import Identity, Member, MemberRole
+from models.org import Membership
+from models.outbox import CHUNK, OutboxMessage, OutboxStatus, enqueue_many
+
+NOTICE_KIND = "notice"
+REMINDER_KIND = "notice_reminder"
+
+# What a recipient receives: (notice, author's name, is it the reminder?) -> Reply. The
+# handler owns the wording and the 收到 button; models never format text.
+Card = Callable[["Notice", str, bool], Reply]
+
+
+class AudienceKind(enum.StrEnum):
+    ALL = "all"
+    ALLIANCES = "alliances"
+    UNITS = "units"
+    SECRETARIES = "secretaries"
+    MOBILE = "mobile"
+
+
+class NoticeState(enum.StrEnum):
+    SCHEDULED = "scheduled"
+    SENT = "sent"
+
+
+class Notice(Base):
+    __tablename__ = "notice"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("member.id", ondelete="SET NULL"))
+    text: Mapped[str]
+    audience: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Alliances the author could address; empty means the whole county (super admin).
+    scope: Mapped[list[Any]] = mapped_column(default=list)
+    state: Mapped[NoticeState] = mapped_column(String(12), default=NoticeState.SCHEDULED)
+    created_at: Mapped[datetime]
+    send_at: Mapped[datetime] = mapped_column(index=True)
+    sent_at: Mapped[datetime | None]
+    remind_after_hours: Mapped[int | None]
+    reminded_at: Mapped[datetime | None]
+
+
+class NoticeRecipient(Base):
+    __tablename__ = "notice_recipient"
+    __table_args__ = (UniqueConstraint("notice_id", "member_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("notice.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"), index=True)
+    acked_at: Mapped[datetime | None]
+
+
+class NoticeError(Exception):
+    """`reason`: not_found, forbidden, not_recipient."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def sender_scope(member: Member) -> list[int]:
+    """Alliances a sender may address; [] for the super admin (everyone)."""
+    if member.has_role(Role.SUPER_ADMIN):
+        return []
+    return sorted(member.admin_alliance_ids())
+
+
+def _audience_query(audience: dict[str, Any], scope: list[int]) -> Select[tuple[int]]:
+    kind = AudienceKind(audience.get("kind", AudienceKind.ALL))
+    ids = [int(i) for i in audience.get("ids", [])]
+    stmt = select(Member.id).where(Member.home_unit_id.is_not(None))
+    if scope:
+        in_scope = select(Membership.unit_id).where(Membership.alliance_id.in_(scope))
+        stmt = stmt.where(Member.home_unit_id.in_(in_scope))
+    if kind is AudienceKind.ALLIANCES:
+        chosen = select(Membership.unit_id).where(Membership.alliance_id.in_(ids))
+        stmt = stmt.where(Member.home_unit_id.in_(chosen))
+    elif kind is AudienceKind.UNITS:
+        stmt = stmt.where(Member.home_unit_id.in_(ids))
+    elif kind is AudienceKind.SECRETARIES:
+        secretaries = select(MemberRole.member_id).where(MemberRole.role == Role.SECRETARY)
+        stmt = stmt.where(Member.id.in_(secretaries))
+    elif kind is AudienceKind.MOBILE:
+        stmt = stmt.where(Member.is_mobile.is_(True))
+    return stmt.order_by(Member.id)
+
+
+async def resolve_audience(
+    *, session: AsyncSession, audience: dict[str, Any], scope: list[int]
+) -> list[int]:
+    """Member ids the audience means, limited to the sender's scope."""
+    return list((await session.execute(_audience_query(audience, scope))).scalars())
+
+
+async def count_unreachable(*, session: AsyncSession, member_ids: list[int]) -> int:
+    """How many of these members have no platform identity that can be reached."""
+    reachable: set[int] = set()
+    for start in range(0, len(member_ids), CHUNK):
+        rows = await session.execute(
+            select(Identity.member_id).where(
+                Identity.member_id.in_(member_ids[start : start + CHUNK]),
+                Identity.unreachable.is_(False),
+            )
+        )
+        reachable.update(rows.scalars())
+    return len(set(member_ids) - reachable)
+
+
+async def create_notice(
+    *,
+    session: AsyncSession,
+    author: Member,
+    text: str,
+    audience: dict[str, Any],
+    now: datetime,
+    card: Card,
+    send_at: datetime | None = None,
+    remind_after_hours: int | None = None,
+) -> Notice:
+    """Create a notice; without a later `send_at` it is sent at once."""
+    notice = Notice(
+        author_id=author.id,
+        text=text,
+        audience=audience,
+        scope=sender_scope(author),
+        state=NoticeState.SCHEDULED,
+        created_at=now,
+        send_at=send_at or now,
+        remind_after_hours=remind_after_hours,
+    )
+    session.add(notice)
+    await session.flush()
+    if notice.send_at <= now:
+        await send_notice(session=session, notice=notice, now=now, card=card)
+    return notice
+
+
+async def _author_name(session: AsyncSession, notice: Notice) -> str:
+    if notice.author_id is None:
+        return ""
+    return (await session.scalar(select(Member.name).where(Member.id == notice.author_id))) or ""
+
+
+async def send_notice(*, session: AsyncSession, notice: Notice, now: datetime, card: Card) -> int:
+    """Record the recipients and queue one outbox row per identity; returns the recipients."""
+    member_ids = await resolve_audience(
+        session=session, audience=notice.audience, scope=notice.scope
+    )
+    known = set(
+        (
+            await session.execute(
+                select(NoticeRecipient.member_id).where(NoticeRecipient.notice_id == notice.id)
+            )
+        ).scalars()
+    )
+    fresh = [{"notice_id": notice.id, "member_id": m} for m in member_ids if m not in known]
+    if fresh:
+        await session.execute(insert(NoticeRecipient), fresh)
+    await enqueue_many(
+        session=session,
+        member_ids=member_ids,
+        reply=card(notice, await _author_name(session, notice), False),
+        now=now,
+        kind=NOTICE_KIND,
+        ref_id=notice.id,
+        dedupe_prefix=f"notice:{notice.id}",
+    )
+    notice.state = NoticeState.SENT
+    notice.sent_at = now
+    await session.flush()
+    return len(member_ids)
+
+
+def _for_update(session: AsyncSession, stmt: Select[Any]) -> Select[Any]:
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        return stmt.with_for_update(skip_locked=True)
+    return stmt
+
+
+async def send_due(*, session: AsyncSession, now: datetime, card: Card) -> list[int]:
+    """Send the scheduled notices that are due; returns their ids."""
+    stmt = select(Notice).where(Notice.state == NoticeState.SCHEDULED, Notice.send_at <= now)
+    due = list((await session.execute(_for_update(session, stmt.order_by(Notice.id)))).scalars())
+    for notice in due:
+        await send_notice(session=session, notice=notice, now=now, card=card)
+    return [n.id for n in due]
+
+
+async def remind_due(*, session: AsyncSession, now: datetime, card: Card) -> list[int]:
+    """Remind, once, those who have not acknowledged a notice after its set hours."""
+    stmt = select(Notice).where(
+        Notice.state == NoticeState.SENT,
+        Notice.remind_after_hours.is_not(None),
+        Notice.reminded_at.is_(None),
+    )
+    done = []
+    for notice in (await session.execute(_for_update(session, stmt))).scalars():
+        assert notice.sent_at is not None and notice.remind_after_hours is not None
+        if notice.sent_at + timedelta(hours=notice.remind_after_hours) > now:
+            continue
+        pending = await unacknowledged(session=session, notice_id=notice.id)
+        await enqueue_many(
+            session=session,
+            member_ids=[m.id for m in pending],
+            reply=card(notice, await _author_name(session, notice), True),
+            now=now,
+            kind=REMINDER_KIND,
+            ref_id=notice.id,
+            dedupe_prefix=f"notice-remind:{notice.id}",
+        )
+        notice.reminded_at = now
+        done.append(notice.id)
+    return done
+
+
+async def acknowledge(
+    *, session: AsyncSession, notice_id: int, member: Member, now: datetime
+) -> bool:
+    """Mark a notice read by `member`; False when it was already acknowledged."""
+    row = await session.scalar(
+        select(NoticeRecipient).where(
+            NoticeRecipient.notice_id == notice_id, NoticeRecipient.member_id == member.id
+        )
+    )
+    if row is None:
+        raise NoticeError("not_recipient")
+    if row.acked_at is not None:
+        return False
+    row.acked_at = now
+    await session.flush()
+    return True
+
+
+async def get_notice_for(*, session: AsyncSession, notice_id: int, viewer: Member) -> Notice:
+    """The notice if `viewer` may see its figures: its author, or an admin of every alliance
+    it could reach (its author's scope, or the alliances a county-wide notice was sent to)."""
+    notice = await session.get(Notice, notice_id)
+    if notice is None:
+        raise NoticeError("not_found")
+    if viewer.has_role(Role.SUPER_ADMIN) or notice.author_id == viewer.id:
+        return notice
+    mine = viewer.admin_alliance_ids()
+    reached = set(notice.scope)
+    if not reached and notice.audience.get("kind") == AudienceKind.ALLIANCES:
+        reached = {int(i) for i in notice.audience.get("ids", [])}
+    if reached and mine.issuperset(reached):
+        return notice
+    raise NoticeError("forbidden")
+
+
+@dataclass(frozen=True)
+class NoticeStats:
+    recipients: int
+    delivered: int
+    failed: int
+    unreachable: int
+    pending: int
+    acknowledged: int
+
+
+async def notice_stats(*, session: AsyncSession, notice_id: int) -> NoticeStats:
+    """Figures per recipient: delivered if any identity got it, unreachable if none could."""
+    rows = await session.execute(
+        select(OutboxMessage.member_id, OutboxMessage.status).where(
+            OutboxMessage.kind == NOTICE_KIND, OutboxMessage.ref_id == notice_id
+        )
+    )
+    by_member: dict[int | None, set[str]] = {}
+    for member_id, status in rows:
+        by_member.setdefault(member_id, set()).add(status)
+    counts = dict.fromkeys(("delivered", "failed", "unreachable", "pending"), 0)
+    for statuses in by_member.values():
+        counts[_member_status(statuses)] += 1
+    recipients = await session.scalar(
+        select(func.count()).where(NoticeRecipient.notice_id == notice_id)
+    )
+    acked = await session.scalar(
+        select(func.count()).where(
+            NoticeRecipient.notice_id == notice_id, NoticeRecipient.acked_at.is_not(None)
+        )
+    )
+    return NoticeStats(recipients=recipients or 0, acknowledged=acked or 0, **counts)
+
+
+def _member_status(statuses: Iterable[str]) -> str:
+    found = set(statuses)
+    if OutboxStatus.SENT in found:
+        return "delivered"
+    if found & {OutboxStatus.PENDING, OutboxStatus.SENDING}:
+        return "pending"
+    if OutboxStatus.FAILED in found:
+        return "failed"
+    return "unreachable"
+
+
+async def unacknowledged(*, session: AsyncSession, notice_id: int) -> list[Member]:
+    stmt = (
+        select(Member)
+        .join(NoticeRecipient, NoticeRecipient.member_id == Member.id)
+        .where(NoticeRecipient.notice_id == notice_id, NoticeRecipient.acked_at.is_(None))
+        .order_by(Member.id)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def recent_for(
+    *, session: AsyncSession, member: Member, limit: int = 10
+) -> list[tuple[Notice, datetime | None]]:
+    """The member's latest notices with when they acknowledged each (None: unread)."""
+    stmt = (
+        select(Notice, NoticeRecipient.acked_at)
+        .join(NoticeRecipient, NoticeRecipient.notice_id == Notice.id)
+        .where(NoticeRecipient.member_id == member.id)
+        .order_by(Notice.sent_at.desc(), Notice.id.desc())
+        .limit(limit)
+    )
+    return [(n, at) for n, at in (await session.execute(stmt)).all()]
+
+
+async def sent_by(*, session: AsyncSession, member: Member, limit: int = 5) -> list[Notice]:
+    stmt = (
+        select(Notice).where(Notice.author_id == member.id).order_by(Notice.id.desc()).limit(limit)
+    )
+    return list((await session.execute(stmt)).scalars())
