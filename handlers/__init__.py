@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from bot.core import Role, Route
 from bot.scheduler import Sweep
-from handlers import binding, housekeeping, profile, start, stats
+from handlers import binding, housekeeping, profile, resource_admin, resources, start, stats
 
 ROUTES: tuple[Route, ...] = (
     Route(
@@ -49,6 +49,31 @@ ROUTES: tuple[Route, ...] = (
         "统计：联盟矩阵与各项数据",
         aliases=("统计",),
         intent="stats",
+        role=Role.ALLIANCE_ADMIN,
+    ),
+    Route(
+        "resources",
+        resources.run,
+        "资源：搜索伙伴、管家、千里马、蓝海清单并对接",
+        aliases=("资源", "资源清单", "共享资源", "伙伴清单", "管家清单", "千里马清单", "蓝海清单"),
+        intent="resources",
+        arg="words",
+        on_button=resources.press,
+    ),
+    Route("mymatches", resources.mine, "我的对接：资源对接请求与进度", aliases=("我的对接",)),
+    Route(
+        "addresource",
+        resource_admin.start,
+        "添加资源：向共享资源清单添加一条资源",
+        aliases=("添加资源",),
+        role=Role.ALLIANCE_ADMIN,
+        steps={resource_admin.STEP: resource_admin.field},
+    ),
+    Route(
+        "matchstats",
+        resource_admin.stats,
+        "对接统计：各清单、各联盟的资源对接数",
+        aliases=("对接统计",),
         role=Role.ALLIANCE_ADMIN,
     ),
 )

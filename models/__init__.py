@@ -11,6 +11,7 @@ from models.inbox import InboxEvent
 from models.member import Identity, InviteCode, Member, MemberRole
 from models.org import Alliance, AllianceType, Department, Membership, Unit, UnitKind
 from models.outbox import OutboxMessage, OutboxStatus
+from models.resource import MatchRequest, Resource, ResourceAlliance, ResourceTerm
 from models.throttle import ThrottleHit
 
 __all__ = [
@@ -24,11 +25,15 @@ __all__ = [
     "Identity",
     "InboxEvent",
     "InviteCode",
+    "MatchRequest",
     "Member",
     "MemberRole",
     "Membership",
     "OutboxMessage",
     "OutboxStatus",
+    "Resource",
+    "ResourceAlliance",
+    "ResourceTerm",
     "ThrottleHit",
     "Unit",
     "UnitKind",

@@ -14,13 +14,14 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from models.base import Base
+from models.demo import resources
 from models.demo.county import load_county
 from models.member import Identity, InviteCode, Member
 from models.org import Alliance
 
 Seeder = Callable[[AsyncSession, datetime, dict[str, Any]], Awaitable[None]]
 
-SEEDERS: tuple[Seeder, ...] = ()
+SEEDERS: tuple[Seeder, ...] = (resources.seed,)
 
 ACCOUNT_ROLES = {
     "admin": "县级管理员（两新组织工委）",
