@@ -58,6 +58,7 @@ TITLE_WEIGHT = 10
 TAG_WEIGHT = 4
 TEXT_WEIGHT = 1
 MAX_TERM = 40
+MAX_QUERY_TERMS = 12  # a pasted paragraph still makes one small index lookup
 # Words that say which list or that a search is wanted, not what is searched for.
 FILLER = frozenset(
     {"资源", "清单", "伙伴", "管家", "千里马", "蓝海", "对接", "企业", "单位", "公司", "找"}
@@ -105,14 +106,18 @@ class ResourceAlliance(Base):
 
 
 class ResourceTerm(Base):
-    """The inverted index: one row per (term, resource), weighted by the fields it is in."""
+    """The inverted index: one row per (term, resource), weighted by the fields it is in.
+
+    The resource's kind is copied here so a search within one list reads only its rows.
+    """
 
     __tablename__ = "resource_term"
-    # Covering index: a query reads (term → resource, weight) without touching the table.
-    __table_args__ = (Index("ix_resource_term_lookup", "term", "resource_id", "weight"),)
+    # Covering index: a query reads (term, kind → resource, weight) without touching the table.
+    __table_args__ = (Index("ix_resource_term_lookup", "term", "kind", "resource_id", "weight"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     term: Mapped[str] = mapped_column(String(MAX_TERM))
+    kind: Mapped[ResourceKind] = mapped_column(String(10))
     resource_id: Mapped[int] = mapped_column(
         ForeignKey("resource.id", ondelete="CASCADE"), index=True
     )
@@ -189,7 +194,7 @@ def parse_query(text: str, kind: str | None = None, keywords: Sequence[str] = ()
         for term in terms_of(source, FILLER | set(KIND_WORDS)):
             if term not in terms:
                 terms.append(term)
-    return Query(found, tuple(terms))
+    return Query(found, tuple(terms[:MAX_QUERY_TERMS]))
 
 
 # --- adding ------------------------------------------------------------------------------
@@ -231,7 +236,7 @@ async def add_resource(
     session.add(resource)
     await session.flush()
     session.add_all(
-        ResourceTerm(term=term, resource_id=resource.id, weight=weight)
+        ResourceTerm(term=term, kind=kind, resource_id=resource.id, weight=weight)
         for term, weight in index_terms(resource.title, resource.description, tags).items()
     )
     return resource
@@ -284,24 +289,35 @@ async def search(
 ) -> Page:
     """One page of visible, valid resources: best matches first, or newest first to browse."""
     conditions = _filters(query.kind, alliance_ids, now)
+    total = func.count().over().label("total")
     if query.terms:
-        score = func.sum(ResourceTerm.weight).label("score")
+        matching = [ResourceTerm.term.in_(query.terms)]
+        if query.kind is not None:
+            matching.append(ResourceTerm.kind == query.kind)
         scored = (
-            select(ResourceTerm.resource_id.label("rid"), score)
-            .where(ResourceTerm.term.in_(query.terms))
+            select(ResourceTerm.resource_id.label("rid"), func.sum(ResourceTerm.weight).label("s"))
+            .where(*matching)
             .group_by(ResourceTerm.resource_id)
             .subquery()
         )
-        base = select(Resource.id).join(scored, scored.c.rid == Resource.id).where(*conditions)
-        order = (scored.c.score.desc(), Resource.id)
+        stmt = (
+            select(Resource.id, total)
+            .join(scored, scored.c.rid == Resource.id)
+            .where(*conditions)
+            .order_by(scored.c.s.desc(), Resource.id)
+        )
     else:
-        base = select(Resource.id).where(*conditions)
-        order = (Resource.id.desc(),)
-    total = await session.scalar(select(func.count()).select_from(base.subquery())) or 0
-    ids = list(await session.scalars(base.order_by(*order).offset(offset).limit(limit)))
-    rows = await session.scalars(select(Resource).where(Resource.id.in_(ids or [-1])))
-    by_id = {r.id: r for r in rows}
-    return Page(total, [by_id[i] for i in ids])
+        stmt = select(Resource.id, total).where(*conditions).order_by(Resource.id.desc())
+    # One pass gives the page and, through the window count, the number of all matches.
+    rows = (await session.execute(stmt.offset(offset).limit(limit))).all()
+    if not rows:
+        # Past the last page the window count is lost with the rows: count them apart.
+        count = select(func.count()).select_from(stmt.subquery())
+        return Page((await session.scalar(count) or 0) if offset else 0, [])
+    ids = [row[0] for row in rows]
+    loaded = await session.scalars(select(Resource).where(Resource.id.in_(ids)))
+    by_id = {r.id: r for r in loaded}
+    return Page(int(rows[0][1]), [by_id[i] for i in ids])
 
 
 async def count_by_kind(

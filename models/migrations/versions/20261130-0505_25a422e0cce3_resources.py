@@ -1,8 +1,8 @@
 """resources
 
-Revision ID: 74682250acdc
+Revision ID: 25a422e0cce3
 Revises: 2185f32e4c95
-Create Date: 2026-11-30 05:02:39.967709
+Create Date: 2026-11-30 05:05:28.543057
 """
 
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ from alembic import op
 import models.base
 
 
-revision: str = '74682250acdc'
+revision: str = '25a422e0cce3'
 down_revision: str | Sequence[str] | None = '2185f32e4c95'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -73,13 +73,14 @@ def upgrade() -> None:
     op.create_table('resource_term',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('term', sa.String(length=40), nullable=False),
+    sa.Column('kind', sa.String(length=10), nullable=False),
     sa.Column('resource_id', sa.Integer(), nullable=False),
     sa.Column('weight', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['resource_id'], ['resource.id'], name=op.f('fk_resource_term_resource_id_resource'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_resource_term'))
     )
     with op.batch_alter_table('resource_term', schema=None) as batch_op:
-        batch_op.create_index('ix_resource_term_lookup', ['term', 'resource_id', 'weight'], unique=False)
+        batch_op.create_index('ix_resource_term_lookup', ['term', 'kind', 'resource_id', 'weight'], unique=False)
         batch_op.create_index(batch_op.f('ix_resource_term_resource_id'), ['resource_id'], unique=False)
 
     # ### end Alembic commands ###
