@@ -49,11 +49,7 @@ async def start(ctx: Context) -> list[Reply]:
 
 
 def _prompt(ctx: Context, i: int, error: str = "") -> Reply:
-    text = (
-        f"{error}\n{PROMPTS[i]}".strip()
-        if error and FIELDS[i] in ("kind", "scope")
-        else (error or PROMPTS[i])
-    )
+    text = error or PROMPTS[i]
     if FIELDS[i] == "kind":
         return Reply(text, buttons=tuple(Button(k, f"addresource:{k}") for k in ResourceKind))
     if FIELDS[i] == "scope":
