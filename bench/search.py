@@ -31,6 +31,7 @@ from models.resource import (
     ResourceKind,
     ResourceTerm,
     index_terms,
+    nearest_terms,
     parse_query,
     search,
 )
@@ -176,6 +177,10 @@ async def main(count: int, runs: int) -> None:
             for i in range(0, len(rows), 5000):
                 await session.execute(insert(table), rows[i : i + 5000])
     async with engine.begin() as conn:
+        await conn.exec_driver_sql(
+            "INSERT INTO resource_word (term, uses) "
+            "SELECT term, count(*) FROM resource_term GROUP BY term"
+        )
         await conn.exec_driver_sql("ANALYZE")
     print(
         f"{count} resources, {len(terms)} index rows, built in "
@@ -202,6 +207,14 @@ async def main(count: int, runs: int) -> None:
             f"{words or '（浏览）':<14}{kind or '全部':<8}{page.total:>7}  "
             f"{i50:7.1f} / {i95:7.1f}      {s50:7.1f} / {s95:7.1f}"
         )
+    async with sessionmaker() as session:
+        samples = []
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            near = await nearest_terms(session=session, terms=("冷冻", "erp"))
+            samples.append(time.perf_counter() - t0)
+    p50, p95 = _ms(samples)
+    print(f"no result → suggestions for 冷冻/erp {near}: {p50:.1f} / {p95:.1f} ms")
     await engine.dispose()
 
 

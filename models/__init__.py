@@ -11,7 +11,13 @@ from models.inbox import InboxEvent
 from models.member import Identity, InviteCode, Member, MemberRole
 from models.org import Alliance, AllianceType, Department, Membership, Unit, UnitKind
 from models.outbox import OutboxMessage, OutboxStatus
-from models.resource import MatchRequest, Resource, ResourceAlliance, ResourceTerm
+from models.resource import (
+    MatchRequest,
+    Resource,
+    ResourceAlliance,
+    ResourceTerm,
+    ResourceWord,
+)
 from models.throttle import ThrottleHit
 
 __all__ = [
@@ -34,6 +40,7 @@ __all__ = [
     "Resource",
     "ResourceAlliance",
     "ResourceTerm",
+    "ResourceWord",
     "ThrottleHit",
     "Unit",
     "UnitKind",

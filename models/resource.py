@@ -23,6 +23,7 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
@@ -122,6 +123,15 @@ class ResourceTerm(Base):
         ForeignKey("resource.id", ondelete="CASCADE"), index=True
     )
     weight: Mapped[int]
+
+
+class ResourceWord(Base):
+    """Every indexed term once, with how many resources use it: where suggestions come from."""
+
+    __tablename__ = "resource_word"
+
+    term: Mapped[str] = mapped_column(String(MAX_TERM), primary_key=True)
+    uses: Mapped[int] = mapped_column(default=0)
 
 
 class MatchRequest(TimestampMixin, Base):
@@ -235,11 +245,29 @@ async def add_resource(
     )
     session.add(resource)
     await session.flush()
+    weights = index_terms(resource.title, resource.description, tags)
     session.add_all(
         ResourceTerm(term=term, kind=kind, resource_id=resource.id, weight=weight)
-        for term, weight in index_terms(resource.title, resource.description, tags).items()
+        for term, weight in weights.items()
     )
+    await _count_words(session, list(weights))
     return resource
+
+
+async def _count_words(session: AsyncSession, terms: list[str]) -> None:
+    if not terms:
+        return
+    known = set(
+        await session.scalars(select(ResourceWord.term).where(ResourceWord.term.in_(terms)))
+    )
+    if known:
+        await session.execute(
+            update(ResourceWord)
+            .where(ResourceWord.term.in_(sorted(known)))
+            .values(uses=ResourceWord.uses + 1)
+        )
+    session.add_all(ResourceWord(term=t, uses=1) for t in terms if t not in known)
+    await session.flush()
 
 
 # --- searching ---------------------------------------------------------------------------
@@ -335,20 +363,19 @@ async def count_by_kind(
 async def nearest_terms(
     *, session: AsyncSession, terms: Sequence[str], limit: int = 5
 ) -> list[str]:
-    """Indexed terms sharing characters with the query's, most used first (for no result)."""
+    """Known words sharing characters with the query's, most used first (for no result)."""
     chars = sorted({c for t in terms for c in t if not c.isascii()} | {t for t in terms if t})
     if not chars:
         return []
-    like = [ResourceTerm.term.like(f"%{c}%") for c in chars[:8]]
     stmt = (
-        select(ResourceTerm.term, func.count().label("n"))
-        .where(or_(*like), func.length(ResourceTerm.term) > 1)
-        .group_by(ResourceTerm.term)
-        .order_by(func.count().desc(), ResourceTerm.term)
-        .limit(limit + len(terms))
+        select(ResourceWord.term)
+        .where(or_(*[ResourceWord.term.like(f"%{c}%") for c in chars[:8]]))
+        .where(func.length(ResourceWord.term) > 1, ResourceWord.term.not_in(list(terms)))
+        .order_by(ResourceWord.uses.desc(), ResourceWord.term)
+        .limit(limit + len(FILLER))
     )
-    found = [term for term, _ in (await session.execute(stmt)).all()]
-    return [t for t in found if t not in terms and t not in FILLER][:limit]
+    found = await session.scalars(stmt)
+    return [t for t in found if t not in FILLER][:limit]
 
 
 # --- matchmaking -------------------------------------------------------------------------

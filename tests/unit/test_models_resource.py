@@ -21,7 +21,9 @@ from models.resource import (
     Resource,
     ResourceKind,
     ResourceTerm,
+    ResourceWord,
     add_resource,
+    nearest_terms,
     parse_query,
     search,
 )
@@ -70,6 +72,8 @@ async def test_punctuation_case_digits_and_emoji_in_queries(session: AsyncSessio
     assert parse_query("有没有做冷链物流的伙伴企业") == Query(P, ("冷链", "物流"))
     assert parse_query("千里马清单") == Query(ResourceKind.TALENT, ())
     assert parse_query("🚚🚚，。！").terms == ()
+    # The NLU's slots: the list it names, and keywords (filler words dropped)
+    assert parse_query("", "千里马", ["焊工", "清单"]) == Query(ResourceKind.TALENT, ("焊工",))
     await add_resource(
         session=session, kind=ResourceKind.STEWARD, title="ERP系统实施顾问",
         description="2025版，支持iOS", provider="甲", now=NOW,
@@ -77,6 +81,15 @@ async def test_punctuation_case_digits_and_emoji_in_queries(session: AsyncSessio
     for text in ("erp", "ERP!!", "“ERP”？", "2025", "iOS 🍎", "顾问😀"):
         assert await _titles(session, text) == ["ERP系统实施顾问"], text
     assert await _titles(session, "2024") == []
+
+
+async def test_suggestions_come_from_known_words(session: AsyncSession) -> None:
+    for title in ("冷链物流", "冷链仓储", "冷藏运输"):
+        await add_resource(session=session, kind=P, title=title, provider="甲", now=NOW)
+    words = dict((await session.execute(select(ResourceWord.term, ResourceWord.uses))).all())
+    assert words["冷链"] == 2
+    assert await nearest_terms(session=session, terms=("冷冻",)) == ["冷链", "冷藏"]
+    assert await nearest_terms(session=session, terms=("erp",)) == []
 
 
 async def test_visibility_by_alliance(session: AsyncSession) -> None:
