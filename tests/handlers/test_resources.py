@@ -8,7 +8,14 @@ from bot.clock import FrozenClock
 from bot.core import Button
 from models.member import Identity, Member
 from models.org import Alliance
-from models.resource import MatchRequest, MatchState, Resource, ResourceAlliance
+from models.resource import (
+    MatchRequest,
+    MatchState,
+    Resource,
+    ResourceAlliance,
+    ResourceKind,
+    add_resource,
+)
 from tests.fakes import Chat
 
 
@@ -192,3 +199,22 @@ async def test_match_figures_for_admins_only(chat: Chat) -> None:
     [scoped] = await chat.say("alliance_admin", "对接统计")
     assert "· 伙伴：1 / 1" in scoped
     assert "快递物流" not in scoped
+
+
+async def test_a_provider_without_a_chat_contact_is_called_directly(chat: Chat) -> None:
+    async with chat.app.sessionmaker() as session, session.begin():
+        await add_resource(
+            session=session,
+            kind=ResourceKind.STEWARD,
+            title="知识产权托管服务",
+            provider="县知识产权服务中心",
+            contact="钱律师 0539-1234567",
+            now=chat.app.clock.now(),
+        )
+    await chat.say("member", "资源 知识产权")
+    assert await chat.press("member", "我要对接 1") == [
+        "✅ 已记录您对“知识产权托管服务”的对接请求。对方暂未开通线上对接，请直接联系："
+        "钱律师 0539-1234567"
+    ]
+    async with chat.app.sessionmaker() as session:
+        assert await session.scalar(select(MatchRequest.state)) == MatchState.REQUESTED
