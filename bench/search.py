@@ -19,6 +19,7 @@ from functools import cache
 from pathlib import Path
 
 from sqlalchemy import func, insert, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.db import make_engine, make_sessionmaker
 from models.demo.county import FIRMS, PLACES, PLANS
@@ -85,6 +86,7 @@ QUERIES = (
     ("服务", None),  # a word in a quarter of all texts: the worst case
 )
 NOW = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
+Row = dict[str, object]
 
 
 @cache
@@ -92,9 +94,11 @@ def _terms(title: str, description: str, tags: str) -> dict[str, int]:
     return index_terms(title, description, tags)
 
 
-def _rows(count: int, alliances: int) -> tuple[list[dict], list[dict], list[dict]]:
+def _rows(count: int, alliances: int) -> tuple[list[Row], list[Row], list[Row]]:
     rng = random.Random(100_000)
-    resources, shared, terms = [], [], []
+    resources: list[Row] = []
+    shared: list[Row] = []
+    terms: list[Row] = []
     for n in range(1, count + 1):
         kind, offer, text = rng.choice(OFFERS)
         trade = rng.choice(TRADES)
@@ -130,7 +134,9 @@ def _rows(count: int, alliances: int) -> tuple[list[dict], list[dict], list[dict
     return resources, shared, terms
 
 
-async def _like_scan(session, words: str, kind: ResourceKind | None, alliance_ids: set[int]):
+async def _like_scan(
+    session: AsyncSession, words: str, kind: ResourceKind | None, alliance_ids: set[int]
+) -> tuple[int, list[int]]:
     """The naive way: every row's title and description LIKE-matched against each word."""
     words_list = words.split() or [""]
     conditions = [or_(Resource.valid_until.is_(None), Resource.valid_until > NOW)]
@@ -149,7 +155,7 @@ async def _like_scan(session, words: str, kind: ResourceKind | None, alliance_id
     base = select(Resource.id).where(*conditions)
     total = await session.scalar(select(func.count()).select_from(base.subquery()))
     ids = list(await session.scalars(base.order_by(Resource.id.desc()).limit(5)))
-    return total, ids
+    return total or 0, ids
 
 
 def _ms(samples: list[float]) -> tuple[float, float]:

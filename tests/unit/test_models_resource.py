@@ -47,7 +47,13 @@ async def session(settings: Settings) -> AsyncIterator[AsyncSession]:
     await engine.dispose()
 
 
-async def _titles(session: AsyncSession, text: str, alliance_ids=None, now=NOW, **kw) -> list[str]:
+async def _titles(
+    session: AsyncSession,
+    text: str,
+    alliance_ids: set[int] | None = None,
+    now: datetime = NOW,
+    **kw: int,
+) -> list[str]:
     page = await search(
         session=session, query=parse_query(text), alliance_ids=alliance_ids, now=now, **kw
     )
