@@ -77,14 +77,19 @@ class Dispatcher:
                 await session.flush()
                 return await self._process(session, incoming, now)
         except IntegrityError:
+            # Another worker holding the same event blocks our insert until it commits, then
+            # we land here: that is a duplicate. Any other conflict is a failed event.
             if await self._seen(incoming):
                 logger.info("duplicate event %s:%s ignored", incoming.platform, incoming.event_id)
                 return []
-            raise
+            return await self._failed(incoming, now)
         except Exception:
-            logger.exception("handler failed for %s:%s", incoming.platform, incoming.event_id)
-            await self._mark_seen(incoming, now)
-            return [Reply(INTERNAL_ERROR)]
+            return await self._failed(incoming, now)
+
+    async def _failed(self, incoming: Incoming, now: Any) -> list[Reply]:
+        logger.exception("handler failed for %s:%s", incoming.platform, incoming.event_id)
+        await self._mark_seen(incoming, now)
+        return [Reply(INTERNAL_ERROR)]
 
     async def _seen(self, incoming: Incoming) -> bool:
         from sqlalchemy import select

@@ -8,12 +8,13 @@ from dataclasses import dataclass
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from bot.app import App, build_app
 from bot.clock import FrozenClock
 from bot.context import Context
 from bot.core import Incoming, Reply, Route
-from bot.dispatcher import Dispatcher
+from bot.dispatcher import INTERNAL_ERROR, Dispatcher
 from handlers import ROUTES
 from models.inbox import InboxEvent
 from models.member import Identity, Member
@@ -152,4 +153,23 @@ async def test_claims_skip_rows_another_sender_holds(settings: Settings) -> None
             assert [r.text for r in rest] == ["2", "3"]  # did not wait, did not take 0 and 1
     finally:
         for app in (first, second):
+            await app.close()
+
+
+async def test_a_handler_integrity_error_is_not_taken_for_a_duplicate(
+    demo_settings: Settings,
+) -> None:
+    """Only the inbox row's conflict means "seen"; any other conflict is a failed event."""
+
+    async def clash(ctx: Context) -> list[Reply]:
+        """Fails the way a unique index in a feature's own table would."""
+        raise IntegrityError("INSERT ...", {}, Exception("unique"))
+
+    apps = await _two_workers(demo_settings, (*ROUTES, Route("clash", clash, "冲突：测试")))
+    event = Incoming("console", "clash-1", "member", "member", START, text="/clash")
+    try:
+        assert await apps[0].dispatcher.handle(event) == [Reply(INTERNAL_ERROR)]
+        assert await apps[1].dispatcher.handle(event) == []  # recorded: a re-delivery is ignored
+    finally:
+        for app in apps:
             await app.close()
