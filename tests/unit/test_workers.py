@@ -5,16 +5,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import App, build_app
 from bot.clock import FrozenClock
 from bot.context import Context
 from bot.core import Incoming, Reply, Route
 from bot.dispatcher import INTERNAL_ERROR, Dispatcher
+from bot.scheduler import Sweep, start_scheduler
 from handlers import ROUTES
 from models.inbox import InboxEvent
 from models.member import Identity, Member
@@ -173,3 +176,25 @@ async def test_a_handler_integrity_error_is_not_taken_for_a_duplicate(
     finally:
         for app in apps:
             await app.close()
+
+
+async def test_a_new_scheduler_leader_sweeps_at_once(settings: Settings) -> None:
+    """Workers restart more often than a 6-hour sweep's interval; each leader starts with one."""
+    ran: list[datetime] = []
+
+    async def sweep(*, session: AsyncSession, now: datetime, settings: Settings) -> None:
+        ran.append(now)
+
+    app = build_app(settings, {}, FrozenClock(START))
+    scheduler = start_scheduler(
+        [Sweep("rare", sweep, timedelta(hours=6))], app.sessionmaker, app.clock, settings
+    )
+    try:
+        for _ in range(100):
+            if ran:
+                break
+            await asyncio.sleep(0.02)
+        assert ran == [START]
+    finally:
+        scheduler.shutdown(wait=False)
+        await app.close()
