@@ -74,6 +74,8 @@ class OutboxSender:
         while rows := await self._claim():
             results = await self._send_all(rows)
             sent += sum(results)
+        if sent:
+            logger.info("outbox: sent %d message(s)", sent)  # per worker, when several share
         return sent
 
     async def run_forever(self, interval: float = 1.0) -> None:
