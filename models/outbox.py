@@ -157,4 +157,5 @@ async def claim_due(
         )
         for row in rows:
             row.status = OutboxStatus.SENDING
+            row.claimed_until = now + lease
     return rows

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -198,3 +199,44 @@ async def test_a_new_scheduler_leader_sweeps_at_once(settings: Settings) -> None
     finally:
         scheduler.shutdown(wait=False)
         await app.close()
+
+
+async def test_a_sender_whose_claim_lapsed_while_waiting_does_not_send(settings: Settings) -> None:
+    """Worker A waits out a long rate-limit pause; B re-claims the lapsed row and sends it."""
+    first, second = await _two_workers(settings)
+    clock = FrozenClock(START)
+    for app in (first, second):
+        app.sender.clock = clock
+
+    class PausedLimiter:
+        """Before A's second message, time passes beyond the lease and B drains."""
+
+        def __init__(self) -> None:
+            self.calls = 0
+
+        async def acquire(self, key: str = "") -> None:
+            self.calls += 1
+            if self.calls == 2:
+                clock.advance(minutes=3)
+                await second.sender.drain()
+
+        def pause(self, seconds: float) -> None:
+            pass
+
+    ours: Any = first.sender.transports["console"]
+    ours.limiter = PausedLimiter()
+    async with first.sessionmaker() as session, session.begin():
+        member = Member(name="乙")
+        session.add(member)
+        await session.flush()
+        session.add(Identity(platform="console", user_key="b", member_id=member.id))
+        await session.flush()
+        for text in ("一", "二"):
+            await enqueue(session=session, member_id=member.id, reply=Reply(text), now=START)
+    try:
+        await first.sender.drain()
+        theirs: Any = second.sender.transports["console"]
+        assert ours.texts("b") == ["一"] and theirs.texts("b") == ["二"]  # each sent once
+    finally:
+        for app in (first, second):
+            await app.close()
