@@ -240,3 +240,34 @@ async def test_a_sender_whose_claim_lapsed_while_waiting_does_not_send(settings:
     finally:
         for app in (first, second):
             await app.close()
+
+
+async def test_one_users_events_at_two_workers_run_one_after_the_other(
+    demo_settings: Settings,
+) -> None:
+    """Two quick messages from one user, spread over two workers, must not interleave."""
+    steps: list[str] = []
+
+    async def step(ctx: Context) -> list[Reply]:
+        """Reads, waits, writes: what a dialog step or a failure count does."""
+        steps.append(f"start {ctx.incoming.event_id}")
+        await asyncio.sleep(0.2)
+        steps.append(f"end {ctx.incoming.event_id}")
+        return [Reply("好")]
+
+    first, second = await _two_workers(demo_settings, (*ROUTES, Route("step", step, "步：测试")))
+    one = Incoming("console", "one", "member", "member", START, text="/step")
+    two = Incoming("console", "two", "member", "member", START, text="/step")
+
+    async def later() -> list[Reply]:
+        while not steps:
+            await asyncio.sleep(0.01)
+        return await second.dispatcher.handle(two)
+
+    try:
+        replies = await asyncio.gather(first.dispatcher.handle(one), later())
+        assert replies == [[Reply("好")], [Reply("好")]]
+        assert steps == ["start one", "end one", "start two", "end two"]
+    finally:
+        for app in (first, second):
+            await app.close()
