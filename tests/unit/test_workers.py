@@ -271,3 +271,43 @@ async def test_one_users_events_at_two_workers_run_one_after_the_other(
     finally:
         for app in (first, second):
             await app.close()
+
+
+async def test_the_same_dedupe_key_from_two_workers_at_once_is_queued_once(
+    settings: Settings,
+) -> None:
+    """Two leaders overlapping for a moment both send "the reminder": one row, no failure."""
+    first, second = await _two_workers(settings)
+    async with first.sessionmaker() as session, session.begin():
+        member = Member(name="丙")
+        session.add(member)
+        await session.flush()
+        session.add(Identity(platform="console", user_key="c", member_id=member.id))
+    member_id = member.id
+    queued = asyncio.Event()
+
+    async def remind(app: App, wait_for_other: bool) -> int:
+        async with app.sessionmaker() as session, session.begin():
+            if wait_for_other:
+                await queued.wait()
+            rows = await enqueue(
+                session=session,
+                member_id=member_id,
+                reply=Reply("活动提醒"),
+                now=START,
+                dedupe_key="reminder:1",
+            )
+            if not wait_for_other:
+                queued.set()
+                await asyncio.sleep(0.3)  # still uncommitted while the other tries
+            return len(rows)
+
+    try:
+        counts = await asyncio.gather(remind(first, False), remind(second, True))
+        assert sorted(counts) == [0, 1]
+        async with first.sessionmaker() as session:
+            total = select(func.count()).where(OutboxMessage.text == "活动提醒")
+            assert await session.scalar(total) == 1
+    finally:
+        for app in (first, second):
+            await app.close()
