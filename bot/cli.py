@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -47,6 +48,7 @@ def cmd_console(args: argparse.Namespace, settings: Settings) -> int:
 
     interactive = sys.stdin.isatty()
     transport = ConsoleTransport(out=sys.stdout)
+    logging.getLogger().setLevel(logging.WARNING)  # the chat is the output; logs only for trouble
 
     async def run() -> None:
         app = build_app(settings, {"console": transport})
