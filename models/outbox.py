@@ -30,7 +30,10 @@ class OutboxStatus(enum.StrEnum):
 
 class OutboxMessage(Base):
     __tablename__ = "outbox_message"
-    __table_args__ = (Index("ix_outbox_message_due", "status", "platform", "not_before"),)
+    __table_args__ = (
+        Index("ix_outbox_message_due", "status", "platform", "not_before"),
+        Index("ix_outbox_message_ref", "kind", "ref_id"),  # delivery figures per notice
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     member_id: Mapped[int | None] = mapped_column(
