@@ -55,6 +55,7 @@ ROUTES: tuple[Route, ...] = (
         role=Role.ANYONE,
         arg="code",
         steps={"bind.code": binding.receive_code},
+        only_unbound=True,
     ),
     Route(
         "me", profile.show, "我的信息：姓名、单位、联盟与身份", aliases=("我的信息",), intent="me"
