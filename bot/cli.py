@@ -177,8 +177,23 @@ def _export_attendance(session: Any, path: Path) -> Awaitable[int]:
 
 
 # KIND -> async function(session, path) -> rows written; other kinds are added here.
+def _export(name: str) -> Callable[[Any, Path], Awaitable[int]]:
+    """members, tickets, notices from models/export.py (county-wide)."""
+
+    async def run(session: Any, path: Path) -> int:
+        from models import export
+
+        return int(await getattr(export, f"export_{name}")(session=session, path=path))
+
+    return run
+
+
 EXPORTS: dict[str, Callable[[Any, Path], Awaitable[int]]] = {
     "attendance": _export_attendance,
+    "members": _export("members"),
+    "tickets": _export("tickets"),
+    "notices": _export("notices"),
+    # "resources": _export("resources"),  # when models/export.py has export_resources
 }
 
 
