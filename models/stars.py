@@ -9,8 +9,10 @@ local calendar month M, a unit U of the alliances in scope scores (0–100 point
   anyway, else 15 (neutral: it was not U's turn).
 - Participation, 40: P = 40 × check-ins of U's party members at activities of U's alliances
   that started in M ÷ (U's party members × those activities). 0 when nothing was held.
-- Tickets answered on time, 15: of the tickets filed by U in M (not rejected or merged),
-  the share resolved by their resolve deadline. T = 15 × on time / filed; 15 when none filed.
+- Tickets answered on time, 15: of the tickets filed by U in M (not rejected or merged)
+  that are resolved or past their resolve deadline when scored (a ticket still within its
+  deadline is not judged yet), the share resolved by the deadline.
+  T = 15 × on time / judged; 15 when none is judged.
 - Notices acknowledged, 10: N = 10 × receipts of U's members acknowledged ÷ receipts, for
   notices sent in M; 10 when none were sent to U.
 - Resources shared, 5: R = 0 until the resources feature lands (see `resources_shared`).
@@ -134,9 +136,9 @@ async def _checkins(session: AsyncSession, activity_ids: list[int]) -> Counter[t
 
 
 async def _ticket_shares(
-    session: AsyncSession, unit_ids: Collection[int], start: datetime, end: datetime
+    session: AsyncSession, unit_ids: Collection[int], start: datetime, end: datetime, now: datetime
 ) -> dict[int, tuple[int, int]]:
-    """unit → (filed, resolved on time) for tickets filed in [start, end)."""
+    """unit → (judged, resolved on time) for tickets filed in [start, end), judged at `now`."""
     stmt = select(Ticket.unit_id, Ticket.resolved_at, Ticket.resolve_due_at).where(
         Ticket.unit_id.in_(list(unit_ids)),
         Ticket.created_at >= start,
@@ -145,6 +147,8 @@ async def _ticket_shares(
     )
     result: dict[int, tuple[int, int]] = {}
     for unit_id, resolved, due in await session.execute(stmt):
+        if resolved is None and due > now:
+            continue
         filed, on_time = result.get(unit_id, (0, 0))
         result[unit_id] = (filed + 1, on_time + int(resolved is not None and resolved <= due))
     return result
@@ -185,7 +189,7 @@ async def monthly_scores(
     acts = await _activities(session, alliances, start, end)
     members = await _party_members(session, units)
     came = await _checkins(session, [a for a, _, _ in acts])
-    tickets = await _ticket_shares(session, units, start, end)
+    tickets = await _ticket_shares(session, units, start, end, moment)
     receipts = await _receipts(session, units, start, end)
     shared = await resources_shared(session, units)
     w = WEIGHTS
