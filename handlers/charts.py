@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+import warnings
 from functools import cache
 from pathlib import Path
 
@@ -52,7 +53,9 @@ def stats_chart(
     """Two panels: counts as bars, rates as percentages (a missing rate is drawn as 0)."""
     family = cjk_font()
     style = {"font.family": [family, "DejaVu Sans"]} if family else {}
-    with rc_context({**style, "axes.unicode_minus": False}):
+    with rc_context({**style, "axes.unicode_minus": False}), warnings.catch_warnings():
+        if family is None:  # already logged once; one warning per glyph would drown the log
+            warnings.filterwarnings("ignore", message="Glyph .* missing from font")
         fig = Figure(figsize=(9, 4.2), dpi=110)
         left, right = fig.subplots(1, 2)
         fig.suptitle(title, fontsize=14)
