@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import fmt_local, local_datetime, to_local
@@ -155,10 +155,11 @@ async def digest_text(
 async def _week_tickets(
     session: AsyncSession, scope: Collection[int] | None, start: datetime, end: datetime
 ) -> tuple[int, int]:
-    stmt = select(Ticket.created_at, Ticket.resolved_at)
-    if scope is not None:
-        stmt = stmt.where(Ticket.alliance_id.in_(list(scope)))
-    rows = (await session.execute(stmt)).all()
-    filed = sum(1 for created, _ in rows if start <= created < end)
-    resolved = sum(1 for _, done in rows if done is not None and start <= done < end)
-    return filed, resolved
+    """Tickets filed and tickets resolved within [start, end)."""
+    counts = []
+    for column in (Ticket.created_at, Ticket.resolved_at):
+        stmt = select(func.count()).where(column >= start, column < end)
+        if scope is not None:
+            stmt = stmt.where(Ticket.alliance_id.in_(list(scope)))
+        counts.append(await session.scalar(stmt) or 0)
+    return counts[0], counts[1]

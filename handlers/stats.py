@@ -40,7 +40,7 @@ def scope_of(ctx: Context) -> Collection[int] | None:
 
 
 async def show(ctx: Context) -> list[Reply]:
-    """Alliances, member party organisations, party members and units reached, by type."""
+    """The alliance matrix, then activities, mobile members, tickets, notices; a chart."""
     scope = scope_of(ctx)
     rows = await alliance_matrix(ctx.session, scope)
     lines = [TITLE_COUNTY if scope is None else TITLE_ALLIANCE]
