@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     # TELEGRAM_MESSAGES_PER_SECOND / SENDING_WORKERS (set SENDING_WORKERS to the worker count).
     TELEGRAM_MESSAGES_PER_SECOND: int = 30
     SENDING_WORKERS: int = 1
+    # Off only where the scheduled sweeps (reminders, digests) must not run, e.g. a test
+    # process whose data is dated on a frozen test clock while the process uses real time.
+    SCHEDULER_ENABLED: bool = True
 
     WECOM_CORP_ID: str = ""
     WECOM_AGENT_ID: str = ""

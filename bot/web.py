@@ -102,8 +102,8 @@ def start_background(app: App) -> list[asyncio.Task[None]]:
     def stop(scheduler: object) -> None:
         scheduler.shutdown(wait=False)  # type: ignore[attr-defined]
 
-    lock = LeaderLock(app.engine, app.settings)
-    return [
-        asyncio.create_task(app.sender.run_forever()),
-        asyncio.create_task(lead_when_possible(lock, start, stop)),
-    ]
+    tasks = [asyncio.create_task(app.sender.run_forever())]
+    if app.settings.SCHEDULER_ENABLED:
+        lock = LeaderLock(app.engine, app.settings)
+        tasks.append(asyncio.create_task(lead_when_possible(lock, start, stop)))
+    return tasks

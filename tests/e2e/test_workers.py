@@ -28,6 +28,7 @@ from bot.core import Reply
 from models.db import make_engine, make_sessionmaker
 from models.inbox import InboxEvent
 from models.member import Identity, InviteCode, Member
+from models.org import Alliance, Membership
 from models.outbox import OutboxMessage, OutboxStatus, enqueue
 from settings import Settings
 from tests.conftest import ON_POSTGRES
@@ -162,9 +163,19 @@ def test_two_workers_share_one_database(
 
     # 1. The same updates at both workers: each handled once.
     async def invite(session: Any) -> tuple[str, str]:
-        stmt = select(InviteCode.code, Member.name).join(Member)
-        code, name = (await session.execute(stmt.where(InviteCode.used_at.is_(None)))).first()
-        return code, name
+        # A member of an alliance with no activities in the demo: the workers' scheduler runs
+        # on real time over data dated on the tests' clock, and must not remind this user.
+        member = await session.scalar(
+            select(Member)
+            .join(Membership, Membership.unit_id == Member.home_unit_id)
+            .join(Alliance)
+            .where(Alliance.name == "民营医院行业党建红色联盟")
+            .order_by(Member.id.desc())
+            .limit(1)
+        )
+        expires = Clock().now() + timedelta(days=1)
+        session.add(InviteCode(code="55550001", member_id=member.id, expires_at=expires))
+        return "55550001", member.name
 
     code, name = db_run(db, invite)
     user = User(emulator, id=60_001)
