@@ -19,6 +19,8 @@ from handlers import (
     notices,
     profile,
     report,
+    resource_admin,
+    resources,
     rotation,
     start,
     stats,
@@ -53,6 +55,7 @@ ROUTES: tuple[Route, ...] = (
         role=Role.ANYONE,
         arg="code",
         steps={"bind.code": binding.receive_code},
+        only_unbound=True,
     ),
     Route(
         "me", profile.show, "我的信息：姓名、单位、联盟与身份", aliases=("我的信息",), intent="me"
@@ -214,6 +217,31 @@ ROUTES: tuple[Route, ...] = (
         aliases=("通知统计",),
         role=Role.ALLIANCE_ADMIN,
         arg="notice_id",
+    ),
+    Route(
+        "resources",
+        resources.run,
+        "资源：搜索伙伴、管家、千里马、蓝海清单并对接",
+        aliases=("资源", "资源清单", "共享资源", "伙伴清单", "管家清单", "千里马清单", "蓝海清单"),
+        intent="resources",
+        arg="words",
+        on_button=resources.press,
+    ),
+    Route("mymatches", resources.mine, "我的对接：资源对接请求与进度", aliases=("我的对接",)),
+    Route(
+        "addresource",
+        resource_admin.start,
+        "添加资源：向共享资源清单添加一条资源",
+        aliases=("添加资源",),
+        role=Role.ALLIANCE_ADMIN,
+        steps={resource_admin.STEP: resource_admin.field},
+    ),
+    Route(
+        "matchstats",
+        resource_admin.stats,
+        "对接统计：各清单、各联盟的资源对接数",
+        aliases=("对接统计",),
+        role=Role.ALLIANCE_ADMIN,
     ),
 )
 
