@@ -31,7 +31,7 @@ test-fast: install
 bench: install
 	$(PY) bench/dispatch.py
 	$(PY) bench/startup.py
-	if [ -f bench/search.py ]; then $(PY) bench/search.py; fi
+	$(PY) bench/run_search.py
 	$(PY) bench/report.py
 
 bench-broadcast: install

@@ -5,9 +5,11 @@ Not a test: nothing here is collected by pytest (testpaths = tests).
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import platform
+import shutil
 import statistics
 import sys
 import tempfile
@@ -94,6 +96,7 @@ def bench_settings(url: str | None = None, **overrides: Any) -> Settings:
     """Settings on `url`, or on a fresh SQLite file in a temporary folder."""
     if url is None:
         folder = Path(tempfile.mkdtemp(prefix="hongmeng-bench-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
         url = f"sqlite:///{folder / 'bench.db'}"
     return load_settings(_env_file=None, DATABASE_URL=url, **overrides)
 

@@ -44,15 +44,17 @@ from models.member import Identity, Member
 from models.org import Unit
 from settings import Settings
 
+SEARCH = "资源 冷链物流"
 REPORT_TEXT = "营业执照年检材料不知道怎么准备，已经跑了两趟"
 
 
 def user_script(code: str, unit_name: str) -> list[str]:
-    """What one member sends: a check-in by code, two look-ups and a /report dialog."""
+    """What one member sends: a check-in by code, look-ups, a search and a /report dialog."""
     return [
         f"签到 {code}",
         "/activities",
         "/me",
+        SEARCH,
         "/report",
         REPORT_TEXT,
         unit_name,

@@ -43,7 +43,8 @@ def throughput_lines(label: str, r: dict[str, Any]) -> list[str]:
         f"Measured {r['measured_at']}. {t['reps']} repetitions of {o['events_per_rep']} "
         f"updates ({t['users_per_rep']} members × {len(t['script'])} messages, round-robin), "
         "one `process_update` at a time, after a warm-up of 20 members.",
-        f"Each member sends: {', '.join(f'`{s}`' for s in t['script'])}.",
+        f"Each member sends: {', '.join(f'`{s}`' for s in t['script'])}. The search runs "
+        "over the demo county's resources (the 100,000-resource figure is further down).",
         "",
         "| | ours (dispatcher) | echo bot (baseline) | ratio ours/echo |",
         "|---|---|---|---|",
@@ -97,6 +98,68 @@ def burst_lines(label: str, r: dict[str, Any], key: str = "burst") -> list[str]:
     ]
 
 
+def headline(
+    sqlite: dict[str, Any] | None,
+    pg: dict[str, Any] | None,
+    broadcast: dict[str, Any] | None,
+    startup: dict[str, Any] | None,
+) -> list[str]:
+    """One row per figure: what, the figure, the baseline or limit, the ratio."""
+    rows = []
+    for label, r in (("SQLite", sqlite), ("PostgreSQL", pg)):
+        if not r:
+            continue
+        t = r["throughput"]
+        rows.append(
+            f"| events/s, whole dispatcher, mixed ({label}) | {t['ours']['median_events_per_s']}"
+            f" (p50 {t['ours']['p50_ms']} ms, p99 {t['ours']['p99_ms']} ms) | PTB echo bot "
+            f"{t['echo']['median_events_per_s']} | {t['ratio_events_per_s']} |"
+        )
+        for key, how in (("burst", "all at once"), ("burst_spread", "over 60 s")):
+            if key in r:
+                b = r[key]
+                rows.append(
+                    f"| 1,000 check-ins {how} ({label}): p99; rows; error replies | "
+                    f"{b['p99_ms']} ms; {b['checkin_rows']}; {b['error_replies']} | "
+                    f"one-minute window (burst took {b['wall_s']} s) | "
+                    f"{b['ratio_wall_to_window']} of the window |"
+                )
+    if broadcast:
+        rows.append(
+            f"| broadcast to {broadcast['recipients']:,}: total time; 429s | "
+            f"{broadcast['total_s']} s; {broadcast['responses_429']} | "
+            f"{broadcast['recipients']:,}/30 = {broadcast['limit_s']} s | "
+            f"{broadcast['ratio_to_limit']} |"
+        )
+    if startup:
+        c, e = startup["console_jieba_one_line"], startup["echo_bot_build"]
+        m = startup["memory_100k"]
+        rows.append(
+            f"| start-up to ready, jieba included (console, one line) | {c['median_wall_s']} s "
+            f"wall, {c['median_cpu_s']} s CPU | PTB echo bot build {e['median_wall_s']} s, "
+            f"{e['median_cpu_s']} s CPU | {startup['ratio_console_jieba_to_echo_bot_wall']}× "
+            f"wall, {startup['ratio_console_jieba_to_echo_bot_cpu']}× CPU |"
+        )
+        rows.append(
+            f"| peak memory (VmHWM), {startup['members']:,} members | "
+            f"{m['after_events_vmhwm_mib']} MiB | demo county only "
+            f"{startup['memory_demo_only']['after_events_vmhwm_mib']} MiB; machine "
+            f"{startup['machine']['memory_gib']} GiB | {startup['ratio_rss_100k_to_demo_only']}"
+            f"; {startup['share_of_memtotal_100k'] * 100:.2f} % of memory |"
+        )
+    if not rows:
+        return []
+    return [
+        "## Summary",
+        "",
+        "| figure | measured | baseline or limit | ratio |",
+        "|---|---|---|---|",
+        *rows,
+        "| resource search, 100,000 resources | see the section below | plain LIKE scan | |",
+        "",
+    ]
+
+
 def broadcast_lines(b: dict[str, Any] | None) -> list[str]:
     head = ["### A broadcast to 10,000 recipients against a rate-limited fake Telegram", ""]
     if b is None:
@@ -118,7 +181,27 @@ def broadcast_lines(b: dict[str, Any] | None) -> list[str]:
         f"window; smallest gap between two messages to one chat: "
         f"{b['smallest_per_chat_gap_s']}",
         f"- load average: {' → '.join(b['loadavg'])}",
+        *(
+            [f"- the 429s came at these seconds from the start: {b['429_at_s']}"]
+            if "429_at_s" in b
+            else []
+        ),
+        *earlier_broadcast(),
         "",
+    ]
+
+
+def earlier_broadcast() -> list[str]:
+    e = load("broadcast-before-merge")
+    if e is None:
+        return []
+    return [
+        f"- an earlier run, {e['measured_at']}, on this branch before `main` (with resources "
+        "and changes to bot/outbox.py and models/outbox.py) was merged: "
+        f"{e['total_s']} s against {e['limit_s']} s (ratio {e['ratio_to_limit']}), "
+        f"{e['responses_429']} 429 response(s), {e['messages_accepted']:,} accepted, outbox "
+        f"{e['outbox_status']}, at most {e['most_in_any_1s_window']} in any 1 s window with no "
+        f"slack; load average {' → '.join(e['loadavg'])}",
     ]
 
 
@@ -127,20 +210,18 @@ def search_lines(s: dict[str, Any] | None) -> list[str]:
     if s is None:
         return [
             *head,
-            "**Not measured.** Resource search (models/resource.py, handlers/resources.py, "
-            "bench/search.py) is being built on branch `resources` and was not on `main` when "
-            "these figures were taken, so neither the figure nor the search share of the mixed "
-            "workload above exists yet. Once it lands, `make bench` runs `bench/search.py` "
-            "(it writes bench/results/search.json) and this section shows its figures.",
+            "Not measured yet: run `make bench` (it runs bench/search.py through "
+            "bench/run_search.py).",
             "",
         ]
-    body = json.dumps({k: v for k, v in s.items() if k != "machine"}, ensure_ascii=False, indent=2)
     return [
         *head,
-        f"Measured {s['measured_at']} by bench/search.py:",
+        f"Measured {s['measured_at']} by the resources helper's bench/search.py "
+        f"(`{s['command']}`, run through bench/run_search.py; {s['wall_s']} s wall, "
+        f"{s['cpu_s']} s CPU, load average {' → '.join(s['loadavg'])}). Its output, as printed:",
         "",
-        "```json",
-        body,
+        "```",
+        s["output"],
         "```",
         "",
     ]
@@ -221,6 +302,7 @@ def main() -> None:
     ]
     if found:
         lines += machine_section(found)
+    lines += headline(sqlite, pg, broadcast, startup)
     lines += ["## Figures", ""]
     if sqlite:
         lines += throughput_lines("SQLite", sqlite)
@@ -249,8 +331,9 @@ def main() -> None:
         "## How to reproduce",
         "",
         "- `make bench`: dispatcher throughput and burst on SQLite (bench/dispatch.py), "
-        "start-up and memory (bench/startup.py), resource search when bench/search.py exists, "
-        "then this file (bench/report.py). About two minutes on an idle 2-core machine.",
+        "start-up and memory (bench/startup.py), resource search (bench/search.py through "
+        "bench/run_search.py), then this file (bench/report.py). About six minutes on this "
+        "loaded 2-core machine (the spread burst alone lasts one minute by design).",
         "- `make bench-broadcast`: the 10,000-recipient broadcast (bench/broadcast.py), about "
         "5.5 minutes of wall time by nature (10000/30 s), then this file.",
         "- `make bench-postgres`: the dispatcher figures on a throw-away PostgreSQL "
