@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-fast lint clean
+.PHONY: install demo test test-fast lint clean bench bench-broadcast bench-postgres
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,23 @@ test: install
 ## Skip the end-to-end and slow tests while iterating.
 test-fast: install
 	$(PY) -m pytest -m "not e2e and not slow"
+
+## Benchmarks (not tests): figures into BENCHMARKS.md. The broadcast takes ~5.5 min by nature.
+bench: install
+	$(PY) bench/dispatch.py
+	$(PY) bench/startup.py
+	$(PY) bench/run_search.py
+	$(PY) bench/report.py
+
+bench-broadcast: install
+	$(PY) bench/broadcast.py
+	$(PY) bench/report.py
+
+bench-postgres: install
+	url=$$(.ci/postgres.sh start /tmp/pg-bench 55451) && \
+	  $(PY) bench/dispatch.py --database-url $$url; status=$$?; \
+	  .ci/postgres.sh stop /tmp/pg-bench; \
+	  [ $$status -eq 0 ] && $(PY) bench/report.py
 
 lint: install
 	$(PY) -m ruff check .
