@@ -178,7 +178,10 @@ class TelegramTransport:
 
     def __init__(self, settings: Settings, bot: Bot | None = None) -> None:
         self.bot = bot or make_bot(settings)
-        self.limiter: RateLimiter | None = RateLimiter(settings.telegram_share_per_second, 1.0)
+        # 3% over Telegram's one-second windows: our send times jitter against its clock.
+        self.limiter: RateLimiter | None = RateLimiter(
+            settings.telegram_share_per_second, 1.03, window=1.03
+        )
         self.concurrency = 8
         self._ready = False
 

@@ -87,3 +87,18 @@ async def test_a_blocked_user_is_marked_unreachable_at_once(app: App, clock: Fro
     assert (await _row(app, row_id)).status == OutboxStatus.UNREACHABLE
     async with app.sessionmaker() as session:
         assert await session.scalar(select(Identity.unreachable)) is True
+
+
+async def test_rate_limiter_window_leaves_a_margin() -> None:
+    from bot.ratelimit import RateLimiter
+
+    now = [0.0]
+    limiter = RateLimiter(per_second=3, per_key_interval=1.03, clock=lambda: now[0], window=1.03)
+    for key in ("a", "b", "c"):
+        await limiter.acquire(key)
+    assert limiter._wait_needed("d") == 1.03
+    assert limiter._wait_needed("a") == 1.03
+    now[0] = 1.0
+    assert round(limiter._wait_needed("d"), 2) == 0.03
+    now[0] = 1.031
+    assert limiter._wait_needed("d") <= 0
