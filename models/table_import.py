@@ -93,3 +93,24 @@ def _text(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value).strip()
+
+
+YES = frozenset({"是", "有", "y", "yes", "1", "√", "✓"})
+NO = frozenset({"否", "无", "没有", "n", "no", "0", "×"})
+
+
+def yes_no(text: str) -> bool | None:
+    """是 → True, 否 → False (also 有/无, Y/N, 1/0, √/×); anything else → None."""
+    word = text.strip().lower()
+    return True if word in YES else False if word in NO else None
+
+
+def row_ranges(numbers: Iterable[int]) -> str:
+    """Row numbers for a sentence, runs shortened: 2–4、7."""
+    runs: list[list[int]] = []
+    for n in sorted(numbers):
+        if runs and n == runs[-1][1] + 1:
+            runs[-1][1] = n
+        else:
+            runs.append([n, n])
+    return "、".join(str(a) if a == b else f"{a}–{b}" for a, b in runs)
