@@ -323,15 +323,31 @@ def _import_members(path: str, skip_bad_rows: bool, settings: Settings) -> int:
         summary = "；".join(parts) + (SKIPPED.format(n=report.skipped) if report.skipped else "")
         if not report.invites:
             return report, [summary + "。", NO_INVITES]
-        target = invites_path(Path(path))
         try:  # before the commit: without the codes file, the office could not hand them out
             write_invites(target, report.invites)
         except OSError as error:
+            _restore(target, size)
             raise ImportFileError(INVITES_FAILED.format(path=target, error=error)) from error
         days = settings.INVITE_VALID_DAYS
         return report, [summary + "。", INVITES_WRITTEN.format(path=target, days=days)]
 
-    return _import_with(settings, skip_bad_rows, MEMBERS_REFUSED, work)
+    target = invites_path(Path(path))
+    size = target.stat().st_size if target.is_file() else None
+    try:
+        return _import_with(settings, skip_bad_rows, MEMBERS_REFUSED, work)
+    except BaseException:
+        _restore(target, size)  # the commit failed: the codes written would bind nobody
+        raise
+
+
+def _restore(path: Path, size: int | None) -> None:
+    """Put a file back to its size before a failed import (None: it did not exist)."""
+    if size is None:
+        if path.is_file():
+            path.unlink()
+    elif path.is_file():
+        with path.open("r+b") as handle:
+            handle.truncate(size)
 
 
 # `import KIND FILE`: one function per kind; members, orgs... are added here.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import os
 import re
@@ -11,6 +12,7 @@ import sys
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from openpyxl import Workbook
@@ -339,3 +341,28 @@ def test_cli_imports_orgs_then_members_and_a_member_binds(tmp_path: Path) -> Non
     ]
     assert not (tmp_path / "bad.csv.invites.csv").exists()
     assert _bot(["import", "orgs", str(tmp_path / "nope.csv")], env).returncode == 2
+
+
+def test_cli_members_unwritable_invites_file_imports_nothing(
+    settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot import cli
+
+    asyncio.run(_with_session(settings, _county))
+    path = _csv(tmp_path, MEMBERS, "周一,13800000001,甲公司,,,,,,")
+    invites_path(path).mkdir()  # where the codes file should go: cannot be written
+    assert cli.main(["import", "members", str(path)]) == 2
+    assert capsys.readouterr().out.startswith(f"无法写入邀请码文件 {invites_path(path)}")
+    assert asyncio.run(_with_session(settings, lambda s: _count(s, Member))) == 1
+    invites_path(path).rmdir()
+    assert cli.main(["import", "members", str(path)]) == 0
+    assert asyncio.run(_with_session(settings, lambda s: _count(s, Member))) == 2
+
+
+async def _with_session(settings: Settings, work: Any) -> Any:
+    engine = make_engine(settings)
+    try:
+        async with make_sessionmaker(engine)() as session, session.begin():
+            return await work(session)
+    finally:
+        await engine.dispose()
