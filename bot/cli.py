@@ -273,8 +273,118 @@ def _import_resources(path: str, skip_bad_rows: bool, settings: Settings) -> int
     return asyncio.run(run())
 
 
+ORGS_REFUSED = (
+    "有 {n} 行有误，未导入任何联盟或单位（改正后重试，或加 --skip-bad-rows 只导入正确的行）。"
+)
+ORGS_DONE = "已新增联盟 {alliances} 个、单位 {units} 家、成员关系 {memberships} 条"
+ORGS_NOTHING_NEW = "文件中的联盟、单位和成员关系都已存在，未新增任何内容"
+MEMBERS_REFUSED = (
+    "有 {n} 行有误，未导入任何成员（改正后重试，或加 --skip-bad-rows 只导入正确的行）。"
+)
+MEMBERS_DONE = "已新增成员 {n} 名"
+MEMBERS_EXISTING = "已存在 {n} 名（第 {rows} 行），未改动"
+SKIPPED = "，跳过有误的 {n} 行"
+INVITES_WRITTEN = "邀请码已写入 {path}（{days} 天内有效），请分发给新成员。"
+NO_INVITES = "没有新成员，未生成邀请码。"
+INVITES_FAILED = "无法写入邀请码文件 {path}：{error}。未导入任何成员。"
+
+
+def _import_with(
+    settings: Settings,
+    skip_bad_rows: bool,
+    refused: str,
+    work: Callable[[Any], Awaitable[tuple[Any, list[str]]]],
+) -> int:
+    """Run one import in one transaction; print bad rows, then the refusal or the summary."""
+    from models.db import make_engine, make_sessionmaker
+    from models.table_import import ImportFileError
+
+    async def run() -> int:
+        engine = make_engine(settings)
+        try:
+            async with make_sessionmaker(engine)() as session, session.begin():
+                report, summary = await work(session)
+        except ImportFileError as error:
+            print(error)
+            return 2
+        finally:
+            await engine.dispose()
+        for line in report.errors:
+            print(line)
+        if report.errors and not skip_bad_rows:
+            print(refused.format(n=len(report.errors)))
+            return 1
+        for line in summary:
+            print(line)
+        return 0
+
+    return asyncio.run(run())
+
+
+def _import_orgs(path: str, skip_bad_rows: bool, settings: Settings) -> int:
+    from models.org_import import import_orgs
+
+    async def work(session: Any) -> tuple[Any, list[str]]:
+        report = await import_orgs(session=session, path=Path(path), skip_bad_rows=skip_bad_rows)
+        counts = (report.alliances, report.units, report.memberships)
+        line = ORGS_DONE.format(**vars(report)) if any(counts) else ORGS_NOTHING_NEW
+        return report, [line + (SKIPPED.format(n=report.skipped) if report.skipped else "") + "。"]
+
+    return _import_with(settings, skip_bad_rows, ORGS_REFUSED, work)
+
+
+def _import_members(path: str, skip_bad_rows: bool, settings: Settings) -> int:
+    from models.member_import import import_members, invites_path, write_invites
+    from models.table_import import ImportFileError, row_ranges
+
+    async def work(session: Any) -> tuple[Any, list[str]]:
+        report = await import_members(
+            session=session,
+            path=Path(path),
+            now=Clock().now(),
+            valid_days=settings.INVITE_VALID_DAYS,
+            skip_bad_rows=skip_bad_rows,
+        )
+        parts = [MEMBERS_DONE.format(n=report.imported)]
+        if report.existing:
+            rows = row_ranges(report.existing)
+            parts.append(MEMBERS_EXISTING.format(n=len(report.existing), rows=rows))
+        summary = "；".join(parts) + (SKIPPED.format(n=report.skipped) if report.skipped else "")
+        if not report.invites:
+            return report, [summary + "。", NO_INVITES]
+        try:  # before the commit: without the codes file, the office could not hand them out
+            write_invites(target, report.invites)
+        except OSError as error:
+            _restore(target, size)
+            raise ImportFileError(INVITES_FAILED.format(path=target, error=error)) from error
+        days = settings.INVITE_VALID_DAYS
+        return report, [summary + "。", INVITES_WRITTEN.format(path=target, days=days)]
+
+    target = invites_path(Path(path))
+    size = target.stat().st_size if target.is_file() else None
+    try:
+        return _import_with(settings, skip_bad_rows, MEMBERS_REFUSED, work)
+    except BaseException:
+        _restore(target, size)  # the commit failed: the codes written would bind nobody
+        raise
+
+
+def _restore(path: Path, size: int | None) -> None:
+    """Put a file back to its size before a failed import (None: it did not exist)."""
+    if size is None:
+        if path.is_file():
+            path.unlink()
+    elif path.is_file():
+        with path.open("r+b") as handle:
+            handle.truncate(size)
+
+
 # `import KIND FILE`: one function per kind; members, orgs... are added here.
-IMPORTERS: dict[str, Callable[[str, bool, Settings], int]] = {"resources": _import_resources}
+IMPORTERS: dict[str, Callable[[str, bool, Settings], int]] = {
+    "resources": _import_resources,
+    "orgs": _import_orgs,
+    "members": _import_members,
+}
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:

@@ -6,9 +6,7 @@ imported from a file with a bad row unless the caller asks to skip bad rows.
 
 from __future__ import annotations
 
-import csv
 import re
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,9 +15,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import local_datetime
+from models import table_import
 from models.member import Member
 from models.org import Alliance, Unit
 from models.resource import KIND_WORDS, Resource, add_resource
+from models.table_import import ImportFileError, ImportReport, row_error
+
+__all__ = ["ImportFileError", "ImportReport", "import_resources", "read_rows"]
 
 COLUMNS = {
     "类别": "kind",
@@ -38,12 +40,6 @@ SPLIT_RE = re.compile(r"[、,，;；/|\s]+")
 DATE_RE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
 TITLE_MAX = 100
 
-NO_FILE = "找不到文件：{path}"
-BAD_TYPE = "只支持 .xlsx 和 .csv 文件：{path}"
-BAD_FILE = "无法读取文件：{error}"
-EMPTY_FILE = "文件是空的：第 1 行应为表头（{columns}）。"
-MISSING_COLUMNS = "第 1 行表头缺少列：{columns}。"
-ROW = "第 {row} 行：{problems}"
 PROBLEMS = {
     "kind": "类别“{value}”不对，应为 伙伴、管家、千里马 或 蓝海",
     "title": "标题为空",
@@ -57,71 +53,9 @@ PROBLEMS = {
 }
 
 
-class ImportFileError(Exception):
-    """The file as a whole cannot be read; the message is a sentence for the operator."""
-
-
-@dataclass
-class ImportReport:
-    imported: int = 0
-    errors: list[str] = field(default_factory=list)
-    skipped: int = 0
-
-
 def read_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
     """(row number, {column: text}) for each non-empty data row; raises ImportFileError."""
-    if not path.exists():
-        raise ImportFileError(NO_FILE.format(path=path))
-    suffix = path.suffix.lower()
-    if suffix not in (".xlsx", ".csv"):
-        raise ImportFileError(BAD_TYPE.format(path=path))
-    try:
-        table = _read_xlsx(path) if suffix == ".xlsx" else _read_csv(path)
-    except (OSError, ValueError, KeyError, csv.Error) as error:
-        raise ImportFileError(BAD_FILE.format(error=error)) from error
-    if not table:
-        raise ImportFileError(EMPTY_FILE.format(columns="、".join(COLUMNS)))
-    header = [_text(h) for h in table[0]]
-    missing = [c for c in REQUIRED if c not in header]
-    if missing:
-        raise ImportFileError(MISSING_COLUMNS.format(columns="、".join(missing)))
-    rows = []
-    for number, cells in enumerate(table[1:], start=2):
-        values = {h: _text(cells[i]) if i < len(cells) else "" for i, h in enumerate(header)}
-        if any(values.values()):
-            rows.append((number, values))
-    return rows
-
-
-def _read_csv(path: Path) -> list[list[Any]]:
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("gb18030")  # Excel on Chinese Windows saves CSV in GBK
-    return [row for row in csv.reader(text.splitlines())]
-
-
-def _read_xlsx(path: Path) -> list[list[Any]]:
-    from openpyxl import load_workbook
-
-    book = load_workbook(path, read_only=True, data_only=True)
-    try:
-        return [list(row) for row in book.worksheets[0].iter_rows(values_only=True)]
-    finally:
-        book.close()
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.date().isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
+    return table_import.read_rows(path, columns=COLUMNS, required=REQUIRED)
 
 
 def parse_date(text: str) -> datetime | None:
@@ -162,7 +96,7 @@ async def import_resources(
             problems.append(PROBLEMS["exists"])
         seen.setdefault(key, number)
         if problems:
-            report.errors.append(ROW.format(row=number, problems="；".join(problems)))
+            report.errors.append(row_error(number, problems))
             continue
         draft["provider_unit_id"] = units.get(draft["provider"])
         matches = phones.get(values.get("联系方式", ""), [])
