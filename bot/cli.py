@@ -283,6 +283,10 @@ MEMBERS_REFUSED = (
 )
 MEMBERS_DONE = "已新增成员 {n} 名"
 MEMBERS_EXISTING = "已存在 {n} 名（第 {rows} 行），未改动"
+DEPARTMENTS_REFUSED = (
+    "有 {n} 行有误，未导入任何部门（改正后重试，或加 --skip-bad-rows 只导入正确的行）。"
+)
+DEPARTMENTS_DONE = "已新增部门 {added} 个、更名 {renamed} 个"
 SKIPPED = "，跳过有误的 {n} 行"
 INVITES_WRITTEN = "邀请码已写入 {path}（{days} 天内有效），请分发给新成员。"
 NO_INVITES = "没有新成员，未生成邀请码。"
@@ -333,6 +337,19 @@ def _import_orgs(path: str, skip_bad_rows: bool, settings: Settings) -> int:
     return _import_with(settings, skip_bad_rows, ORGS_REFUSED, work)
 
 
+def _import_departments(path: str, skip_bad_rows: bool, settings: Settings) -> int:
+    from models.department_import import import_departments
+
+    async def work(session: Any) -> tuple[Any, list[str]]:
+        report = await import_departments(
+            session=session, path=Path(path), skip_bad_rows=skip_bad_rows
+        )
+        line = DEPARTMENTS_DONE.format(added=report.added, renamed=report.renamed)
+        return report, [line + (SKIPPED.format(n=report.skipped) if report.skipped else "") + "。"]
+
+    return _import_with(settings, skip_bad_rows, DEPARTMENTS_REFUSED, work)
+
+
 def _import_members(path: str, skip_bad_rows: bool, settings: Settings) -> int:
     from models.member_import import import_members, invites_path, write_invites
     from models.table_import import ImportFileError, row_ranges
@@ -379,10 +396,11 @@ def _restore(path: Path, size: int | None) -> None:
             handle.truncate(size)
 
 
-# `import KIND FILE`: one function per kind; members, orgs... are added here.
+# `import KIND FILE`: one function per kind.
 IMPORTERS: dict[str, Callable[[str, bool, Settings], int]] = {
     "resources": _import_resources,
     "orgs": _import_orgs,
+    "departments": _import_departments,
     "members": _import_members,
 }
 

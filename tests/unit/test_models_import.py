@@ -366,3 +366,30 @@ async def _with_session(settings: Settings, work: Any) -> Any:
             return await work(session)
     finally:
         await engine.dispose()
+
+
+async def test_departments_added_then_renamed_and_bad_rows_refused(
+    session: AsyncSession, tmp_path: Path
+) -> None:
+    from models.department_import import import_departments
+    from models.org import Department
+
+    report = await import_departments(session=session, path=DATA / "departments_example.csv")
+    assert (report.errors, report.added, report.renamed) == ([], 9, 0)
+    renamed = _csv(tmp_path, "代码,名称", "tax,国家税务总局阳都县税务局")
+    report = await import_departments(session=session, path=renamed)
+    assert (report.added, report.renamed) == (0, 1)
+    names = {d.code: d.name for d in await session.scalars(select(Department))}
+    assert names["tax"] == "国家税务总局阳都县税务局" and len(names) == 9
+    bad = _csv(tmp_path, "代码,名称", "police,县公安局", "hrss,", "hrss,人社局", name="bad.csv")
+    report = await import_departments(session=session, path=bad)
+    assert report.errors[0].startswith("第 2 行：代码“police”不在分派表中，可用：finance、hrss")
+    assert report.errors[1:] == ["第 3 行：名称为空", "第 4 行：代码“hrss”与第 3 行重复"]
+    assert report.added == report.renamed == 0
+
+
+@pytest.mark.e2e
+def test_cli_imports_departments(tmp_path: Path) -> None:
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'county.db'}"}
+    done = _bot(["import", "departments", str(DATA / "departments_example.csv")], env)
+    assert (done.returncode, done.stdout) == (0, "已新增部门 9 个、更名 0 个。\n")
