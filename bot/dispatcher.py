@@ -174,6 +174,10 @@ class Dispatcher:
                 return [Reply(BUTTON_GONE)]
             if route.on_button is not None:
                 return Target(route, route.on_button, {"data": data})
+            if data and route.steps:
+                # A step's button after its dialog ended (a double tap on "提交"): starting the
+                # route afresh would begin a new dialog the user did not ask for.
+                return [Reply(BUTTON_GONE)]
             return Target(route, route.handler, {})
         command = COMMAND_RE.match(text)
         if command:
