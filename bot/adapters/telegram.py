@@ -67,8 +67,9 @@ def to_incoming(update: Update, bot_username: str = "") -> Incoming | None:
         return None
     location = None
     if message.location is not None:
-        live = bool(message.location.live_period) or update.edited_message is not None
-        location = Location(message.location.latitude, message.location.longitude, live)
+        followup = update.edited_message is not None  # only live locations are edited
+        live = bool(message.location.live_period) or followup
+        location = Location(message.location.latitude, message.location.longitude, live, followup)
     elif update.edited_message is not None:
         return None  # an edited text is not a new request
     text = (message.text or "").strip()

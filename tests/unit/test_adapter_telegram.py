@@ -78,7 +78,7 @@ def test_locations_live_and_edited() -> None:
     assert live is not None and live.location == Location(35.5, 118.4, True)
     moved = {"latitude": 35.6, "longitude": 118.5}
     edited = to_incoming(update(edited_message=message(location=moved, edit_date=1796014900)))
-    assert edited is not None and edited.location == Location(35.6, 118.5, True)
+    assert edited is not None and edited.location == Location(35.6, 118.5, True, followup=True)
 
 
 def test_edited_text_and_empty_messages_are_ignored() -> None:
