@@ -152,6 +152,9 @@ def commands(routes: tuple[Route, ...] | list[Route]) -> list[BotCommand]:
 
 async def deliver(bot: Bot, chat_id: int | str, reply: Reply) -> list[Message]:
     """Send a reply's calls in order, turning Bot API errors into DeliveryError."""
+    missing = [str(p) for p in (reply.image, reply.file) if p is not None and not p.is_file()]
+    if missing:  # PTB would send the path as a file id: fail clearly, retrying cannot help
+        raise DeliveryError(f"attachment missing: {', '.join(missing)}", permanent=True)
     sent = []
     for method, kwargs in render(reply):
         try:

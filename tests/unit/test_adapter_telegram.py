@@ -14,6 +14,7 @@ from telegram.error import Forbidden, RetryAfter
 from bot.adapters.telegram import (
     TelegramTransport,
     commands,
+    deliver,
     render,
     split_text,
     to_incoming,
@@ -21,6 +22,7 @@ from bot.adapters.telegram import (
 from bot.app import App, build_app
 from bot.clock import FrozenClock
 from bot.core import Button, Location, Reply
+from bot.outbox import DeliveryError
 from handlers import ROUTES
 from models.member import Identity, Member
 from models.outbox import OutboxMessage, OutboxStatus, enqueue
@@ -215,3 +217,10 @@ async def test_403_blocked_marks_identity_unreachable(telegram_app: Any) -> None
     row, identity = await rows(app)
     assert row.status == OutboxStatus.UNREACHABLE
     assert identity.unreachable
+
+
+async def test_a_missing_attachment_fails_before_anything_is_sent(tmp_path: Path) -> None:
+    bot = FakeBot()
+    with pytest.raises(DeliveryError) as failure:
+        await deliver(bot, 4242, Reply("签到表（Excel）", file=tmp_path / "gone.xlsx"))  # type: ignore[arg-type]
+    assert failure.value.permanent and bot.sent == []
