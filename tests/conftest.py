@@ -10,6 +10,7 @@ import asyncio
 import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ import pytest
 from sqlalchemy import text
 
 from bot.app import App, build_app
-from bot.clock import FrozenClock, local_datetime
+from bot.clock import Clock, FrozenClock, local_datetime
 from models.base import Base
 from models.db import make_engine, make_sessionmaker
 from models.migrate import upgrade
@@ -33,12 +34,12 @@ def make_settings(url: str, **overrides: Any) -> Settings:
     return load_settings(_env_file=None, DATABASE_URL=url, **overrides)
 
 
-async def _load_demo(settings: Settings) -> dict[str, Any]:
+async def _load_demo(settings: Settings, now: datetime = START) -> dict[str, Any]:
     from models.demo import load_demo
 
     engine = make_engine(settings)
     try:
-        await load_demo(make_sessionmaker(engine), START)
+        await load_demo(make_sessionmaker(engine), now)
     finally:
         await engine.dispose()
     return {}
@@ -98,6 +99,17 @@ def settings(templates: dict[str, str], tmp_path: Path) -> Iterator[Settings]:
 def demo_settings(templates: dict[str, str], tmp_path: Path) -> Iterator[Settings]:
     """A migrated database holding the demo county."""
     value = _database(templates, tmp_path, "demo")
+    use_settings(value)
+    yield value
+    use_settings(None)
+
+
+@pytest.fixture
+def live_demo_settings(templates: dict[str, str], tmp_path: Path) -> Iterator[Settings]:
+    """The demo county loaded at the wall-clock time, for real processes that run on it (an
+    activity is then checking in now, as after `python -m bot demo --reset`)."""
+    value = _database(templates, tmp_path, "empty")
+    asyncio.run(_load_demo(value, Clock().now()))
     use_settings(value)
     yield value
     use_settings(None)
