@@ -202,6 +202,55 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+IMPORT_REFUSED = (
+    "有 {n} 行有误，未导入任何资源（改正后重试，或加 --skip-bad-rows 只导入正确的行）。"
+)
+
+
+def _import_resources(path: str, skip_bad_rows: bool, settings: Settings) -> int:
+    from pathlib import Path
+
+    from models.db import make_engine, make_sessionmaker
+    from models.resource_import import ImportFileError, import_resources
+
+    async def run() -> int:
+        engine = make_engine(settings)
+        try:
+            async with make_sessionmaker(engine)() as session, session.begin():
+                report = await import_resources(
+                    session=session,
+                    path=Path(path),
+                    now=Clock().now(),
+                    skip_bad_rows=skip_bad_rows,
+                )
+        except ImportFileError as error:
+            print(error)
+            return 2
+        finally:
+            await engine.dispose()
+        for line in report.errors:
+            print(line)
+        if report.errors and not skip_bad_rows:
+            print(IMPORT_REFUSED.format(n=len(report.errors)))
+            return 1
+        print(
+            f"已导入 {report.imported} 条资源"
+            + (f"，跳过 {report.skipped} 行。" if report.skipped else "。")
+        )
+        return 0
+
+    return asyncio.run(run())
+
+
+# `import KIND FILE`: one function per kind; members, orgs... are added here.
+IMPORTERS: dict[str, Callable[[str, bool, Settings], int]] = {"resources": _import_resources}
+
+
+def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    upgrade(settings)
+    return IMPORTERS[args.kind](args.file, args.skip_bad_rows, settings)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="红盟助手")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -235,6 +284,13 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("kind")
     export.add_argument("file")
     export.set_defaults(func=cmd_export)
+    importer = sub.add_parser("import", help="import rows from a .xlsx or .csv file")
+    importer.add_argument("kind", choices=sorted(IMPORTERS))
+    importer.add_argument("file")
+    importer.add_argument(
+        "--skip-bad-rows", action="store_true", help="import the good rows of a file with errors"
+    )
+    importer.set_defaults(func=cmd_import)
     return parser
 
 

@@ -210,9 +210,10 @@ class Dispatcher:
             )
         if text:
             parsed = self.nlu(text)
-            if parsed.alternatives:
-                return [_ask_which(self, parsed.alternatives)]
-            route = self.by_intent.get(parsed.intent)
+            choices = [self.by_intent[i] for i in parsed.alternatives if i in self.by_intent]
+            if len(choices) > 1:
+                return [_ask_which(choices)]
+            route = choices[0] if choices else self.by_intent.get(parsed.intent)
             if route is not None:
                 return Target(route, route.handler, dict(parsed.slots))
         route = self.by_name["help"]
@@ -265,8 +266,7 @@ def _followup(incoming: Incoming) -> bool:
     return bool(location and location.followup and not incoming.text and not incoming.action)
 
 
-def _ask_which(dispatcher: Dispatcher, intents: Sequence[str]) -> Reply:
-    choices = [dispatcher.by_intent[i] for i in intents if i in dispatcher.by_intent]
+def _ask_which(choices: Sequence[Route]) -> Reply:
     buttons = tuple(Button(r.help.split("：", 1)[0], r.name) for r in choices)
     return Reply(ASK_WHICH, buttons=buttons)
 

@@ -221,7 +221,8 @@ class OutboxSender:
 
     async def _failed(self, row: OutboxMessage, error: DeliveryError) -> None:
         attempts = row.attempts + 1
-        if error.permanent or attempts >= MAX_ATTEMPTS:
+        # A rate-limit answer (retry_after) defers the message; it never makes it fail.
+        if error.permanent or (attempts >= MAX_ATTEMPTS and not error.retry_after):
             await self._mark(
                 row.id,
                 status=(OutboxStatus.UNREACHABLE if error.unreachable else OutboxStatus.FAILED),

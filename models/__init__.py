@@ -14,6 +14,13 @@ from models.member import Identity, InviteCode, Member, MemberRole
 from models.notice import Notice, NoticeRecipient
 from models.org import Alliance, AllianceType, Department, Membership, Unit, UnitKind
 from models.outbox import OutboxMessage, OutboxStatus
+from models.resource import (
+    MatchRequest,
+    Resource,
+    ResourceAlliance,
+    ResourceTerm,
+    ResourceWord,
+)
 from models.rotation import RotationOverride, RotationPlan, SwapRequest
 from models.throttle import ThrottleHit
 from models.ticket import Ticket, TicketEvent, TicketReporter
@@ -32,6 +39,7 @@ __all__ = [
     "InboxEvent",
     "InviteCode",
     "KeyValue",
+    "MatchRequest",
     "Member",
     "MemberRole",
     "Membership",
@@ -39,6 +47,10 @@ __all__ = [
     "NoticeRecipient",
     "OutboxMessage",
     "OutboxStatus",
+    "Resource",
+    "ResourceAlliance",
+    "ResourceTerm",
+    "ResourceWord",
     "RotationOverride",
     "RotationPlan",
     "SwapRequest",

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from models.base import Base
 from models.demo import activities as demo_activities
 from models.demo import notices as demo_notices
+from models.demo import resources as demo_resources
 from models.demo import tickets as demo_tickets
 from models.demo.county import load_county
 from models.member import Identity, InviteCode, Member
@@ -23,7 +24,12 @@ from models.org import Alliance
 
 Seeder = Callable[[AsyncSession, datetime, dict[str, Any]], Awaitable[None]]
 
-SEEDERS: tuple[Seeder, ...] = (demo_activities.seed, demo_tickets.seed, demo_notices.seed)
+SEEDERS: tuple[Seeder, ...] = (
+    demo_activities.seed,
+    demo_tickets.seed,
+    demo_notices.seed,
+    demo_resources.seed,
+)
 
 ACCOUNT_ROLES = {
     "admin": "县级管理员（两新组织工委）",

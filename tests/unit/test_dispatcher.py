@@ -59,6 +59,8 @@ async def notify_ok(ctx: Context) -> list[Reply]:
 def fake_nlu(text: str) -> Parse:
     if "码" in text:
         return Parse("code_intent", {"code": "123456"})
+    if "单选" in text:
+        return Parse("code_intent", alternatives=("no_such_intent", "code_intent"))
     if "两可" in text:
         return Parse("code_intent", alternatives=("code_intent", "other_intent"))
     return Parse("unknown", confidence=0.0)
@@ -126,6 +128,10 @@ async def test_close_intents_are_asked_with_buttons(tchat: Chat) -> None:
     assert replies[0].text == "您是想："
     assert [b.label for b in replies[0].buttons] == ["代码", "其他"]
     assert await tchat.press("u", "代码") == ["intent:"]
+
+
+async def test_a_single_routable_alternative_is_taken_without_asking(tchat: Chat) -> None:
+    assert await tchat.say("u", "单选的话") == ["intent:"]
 
 
 async def test_nothing_understood_gets_help(tchat: Chat) -> None:

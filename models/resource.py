@@ -1,0 +1,504 @@
+"""Shared resource lists (伙伴/管家/千里马/蓝海): resources, their search index and match requests.
+
+Search uses an inverted index (ResourceTerm) filled when a resource is added: jieba terms of
+the title weigh more than those of tags, which weigh more than the description's. A query sums
+the weights of its terms per resource, so no query scans every resource's text; the same SQL
+runs on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import (
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    case,
+    func,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
+
+from bot import nlu
+from models.base import Base, TimestampMixin
+from models.member import Member
+from models.org import Alliance, Membership
+
+
+class ResourceKind(enum.StrEnum):
+    PARTNER = "伙伴"  # partner enterprises: supply, processing, logistics
+    STEWARD = "管家"  # services: finance, tax, legal, HR, policy
+    TALENT = "千里马"  # experts, skilled workers, positions
+    MARKET = "蓝海"  # projects, orders, channels
+
+
+KIND_HINTS = {
+    ResourceKind.PARTNER: "合作企业：供应、加工、物流",
+    ResourceKind.STEWARD: "服务：金融、税务、法律、人力、政策",
+    ResourceKind.TALENT: "人才：专家、技工、岗位",
+    ResourceKind.MARKET: "市场机会：项目、订单、渠道",
+}
+
+
+class MatchState(enum.StrEnum):
+    REQUESTED = "requested"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+
+
+TITLE_WEIGHT = 10
+TAG_WEIGHT = 4
+TEXT_WEIGHT = 1
+MAX_TERM = 40
+MAX_QUERY_TERMS = 12  # a pasted paragraph still makes one small index lookup
+# Words that say which list or that a search is wanted, not what is searched for.
+FILLER = frozenset(
+    {"资源", "清单", "伙伴", "管家", "千里马", "蓝海", "对接", "企业", "单位", "公司", "找"}
+)
+KIND_WORDS = {k.value: k for k in ResourceKind} | {f"{k.value}清单": k for k in ResourceKind}
+
+
+class Resource(TimestampMixin, Base):
+    __tablename__ = "resource"
+    __table_args__ = (Index("ix_resource_kind_valid", "kind", "valid_until"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[ResourceKind] = mapped_column(String(10))
+    title: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(Text, default="")
+    provider: Mapped[str] = mapped_column(String(100))
+    provider_unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    contact_member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"), index=True)
+    contact: Mapped[str] = mapped_column(String(100), default="")
+    tags: Mapped[str] = mapped_column(String(200), default="")
+    all_alliances: Mapped[bool] = mapped_column(default=True)
+    valid_until: Mapped[datetime | None]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+
+    alliances: Mapped[list[ResourceAlliance]] = relationship(
+        back_populates="resource", cascade="all, delete-orphan"
+    )
+    contact_member: Mapped[Member | None] = relationship(foreign_keys=[contact_member_id])
+
+
+class ResourceAlliance(Base):
+    """A resource not visible to all alliances is visible to these."""
+
+    __tablename__ = "resource_alliance"
+
+    resource_id: Mapped[int] = mapped_column(
+        ForeignKey("resource.id", ondelete="CASCADE"), primary_key=True
+    )
+    alliance_id: Mapped[int] = mapped_column(
+        ForeignKey("alliance.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+    resource: Mapped[Resource] = relationship(back_populates="alliances")
+    alliance: Mapped[Alliance] = relationship()
+
+
+class ResourceTerm(Base):
+    """The inverted index: one row per (term, resource), weighted by the fields it is in.
+
+    The resource's kind is copied here so a search within one list reads only its rows.
+    """
+
+    __tablename__ = "resource_term"
+    # Covering index: a query reads (term, kind → resource, weight) without touching the table.
+    __table_args__ = (Index("ix_resource_term_lookup", "term", "kind", "resource_id", "weight"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    term: Mapped[str] = mapped_column(String(MAX_TERM))
+    kind: Mapped[ResourceKind] = mapped_column(String(10))
+    resource_id: Mapped[int] = mapped_column(
+        ForeignKey("resource.id", ondelete="CASCADE"), index=True
+    )
+    weight: Mapped[int]
+
+
+class ResourceWord(Base):
+    """Every indexed term once, with how many resources use it: where suggestions come from."""
+
+    __tablename__ = "resource_word"
+
+    term: Mapped[str] = mapped_column(String(MAX_TERM), primary_key=True)
+    uses: Mapped[int] = mapped_column(default=0)
+
+
+class MatchRequest(TimestampMixin, Base):
+    """资源对接: a member asks a resource's provider to get in touch."""
+
+    __tablename__ = "match_request"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resource_id: Mapped[int] = mapped_column(
+        ForeignKey("resource.id", ondelete="CASCADE"), index=True
+    )
+    requester_id: Mapped[int] = mapped_column(ForeignKey("member.id"), index=True)
+    state: Mapped[MatchState] = mapped_column(String(10), default=MatchState.REQUESTED)
+    requested_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]
+
+    resource: Mapped[Resource] = relationship()
+    requester: Mapped[Member] = relationship()
+
+
+class ResourceError(Exception):
+    """A rule about resources was broken; `reason` names which."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+# --- terms -------------------------------------------------------------------------------
+
+
+def terms_of(text: str, skip: frozenset[str] = frozenset()) -> list[str]:
+    """Search terms of a text: jieba keywords, plus the shorter words inside each."""
+    out: list[str] = []
+    for word in nlu.keywords(text):
+        if word in skip:
+            continue
+        for term in (word, *nlu.segment(word)):
+            term = term.strip().lower()[:MAX_TERM]
+            if term and term not in out and term not in skip and (len(term) > 1 or term.isascii()):
+                if re.search(r"\w", term):
+                    out.append(term)
+    return out
+
+
+def index_terms(title: str, description: str, tags: str) -> dict[str, int]:
+    """Each term with its weight: summed over the fields it appears in (once per field)."""
+    weights: dict[str, int] = {}
+    for text, weight in ((title, TITLE_WEIGHT), (tags, TAG_WEIGHT), (description, TEXT_WEIGHT)):
+        for term in terms_of(text):
+            weights[term] = weights.get(term, 0) + weight
+    return weights
+
+
+@dataclass(frozen=True)
+class Query:
+    """What a member searches for: a list (or all) and terms (none = browse)."""
+
+    kind: ResourceKind | None
+    terms: tuple[str, ...]
+
+
+def parse_query(text: str, kind: str | None = None, keywords: Sequence[str] = ()) -> Query:
+    """The list named by `kind` or in the text, and the search terms without filler words."""
+    found = KIND_WORDS.get(kind or "")
+    if found is None:
+        found = next((k for word, k in KIND_WORDS.items() if word in text), None)
+    terms: list[str] = []
+    for source in [*keywords, text]:
+        for term in terms_of(source, FILLER | set(KIND_WORDS)):
+            if term not in terms:
+                terms.append(term)
+    return Query(found, tuple(terms[:MAX_QUERY_TERMS]))
+
+
+# --- adding ------------------------------------------------------------------------------
+
+
+async def add_resource(
+    *,
+    session: AsyncSession,
+    kind: ResourceKind,
+    title: str,
+    provider: str,
+    now: datetime,
+    description: str = "",
+    contact: str = "",
+    tags: str = "",
+    alliance_ids: Iterable[int] | None = None,
+    valid_until: datetime | None = None,
+    provider_unit_id: int | None = None,
+    contact_member_id: int | None = None,
+    created_by_id: int | None = None,
+) -> Resource:
+    """Add a resource and its index terms; alliance_ids None means visible to all."""
+    ids = sorted(set(alliance_ids)) if alliance_ids is not None else None
+    resource = Resource(
+        kind=kind,
+        title=title.strip(),
+        description=description.strip(),
+        provider=provider.strip(),
+        provider_unit_id=provider_unit_id,
+        contact_member_id=contact_member_id,
+        contact=contact.strip(),
+        tags=tags.strip(),
+        all_alliances=ids is None,
+        valid_until=valid_until,
+        created_by_id=created_by_id,
+        created_at=now,
+        alliances=[ResourceAlliance(alliance_id=a) for a in ids or ()],
+    )
+    session.add(resource)
+    await session.flush()
+    weights = index_terms(resource.title, resource.description, tags)
+    session.add_all(
+        ResourceTerm(term=term, kind=kind, resource_id=resource.id, weight=weight)
+        for term, weight in weights.items()
+    )
+    await _count_words(session, list(weights))
+    return resource
+
+
+async def _count_words(session: AsyncSession, terms: list[str]) -> None:
+    if not terms:
+        return
+    known = set(
+        await session.scalars(select(ResourceWord.term).where(ResourceWord.term.in_(terms)))
+    )
+    if known:
+        await session.execute(
+            update(ResourceWord)
+            .where(ResourceWord.term.in_(sorted(known)))
+            .values(uses=ResourceWord.uses + 1)
+        )
+    session.add_all(ResourceWord(term=t, uses=1) for t in terms if t not in known)
+    await session.flush()
+
+
+# --- searching ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Page:
+    total: int
+    items: list[Resource]
+
+
+async def visible_alliance_ids(session: AsyncSession, member: Member) -> set[int] | None:
+    """Alliances whose resources a member sees; None means all (super admin)."""
+    from bot.core import Role
+
+    if member.has_role(Role.SUPER_ADMIN):
+        return None
+    ids = set(member.admin_alliance_ids())
+    if member.home_unit_id is not None:
+        rows = await session.scalars(
+            select(Membership.alliance_id).where(Membership.unit_id == member.home_unit_id)
+        )
+        ids.update(rows)
+    return ids
+
+
+def _filters(kind: ResourceKind | None, alliance_ids: set[int] | None, now: datetime) -> list:
+    conditions: list = [or_(Resource.valid_until.is_(None), Resource.valid_until > now)]
+    if kind is not None:
+        conditions.append(Resource.kind == kind)
+    if alliance_ids is not None:
+        shared = select(ResourceAlliance.resource_id).where(
+            ResourceAlliance.alliance_id.in_(sorted(alliance_ids) or [-1])
+        )
+        conditions.append(or_(Resource.all_alliances.is_(True), Resource.id.in_(shared)))
+    return conditions
+
+
+async def search(
+    *,
+    session: AsyncSession,
+    query: Query,
+    alliance_ids: set[int] | None,
+    now: datetime,
+    offset: int = 0,
+    limit: int = 5,
+) -> Page:
+    """One page of visible, valid resources: best matches first, or newest first to browse."""
+    conditions = _filters(query.kind, alliance_ids, now)
+    total = func.count().over().label("total")
+    if query.terms:
+        matching = [ResourceTerm.term.in_(query.terms)]
+        if query.kind is not None:
+            matching.append(ResourceTerm.kind == query.kind)
+        scored = (
+            select(ResourceTerm.resource_id.label("rid"), func.sum(ResourceTerm.weight).label("s"))
+            .where(*matching)
+            .group_by(ResourceTerm.resource_id)
+            .subquery()
+        )
+        stmt = (
+            select(Resource.id, total)
+            .join(scored, scored.c.rid == Resource.id)
+            .where(*conditions)
+            .order_by(scored.c.s.desc(), Resource.id)
+        )
+    else:
+        stmt = select(Resource.id, total).where(*conditions).order_by(Resource.id.desc())
+    # One pass gives the page and, through the window count, the number of all matches.
+    rows = (await session.execute(stmt.offset(offset).limit(limit))).all()
+    if not rows:
+        # Past the last page the window count is lost with the rows: count them apart.
+        count = select(func.count()).select_from(stmt.subquery())
+        return Page((await session.scalar(count) or 0) if offset else 0, [])
+    ids = [row[0] for row in rows]
+    loaded = await session.scalars(select(Resource).where(Resource.id.in_(ids)))
+    by_id = {r.id: r for r in loaded}
+    return Page(int(rows[0][1]), [by_id[i] for i in ids])
+
+
+async def count_by_kind(
+    *, session: AsyncSession, terms: Sequence[str], alliance_ids: set[int] | None, now: datetime
+) -> dict[ResourceKind, int]:
+    """How many visible resources of each list match the terms (all of them if none)."""
+    stmt = select(Resource.kind, func.count()).where(*_filters(None, alliance_ids, now))
+    if terms:
+        matching = select(ResourceTerm.resource_id).where(ResourceTerm.term.in_(terms))
+        stmt = stmt.where(Resource.id.in_(matching))
+    rows = await session.execute(stmt.group_by(Resource.kind))
+    return {ResourceKind(kind): n for kind, n in rows.all()}
+
+
+async def nearest_terms(
+    *, session: AsyncSession, terms: Sequence[str], limit: int = 5
+) -> list[str]:
+    """Known words sharing characters with the query's, most used first (for no result)."""
+    chars = sorted({c for t in terms for c in t if not c.isascii()} | {t for t in terms if t})
+    if not chars:
+        return []
+    stmt = (
+        select(ResourceWord.term)
+        .where(or_(*[ResourceWord.term.like(f"%{c}%") for c in chars[:8]]))
+        .where(func.length(ResourceWord.term) > 1, ResourceWord.term.not_in(list(terms)))
+        .order_by(ResourceWord.uses.desc(), ResourceWord.term)
+        .limit(limit + len(FILLER))
+    )
+    found = await session.scalars(stmt)
+    return [t for t in found if t not in FILLER][:limit]
+
+
+# --- matchmaking -------------------------------------------------------------------------
+
+
+async def get_resource(*, session: AsyncSession, resource_id: int) -> Resource | None:
+    return await session.scalar(
+        select(Resource)
+        .where(Resource.id == resource_id)
+        .options(selectinload(Resource.alliances), selectinload(Resource.contact_member))
+    )
+
+
+async def request_match(
+    *,
+    session: AsyncSession,
+    resource: Resource,
+    requester: Member,
+    alliance_ids: set[int] | None,
+    now: datetime,
+) -> MatchRequest:
+    """Record a match request; raises ResourceError: gone, own, already."""
+    visible = alliance_ids is None or resource.all_alliances
+    visible = visible or bool(
+        {a.alliance_id for a in resource.alliances} & (alliance_ids or set())
+    )
+    if not visible or (resource.valid_until is not None and resource.valid_until <= now):
+        raise ResourceError("gone")
+    if resource.contact_member_id == requester.id:
+        raise ResourceError("own")
+    open_one = await session.scalar(
+        select(MatchRequest).where(
+            MatchRequest.resource_id == resource.id,
+            MatchRequest.requester_id == requester.id,
+            MatchRequest.state.in_((MatchState.REQUESTED, MatchState.ACCEPTED)),
+        )
+    )
+    if open_one is not None:
+        raise ResourceError("already")
+    match = MatchRequest(
+        resource_id=resource.id, requester_id=requester.id, requested_at=now, created_at=now
+    )
+    session.add(match)
+    await session.flush()
+    return match
+
+
+async def get_match(*, session: AsyncSession, match_id: int) -> MatchRequest | None:
+    return await session.scalar(
+        select(MatchRequest)
+        .where(MatchRequest.id == match_id)
+        .options(
+            selectinload(MatchRequest.resource),
+            selectinload(MatchRequest.requester).selectinload(Member.home_unit),
+            selectinload(MatchRequest.requester).selectinload(Member.department),
+        )
+    )
+
+
+async def decide_match(
+    *, session: AsyncSession, match: MatchRequest, member: Member, accept: bool, now: datetime
+) -> MatchRequest:
+    """The provider's contact accepts or declines; raises ResourceError: not_yours, decided."""
+    if match.resource.contact_member_id != member.id:
+        raise ResourceError("not_yours")
+    if match.state != MatchState.REQUESTED:
+        raise ResourceError("decided")
+    match.state = MatchState.ACCEPTED if accept else MatchState.DECLINED
+    match.decided_at = now
+    await session.flush()
+    return match
+
+
+async def matches_of(*, session: AsyncSession, member: Member) -> list[MatchRequest]:
+    """Match requests a member made or received as a contact, newest first."""
+    stmt = (
+        select(MatchRequest)
+        .join(Resource)
+        .where(
+            or_(MatchRequest.requester_id == member.id, Resource.contact_member_id == member.id)
+        )
+        .options(
+            selectinload(MatchRequest.resource),
+            selectinload(MatchRequest.requester).selectinload(Member.home_unit),
+            selectinload(MatchRequest.requester).selectinload(Member.department),
+        )
+        .order_by(MatchRequest.id.desc())
+        .limit(10)
+    )
+    return list(await session.scalars(stmt))
+
+
+@dataclass(frozen=True)
+class MatchFigures:
+    """Requested and accepted counts per list and per requester's alliance."""
+
+    by_kind: dict[ResourceKind, tuple[int, int]]
+    by_alliance: list[tuple[str, int, int]]
+
+
+async def match_figures(*, session: AsyncSession, alliance_ids: set[int] | None) -> MatchFigures:
+    """Match counts, restricted to requesters of the given alliances (None = all)."""
+    accepted = func.sum(case((MatchRequest.state == MatchState.ACCEPTED, 1), else_=0))
+    in_scope = select(Membership.unit_id)
+    if alliance_ids is not None:
+        in_scope = in_scope.where(Membership.alliance_id.in_(sorted(alliance_ids) or [-1]))
+    kind_rows = await session.execute(
+        select(Resource.kind, func.count(MatchRequest.id), accepted)
+        .join(Resource, Resource.id == MatchRequest.resource_id)
+        .join(Member, Member.id == MatchRequest.requester_id)
+        .where(Member.home_unit_id.in_(in_scope))
+        .group_by(Resource.kind)
+    )
+    by_kind = {ResourceKind(k): (int(n), int(a or 0)) for k, n, a in kind_rows.all()}
+    alliance_rows = await session.execute(
+        select(Alliance.name, func.count(MatchRequest.id), accepted)
+        .select_from(MatchRequest)
+        .join(Member, Member.id == MatchRequest.requester_id)
+        .join(Membership, Membership.unit_id == Member.home_unit_id)
+        .join(Alliance, Alliance.id == Membership.alliance_id)
+        .where(*([Alliance.id.in_(sorted(alliance_ids))] if alliance_ids is not None else []))
+        .group_by(Alliance.id, Alliance.name)
+        .order_by(Alliance.id)
+    )
+    by_alliance = [(name, int(n), int(a or 0)) for name, n, a in alliance_rows.all()]
+    return MatchFigures(by_kind, by_alliance)
