@@ -10,12 +10,12 @@ import asyncio
 import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from bot.app import App, build_app
 from bot.clock import Clock, FrozenClock, local_datetime
@@ -104,12 +104,25 @@ def demo_settings(templates: dict[str, str], tmp_path: Path) -> Iterator[Setting
     use_settings(None)
 
 
+async def _move_activities(settings: Settings, delta: timedelta) -> None:
+    from models.activity import Activity
+
+    engine = make_engine(settings)
+    try:
+        async with make_sessionmaker(engine)() as session, session.begin():
+            for activity in (await session.execute(select(Activity))).scalars():
+                activity.starts_at += delta
+                activity.ends_at += delta
+    finally:
+        await engine.dispose()
+
+
 @pytest.fixture
 def live_demo_settings(templates: dict[str, str], tmp_path: Path) -> Iterator[Settings]:
-    """The demo county loaded at the wall-clock time, for real processes that run on it (an
-    activity is then checking in now, as after `python -m bot demo --reset`)."""
-    value = _database(templates, tmp_path, "empty")
-    asyncio.run(_load_demo(value, Clock().now()))
+    """The demo county with its activities moved from START to the wall-clock time, for real
+    processes that run on it (the party day is checking in now, as after `demo --reset`)."""
+    value = _database(templates, tmp_path, "demo")
+    asyncio.run(_move_activities(value, Clock().now() - START))
     use_settings(value)
     yield value
     use_settings(None)

@@ -1,6 +1,7 @@
 """Feature flows through the real Telegram bot and the Bot API emulator: bind, check in with
-the host's code, report a problem by pressing buttons, the attendance sheet as a document, and
-check-in by live location (a plain pin refused, a live share's later positions not flooding).
+the host's code, report a problem by pressing buttons, search resources and page with a button,
+the attendance sheet as a document, and check-in by live location (a plain pin refused, a live
+share's later positions not flooding).
 
 The demo county is loaded at the wall-clock time, so its party day is checking in now.
 """
@@ -19,6 +20,7 @@ from handlers.checkin import LIVE_ONLY
 from models.activity import Activity, CheckIn, CheckInMethod
 from models.demo.activities import VENUE
 from models.member import Identity, Member
+from models.resource import MatchRequest, MatchState, Resource
 from models.ticket import Ticket, TicketState
 from settings import Settings
 from tests.e2e.telegram_harness import Emulator, User, running_bot, running_emulator
@@ -85,12 +87,12 @@ def tickets(db: Db, member_id: int) -> list[tuple[str, str, str, TicketState]]:
 
 
 @pytest.mark.parametrize("mode", ["polling", "webhook"])
-def test_bind_check_in_with_the_hosts_code_and_report_a_problem(
+def test_bind_check_in_report_a_problem_and_search_resources(
     mode: str, emulator: Emulator, db: Db, live_demo_settings: Settings
 ) -> None:
     invite, name = newcomer(db)
     user, host = User(emulator, id=60_001), User(emulator, id=60_002, first_name="书记")
-    as_telegram(db, host, "host")
+    host_id = as_telegram(db, host, "host")
     with running_bot(mode, live_demo_settings.DATABASE_URL, emulator):
         user.say(f"/bind {invite}")
         assert user.expect()[0].startswith(f"绑定成功！欢迎您，{name}")
@@ -132,6 +134,31 @@ def test_bind_check_in_with_the_hosts_code_and_report_a_problem(
         assert user.expect() == ["这个按钮已失效，请重新操作。"]
         assert len(tickets(db, member_id)) == 1
 
+        # The shared resources: search, the next page by its button, ask for a match.
+        user.say("资源 冷链物流")
+        [first] = user.expect()
+        found = re.match(r"🔎 资源清单里与“冷链 物流”相关的资源：共 (\d+) 条，第 1–5 条", first)
+        assert found and int(found.group(1)) > 5, first
+        assert buttons(user) == [*(f"我要对接 {n}" for n in range(1, 6)), "下一页"]
+        user.press("下一页")
+        [second] = user.expect()
+        assert second.startswith(
+            f"🔎 资源清单里与“冷链 物流”相关的资源：共 {found.group(1)} 条，第 6–"
+        )
+        sixth = re.search(r"^6\. 【\w+】(.+)$", second, re.M)
+        assert sixth and sixth.group(1) not in first, second
+        # The resource's contact (made the host) is asked on Telegram and accepts.
+        be_contact(db, sixth.group(1), host_id)
+        user.press("我要对接 6")
+        assert user.expect()[0].startswith(f"✅ 已向“{provider(db, sixth.group(1))}”发出对接请求")
+        assert matches(db, member_id) == [(sixth.group(1), MatchState.REQUESTED)]
+        [request] = host.expect()
+        assert request.startswith(f"🤝 资源对接请求：{name}（") and sixth.group(1) in request
+        host.press("同意对接")
+        assert host.expect()[0].startswith(f"已同意对接，已通知 {name}")
+        assert user.expect()[0].startswith(f"🎉 “{provider(db, sixth.group(1))}”已同意")
+        assert matches(db, member_id) == [(sixth.group(1), MatchState.ACCEPTED)]
+
         # The host's attendance sheet arrives as an .xlsx document.
         host.say("/attendance")
         summary, sheet = host.expect(2)
@@ -170,6 +197,30 @@ def test_live_location_checks_in_and_its_updates_do_not_flood(
         assert me != TOO_FAST and member_name(db, member_id) in me
         user.quiet(1.0)
     assert len(checkins(db, member_id)) == 1
+
+
+def matches(db: Db, member_id: int) -> list[tuple[str, MatchState]]:
+    async def work(session: Any) -> list[tuple[str, MatchState]]:
+        stmt = (
+            select(Resource.title, MatchRequest.state)
+            .join(Resource)
+            .where(MatchRequest.requester_id == member_id)
+        )
+        return [tuple(row) for row in (await session.execute(stmt)).all()]
+
+    return list(db.run(work))
+
+
+def be_contact(db: Db, title: str, member_id: int) -> None:
+    async def work(session: Any) -> None:
+        found = await session.execute(select(Resource).where(Resource.title == title))
+        found.scalar_one().contact_member_id = member_id
+
+    db.run(work)
+
+
+def provider(db: Db, title: str) -> str:
+    return str(db.scalar(select(Resource.provider).where(Resource.title == title)))
 
 
 def buttons(user: User) -> list[str]:

@@ -1,6 +1,7 @@
 """Feature flows through WeCom's encrypted callbacks and the stand-in WeCom API: a member binds,
 checks in with the host's code and by location, reports a problem pressing template-card
-buttons; the host's attendance sheet goes out as an uploaded file.
+buttons, searches resources and pages with a button; the host's attendance sheet goes out as
+an uploaded file.
 
 The demo county is loaded at the wall-clock time, so its party day is checking in now.
 """
@@ -26,6 +27,7 @@ from models.activity import Activity, CheckIn, CheckInMethod
 from models.db import make_engine, make_sessionmaker
 from models.demo.activities import VENUE
 from models.member import Identity, InviteCode, Member
+from models.resource import MatchRequest, MatchState, Resource
 from models.ticket import Ticket, TicketState
 from settings import Settings, load_settings, use_settings
 from tests.e2e.test_wecom import CRYPTO, Live, wait_for
@@ -169,7 +171,7 @@ def buttons(message: dict[str, Any]) -> list[str]:
     return [b["text"] for b in message["template_card"]["button_list"]]
 
 
-async def test_bind_check_in_by_code_and_location_and_report_with_card_buttons(
+async def test_bind_check_in_report_and_search_resources_by_card_buttons(
     live: Live, api: FakeWeComApi, db: async_sessionmaker[AsyncSession]
 ) -> None:
     async with db() as session:
@@ -228,6 +230,28 @@ async def test_bind_check_in_by_code_and_location_and_report_with_card_buttons(
         assert [tuple(r) for r in rows] == [
             (number.group(1), "tax", PROBLEM, TicketState.DISPATCHED)
         ]
+
+    # The shared resources: the page's text, then a card of its buttons; 下一页 pages on.
+    assert await newcomer.say("资源 冷链物流") == ""
+    first, card = await newcomer.expect(2)
+    page = first["text"]["content"]
+    found = re.match(r"🔎 资源清单里与“冷链 物流”相关的资源：共 (\d+) 条，第 1–5 条", page)
+    assert found and int(found.group(1)) > 5, page
+    assert buttons(card) == [*(f"我要对接 {n}" for n in range(1, 6)), "下一页"]
+    assert await newcomer.press("下一页") == ""
+    second, _ = await newcomer.expect(2)
+    page = second["text"]["content"]
+    assert f"共 {found.group(1)} 条，第 6–" in page
+    sixth = re.search(r"^6\. 【\w+】(.+)$", page, re.M)
+    assert sixth and sixth.group(1) not in first["text"]["content"], page
+    assert (await newcomer.press("我要对接 6")).startswith("✅ 已")
+    async with db() as session:
+        rows = await session.execute(
+            select(Resource.title, MatchRequest.state)
+            .join(Resource)
+            .where(MatchRequest.requester_id == invite.member_id)
+        )
+        assert [tuple(r) for r in rows] == [(sixth.group(1), MatchState.REQUESTED)]
 
     # The host's attendance sheet: the summary, then the .xlsx uploaded and sent as a file.
     assert await host.say("/attendance") == ""
