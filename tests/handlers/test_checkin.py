@@ -362,3 +362,19 @@ async def test_a_live_share_speaks_up_only_to_check_in_and_never_floods(chat: Ch
     assert [(c.member_id, c.method) for c in await checkins(chat)] == [
         (member_id, CheckInMethod.LOCATION)
     ]
+
+
+async def test_an_unbound_users_live_share_is_refused_once(chat: Chat) -> None:
+    def position(n: int, followup: bool) -> Incoming:
+        return Incoming(
+            platform="telegram",
+            event_id=f"stranger-{n}",
+            user_key="tg-stranger",
+            chat_key="tg-stranger",
+            received_at=chat.app.clock.now(),
+            location=Location(VENUE[0], VENUE[1], True, followup),
+        )
+
+    [refused] = await chat.send(position(0, followup=False))
+    assert refused.text.startswith("您还没有绑定身份")
+    assert [await chat.send(position(n, followup=True)) for n in range(1, 4)] == [[], [], []]
