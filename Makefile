@@ -9,6 +9,15 @@ STAMP := $(VENV)/.installed
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
+	@# Chart labels are Chinese: install a small CJK font when none is there and we are root.
+	@if ! ls /usr/share/fonts/truetype/wqy/wqy-microhei.ttc /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    (apt-get update -qq && apt-get install -y -qq fonts-wqy-microhei >/dev/null) \
+	      || echo "warning: could not install fonts-wqy-microhei; chart labels will not render"; \
+	  else \
+	    echo "warning: no CJK font; as root run: apt-get install fonts-wqy-microhei"; \
+	  fi; \
+	fi
 	touch $(STAMP)
 
 install: $(STAMP)

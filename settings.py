@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     TELEGRAM_BOT_TOKEN: str = ""
     TELEGRAM_API_BASE_URL: str = "https://api.telegram.org/bot"
     TELEGRAM_WEBHOOK_SECRET: str = ""
+    # Telegram's overall limit holds for the bot, not per process: each sending worker gets
+    # TELEGRAM_MESSAGES_PER_SECOND / SENDING_WORKERS (set SENDING_WORKERS to the worker count).
+    TELEGRAM_MESSAGES_PER_SECOND: int = 30
+    SENDING_WORKERS: int = 1
 
     WECOM_CORP_ID: str = ""
     WECOM_AGENT_ID: str = ""
@@ -67,7 +71,13 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
 
-    @field_validator("DIALOG_TIMEOUT_MINUTES", "MESSAGES_PER_MINUTE", "INVITE_VALID_DAYS")
+    @field_validator(
+        "DIALOG_TIMEOUT_MINUTES",
+        "MESSAGES_PER_MINUTE",
+        "INVITE_VALID_DAYS",
+        "TELEGRAM_MESSAGES_PER_SECOND",
+        "SENDING_WORKERS",
+    )
     @classmethod
     def _positive(cls, value: int) -> int:
         if value <= 0:
@@ -82,6 +92,11 @@ class Settings(BaseSettings):
     def sync_database_url(self) -> str:
         """The same database through a synchronous driver (Alembic)."""
         return self.DATABASE_URL.replace("sqlite+aiosqlite://", "sqlite://", 1)
+
+    @property
+    def telegram_share_per_second(self) -> int:
+        """This worker's part of the bot-wide Telegram send rate (rounded down, at least 1)."""
+        return max(1, self.TELEGRAM_MESSAGES_PER_SECOND // self.SENDING_WORKERS)
 
     @property
     def tz(self) -> ZoneInfo:

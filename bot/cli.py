@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -32,7 +33,11 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
             if args.reset:
                 await drop_everything(engine)
             await asyncio.to_thread(upgrade, settings)
-            return await load_demo(make_sessionmaker(engine), Clock().now())
+            now = Clock().now()
+            loaded, listing = await load_demo(make_sessionmaker(engine), now)
+            if loaded and args.weeks > 0:
+                await _simulate(make_sessionmaker(engine), now, args.weeks)
+            return loaded, listing
         finally:
             await engine.dispose()
 
@@ -42,11 +47,22 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+async def _simulate(sessionmaker: Any, now: Any, weeks: int) -> None:
+    """Past weeks of activities, check-ins, tickets and notices, for /stats and /ranking."""
+    from datetime import timedelta
+
+    from models.demo.simulate import simulate_weeks
+
+    async with sessionmaker() as session, session.begin():
+        await simulate_weeks(session, now - timedelta(weeks=weeks), weeks)
+
+
 def cmd_console(args: argparse.Namespace, settings: Settings) -> int:
     from bot.adapters.console import ConsoleSession, ConsoleTransport, read_lines
 
     interactive = sys.stdin.isatty()
     transport = ConsoleTransport(out=sys.stdout)
+    logging.getLogger().setLevel(logging.WARNING)  # the chat is the output; logs only for trouble
 
     async def run() -> None:
         app = build_app(settings, {"console": transport})
@@ -177,8 +193,23 @@ def _export_attendance(session: Any, path: Path) -> Awaitable[int]:
 
 
 # KIND -> async function(session, path) -> rows written; other kinds are added here.
+def _export(name: str) -> Callable[[Any, Path], Awaitable[int]]:
+    """members, tickets, notices, resources from models/export.py (county-wide)."""
+
+    async def run(session: Any, path: Path) -> int:
+        from models import export
+
+        return int(await getattr(export, f"export_{name}")(session=session, path=path))
+
+    return run
+
+
 EXPORTS: dict[str, Callable[[Any, Path], Awaitable[int]]] = {
     "attendance": _export_attendance,
+    "members": _export("members"),
+    "tickets": _export("tickets"),
+    "notices": _export("notices"),
+    "resources": _export("resources"),
 }
 
 
@@ -256,6 +287,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="create or upgrade the database and load the demo county")
     demo.add_argument("--reset", action="store_true", help="drop everything and start over")
+    demo.add_argument(
+        "--weeks", type=int, default=0, help="also simulate N past weeks of activity (figures)"
+    )
     demo.set_defaults(func=cmd_demo)
     console = sub.add_parser("console", help="chat as a console user")
     console.add_argument("--user", default="member")

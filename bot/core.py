@@ -90,7 +90,8 @@ class Route:
 
     `arg` names the keyword that receives a command's argument text; `on_button` receives a
     pressed button's data; `steps` maps dialog step names to step functions;
-    `takes_location` marks the one route that a bare shared location goes to.
+    `takes_location` marks the one route that a bare shared location goes to; `menu` and
+    `only_unbound` decide whether /help lists it (binding is listed only before binding).
     """
 
     name: str
@@ -104,3 +105,4 @@ class Route:
     steps: Mapping[str, Handler] = field(default_factory=dict)
     takes_location: bool = False
     menu: bool = True
+    only_unbound: bool = False

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -75,18 +76,24 @@ class Dispatcher:
         now = self.clock.now()
         try:
             async with self.sessionmaker() as session, session.begin():
+                await _one_at_a_time(session, incoming)
                 session.add(_inbox_row(incoming, now))
                 await session.flush()
                 return await self._process(session, incoming, now)
         except IntegrityError:
+            # Another worker holding the same event blocks our insert until it commits, then
+            # we land here: that is a duplicate. Any other conflict is a failed event.
             if await self._seen(incoming):
                 logger.info("duplicate event %s:%s ignored", incoming.platform, incoming.event_id)
                 return []
-            raise
+            return await self._failed(incoming, now)
         except Exception:
-            logger.exception("handler failed for %s:%s", incoming.platform, incoming.event_id)
-            await self._mark_seen(incoming, now)
-            return [Reply(INTERNAL_ERROR)]
+            return await self._failed(incoming, now)
+
+    async def _failed(self, incoming: Incoming, now: Any) -> list[Reply]:
+        logger.exception("handler failed for %s:%s", incoming.platform, incoming.event_id)
+        await self._mark_seen(incoming, now)
+        return [Reply(INTERNAL_ERROR)]
 
     async def _seen(self, incoming: Incoming) -> bool:
         from sqlalchemy import select
@@ -101,6 +108,7 @@ class Dispatcher:
         """A failed event is still recorded so that a re-delivery does not fail again."""
         try:
             async with self.sessionmaker() as session, session.begin():
+                await _one_at_a_time(session, incoming)
                 session.add(_inbox_row(incoming, now))
         except IntegrityError:
             pass
@@ -249,6 +257,25 @@ class Dispatcher:
             ]
         )
         return replace(reply, buttons=buttons)
+
+
+USER_LOCK_SPACE = 0x484D  # advisory locks with two keys: apart from the scheduler's one-key lock
+
+
+async def _one_at_a_time(session: AsyncSession, incoming: Incoming) -> None:
+    """One user's events run one after another, even on different workers.
+
+    Two workers could otherwise both read the same dialog state or failure count and both
+    act on it. SQLite already runs one write transaction at a time; PostgreSQL takes a lock
+    on the user that the transaction's end releases.
+    """
+    if session.bind is None or session.bind.dialect.name != "postgresql":
+        return
+    key = f"{incoming.platform}:{incoming.user_key}"
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(:space, hashtext(:key))"),
+        {"space": USER_LOCK_SPACE, "key": key},
+    )
 
 
 def _inbox_row(incoming: Incoming, now: Any) -> InboxEvent:

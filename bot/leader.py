@@ -112,14 +112,19 @@ async def lead_when_possible(
     running: object | None = None
     try:
         while True:
-            if running is None and await lock.try_acquire():
-                logger.info("this worker now runs the scheduler")
-                running = start()
-            elif running is not None and not await lock.still_held():
-                result = stop(running)
-                if result is not None:
-                    await result
-                running = None
+            try:
+                if running is None and await lock.try_acquire():
+                    logger.info("this worker now runs the scheduler")
+                    running = start()
+                elif running is not None and not await lock.still_held():
+                    result = stop(running)
+                    if result is not None:
+                        await result
+                    running = None
+            except Exception as error:
+                # The database is away (a restart, a network cut): keep standing by, or no
+                # worker would ever run the sweeps again until someone restarts them all.
+                logger.warning("scheduler lock check failed, retrying: %s", error)
             await asyncio.sleep(poll)
     finally:
         if running is not None:

@@ -277,6 +277,13 @@ def _category_weights() -> dict[str, dict[str, float]]:
     return weights
 
 
+def category_words(name: str, count: int = 3) -> list[str]:
+    """The strongest words of a problem category (e.g. to look for matching resources)."""
+    words = _category_weights().get(name, {})
+    ranked = sorted(words, key=lambda word: (-words[word], word))
+    return [word for word in ranked if len(word) > 1][:count]
+
+
 def category(text: str) -> str:
     """The problem category of a complaint (INTERFACES.md): weighted words, else 'other'.
 

@@ -99,6 +99,8 @@ class OutboxSender:
         while rows := await self._claim():
             results = await self._send_all(rows)
             sent += sum(results)
+        if sent:
+            logger.info("outbox: sent %d message(s)", sent)  # per worker, when several share
         return sent
 
     async def run_forever(self, interval: float = 1.0) -> None:
@@ -205,6 +207,11 @@ class OutboxSender:
     async def _send_one(self, transport: Transport, row: OutboxMessage, reply: Reply) -> bool:
         if transport.limiter is not None:
             await transport.limiter.acquire(row.user_key)
+        lease = row.claimed_until
+        if lease is not None and self.clock.now() >= lease:
+            # We waited past our claim (a long 429 pause): another worker may own the row now.
+            logger.info("outbox row %s: claim lapsed before sending, left for a new claim", row.id)
+            return False
         try:
             await transport.send(row.user_key, reply)
         except DeliveryError as error:

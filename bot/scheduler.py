@@ -73,6 +73,9 @@ def start_scheduler(
             coalesce=True,
             max_instances=1,
             misfire_grace_time=None,
+            # A new leader (a restart, a fail-over) sweeps at once: the interval timer starts
+            # afresh in each process, so restarts more frequent than `every` would starve it.
+            next_run_time=datetime.now(settings.tz),
         )
     scheduler.start()
     return scheduler

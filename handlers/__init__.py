@@ -15,9 +15,11 @@ from handlers import (
     attendance,
     binding,
     checkin,
+    digest,
     housekeeping,
     notices,
     profile,
+    ranking,
     report,
     resource_admin,
     resources,
@@ -55,6 +57,7 @@ ROUTES: tuple[Route, ...] = (
         role=Role.ANYONE,
         arg="code",
         steps={"bind.code": binding.receive_code},
+        only_unbound=True,
     ),
     Route(
         "me", profile.show, "我的信息：姓名、单位、联盟与身份", aliases=("我的信息",), intent="me"
@@ -242,6 +245,20 @@ ROUTES: tuple[Route, ...] = (
         aliases=("对接统计",),
         role=Role.ALLIANCE_ADMIN,
     ),
+    Route(
+        "ranking",
+        ranking.show,
+        "品牌排行：达标创星本月评分与星级",
+        aliases=("品牌排行", "排行", "创星"),
+    ),
+    Route(
+        "export",
+        digest.export,
+        "导出：成员、签到、工单、通知、资源 Excel 表",
+        aliases=("导出",),
+        role=Role.ALLIANCE_ADMIN,
+        arg="kind",
+    ),
 )
 
 SWEEPS: tuple[Sweep, ...] = (
@@ -251,4 +268,5 @@ SWEEPS: tuple[Sweep, ...] = (
     Sweep("mobile_summary", attendance.mobile_summary, every=timedelta(hours=6)),
     Sweep("ticket_deadlines", ticket_deadlines.sweep, every=timedelta(minutes=15)),
     Sweep("notices", notices.sweep, every=timedelta(minutes=1)),
+    Sweep("weekly_digest", digest.weekly, every=timedelta(hours=1)),
 )

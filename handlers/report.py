@@ -8,6 +8,7 @@ from bot import nlu
 from bot.clock import fmt_local
 from bot.context import Context
 from bot.core import Button, Reply
+from handlers import resources
 from handlers.ticket_text import announce, summary
 from handlers.tickets import NOT_FOUND
 from handlers.tickets import show as show_ticket
@@ -77,10 +78,14 @@ async def receive_text(ctx: Context, text: str = "", **_: object) -> list[Reply]
     if len(text) < MIN_LENGTH:
         return [Reply(TOO_SHORT)]
     await ctx.dialog.set_state("report.unit", text=text[:1000])
-    unit = ctx.me.home_unit
-    if unit is None:
+    if ctx.me.home_unit is None:
         return [Reply(NO_HOME_UNIT)]
-    return [Reply(ASK_UNIT, (Button(f"本单位：{unit.name}", "report:home"),))]
+    return [Reply(ASK_UNIT, _unit_buttons(ctx))]
+
+
+def _unit_buttons(ctx: Context) -> tuple[Button, ...]:
+    unit = ctx.me.home_unit
+    return (Button(f"本单位：{unit.name}", "report:home"),) if unit else ()
 
 
 async def receive_unit(ctx: Context, text: str = "", data: str | None = None) -> list[Reply]:
@@ -91,7 +96,7 @@ async def receive_unit(ctx: Context, text: str = "", data: str | None = None) ->
         name = text.strip()
         unit_id = await ctx.session.scalar(select(Unit.id).where(Unit.name == name))
         if unit_id is None:
-            return [Reply(UNIT_NOT_FOUND.format(name=name))]
+            return [Reply(UNIT_NOT_FOUND.format(name=name), _unit_buttons(ctx))]
     flow = ctx.dialog.get_data()
     proposed = flow.get("category") or nlu.category(flow.get("text", ""))
     await ctx.dialog.set_state("report.category", unit_id=unit_id, category=proposed)
@@ -149,8 +154,8 @@ async def confirm(ctx: Context, data: str | None = None, **_: object) -> list[Re
 
 
 async def matching_resources(ctx: Context, ticket: Ticket) -> list[Reply]:
-    """Up to three shared-resource entries matching the ticket (resources issue: not landed)."""
-    return []
+    """Up to three shared-resource entries matching the ticket (a bank's loan for finance)."""
+    return await resources.suggest(ctx, ticket.text, nlu.category_words(ticket.category))
 
 
 async def mine(ctx: Context, ticket: str = "") -> list[Reply]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 
 from bot.clock import fmt_local
@@ -11,6 +12,7 @@ from models.member import Member
 from models.resource import (
     KIND_HINTS,
     KIND_WORDS,
+    MAX_QUERY_TERMS,
     MatchState,
     Query,
     Resource,
@@ -42,6 +44,7 @@ NO_WORDS = "没看懂要找什么，请换个说法，例如：资源 冷链物�
 END = "（已经是最后一页）"
 MATCH_BUTTON = "我要对接 {n}"
 NEXT = "下一页"
+SUGGESTED = "💡 共享资源清单里也许有能帮上忙的："
 ASKED = "✅ 已向“{provider}”发出对接请求（{title}），对方回复后会通知您。"
 ASKED_OFFLINE = "✅ 已记录您对“{title}”的对接请求。对方暂未开通线上对接，请直接联系：{contact}"
 TO_PROVIDER = (
@@ -145,6 +148,24 @@ async def _page(ctx: Context, query: Query, offset: int) -> list[Reply]:
     elif offset:
         lines.append(END)
     return [Reply("\n".join(lines), buttons=tuple(buttons))]
+
+
+async def suggest(ctx: Context, text: str, extra_terms: Sequence[str] = ()) -> list[Reply]:
+    """Up to three visible resources matching a text (shown when a problem is reported)."""
+    parsed = parse_query(text)
+    query = Query(None, tuple(dict.fromkeys([*parsed.terms, *extra_terms]))[:MAX_QUERY_TERMS])
+    if not query.terms:
+        return []
+    ids = await visible_alliance_ids(ctx.session, ctx.me)
+    page = await search(session=ctx.session, query=query, alliance_ids=ids, now=ctx.now, limit=3)
+    if not page.items:
+        return []
+    lines = [SUGGESTED] + [_item(i, r) for i, r in enumerate(page.items, 1)]
+    buttons = tuple(
+        Button(MATCH_BUTTON.format(n=i), f"resources:m:{r.id}")
+        for i, r in enumerate(page.items, 1)
+    )
+    return [Reply("\n".join(lines), buttons=buttons)]
 
 
 def _item(n: int, resource: Resource) -> str:

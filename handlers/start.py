@@ -28,7 +28,7 @@ async def show_help(ctx: Context, unknown: bool = False) -> list[Reply]:
     lines = [NOT_UNDERSTOOD] if unknown else []
     lines.append(HELP_TITLE)
     for route in ctx.routes:
-        if not route.menu:
+        if not route.menu or (route.only_unbound and ctx.member is not None):
             continue
         allowed = route.role == Role.ANYONE or (
             ctx.member is not None and ctx.member.has_role(route.role)

@@ -1,23 +1,92 @@
-"""/stats: the county's alliance matrix for admins."""
+"""/stats: the alliance matrix, then activities, mobile members, tickets, notices, resources,
+and a chart. An alliance admin sees their alliances, the super admin the county."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from bot.context import Context
 from bot.core import Reply, Role
+from handlers.charts import chart_path, stats_chart
 from models.org import ALLIANCE_TYPE_ZH
-from models.stats import MatrixRow, alliance_matrix
+from models.stats import (
+    MatrixRow,
+    activity_figures,
+    alliance_matrix,
+    mobile_figures,
+    notice_figures,
+    overdue_tickets,
+    resource_figures,
+)
+from models.ticket import ticket_figures
 
 TITLE_COUNTY = "📊 党建红盟矩阵（全县）"
 TITLE_ALLIANCE = "📊 本联盟数据"
+ACTIVITIES = "活动：已举办 {held} 场，应到 {expected} 人次，实到 {present} 人次，参与率 {rate}"
+MOBILE = "流动党员：{members} 名，{active} 名参加过活动，共签到 {checkins} 次"
+TICKETS = (
+    "吹哨工单：共 {total} 件，办结率 {resolved}，办结用时中位数 {hours}，满意度 {happy}，"
+    "超期 {overdue} 件"
+)
+NOTICES = "通知：{notices} 条，送达 {recipients} 人次，已确认 {acked} 人次，确认率 {rate}"
+RESOURCE = "资源·{label}：{items} 条，已对接 {matches} 次"
+CHART = "📈 数据图（{scope}）"
+CHART_TITLE = "红盟数据（{scope}）"
+
+
+def scope_of(ctx: Context) -> Collection[int] | None:
+    """None (the county) for the super admin, else the alliances the member administers."""
+    return None if ctx.me.has_role(Role.SUPER_ADMIN) else ctx.me.admin_alliance_ids()
 
 
 async def show(ctx: Context) -> list[Reply]:
-    """Alliances, member party organisations, party members and units reached, by type."""
-    scope = None if ctx.me.has_role(Role.SUPER_ADMIN) else ctx.me.admin_alliance_ids()
+    """The alliance matrix, then activities, mobile members, tickets, notices; a chart."""
+    scope = scope_of(ctx)
     rows = await alliance_matrix(ctx.session, scope)
     lines = [TITLE_COUNTY if scope is None else TITLE_ALLIANCE]
     lines += [_line(row) for row in rows if row.alliances or row.label is None]
-    return [Reply("\n".join(lines))]
+    acts = await activity_figures(ctx.session, scope, until=ctx.now)
+    lines.append(
+        ACTIVITIES.format(
+            held=acts.held, expected=acts.expected, present=acts.present, rate=pct(acts.rate)
+        )
+    )
+    mobile = await mobile_figures(ctx.session, scope, until=ctx.now)
+    lines.append(
+        MOBILE.format(members=mobile.members, active=mobile.active, checkins=mobile.checkins)
+    )
+    t = await ticket_figures(ctx.session, scope)
+    late = {ticket.id for ticket, _ in await overdue_tickets(ctx.session, scope, ctx.now)}
+    lines.append(
+        TICKETS.format(
+            total=t.total,
+            resolved=pct(t.resolution_rate),
+            hours=hours(t.median_resolve_hours),
+            happy=pct(t.satisfaction),
+            overdue=len(late),
+        )
+    )
+    n = await notice_figures(ctx.session, scope, until=ctx.now)
+    lines.append(
+        NOTICES.format(
+            notices=n.notices, recipients=n.recipients, acked=n.acknowledged, rate=pct(n.rate)
+        )
+    )
+    for r in await resource_figures(ctx.session, scope, ctx.now):
+        lines.append(RESOURCE.format(label=r.label, items=r.items, matches=r.matches))
+    where = "全县" if scope is None else "本联盟"
+    path = stats_chart(
+        chart_path(f"stats-{ctx.me.id}-{ctx.now:%Y%m%d%H%M%S}.png"),
+        CHART_TITLE.format(scope=where),
+        {"活动": acts.held, "工单": t.total, "通知": n.notices, "流动党员签到": mobile.checkins},
+        {
+            "活动参与率": acts.rate,
+            "通知确认率": n.rate,
+            "工单办结率": t.resolution_rate,
+            "工单满意度": t.satisfaction,
+        },
+    )
+    return [Reply("\n".join(lines)), Reply(CHART.format(scope=where), image=path)]
 
 
 def _line(row: MatrixRow) -> str:
@@ -26,3 +95,11 @@ def _line(row: MatrixRow) -> str:
         f"{label}：联盟 {row.alliances} 个，成员党组织 {row.party_orgs} 个，"
         f"党员 {row.party_members} 名，辐射单位 {row.units} 家"
     )
+
+
+def pct(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0%}"
+
+
+def hours(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f} 小时"

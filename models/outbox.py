@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -29,7 +30,10 @@ class OutboxStatus(enum.StrEnum):
 
 class OutboxMessage(Base):
     __tablename__ = "outbox_message"
-    __table_args__ = (Index("ix_outbox_message_due", "status", "platform", "not_before"),)
+    __table_args__ = (
+        Index("ix_outbox_message_due", "status", "platform", "not_before"),
+        Index("ix_outbox_message_ref", "kind", "ref_id"),  # delivery figures per notice
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     member_id: Mapped[int | None] = mapped_column(
@@ -117,8 +121,18 @@ async def enqueue(
         )
         for platform, user_key, status in targets
     ]
-    session.add_all(rows)
-    await session.flush()
+    if dedupe_key is None:
+        session.add_all(rows)
+        await session.flush()
+        return rows
+    try:
+        # Another worker may be enqueueing the same key right now (a sweep overlapping a
+        # fail-over): its uncommitted row makes our insert wait, then conflict; that is "sent".
+        async with session.begin_nested():
+            session.add_all(rows)
+            await session.flush()
+    except IntegrityError:
+        return []
     return rows
 
 
@@ -157,6 +171,7 @@ async def claim_due(
         )
         for row in rows:
             row.status = OutboxStatus.SENDING
+            row.claimed_until = now + lease
     return rows
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -502,3 +502,28 @@ async def match_figures(*, session: AsyncSession, alliance_ids: set[int] | None)
     )
     by_alliance = [(name, int(n), int(a or 0)) for name, n, a in alliance_rows.all()]
     return MatchFigures(by_kind, by_alliance)
+
+
+async def list_figures(
+    session: AsyncSession, alliance_ids: Collection[int] | None, now: datetime
+) -> list[tuple[str, int, int]]:
+    """Per list: valid resources visible to the scope, and matches its members requested."""
+    scope = set(alliance_ids) if alliance_ids is not None else None
+    counts = await count_by_kind(session=session, terms=(), alliance_ids=scope, now=now)
+    matches = await match_figures(session=session, alliance_ids=scope)
+    return [
+        (f"{kind}清单", counts.get(kind, 0), matches.by_kind.get(kind, (0, 0))[0])
+        for kind in ResourceKind
+    ]
+
+
+async def provided_by_units(
+    session: AsyncSession, unit_ids: Collection[int], now: datetime
+) -> dict[int, int]:
+    """unit → how many valid resources it provides to the shared lists."""
+    rows = await session.execute(
+        select(Resource.provider_unit_id, func.count(Resource.id))
+        .where(Resource.provider_unit_id.in_(list(unit_ids)), *_filters(None, None, now))
+        .group_by(Resource.provider_unit_id)
+    )
+    return {int(unit): int(n) for unit, n in rows.all()}

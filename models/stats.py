@@ -1,15 +1,23 @@
-"""Figures computed from the data: the alliance matrix of the report's table."""
+"""Figures computed from the data: the alliance matrix of the report's table, activities,
+mobile members, notices and resources for /stats and the weekly digest.
+
+Ticket figures come from models.ticket (ticket_figures, overdue); they are not recomputed here.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import distinct, func, select
+from sqlalchemy import Select, distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from models.activity import Activity, CheckIn, attendance
 from models.member import Member
+from models.notice import Notice, NoticeRecipient
 from models.org import Alliance, AllianceType, Membership, Unit
+from models.ticket import Ticket, overdue
 
 
 @dataclass(frozen=True)
@@ -56,3 +64,135 @@ async def _row(
         )
     )
     return MatrixRow(kind, n_alliances or 0, n_orgs or 0, n_members or 0, n_units or 0)
+
+
+def _scope_units(alliance_ids: Collection[int] | None) -> Select[tuple[int]]:
+    stmt = select(Membership.unit_id)
+    if alliance_ids is not None:
+        stmt = stmt.where(Membership.alliance_id.in_(list(alliance_ids)))
+    return stmt
+
+
+@dataclass(frozen=True)
+class ActivityFigures:
+    """Activities that ended in the period; the rate counts the alliance's own party members."""
+
+    held: int
+    expected: int
+    present: int
+    guests: int
+
+    @property
+    def rate(self) -> float | None:
+        return self.present / self.expected if self.expected else None
+
+
+async def activity_figures(
+    session: AsyncSession,
+    alliance_ids: Collection[int] | None,
+    *,
+    until: datetime,
+    since: datetime | None = None,
+) -> ActivityFigures:
+    """Sums models.activity.attendance over the activities held (ended) in the period."""
+    stmt = select(Activity).where(Activity.ends_at <= until)
+    if since is not None:
+        stmt = stmt.where(Activity.ends_at > since)
+    if alliance_ids is not None:
+        stmt = stmt.where(Activity.alliance_id.in_(list(alliance_ids)))
+    held = expected = present = guests = 0
+    for activity in (await session.execute(stmt.order_by(Activity.id))).scalars():
+        figures = await attendance(session, activity)
+        held += 1
+        expected += figures.expected
+        present += len(figures.present) - len(figures.guests)
+        guests += len(figures.guests)
+    return ActivityFigures(held, expected, present, guests)
+
+
+@dataclass(frozen=True)
+class MobileFigures:
+    members: int
+    active: int  # mobile members with at least one check-in in the period
+    checkins: int
+
+
+async def mobile_figures(
+    session: AsyncSession,
+    alliance_ids: Collection[int] | None,
+    *,
+    until: datetime,
+    since: datetime | None = None,
+) -> MobileFigures:
+    """Mobile members whose home unit is in scope, and their check-ins anywhere."""
+    members = select(Member.id).where(
+        Member.is_mobile.is_(True), Member.home_unit_id.in_(_scope_units(alliance_ids))
+    )
+    checkins = select(CheckIn.member_id).where(CheckIn.member_id.in_(members), CheckIn.at <= until)
+    if since is not None:
+        checkins = checkins.where(CheckIn.at > since)
+    rows = list((await session.execute(checkins)).scalars())
+    total = await session.scalar(select(func.count()).select_from(members.subquery()))
+    return MobileFigures(total or 0, len(set(rows)), len(rows))
+
+
+@dataclass(frozen=True)
+class NoticeFigures:
+    notices: int
+    recipients: int
+    acknowledged: int
+
+    @property
+    def rate(self) -> float | None:
+        return self.acknowledged / self.recipients if self.recipients else None
+
+
+async def notice_figures(
+    session: AsyncSession,
+    alliance_ids: Collection[int] | None,
+    *,
+    until: datetime,
+    since: datetime | None = None,
+) -> NoticeFigures:
+    """Sent notices reaching members in scope; receipts (NoticeRecipient) of those members."""
+    stmt = (
+        select(NoticeRecipient.notice_id, NoticeRecipient.acked_at)
+        .join(Notice, Notice.id == NoticeRecipient.notice_id)
+        .where(Notice.sent_at.is_not(None), Notice.sent_at <= until)
+    )
+    if since is not None:
+        stmt = stmt.where(Notice.sent_at > since)
+    if alliance_ids is not None:
+        members = select(Member.id).where(Member.home_unit_id.in_(_scope_units(alliance_ids)))
+        stmt = stmt.where(NoticeRecipient.member_id.in_(members))
+    rows = (await session.execute(stmt)).all()
+    acked = sum(1 for _, at in rows if at is not None)
+    return NoticeFigures(len({n for n, _ in rows}), len(rows), acked)
+
+
+@dataclass(frozen=True)
+class ResourceRow:
+    """One list of the resources feature (需求/资源/项目…): items and matches made."""
+
+    label: str
+    items: int
+    matches: int
+
+
+async def resource_figures(
+    session: AsyncSession, alliance_ids: Collection[int] | None, now: datetime
+) -> list[ResourceRow]:
+    """Per shared list: valid resources visible to the scope and matches its members asked."""
+    from models.resource import list_figures
+
+    return [ResourceRow(*row) for row in await list_figures(session, alliance_ids, now)]
+
+
+async def overdue_tickets(
+    session: AsyncSession, alliance_ids: Collection[int] | None, now: datetime
+) -> list[tuple[Ticket, str]]:
+    """models.ticket.overdue limited to the scope."""
+    rows = await overdue(session, now)
+    if alliance_ids is None:
+        return rows
+    return [(t, kind) for t, kind in rows if t.alliance_id in alliance_ids]

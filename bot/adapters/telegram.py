@@ -176,13 +176,13 @@ def _seconds(error: RetryAfter) -> float:
 
 
 class TelegramTransport:
-    """The outbox sender's Telegram leg: ~30 messages/s overall, 1/s per chat."""
+    """The outbox sender's Telegram leg: this worker's share of the overall rate, 1/s per chat."""
 
     platform = PLATFORM
 
     def __init__(self, settings: Settings, bot: Bot | None = None) -> None:
         self.bot = bot or make_bot(settings)
-        self.limiter: RateLimiter | None = RateLimiter(30, 1.0)
+        self.limiter: RateLimiter | None = RateLimiter(settings.telegram_share_per_second, 1.0)
         self.concurrency = 8
         self._ready = False
 

@@ -97,3 +97,8 @@ async def test_a_fresh_invite_code_binds_its_own_member(chat: Chat, clock: Froze
     assert await chat.say("tg_user", "/bind 11112222") == [
         "绑定成功！欢迎您，新党员（红盟）。\n发送“帮助”查看可用功能。"
     ]
+
+
+async def test_help_offers_binding_only_before_binding(chat: Chat) -> None:
+    assert "/bind（绑定）" in (await chat.say("newcomer", "帮助"))[0]
+    assert "/bind" not in (await chat.say("member", "帮助"))[0]

@@ -39,7 +39,7 @@ async def file(chat: Chat, user: str, text: str, category_label: str | None = No
     label = category_label or chat.last[user][0].label
     [confirm] = await chat.press(user, label)
     assert confirm.startswith("请确认：")
-    [filed] = await chat.press(user, "提交")
+    filed, *_ = await chat.press(user, "提交")
     assert filed.startswith("🚩 吹哨成功！工单号 WT-2026-")
     return filed.split("工单号 ", 1)[1].split("\n", 1)[0]
 
@@ -56,7 +56,7 @@ async def test_done_when_member_reports_officer_signs_and_resolves_member_rates(
     assert proposal.startswith("建议分类：税务发票（转县税务局，红盟服务跟进）。")
     [confirm] = await chat.press("member", "✅ 税务发票")
     assert confirm == f"请确认：\n单位：{home[4:]}\n分类：税务发票\n问题：{COMPLAINT}"
-    [filed] = await chat.press("member", "提交")
+    filed, *_ = await chat.press("member", "提交")
     assert filed.startswith("🚩 吹哨成功！工单号 WT-2026-0005\n已转县税务局，红盟服务跟进；")
     assert "12月02日 09:00 前签收，12月08日 09:00 前办结" in filed
 
@@ -130,7 +130,7 @@ async def test_the_category_can_be_corrected_with_a_button(chat: Chat) -> None:
     assert await chat.say("member", "不对") == ["请点按钮选择问题分类。"]
     [confirm] = await chat.press("member", "用工社保")
     assert "分类：用工社保" in confirm
-    [filed] = await chat.press("member", "提交")
+    filed, *_ = await chat.press("member", "提交")
     assert "已转县人力资源和社会保障局，红盟服务跟进" in filed
     ticket = await _ticket(chat, "WT-2026-0005")
     assert (ticket.category, ticket.committee) == ("labor", "红盟服务")
@@ -214,3 +214,23 @@ async def test_the_nlu_category_slot_is_the_proposal(chat: Chat) -> None:
     await chat.say("member", "客户拖了半年不付货款，怎么办才好")
     [proposal] = await chat.press("member", chat.last["member"][0].label)
     assert proposal.startswith("建议分类：法律纠纷（转县司法局，红盟服务跟进）")
+
+
+async def test_filing_shows_matching_shared_resources(chat: Chat) -> None:
+    await chat.say("member", "我们公司想贷款但是银行一直不批，流动资金很紧张")
+    await chat.press("member", chat.last["member"][0].label)
+    await chat.press("member", "✅ 融资贷款")
+    replies = await chat.send(chat.event("member", action=chat.last["member"][0].action))
+    filed, suggested = replies
+    assert filed.text.startswith("🚩 吹哨成功！")
+    assert suggested.text.startswith("💡 共享资源清单里也许有能帮上忙的：\n1. 【管家】")
+    assert "贷款" in suggested.text
+    assert [b.label for b in suggested.buttons][:1] == ["我要对接 1"]
+
+
+async def test_no_suggestion_when_no_resource_matches(chat: Chat) -> None:
+    await chat.say("member", "/report 园区流浪猫太多，晚上叫个不停")
+    await chat.press("member", chat.last["member"][0].label)
+    await chat.press("member", chat.last["member"][0].label)
+    replies = await chat.send(chat.event("member", action=chat.last["member"][0].action))
+    assert [r.text[:7] for r in replies] == ["🚩 吹哨成功！"]

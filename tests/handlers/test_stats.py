@@ -14,12 +14,14 @@ COUNTY = [
 
 
 async def test_super_admin_sees_the_county_matrix(chat: Chat) -> None:
-    [reply] = await chat.say("admin", "/stats")
-    assert reply.splitlines()[:5] == COUNTY
+    [reply, chart] = await chat.replies("admin", "/stats")
+    assert reply.text.splitlines()[:5] == COUNTY
+    assert chart.text == "📈 数据图（全县）" and chart.image is not None
 
 
 async def test_alliance_admin_sees_only_their_alliance(chat: Chat) -> None:
-    [reply] = await chat.say("alliance_admin", "统计")
+    [reply, chart] = await chat.say("alliance_admin", "统计")
+    assert chart == "📈 数据图（本联盟）"
     lines = reply.splitlines()
     assert lines[0] == "📊 本联盟数据"
     assert lines[1] == "产业链：联盟 1 个，成员党组织 6 个，党员 30 名，辐射单位 11 家"

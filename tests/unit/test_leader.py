@@ -51,3 +51,32 @@ async def test_standby_starts_the_scheduler_when_the_leader_stops(settings: Sett
     await asyncio.gather(standby, return_exceptions=True)
     for engine in engines:
         await engine.dispose()
+
+
+async def test_standby_keeps_trying_while_the_database_is_away() -> None:
+    """A failed lock attempt (database restarting) must not end the standby's loop."""
+
+    class FlakyLock:
+        def __init__(self) -> None:
+            self.attempts = 0
+
+        async def try_acquire(self) -> bool:
+            self.attempts += 1
+            if self.attempts < 3:
+                raise ConnectionError("server closed the connection unexpectedly")
+            return True
+
+        async def still_held(self) -> bool:
+            return True
+
+        async def release(self) -> None:
+            pass
+
+    started: list[str] = []
+    task = asyncio.create_task(
+        lead_when_possible(FlakyLock(), lambda: started.append("x") or "x", lambda _: None, 0.01)  # type: ignore[arg-type]
+    )
+    await asyncio.sleep(0.2)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    assert started == ["x"]

@@ -1,0 +1,171 @@
+"""The weekly digest to admins (a sweep) and /export: the .xlsx files sent in chat."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Awaitable, Callable, Collection
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.clock import fmt_local, local_datetime, to_local
+from bot.context import Context
+from bot.core import Reply, Role
+from handlers.stats import pct, scope_of
+from models.activity import Activity, export_attendance
+from models.export import export_members, export_notices, export_resources, export_tickets
+from models.member import Member, MemberRole
+from models.outbox import enqueue
+from models.stats import activity_figures, notice_figures, overdue_tickets
+from models.ticket import Ticket
+from settings import Settings
+
+DIGEST_KIND = "weekly_digest"
+DIGEST_HOUR = 8  # Monday, local time: the digest covers the week that just ended
+DIGEST_HEAD = "🗓️ 上周（{start}—{end}）{scope}数据周报"
+DIGEST_ACTIVITIES = "活动 {held} 场，参与率 {rate}"
+DIGEST_TICKETS = "新吹哨 {filed} 件，办结 {resolved} 件"
+DIGEST_NOTICES = "通知 {notices} 条，确认率 {rate}"
+DIGEST_OVERDUE = "⚠️ 超期工单 {count} 件："
+DIGEST_NO_OVERDUE = "✅ 没有超期工单。"
+OVERDUE_KIND = {"sign": "未签收", "resolve": "未办结"}
+MORE = "……等 {count} 件，发送 /tickets 查看。"
+EXPORT_USAGE = "请发送：/export 类型。可选：{kinds}"
+EXPORT_DONE = "{label}（{rows} 行）"
+
+Exporter = Callable[..., Awaitable[int]]
+EXPORTS: dict[str, tuple[str, Exporter]] = {
+    "members": ("成员名单", export_members),
+    "tickets": ("吹哨工单", export_tickets),
+    "notices": ("通知确认情况", export_notices),
+    "resources": ("资源清单", export_resources),
+}
+ALIASES = {
+    "成员": "members",
+    "工单": "tickets",
+    "通知": "notices",
+    "签到": "attendance",
+    "资源": "resources",
+}
+
+
+async def export(ctx: Context, kind: str = "") -> list[Reply]:
+    """An .xlsx of members, attendance, tickets or notices within the admin's scope."""
+    kind = ALIASES.get(kind.strip(), kind.strip().lower())
+    scope = scope_of(ctx)
+    path = _export_path(f"{kind}-{ctx.me.id}-{ctx.now:%Y%m%d%H%M%S}.xlsx")
+    if kind == "attendance":
+        ids = await _activity_ids(ctx.session, scope)
+        rows = await export_attendance(session=ctx.session, path=path, activity_ids=ids)
+        return [Reply(EXPORT_DONE.format(label="签到记录", rows=rows), file=path)]
+    if kind not in EXPORTS:
+        kinds = "、".join([*EXPORTS, "attendance"])
+        return [Reply(EXPORT_USAGE.format(kinds=kinds))]
+    label, writer = EXPORTS[kind]
+    rows = await writer(session=ctx.session, path=path, alliance_ids=scope)
+    return [Reply(EXPORT_DONE.format(label=label, rows=rows), file=path)]
+
+
+def _export_path(name: str) -> Path:
+    folder = Path(tempfile.gettempdir()) / "hongmeng-exports"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / name
+
+
+async def _activity_ids(session: AsyncSession, scope: Collection[int] | None) -> list[int] | None:
+    if scope is None:
+        return None
+    stmt = select(Activity.id).where(Activity.alliance_id.in_(list(scope)))
+    return list((await session.execute(stmt)).scalars())
+
+
+def last_week(now: datetime) -> tuple[datetime, datetime, str]:
+    """UTC bounds of the local ISO week before `now`'s, and its key (e.g. 2026-W48)."""
+    local = to_local(now)
+    monday = local.date() - timedelta(days=local.weekday())
+    end = local_datetime(monday.year, monday.month, monday.day)
+    start = end - timedelta(weeks=1)
+    year, week, _ = to_local(start).isocalendar()
+    return start, end, f"{year}-W{week:02d}"
+
+
+async def weekly(*, session: AsyncSession, now: datetime, settings: Settings) -> None:
+    """Sweep: each admin gets last week's figures and the overdue tickets once per ISO week."""
+    local = to_local(now)
+    if local.weekday() == 0 and local.hour < DIGEST_HOUR:
+        return
+    start, end, week = last_week(now)
+    for member, scope in await _admins(session):
+        text = await digest_text(session, scope, start, end, now)
+        await enqueue(
+            session=session,
+            member_id=member.id,
+            reply=Reply(text),
+            now=now,
+            kind=DIGEST_KIND,
+            dedupe_key=f"digest:{member.id}:{week}",
+        )
+
+
+async def _admins(session: AsyncSession) -> list[tuple[Member, Collection[int] | None]]:
+    ids = select(MemberRole.member_id).where(
+        MemberRole.role.in_([Role.ALLIANCE_ADMIN, Role.SUPER_ADMIN])
+    )
+    members = await session.execute(select(Member).where(Member.id.in_(ids)).order_by(Member.id))
+    result: list[tuple[Member, Any]] = []
+    for m in members.scalars():
+        scope = None if m.has_role(Role.SUPER_ADMIN) else m.admin_alliance_ids()
+        if scope is None or scope:
+            result.append((m, scope))
+    return result
+
+
+async def digest_text(
+    session: AsyncSession,
+    scope: Collection[int] | None,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+) -> str:
+    """The digest: the week's activities, tickets and notices, then what is overdue now."""
+    acts = await activity_figures(session, scope, since=start, until=end)
+    notes = await notice_figures(session, scope, since=start, until=end)
+    filed, resolved = await _week_tickets(session, scope, start, end)
+    last = end - timedelta(days=1)
+    lines = [
+        DIGEST_HEAD.format(
+            start=fmt_local(start, "%m月%d日"),
+            end=fmt_local(last, "%m月%d日"),
+            scope="全县" if scope is None else "本联盟",
+        ),
+        DIGEST_ACTIVITIES.format(held=acts.held, rate=pct(acts.rate)),
+        DIGEST_TICKETS.format(filed=filed, resolved=resolved),
+        DIGEST_NOTICES.format(notices=notes.notices, rate=pct(notes.rate)),
+    ]
+    late = await overdue_tickets(session, scope, now)
+    if not late:
+        lines.append(DIGEST_NO_OVERDUE)
+        return "\n".join(lines)
+    lines.append(DIGEST_OVERDUE.format(count=len(late)))
+    for ticket, kind in late[:10]:
+        department = ticket.department.name if ticket.department else "待分派"
+        lines.append(f"· {ticket.number} {department} {OVERDUE_KIND[kind]}")
+    if len(late) > 10:
+        lines.append(MORE.format(count=len(late)))
+    return "\n".join(lines)
+
+
+async def _week_tickets(
+    session: AsyncSession, scope: Collection[int] | None, start: datetime, end: datetime
+) -> tuple[int, int]:
+    """Tickets filed and tickets resolved within [start, end)."""
+    counts = []
+    for column in (Ticket.created_at, Ticket.resolved_at):
+        stmt = select(func.count()).where(column >= start, column < end)
+        if scope is not None:
+            stmt = stmt.where(Ticket.alliance_id.in_(list(scope)))
+        counts.append(await session.scalar(stmt) or 0)
+    return counts[0], counts[1]

@@ -1,0 +1,226 @@
+"""达标创星: a monthly score per member unit from measurable facts, turned into 1–5 stars.
+
+Only units with a party organisation are scored (they host and send party members). For the
+local calendar month M, a unit U of the alliances in scope scores (0–100 points):
+
+- Hosting, 30: for each alliance of U whose rotation gives U a turn starting in M, U should
+  host at least one activity of that alliance starting in M.
+  H = 30 × turns hosted / turns. With no turn in M: 30 if U hosted any activity in M
+  anyway, else 15 (neutral: it was not U's turn).
+- Participation, 40: P = 40 × check-ins of U's party members at activities of U's alliances
+  that started in M ÷ (U's party members × those activities). 0 when nothing was held.
+- Tickets answered on time, 15: of the tickets filed by U in M (not rejected or merged)
+  that are resolved or past their resolve deadline when scored (a ticket still within its
+  deadline is not judged yet), the share resolved by the deadline.
+  T = 15 × on time / judged; 15 when none is judged.
+- Notices acknowledged, 10: N = 10 × receipts of U's members acknowledged ÷ receipts, for
+  notices sent in M; 10 when none were sent to U.
+- Resources shared, 5: R = 0.5 when the unit provides one valid resource to the shared
+  lists (伙伴/管家/千里马/蓝海), 1 for two or more.
+
+Stars: ≥ 85 ★★★★★, ≥ 70 ★★★★, ≥ 55 ★★★, ≥ 40 ★★, else ★. Ties in 品牌排行 are broken by
+the unit's name so the order is stable.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.clock import local_datetime, to_local
+from models.activity import Activity, CheckIn
+from models.member import Member
+from models.notice import Notice, NoticeRecipient
+from models.org import Membership, Unit
+from models.rotation import RotationPlan, period_index, turns
+from models.ticket import Ticket, TicketState
+
+WEIGHTS = {"hosting": 30, "participation": 40, "tickets": 15, "notices": 10, "resources": 5}
+STAR_THRESHOLDS = ((85, 5), (70, 4), (55, 3), (40, 2))
+
+
+@dataclass(frozen=True)
+class UnitScore:
+    unit_id: int
+    name: str
+    hosting: float
+    participation: float
+    tickets: float
+    notices: float
+    resources: float
+
+    @property
+    def total(self) -> float:
+        return self.hosting + self.participation + self.tickets + self.notices + self.resources
+
+    @property
+    def stars(self) -> int:
+        return stars_for(self.total)
+
+
+def stars_for(total: float) -> int:
+    for floor, stars in STAR_THRESHOLDS:
+        if total >= floor:
+            return stars
+    return 1
+
+
+def month_bounds(moment: datetime) -> tuple[datetime, datetime]:
+    """UTC start and end of the local calendar month containing `moment`."""
+    local = to_local(moment)
+    start = local_datetime(local.year, local.month, 1)
+    year, month = (local.year + 1, 1) if local.month == 12 else (local.year, local.month + 1)
+    return start, local_datetime(year, month, 1)
+
+
+async def _units(
+    session: AsyncSession, alliance_ids: Collection[int] | None
+) -> dict[int, tuple[str, set[int]]]:
+    """Scored units: name and the alliances (in scope) they belong to."""
+    stmt = select(Unit.id, Unit.name, Membership.alliance_id).join(Membership)
+    stmt = stmt.where(Unit.has_party_org.is_(True))
+    if alliance_ids is not None:
+        stmt = stmt.where(Membership.alliance_id.in_(list(alliance_ids)))
+    result: dict[int, tuple[str, set[int]]] = {}
+    for unit_id, name, alliance_id in await session.execute(stmt):
+        result.setdefault(unit_id, (name, set()))[1].add(alliance_id)
+    return result
+
+
+async def _turns(
+    session: AsyncSession, alliances: set[int], start: datetime, end: datetime
+) -> set[tuple[int, int]]:
+    """(alliance, unit) pairs whose rotation turn starts within [start, end)."""
+    plans = select(RotationPlan).where(RotationPlan.alliance_id.in_(alliances))
+    pairs = set()
+    for plan in (await session.execute(plans)).scalars():
+        first = max(period_index(plan, start), 0)
+        count = period_index(plan, end) - first + 1
+        for turn in await turns(session, plan, first_index=first, count=count):
+            if start <= turn.starts_at < end:
+                pairs.add((plan.alliance_id, turn.unit_id))
+    return pairs
+
+
+async def _activities(
+    session: AsyncSession, alliances: set[int], start: datetime, end: datetime
+) -> list[tuple[int, int, int | None]]:
+    stmt = select(Activity.id, Activity.alliance_id, Activity.host_unit_id).where(
+        Activity.alliance_id.in_(alliances), Activity.starts_at >= start, Activity.starts_at < end
+    )
+    return [tuple(row) for row in await session.execute(stmt)]  # type: ignore[misc]
+
+
+async def _party_members(session: AsyncSession, unit_ids: Collection[int]) -> Counter[int]:
+    stmt = (
+        select(Member.home_unit_id, func.count())
+        .where(Member.home_unit_id.in_(list(unit_ids)), Member.is_party_member.is_(True))
+        .group_by(Member.home_unit_id)
+    )
+    return Counter({u: n for u, n in await session.execute(stmt)})
+
+
+async def _checkins(session: AsyncSession, activity_ids: list[int]) -> Counter[tuple[int, int]]:
+    """(activity, home unit) → check-ins by party members."""
+    stmt = (
+        select(CheckIn.activity_id, CheckIn.home_unit_id, func.count())
+        .join(Member, Member.id == CheckIn.member_id)
+        .where(CheckIn.activity_id.in_(activity_ids), Member.is_party_member.is_(True))
+        .group_by(CheckIn.activity_id, CheckIn.home_unit_id)
+    )
+    return Counter({(a, u): n for a, u, n in await session.execute(stmt)})
+
+
+async def _ticket_shares(
+    session: AsyncSession, unit_ids: Collection[int], start: datetime, end: datetime, now: datetime
+) -> dict[int, tuple[int, int]]:
+    """unit → (judged, resolved on time) for tickets filed in [start, end), judged at `now`."""
+    stmt = select(Ticket.unit_id, Ticket.resolved_at, Ticket.resolve_due_at).where(
+        Ticket.unit_id.in_(list(unit_ids)),
+        Ticket.created_at >= start,
+        Ticket.created_at < end,
+        Ticket.state.not_in([TicketState.REJECTED, TicketState.MERGED]),
+    )
+    result: dict[int, tuple[int, int]] = {}
+    for unit_id, resolved, due in await session.execute(stmt):
+        if resolved is None and due > now:
+            continue
+        filed, on_time = result.get(unit_id, (0, 0))
+        result[unit_id] = (filed + 1, on_time + int(resolved is not None and resolved <= due))
+    return result
+
+
+async def _receipts(
+    session: AsyncSession, unit_ids: Collection[int], start: datetime, end: datetime
+) -> dict[int, tuple[int, int]]:
+    """unit → (receipts, acknowledged) for notices sent in [start, end)."""
+    stmt = (
+        select(Member.home_unit_id, NoticeRecipient.acked_at)
+        .join(NoticeRecipient, NoticeRecipient.member_id == Member.id)
+        .join(Notice, Notice.id == NoticeRecipient.notice_id)
+        .where(
+            Member.home_unit_id.in_(list(unit_ids)), Notice.sent_at >= start, Notice.sent_at < end
+        )
+    )
+    result: dict[int, tuple[int, int]] = {}
+    for unit_id, acked in await session.execute(stmt):
+        total, done = result.get(unit_id, (0, 0))
+        result[unit_id] = (total + 1, done + int(acked is not None))
+    return result
+
+
+async def resources_shared(
+    session: AsyncSession, unit_ids: Collection[int], moment: datetime
+) -> dict[int, float]:
+    """unit → 0..1: half for one valid resource it shares, full for two or more."""
+    from models.resource import provided_by_units
+
+    provided = await provided_by_units(session, unit_ids, moment)
+    return {unit: min(1.0, count / 2) for unit, count in provided.items()}
+
+
+async def monthly_scores(
+    session: AsyncSession, alliance_ids: Collection[int] | None, moment: datetime
+) -> list[UnitScore]:
+    """Scores of the units in scope for the month containing `moment`, best first."""
+    start, end = month_bounds(moment)
+    units = await _units(session, alliance_ids)
+    alliances = set().union(*(a for _, a in units.values())) if units else set()
+    due = await _turns(session, alliances, start, end)
+    acts = await _activities(session, alliances, start, end)
+    members = await _party_members(session, units)
+    came = await _checkins(session, [a for a, _, _ in acts])
+    tickets = await _ticket_shares(session, units, start, end, moment)
+    receipts = await _receipts(session, units, start, end)
+    shared = await resources_shared(session, units, moment)
+    w = WEIGHTS
+    scores = []
+    for unit_id, (name, mine) in units.items():
+        hosted = {a for _, a, host in acts if host == unit_id}
+        owed = {a for a, u in due if u == unit_id and a in mine}
+        if owed:
+            hosting = w["hosting"] * len(owed & hosted) / len(owed)
+        else:
+            hosting = w["hosting"] if hosted else w["hosting"] / 2
+        held = [a for a, alliance, _ in acts if alliance in mine]
+        seats = members[unit_id] * len(held)
+        present = sum(came[(a, unit_id)] for a in held)
+        filed, on_time = tickets.get(unit_id, (0, 0))
+        sent, acked = receipts.get(unit_id, (0, 0))
+        scores.append(
+            UnitScore(
+                unit_id=unit_id,
+                name=name,
+                hosting=hosting,
+                participation=w["participation"] * present / seats if seats else 0.0,
+                tickets=w["tickets"] * on_time / filed if filed else float(w["tickets"]),
+                notices=w["notices"] * acked / sent if sent else float(w["notices"]),
+                resources=w["resources"] * shared.get(unit_id, 0.0),
+            )
+        )
+    return sorted(scores, key=lambda s: (-s.total, s.name))

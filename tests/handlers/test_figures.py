@@ -1,0 +1,147 @@
+"""/stats after simulated weeks, its chart, /export and `python -m bot export`, the digest."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import warnings
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import func, select
+
+from bot.clock import FrozenClock, local_datetime
+from bot.scheduler import run_all
+from handlers import SWEEPS
+from handlers.charts import cjk_font
+from models.demo.simulate import simulate_weeks
+from models.outbox import OutboxMessage
+from tests.conftest import START
+from tests.fakes import Chat
+
+WEEKS = 4
+
+
+async def simulate(chat: Chat, clock: FrozenClock, weeks: int = WEEKS) -> None:
+    async with chat.app.sessionmaker() as session, session.begin():
+        await simulate_weeks(session, START, weeks)
+    clock.set(START + timedelta(weeks=weeks))
+
+
+def figure(text: str, pattern: str) -> list[int]:
+    found = re.search(pattern, text)
+    assert found, (pattern, text)
+    return [int(g) for g in found.groups()]
+
+
+def rows(path: Path) -> list[tuple[object, ...]]:
+    sheet = load_workbook(path).active
+    assert sheet is not None
+    return list(sheet.iter_rows(min_row=2, values_only=True))
+
+
+async def test_stats_after_simulated_weeks_shows_figures_and_a_chart(
+    chat: Chat, clock: FrozenClock
+) -> None:
+    await simulate(chat, clock)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        [reply, chart] = await chat.replies("admin", "/stats")
+    lines = reply.text.splitlines()
+    assert lines[4] == "合计：联盟 14 个，成员党组织 63 个，党员 360 名，辐射单位 362 家"
+    # 14 alliances × 4 weeks, plus the demo's own four activities (all over by now).
+    held, expected, present = figure(lines[5], r"已举办 (\d+) 场，应到 (\d+) 人次，实到 (\d+)")
+    assert held == 14 * WEEKS + 4 and 0 < present < expected
+    assert lines[6].startswith("流动党员：")
+    # 4 demo tickets and two a week: one resolved on time, one still open and overdue.
+    assert figure(lines[7], r"共 (\d+) 件")[0] == 4 + 2 * WEEKS
+    assert "超期 " in lines[7] and "满意度 100%" in lines[7]
+    notices, recipients, acked = figure(lines[8], r"通知：(\d+) 条，送达 (\d+) 人次，已确认 (\d+)")
+    assert notices == 2 + WEEKS and 0 < acked < recipients
+    assert chart.image is not None and chart.image.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    if cjk_font() is None:
+        pytest.skip("no CJK font installed (apt-get install fonts-wqy-microhei)")
+    missing = [w for w in caught if "missing from font" in str(w.message)]
+    assert missing == [], "Chinese labels fell back to a font without CJK glyphs"
+
+
+async def test_exports_hold_the_numbers_stats_shows(chat: Chat, clock: FrozenClock) -> None:
+    await simulate(chat, clock, weeks=2)
+    [stats] = (await chat.say("admin", "/stats"))[:1]
+    total = figure(stats, r"吹哨工单：共 (\d+) 件")[0]
+    _, recipients, acked = figure(stats, r"通知：(\d+) 条，送达 (\d+) 人次，已确认 (\d+)")
+    [tickets] = await chat.replies("admin", "/export tickets")
+    assert tickets.text == f"吹哨工单（{total} 行）" and tickets.file is not None
+    assert len(rows(tickets.file)) == total
+    [notices] = await chat.replies("admin", "导出 通知")
+    assert notices.file is not None
+    sheet = rows(notices.file)
+    assert sum(r[3] for r in sheet) == recipients and sum(r[4] for r in sheet) == acked  # type: ignore[misc]
+    [members] = await chat.replies("admin", "/export members")
+    assert members.file is not None
+    party = [r for r in rows(members.file) if r[2] == "是" and r[1]]
+    assert len(party) >= 360
+    [attendance] = await chat.replies("alliance_admin", "/export attendance")
+    assert attendance.file is not None
+    assert {r[1] for r in rows(attendance.file)} == {"食品产业链党建红色联盟"}
+
+
+async def test_alliance_admin_export_is_their_alliance(chat: Chat, clock: FrozenClock) -> None:
+    await simulate(chat, clock, weeks=1)
+    [stats, _] = await chat.say("alliance_admin", "/stats")
+    total = figure(stats, r"吹哨工单：共 (\d+) 件")[0]
+    [tickets] = await chat.replies("alliance_admin", "/export tickets")
+    assert tickets.file is not None and len(rows(tickets.file)) == total
+    assert await chat.say("alliance_admin", "/export 捐款") == [
+        "请发送：/export 类型。可选：members、tickets、notices、resources、attendance"
+    ]
+    assert (await chat.say("member", "/export tickets"))[0].startswith("抱歉，您没有使用“导出”")
+
+
+async def test_cli_export_writes_the_same_ticket_rows(
+    chat: Chat, clock: FrozenClock, tmp_path: Path
+) -> None:
+    from bot.cli import main
+
+    await simulate(chat, clock, weeks=1)
+    [stats, _] = await chat.say("admin", "/stats")
+    total = figure(stats, r"吹哨工单：共 (\d+) 件")[0]
+    for kind in ("tickets", "members", "notices", "attendance"):
+        path = tmp_path / f"{kind}.xlsx"
+        assert await asyncio.to_thread(main, ["export", kind, str(path)]) == 0
+        assert rows(path)
+    assert len(rows(tmp_path / "tickets.xlsx")) == total
+
+
+async def test_weekly_digest_once_per_week_with_overdue_tickets(
+    chat: Chat, clock: FrozenClock
+) -> None:
+    sweeps = [s for s in SWEEPS if s.id == "weekly_digest"]
+    await simulate(chat, clock, weeks=2)  # now: Tuesday 2026-12-15
+    app = chat.app
+    await run_all(sweeps, app.sessionmaker, clock, app.settings)
+    await app.sender.drain()
+    [digest] = chat.received("admin")
+    lines = digest.splitlines()
+    assert lines[0] == "🗓️ 上周（12月07日—12月13日）全县数据周报"
+    assert lines[1].startswith("活动 14 场，参与率 ")
+    assert lines[2] == "新吹哨 2 件，办结 1 件"
+    assert lines[3].startswith("通知 1 条，确认率 ")
+    assert lines[4].startswith("⚠️ 超期工单 ") and "WT-2026-" in digest
+    [mine] = chat.received("alliance_admin")
+    assert mine.startswith("🗓️ 上周（12月07日—12月13日）本联盟数据周报")
+    clock.advance(minutes=60 * 24)
+    await run_all(sweeps, app.sessionmaker, clock, app.settings)
+    clock.set(local_datetime(2026, 12, 21, 7, 0))  # Monday before 08:00: not yet
+    await run_all(sweeps, app.sessionmaker, clock, app.settings)
+    async with app.sessionmaker() as session:
+        count = await session.scalar(
+            select(func.count()).where(OutboxMessage.kind == "weekly_digest")
+        )
+    assert count == 2  # one super admin and one alliance admin, once
+    clock.set(local_datetime(2026, 12, 21, 8, 5))
+    await run_all(sweeps, app.sessionmaker, clock, app.settings)
+    await app.sender.drain()
+    assert len(chat.received("admin")) == 2

@@ -1,0 +1,128 @@
+"""达标创星: two units of one alliance whose December stars differ for documented reasons."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from bot.clock import FrozenClock, local_datetime
+from models.activity import Activity, CheckInMethod, check_in
+from models.member import Identity, Member
+from models.org import Membership
+from models.rotation import get_plan
+from models.stars import month_bounds, monthly_scores, stars_for
+from models.ticket import file_ticket, transition
+from tests.fakes import Chat
+
+
+def test_star_thresholds() -> None:
+    assert [stars_for(x) for x in (100, 85, 84.9, 70, 55, 40, 39.9, 0)] == [5, 5, 4, 4, 3, 2, 1, 1]
+
+
+async def _console(session, key: str) -> Member:  # type: ignore[no-untyped-def]
+    member = await session.scalar(
+        select(Member)
+        .join(Identity)
+        .where(Identity.user_key == key, Identity.platform == "console")
+    )
+    await session.refresh(member, ["roles"])
+    return member
+
+
+async def test_host_unit_outscores_a_unit_that_stayed_away(chat: Chat, clock: FrozenClock) -> None:
+    """A hosted on its turn and all its members came: 30 + 40; its two open tickets from the
+    morning of 1 December are past due (0 of 15); no notices were sent in December (10).
+    Both units provide two or more resources to the demo's shared lists (5 each).
+    B had no turn (15), none of its members came (0), its one ticket was resolved late (0),
+    no notices (10). A: 85 → 5 stars; B: 30 → 1 star."""
+    start, end = month_bounds(clock.now())
+    async with chat.app.sessionmaker() as session, session.begin():
+        host = await _console(session, "host")
+        officer = await _console(session, "officer_tax")
+        a = host.home_unit_id
+        alliances = set(
+            (
+                await session.execute(
+                    select(Membership.alliance_id).where(Membership.unit_id == a)
+                )
+            ).scalars()
+        )
+        plan = await get_plan(session, min(alliances))
+        assert plan is not None and plan.unit_ids[0] == a
+        b = int(plan.unit_ids[1])
+        acts = (
+            await session.execute(
+                select(Activity).where(
+                    Activity.alliance_id.in_(alliances),
+                    Activity.starts_at >= start,
+                    Activity.starts_at < end,
+                )
+            )
+        ).scalars()
+        people = list(
+            (
+                await session.execute(
+                    select(Member).where(Member.home_unit_id == a, Member.is_party_member)
+                )
+            ).scalars()
+        )
+        for activity in acts:
+            for m in people:
+                await check_in(
+                    session=session,
+                    activity=activity,
+                    member=m,
+                    method=CheckInMethod.HOST,
+                    now=activity.starts_at + timedelta(minutes=5),
+                )
+        reporter = await session.scalar(select(Member).where(Member.home_unit_id == b))
+        clock.set(local_datetime(2026, 12, 2, 10, 0))
+        ticket, _ = await file_ticket(
+            session=session,
+            reporter=reporter,
+            unit_id=b,
+            text="厂区用电增容申请没有回音。",
+            category="tax",
+            now=clock.now(),
+        )
+        clock.set(local_datetime(2026, 12, 12, 10, 0))  # the 7-day deadline has passed
+        for action, note in (("sign", ""), ("resolve", "已协调办理。")):
+            await transition(
+                session=session,
+                ticket=ticket,
+                action=action,
+                actor=officer,
+                now=clock.now(),
+                note=note,
+            )
+        early = await monthly_scores(session, alliances, local_datetime(2026, 12, 3, 9, 0))
+        clock.set(local_datetime(2026, 12, 20, 10, 0))
+        scores = {s.unit_id: s for s in await monthly_scores(session, alliances, clock.now())}
+    sa, sb = scores[a], scores[b]
+    # On 3 December A's tickets were still within their deadline: not judged yet.
+    assert {s.unit_id: s.tickets for s in early}[a] == 15
+    assert (sa.hosting, sa.participation, sa.tickets, sa.notices, sa.resources) == (
+        30,
+        40,
+        0,
+        10,
+        5,
+    )
+    assert (sa.total, sa.stars) == (85, 5)
+    assert (sb.hosting, sb.participation, sb.tickets, sb.notices, sb.resources) == (
+        15,
+        0,
+        0,
+        10,
+        5,
+    )
+    assert (sb.total, sb.stars) == (30, 1)
+    [ranking] = await chat.say("host", "品牌排行")
+    lines = ranking.splitlines()
+    assert lines[0] == "🏅 品牌排行 · 2026 年 12 月（本联盟）"
+    assert lines[2] == "   轮办 30 · 参与 40 · 工单 0 · 通知 10 · 资源 5"
+    assert lines[1].endswith("★★★★★ 85 分") and "本单位：第 1 名" in lines
+    assert any(line.endswith("★☆☆☆☆ 30 分") for line in lines)
+    [county] = await chat.say("admin", "/ranking")
+    assert county.startswith("🏅 品牌排行 · 2026 年 12 月（全县）")
