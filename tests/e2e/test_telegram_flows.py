@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from bot.dispatcher import TOO_FAST
 from handlers.checkin import LIVE_ONLY
+from handlers.resources import SUGGESTED
 from models.activity import Activity, CheckIn, CheckInMethod
 from models.demo.activities import VENUE
 from models.member import Identity, Member
@@ -123,7 +124,8 @@ def test_bind_check_in_report_a_problem_and_search_resources(
         assert buttons(user) == ["提交", "取消"]
         assert tickets(db, member_id) == []
         user.press("提交")
-        filed = user.expect()[0]
+        filed, suggested = user.expect(2)  # filed; then resources that may help
+        assert suggested.startswith(SUGGESTED) and len(buttons(user)) == 3
         number = re.search(r"工单号 (WT-\d{4}-\d{4})", filed)
         assert number and filed.startswith("🚩 吹哨成功！"), filed
         assert tickets(db, member_id) == [

@@ -23,6 +23,7 @@ from bot.adapters.wecom_api import CALLS_PER_SECOND, WeComTransport
 from bot.app import build_app
 from bot.ratelimit import RateLimiter
 from bot.web import build_web_app, transports_for
+from handlers.resources import SUGGESTED
 from models.activity import Activity, CheckIn, CheckInMethod
 from models.db import make_engine, make_sessionmaker
 from models.demo.activities import VENUE
@@ -218,7 +219,11 @@ async def test_bind_check_in_report_and_search_resources_by_card_buttons(
         "提交",
         "取消",
     ]
-    filed = await newcomer.press("提交")
+    assert await newcomer.press("提交") == ""
+    done, suggested = await newcomer.expect(2)  # filed; resources that may help, as a card
+    filed = done["text"]["content"]
+    assert suggested["template_card"]["main_title"]["title"] == SUGGESTED
+    assert buttons(suggested) == ["我要对接 1", "我要对接 2", "我要对接 3"]
     number = re.search(r"工单号 (WT-\d{4}-\d{4})", filed)
     assert number and filed.startswith("🚩 吹哨成功！"), filed
     async with db() as session:
