@@ -38,9 +38,13 @@ ROLE_NAMES_ZH: Mapping[Role, str] = {
 
 @dataclass(frozen=True)
 class Location:
+    """A shared position. `followup`: a later position of a live share already started
+    (Telegram sends one every few seconds while the user moves)."""
+
     latitude: float
     longitude: float
     live: bool = False
+    followup: bool = False
 
 
 @dataclass(frozen=True)

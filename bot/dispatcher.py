@@ -2,6 +2,8 @@
 
 Order: dedupe → flood control → identity → dialog → route (cancel > dialog step > button >
 command/alias > location > NLU intent > help) → role check → handler → button tokens → commit.
+A live location's later positions skip flood control and dialogs: they go to the location
+route, and a refusal of one is not sent (the share's first position was answered).
 """
 
 from __future__ import annotations
@@ -112,14 +114,16 @@ class Dispatcher:
             pass
 
     async def _process(self, session: AsyncSession, incoming: Incoming, now: Any) -> list[Reply]:
-        sender = f"{incoming.platform}:{incoming.user_key}"
-        await record_hit(session=session, kind="message", key=sender, now=now)
-        recent = await count_hits(
-            session=session, kind="message", key=sender, now=now, window=timedelta(minutes=1)
-        )
-        limit = self.settings.MESSAGES_PER_MINUTE
-        if recent > limit:
-            return [Reply(TOO_FAST)] if recent == limit + 1 else []
+        followup = _followup(incoming)
+        if not followup:  # a live share's positions come from the platform, not the user
+            sender = f"{incoming.platform}:{incoming.user_key}"
+            await record_hit(session=session, kind="message", key=sender, now=now)
+            recent = await count_hits(
+                session=session, kind="message", key=sender, now=now, window=timedelta(minutes=1)
+            )
+            limit = self.settings.MESSAGES_PER_MINUTE
+            if recent > limit:
+                return [Reply(TOO_FAST)] if recent == limit + 1 else []
 
         member = await find_member(session, platform=incoming.platform, user_key=incoming.user_key)
         dialog = Dialog(
@@ -154,10 +158,19 @@ class Dispatcher:
             replies = target
         else:
             refusal = self._refusal(target.route, ctx)
+            if refusal and followup:
+                return []  # answered once, for the share's first position
             replies = refusal or await _call(target.func, ctx, target.kwargs)
         return [await self._tokenize(session, incoming, now, reply) for reply in replies]
 
     def _route(self, ctx: Context, incoming: Incoming, action: str | None) -> Target | list[Reply]:
+        if _followup(incoming):
+            # Later positions of a live share go to the location route only: fed into a dialog
+            # step, each would repeat that step's question every few seconds.
+            if self.on_location is None:
+                return []
+            route = self.on_location
+            return Target(route, route.handler, {"location": incoming.location})
         text = incoming.text.strip()
         if text in CANCEL_WORDS or action == "cancel":
             route = self.by_name["cancel"]
@@ -182,6 +195,10 @@ class Dispatcher:
                 return [Reply(BUTTON_GONE)]
             if route.on_button is not None:
                 return Target(route, route.on_button, {"data": data})
+            if data and route.steps:
+                # A step's button after its dialog ended (a double tap on "提交"): starting the
+                # route afresh would begin a new dialog the user did not ask for.
+                return [Reply(BUTTON_GONE)]
             return Target(route, route.handler, {})
         command = COMMAND_RE.match(text)
         if command:
@@ -268,6 +285,12 @@ def _inbox_row(incoming: Incoming, now: Any) -> InboxEvent:
         user_key=incoming.user_key,
         received_at=now,
     )
+
+
+def _followup(incoming: Incoming) -> bool:
+    """A later position of a live location share, with nothing typed or pressed."""
+    location = incoming.location
+    return bool(location and location.followup and not incoming.text and not incoming.action)
 
 
 def _ask_which(choices: Sequence[Route]) -> Reply:

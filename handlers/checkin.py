@@ -178,27 +178,30 @@ async def _by_location(ctx: Context, location: Location) -> list[Reply]:
         ended = await recently_ended(
             ctx.session, now=ctx.now, alliance_ids=await _scope(ctx.session, ctx.me)
         )
-        return [Reply(await _closed_sentence(ctx, ended))]
+        return _refuse(location, await _closed_sentence(ctx, ended))
     placed = [
         (distance_m(location.latitude, location.longitude, a.latitude, a.longitude), a)
         for a in mine
         if a.latitude is not None and a.longitude is not None
     ]
     if not placed:
-        return [Reply(NO_PLACE)]
+        return _refuse(location, NO_PLACE)
     distance, nearest = min(placed, key=lambda pair: pair[0])
     first = await find_checkin(ctx.session, activity_id=nearest.id, member_id=ctx.me.id)
     if first is not None:
-        return [Reply(ALREADY.format(time=fmt_local(first.at), title=nearest.title))]
+        return _refuse(location, ALREADY.format(time=fmt_local(first.at), title=nearest.title))
     if distance > nearest.radius_m:
-        return [
-            Reply(
-                TOO_FAR.format(
-                    title=nearest.title, distance=round(distance), radius=nearest.radius_m
-                )
-            )
-        ]
+        far = TOO_FAR.format(
+            title=nearest.title, distance=round(distance), radius=nearest.radius_m
+        )
+        return _refuse(location, far)
     return await _record(ctx, nearest, CheckInMethod.LOCATION, distance=distance)
+
+
+def _refuse(location: Location, sentence: str) -> list[Reply]:
+    """A live share's later positions only speak up to check the member in: its first
+    position was answered, and a refusal every few seconds would flood the chat."""
+    return [] if location.followup else [Reply(sentence)]
 
 
 async def _record(

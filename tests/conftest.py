@@ -10,13 +10,15 @@ import asyncio
 import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from bot.app import App, build_app
-from bot.clock import FrozenClock, local_datetime
+from bot.clock import Clock, FrozenClock, local_datetime
 from models.db import make_engine, make_sessionmaker
 from models.migrate import upgrade
 from settings import Settings, load_settings, use_settings
@@ -113,6 +115,30 @@ def settings(templates: dict[str, str], tmp_path: Path) -> Iterator[Settings]:
 def demo_settings(templates: dict[str, str], tmp_path: Path) -> Iterator[Settings]:
     """A migrated database holding the demo county."""
     value = _database(templates, tmp_path, "demo")
+    use_settings(value)
+    yield value
+    use_settings(None)
+
+
+async def _move_activities(settings: Settings, delta: timedelta) -> None:
+    from models.activity import Activity
+
+    engine = make_engine(settings)
+    try:
+        async with make_sessionmaker(engine)() as session, session.begin():
+            for activity in (await session.execute(select(Activity))).scalars():
+                activity.starts_at += delta
+                activity.ends_at += delta
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+def live_demo_settings(templates: dict[str, str], tmp_path: Path) -> Iterator[Settings]:
+    """The demo county with its activities moved from START to the wall-clock time, for real
+    processes that run on it (the party day is checking in now, as after `demo --reset`)."""
+    value = _database(templates, tmp_path, "demo")
+    asyncio.run(_move_activities(value, Clock().now() - START))
     use_settings(value)
     yield value
     use_settings(None)

@@ -12,6 +12,8 @@ import struct
 import threading
 import time
 from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import HTTP
 from typing import Any
 from xml.etree import ElementTree
 
@@ -111,6 +113,18 @@ def text_xml(user: str, content: str, msg_id: int, created: int | None = None) -
     )
 
 
+def location_xml(user: str, latitude: float, longitude: float, msg_id: int) -> str:
+    """A location the user sends from the chat (not the app's automatic LOCATION event)."""
+    return (
+        f"<xml><ToUserName><![CDATA[{CORP_ID}]]></ToUserName>"
+        f"<FromUserName><![CDATA[{user}]]></FromUserName>"
+        f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[location]]></MsgType>"
+        f"<Location_X>{latitude}</Location_X><Location_Y>{longitude}</Location_Y>"
+        f"<Scale>15</Scale><Label><![CDATA[县党群服务中心附近]]></Label>"
+        f"<MsgId>{msg_id}</MsgId><AgentID>1000002</AgentID></xml>"
+    )
+
+
 def event_xml(user: str, event: str, created: int | None = None, **fields: str) -> str:
     extra = "".join(f"<{k}><![CDATA[{v}]]></{k}>" for k, v in fields.items())
     return (
@@ -124,12 +138,13 @@ def event_xml(user: str, event: str, created: int | None = None, **fields: str) 
 
 @dataclass
 class FakeWeComApi:
-    """gettoken, message/send and menu/create as WeCom answers them; `fail_next` holds
-    errcodes that the next message/send calls answer instead."""
+    """gettoken, message/send, media/upload and menu/create as WeCom answers them; `fail_next`
+    holds errcodes that the next message/send calls answer instead."""
 
     sent: list[dict[str, Any]] = field(default_factory=list)
     attempts: int = 0
     menus: list[dict[str, Any]] = field(default_factory=list)
+    uploads: list[dict[str, Any]] = field(default_factory=list)
     token_calls: int = 0
     fail_next: list[int] = field(default_factory=list)
     current_token: str = ""
@@ -138,6 +153,7 @@ class FakeWeComApi:
     def reset(self) -> None:
         self.sent.clear()
         self.menus.clear()
+        self.uploads.clear()
         self.fail_next.clear()
         self.attempts = self.token_calls = 0
         self.current_token = ""
@@ -172,13 +188,38 @@ class FakeWeComApi:
             )
             return JSONResponse({"errcode": 0, "errmsg": "ok"})
 
+        async def upload(request: Request) -> JSONResponse:
+            if request.query_params.get("access_token") != self.current_token:
+                return JSONResponse({"errcode": 42001, "errmsg": "access_token expired"})
+            kind = request.query_params.get("type", "")
+            name, content = media_part(request.headers["content-type"], await request.body())
+            media_id = f"media-{len(self.uploads) + 1}"
+            self.uploads.append(
+                {"type": kind, "filename": name, "content": content, "media_id": media_id}
+            )
+            return JSONResponse(
+                {"errcode": 0, "errmsg": "ok", "type": kind, "media_id": media_id,
+                 "created_at": str(int(time.time()))}
+            )  # fmt: skip
+
         return Starlette(
             routes=[
                 Route("/cgi-bin/gettoken", gettoken, methods=["GET"]),
                 Route("/cgi-bin/message/send", send, methods=["POST"]),
+                Route("/cgi-bin/media/upload", upload, methods=["POST"]),
                 Route("/cgi-bin/menu/create", menu, methods=["POST"]),
             ]
         )
+
+
+def media_part(content_type: str, body: bytes) -> tuple[str, bytes]:
+    """The file name and bytes of the multipart field `media` (WeCom's upload form)."""
+    head = f"Content-Type: {content_type}\r\n\r\n".encode()
+    message = BytesParser(policy=HTTP).parsebytes(head + body)
+    for part in message.iter_parts():  # type: ignore[attr-defined]
+        if part.get_param("name", header="content-disposition") == "media":
+            return str(part.get_filename()), bytes(part.get_payload(decode=True))
+    raise AssertionError("no media field in the upload")
 
 
 def free_port() -> int:

@@ -67,8 +67,9 @@ def to_incoming(update: Update, bot_username: str = "") -> Incoming | None:
         return None
     location = None
     if message.location is not None:
-        live = bool(message.location.live_period) or update.edited_message is not None
-        location = Location(message.location.latitude, message.location.longitude, live)
+        followup = update.edited_message is not None  # only live locations are edited
+        live = bool(message.location.live_period) or followup
+        location = Location(message.location.latitude, message.location.longitude, live, followup)
     elif update.edited_message is not None:
         return None  # an edited text is not a new request
     text = (message.text or "").strip()
@@ -151,6 +152,9 @@ def commands(routes: tuple[Route, ...] | list[Route]) -> list[BotCommand]:
 
 async def deliver(bot: Bot, chat_id: int | str, reply: Reply) -> list[Message]:
     """Send a reply's calls in order, turning Bot API errors into DeliveryError."""
+    missing = [str(p) for p in (reply.image, reply.file) if p is not None and not p.is_file()]
+    if missing:  # PTB would send the path as a file id: fail clearly, retrying cannot help
+        raise DeliveryError(f"attachment missing: {', '.join(missing)}", permanent=True)
     sent = []
     for method, kwargs in render(reply):
         try:

@@ -1,4 +1,5 @@
-"""WeCom API side: a thin client (gettoken, message/send, menu/create), payloads, transport.
+"""WeCom API side: a thin client (gettoken, message/send, media/upload, menu/create), payloads
+and the transport.
 
 wechatpy's client is synchronous, has no default time-outs and hard-codes the gettoken URL;
 these three calls are simpler to make directly. Every call has a time-out, and every URL
@@ -13,6 +14,7 @@ import logging
 import secrets
 from collections.abc import Sequence
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -84,14 +86,21 @@ class WeComClient:
             await self._engine.dispose()
             self._engine = None
 
-    async def call(self, path: str, body: dict[str, Any], **params: str) -> dict[str, Any]:
-        """POST `body` to `path`; an invalid token is refreshed once, then the error stands."""
+    async def call(
+        self,
+        path: str,
+        body: dict[str, Any] | None = None,
+        upload: Path | None = None,
+        **params: str,
+    ) -> dict[str, Any]:
+        """POST `body` (or a file as multipart) to `path`; an invalid token is refreshed once,
+        then the error stands."""
         token = await self.token()
-        data = await self._post(path, body, token, params)
+        data = await self._post(path, body, upload, token, params)
         if data.get("errcode") in TOKEN_INVALID:
             logger.info("WeCom token rejected (%s); fetching a new one", data.get("errcode"))
             token = await self.token(stale=token)
-            data = await self._post(path, body, token, params)
+            data = await self._post(path, body, upload, token, params)
         code = int(data.get("errcode", 0))
         if code != 0:
             raise WeComError(code, str(data.get("errmsg", "")))
@@ -132,12 +141,25 @@ class WeComClient:
     async def create_menu(self, menu: dict[str, Any]) -> None:
         await self.call("menu/create", menu, agentid=self.settings.WECOM_AGENT_ID)
 
+    async def upload(self, path: Path, kind: str) -> str:
+        """media/upload: a temporary media id (valid 3 days) for an image or file message."""
+        data = await self.call("media/upload", upload=path, type=kind)
+        return str(data["media_id"])
+
     async def _post(
-        self, path: str, body: dict[str, Any], token: str, params: dict[str, str]
+        self,
+        path: str,
+        body: dict[str, Any] | None,
+        upload: Path | None,
+        token: str,
+        params: dict[str, str],
     ) -> dict[str, Any]:
-        response = await self._client().post(
-            f"{self.base_url}/{path}", params={"access_token": token, **params}, json=body
-        )
+        url, query = f"{self.base_url}/{path}", {"access_token": token, **params}
+        if upload is None:
+            response = await self._client().post(url, params=query, json=body)
+        else:
+            media = {"media": (upload.name, upload.read_bytes(), "application/octet-stream")}
+            response = await self._client().post(url, params=query, files=media)
         response.raise_for_status()
         data: dict[str, Any] = response.json()
         return data
@@ -211,6 +233,13 @@ def _text(content: str) -> dict[str, Any]:
     return {"msgtype": "text", "text": {"content": content}}
 
 
+def media(reply: Reply) -> list[tuple[str, Path]]:
+    """A reply's picture and file as (WeCom media type, path): each is uploaded, then sent as
+    its own message after the text."""
+    found = [("image", reply.image), ("file", reply.file)]
+    return [(kind, path) for kind, path in found if path is not None]
+
+
 class WeComTransport:
     """Sends outbox rows (and slow replies) through message/send, up to 1000 users a call."""
 
@@ -236,16 +265,24 @@ class WeComTransport:
     async def send_batch(self, user_keys: list[str], reply: Reply) -> list[str]:
         """Send to all; returns the users WeCom rejected."""
         invalid: set[str] = set()
-        for payload in render(reply):
-            body = {"touser": "|".join(user_keys), "agentid": self.agent_id, **payload}
-            try:
+        attachments = media(reply)
+        missing = [str(path) for _, path in attachments if not path.is_file()]
+        if missing:  # an export deleted before the send: retrying cannot help
+            raise DeliveryError(f"attachment missing: {', '.join(missing)}", permanent=True)
+        payloads = render(reply) if reply.text.strip() or not attachments else []
+        try:
+            for kind, path in attachments:
+                media_id = await self.client.upload(path, kind)
+                payloads.append({"msgtype": kind, kind: {"media_id": media_id}})
+            for payload in payloads:
+                body = {"touser": "|".join(user_keys), "agentid": self.agent_id, **payload}
                 data = await self.client.call("message/send", body)
-            except WeComError as error:
-                if error.code == ALL_INVALID:
-                    return list(user_keys)
-                retry_after = self.backoff if error.code in RETRY_LATER else None
-                raise DeliveryError(str(error), retry_after=retry_after) from error
-            invalid.update(k for k in str(data.get("invaliduser") or "").split("|") if k)
+                invalid.update(k for k in str(data.get("invaliduser") or "").split("|") if k)
+        except WeComError as error:
+            if error.code == ALL_INVALID:
+                return list(user_keys)
+            retry_after = self.backoff if error.code in RETRY_LATER else None
+            raise DeliveryError(str(error), retry_after=retry_after) from error
         return sorted(invalid)
 
 

@@ -2,7 +2,8 @@
 telegram_emulator/server.js), the bot as a subprocess (`python -m bot telegram` or
 `python -m bot serve`), and users who type, press buttons and read what the bot sent.
 
-A new flow is a few lines: `user.say("/checkin 123456")`, `user.expect()`, `user.press("确认")`.
+A new flow is a few lines: `user.say("/checkin 123456")`, `user.expect()`, `user.press("确认")`,
+`user.share_location(lat, lon, live_period=900)`.
 """
 
 from __future__ import annotations
@@ -224,6 +225,30 @@ class User:
             "text": text,
         }
         return {"update_id": update_id or next(_injected_ids), "message": message}
+
+    def share_location(
+        self, latitude: float, longitude: float, live_period: int | None = None
+    ) -> dict[str, Any]:
+        """Share a pin, or start a live location with `live_period` seconds; returns the
+        message, which `move` then edits as Telegram does while a live share lasts."""
+        location: dict[str, Any] = {"latitude": latitude, "longitude": longitude}
+        if live_period is not None:
+            location["live_period"] = live_period
+        message = {
+            "message_id": next(_injected_ids),
+            "date": int(time.time()),
+            "chat": self.chat,
+            "from": self.sender,
+            "location": location,
+        }
+        self.inject({"update_id": next(_injected_ids), "message": message})
+        return message
+
+    def move(self, live: dict[str, Any], latitude: float, longitude: float) -> None:
+        """A later position of a live share: Telegram sends it as an edited message."""
+        location = {**live["location"], "latitude": latitude, "longitude": longitude}
+        edited = {**live, "location": location, "edit_date": int(time.time())}
+        self.inject({"update_id": next(_injected_ids), "edited_message": edited})
 
     def inject(self, update: dict[str, Any]) -> None:
         """Deliver a raw update the way the bot receives them (getUpdates or the webhook)."""

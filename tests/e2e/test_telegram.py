@@ -78,8 +78,10 @@ def emulator() -> Iterator[Emulator]:
 
 
 @pytest.fixture
-def db(demo_settings: Settings) -> Db:
-    return Db(demo_settings)
+def db(live_demo_settings: Settings) -> Db:
+    """The demo with its activities at the wall-clock time: the bot's scheduler runs every sweep
+    at start, and the demo's START-based party day would send a reminder in the day before."""
+    return Db(live_demo_settings)
 
 
 def newcomer(db: Db) -> tuple[str, str]:
@@ -97,11 +99,11 @@ def newcomer(db: Db) -> tuple[str, str]:
 
 @pytest.mark.parametrize("mode", ["polling", "webhook"])
 def test_bind_help_me_buttons_and_outbox(
-    mode: str, emulator: Emulator, db: Db, demo_settings: Settings
+    mode: str, emulator: Emulator, db: Db, live_demo_settings: Settings
 ) -> None:
     code, name = newcomer(db)
     user = User(emulator, id=50_001)
-    with running_bot(mode, demo_settings.DATABASE_URL, emulator) as base:
+    with running_bot(mode, live_demo_settings.DATABASE_URL, emulator) as base:
         assert {"command": "help", "description": "帮助：查看可用功能"} in emulator.commands()
 
         user.say("/help")
@@ -173,11 +175,11 @@ def check_webhook_refuses_bad_secrets(base: str, db: Db, user: User, emulator: E
 
 
 def test_polling_honours_429_retry_after(
-    emulator: Emulator, db: Db, demo_settings: Settings, tmp_path: Path
+    emulator: Emulator, db: Db, live_demo_settings: Settings, tmp_path: Path
 ) -> None:
     code, _ = newcomer(db)
     user = User(emulator, id=50_002)
-    with running_bot("polling", demo_settings.DATABASE_URL, emulator):
+    with running_bot("polling", live_demo_settings.DATABASE_URL, emulator):
         user.say(f"绑定 {code}")
         assert user.expect()[0].startswith("绑定成功")
         identity = db.identity(user)

@@ -322,3 +322,59 @@ async def test_mobile_members_month_goes_to_the_home_unit_secretary(
     lines = summaries[0].splitlines()
     assert lines[0] == "📮 2026 年 12 月本单位流动党员参加活动情况："
     assert lines[1].endswith(f"（食品产业园务工）：1 次 《{PARTY_DAY}》")
+
+
+async def test_a_live_share_speaks_up_only_to_check_in_and_never_floods(chat: Chat) -> None:
+    """Telegram edits a live location every few seconds: those positions are not counted as
+    messages, never answer a dialog's question, and are answered only to check in."""
+    async with chat.app.sessionmaker() as session:
+        member_id = await session.scalar(
+            select(Identity.member_id).where(Identity.user_key == "member")
+        )
+    assert member_id is not None
+    await bind_console(chat, "tg-7", member_id, platform="telegram")
+    far = VENUE[0] + 0.01  # about 1.1 km north
+
+    async def send(n: int, text: str = "", at: float | None = None, followup: bool = True):
+        live = None if at is None else Location(at, VENUE[1], True, followup)
+        event = Incoming(
+            platform="telegram",
+            event_id=f"live-{n}",
+            user_key="tg-7",
+            chat_key="tg-7",
+            received_at=chat.app.clock.now(),
+            text=text,
+            location=live,
+        )
+        return [r.text for r in await chat.send(event)]
+
+    [first] = await send(0, at=far, followup=False)
+    assert first.startswith(f"您距离《{PARTY_DAY}》地点约 1112 米")
+    assert (await send(1, text="吹哨"))[0].startswith("请用一两句话说说遇到的问题")
+    for n in range(2, 2 + chat.app.settings.MESSAGES_PER_MINUTE + 5):
+        assert await send(n, at=far) == []
+    [ok] = await send(100, at=VENUE[0] + 0.002)
+    assert ok == f"✅ 签到成功：《{PARTY_DAY}》\n时间：09:00 · 方式：位置"
+    assert await send(101, at=VENUE[0]) == []
+    # The dialog still waits for the problem, and the user is not told to slow down.
+    [unit] = await send(102, text="增值税发票开不出来，已经三天了")
+    assert unit.startswith("这个问题涉及哪个单位？")
+    assert [(c.member_id, c.method) for c in await checkins(chat)] == [
+        (member_id, CheckInMethod.LOCATION)
+    ]
+
+
+async def test_an_unbound_users_live_share_is_refused_once(chat: Chat) -> None:
+    def position(n: int, followup: bool) -> Incoming:
+        return Incoming(
+            platform="telegram",
+            event_id=f"stranger-{n}",
+            user_key="tg-stranger",
+            chat_key="tg-stranger",
+            received_at=chat.app.clock.now(),
+            location=Location(VENUE[0], VENUE[1], True, followup),
+        )
+
+    [refused] = await chat.send(position(0, followup=False))
+    assert refused.text.startswith("您还没有绑定身份")
+    assert [await chat.send(position(n, followup=True)) for n in range(1, 4)] == [[], [], []]

@@ -14,6 +14,7 @@ from telegram.error import Forbidden, RetryAfter
 from bot.adapters.telegram import (
     TelegramTransport,
     commands,
+    deliver,
     render,
     split_text,
     to_incoming,
@@ -21,6 +22,7 @@ from bot.adapters.telegram import (
 from bot.app import App, build_app
 from bot.clock import FrozenClock
 from bot.core import Button, Location, Reply
+from bot.outbox import DeliveryError
 from handlers import ROUTES
 from models.member import Identity, Member
 from models.outbox import OutboxMessage, OutboxStatus, enqueue
@@ -78,7 +80,7 @@ def test_locations_live_and_edited() -> None:
     assert live is not None and live.location == Location(35.5, 118.4, True)
     moved = {"latitude": 35.6, "longitude": 118.5}
     edited = to_incoming(update(edited_message=message(location=moved, edit_date=1796014900)))
-    assert edited is not None and edited.location == Location(35.6, 118.5, True)
+    assert edited is not None and edited.location == Location(35.6, 118.5, True, followup=True)
 
 
 def test_edited_text_and_empty_messages_are_ignored() -> None:
@@ -215,3 +217,10 @@ async def test_403_blocked_marks_identity_unreachable(telegram_app: Any) -> None
     row, identity = await rows(app)
     assert row.status == OutboxStatus.UNREACHABLE
     assert identity.unreachable
+
+
+async def test_a_missing_attachment_fails_before_anything_is_sent(tmp_path: Path) -> None:
+    bot = FakeBot()
+    with pytest.raises(DeliveryError) as failure:
+        await deliver(bot, 4242, Reply("签到表（Excel）", file=tmp_path / "gone.xlsx"))  # type: ignore[arg-type]
+    assert failure.value.permanent and bot.sent == []

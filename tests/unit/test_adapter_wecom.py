@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import httpx
+import pytest
 from starlette.applications import Starlette
 from starlette.routing import Route as WebRoute
 from wechatpy.enterprise import parse_message
@@ -15,6 +17,7 @@ from bot.adapters.wecom import Callback, render, split_text, to_incoming
 from bot.adapters.wecom_api import WeComTransport, build_menu
 from bot.clock import Clock
 from bot.core import Button, Incoming, Location, Reply, Role, Route
+from bot.outbox import DeliveryError
 from handlers import ROUTES
 from settings import load_settings
 from tests.wecom_sim import WeComCrypto, event_xml, text_xml, wecom_settings
@@ -221,3 +224,47 @@ async def test_url_verification_and_a_passive_reply() -> None:
         "收到，谢谢！",
     )
     assert [(e.user_key, e.text, e.event_id) for e in dispatcher.seen] == [("lisi", "你好", "42")]
+
+
+class StubClient:
+    """Records media uploads and message/send bodies as the WeCom API would receive them."""
+
+    def __init__(self) -> None:
+        self.uploads: list[tuple[str, str]] = []
+        self.sent: list[dict[str, Any]] = []
+
+    async def upload(self, path: Path, kind: str) -> str:
+        self.uploads.append((path.name, kind))
+        return f"m{len(self.uploads)}"
+
+    async def call(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        self.sent.append(body)
+        return {"errcode": 0}
+
+
+async def test_pictures_and_files_are_uploaded_then_sent_after_the_text(tmp_path: Path) -> None:
+    picture, sheet = tmp_path / "code.png", tmp_path / "签到表.xlsx"
+    picture.write_bytes(b"\x89PNG")
+    sheet.write_bytes(b"PK")
+    client = StubClient()
+    transport = WeComTransport(load_settings(_env_file=None, **wecom_settings("http://x")))
+    transport.client = client  # type: ignore[assignment]
+    await transport.send("u1", Reply("本期签到码", image=picture, file=sheet))
+    assert client.uploads == [("code.png", "image"), ("签到表.xlsx", "file")]
+    assert [(b["msgtype"], b.get(b["msgtype"])) for b in client.sent] == [
+        ("text", {"content": "本期签到码"}),
+        ("image", {"media_id": "m1"}),
+        ("file", {"media_id": "m2"}),
+    ]
+    client.sent.clear()
+    await transport.send("u1", Reply("", file=sheet))  # no empty text before a bare file
+    assert [b["msgtype"] for b in client.sent] == ["file"]
+
+
+async def test_a_missing_attachment_is_a_permanent_failure(tmp_path: Path) -> None:
+    client = StubClient()
+    transport = WeComTransport(load_settings(_env_file=None, **wecom_settings("http://x")))
+    transport.client = client  # type: ignore[assignment]
+    with pytest.raises(DeliveryError) as failure:
+        await transport.send("u1", Reply("签到表（Excel）", file=tmp_path / "gone.xlsx"))
+    assert failure.value.permanent and client.uploads == [] and client.sent == []

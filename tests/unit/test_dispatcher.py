@@ -229,3 +229,13 @@ async def test_someone_elses_button_token_does_nothing(tchat: Chat) -> None:
     token = tchat.last["u"][1].action
     replies = await tchat.send(tchat.event("intruder", action=token))
     assert [r.text for r in replies] == ["这个按钮已失效，请重新操作。"]
+
+
+async def test_a_step_button_after_its_dialog_ended_does_not_restart_it(tchat: Chat) -> None:
+    await tchat.say("u", "流程")
+    flow_button = tchat.last["u"][0]
+    replies = await tchat.send(tchat.event("u", action=flow_button.action))
+    assert [r.text for r in replies] == ["step::a"]
+    again = await tchat.send(tchat.event("u", action=flow_button.action))
+    assert [r.text for r in again] == ["这个按钮已失效，请重新操作。"]
+    assert await tchat.say("u", "answer") != ["step:answer:None"]  # no dialog was begun

@@ -93,7 +93,7 @@ app.all('/bot:token/sendMessage', (req, res) => {
   ok(res, botMessage(req, {}));
 });
 
-// PTB uploads files as multipart; only chat_id and caption are needed by the tests.
+// PTB uploads files as multipart: chat_id and caption, and each file's name and size.
 function multipartFields(req) {
   return new Promise((resolve) => {
     const chunks = [];
@@ -101,11 +101,11 @@ function multipartFields(req) {
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString('latin1');
       const fields = {};
-      const re = /name="([^"]+)"(?:; filename="[^"]*")?\r\n(?:[^\r\n]+\r\n)*\r\n([\s\S]*?)\r\n--/g;
+      const re = /name="([^"]+)"(?:; filename="([^"]*)")?\r\n(?:[^\r\n]+\r\n)*\r\n([\s\S]*?)\r\n--/g;
       let m;
       while ((m = re.exec(body)) !== null) {
-        if (!m[0].includes('filename=')) fields[m[1]] = Buffer.from(m[2], 'latin1').toString('utf8');
-        else fields[`${m[1]}_file`] = true;
+        if (m[2] === undefined) fields[m[1]] = Buffer.from(m[3], 'latin1').toString('utf8');
+        else fields[`${m[1]}_file`] = { name: Buffer.from(m[2], 'latin1').toString('utf8'), size: m[3].length };
       }
       resolve(fields);
     });
