@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from tests.e2e.test_console import env, run_bot  # noqa: F401  (the module's fixture)
+from tests.e2e.cli import demo_env, run_bot
 
 pytestmark = pytest.mark.e2e
 PARTY_DAY = "主题党日：学习党的创新理论"
@@ -35,8 +35,8 @@ def stale_code(database_url: str) -> str:
     return code_at(secret, minute_of(datetime.now(UTC)) - 3)
 
 
-def test_host_code_then_member_checks_in(env: dict[str, str], tmp_path: Path) -> None:  # noqa: F811
-    run_bot(["demo", "--reset"], env)
+def test_host_code_then_member_checks_in(tmp_path: Path) -> None:
+    env = demo_env(tmp_path)
     shown = run_bot(["console", "--user", "host"], env, "/code\n")
     code = re.search(r"签到码：(\d{6})", shown)
     assert code, shown

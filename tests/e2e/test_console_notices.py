@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.e2e.cli import demo_env, run_bot
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.e2e
@@ -28,28 +27,9 @@ SCRIPT = """\
 """
 
 
-def run_bot(args: list[str], env: dict[str, str], stdin: str = "") -> str:
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
-
-
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    database = os.environ.get("DATABASE_URL", "")
-    if not database.startswith("postgres"):
-        database = f"sqlite:///{tmp_path / 'demo.db'}"
-    values = {**os.environ, "DATABASE_URL": database}
-    run_bot(["demo", "--reset"], values)
-    return values
+    return demo_env(tmp_path)
 
 
 def test_admin_notices_an_alliance_a_member_acknowledges_stats_show_it(

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_console import run_bot
+from tests.e2e.cli import demo_env, run_bot
 
 pytestmark = pytest.mark.e2e
 
@@ -23,12 +22,7 @@ SCRIPT = """有没有做冷链物流的伙伴企业
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    database = os.environ.get("DATABASE_URL", "")
-    if not database.startswith("postgres"):
-        database = f"sqlite:///{tmp_path / 'demo.db'}"
-    values = {**os.environ, "DATABASE_URL": database}
-    run_bot(["demo", "--reset"], values)
-    return values
+    return demo_env(tmp_path)
 
 
 def test_member_asks_a_cold_chain_partner_and_the_host_accepts(env: dict[str, str]) -> None:

@@ -67,15 +67,6 @@ EXTRA_ROUTES = (
 )
 
 
-@pytest.fixture(scope="module")
-def api() -> Iterator[FakeWeComApi]:
-    fake = FakeWeComApi()
-    server = ServerThread(fake.asgi(), lifespan="off").start()
-    fake.base = f"{server.url}/cgi-bin"
-    yield fake
-    server.stop()
-
-
 @pytest.fixture
 def settings(demo_settings: Settings, api: FakeWeComApi) -> Iterator[Settings]:
     api.reset()

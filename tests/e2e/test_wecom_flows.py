@@ -47,15 +47,6 @@ PROBLEM = "增值税发票开不出来，已经三天了，影响给客户结算
 _msg_ids = iter(range(2_000_000, 3_000_000))
 
 
-@pytest.fixture(scope="module")
-def api() -> Iterator[FakeWeComApi]:
-    fake = FakeWeComApi()
-    server = ServerThread(fake.asgi(), lifespan="off").start()
-    fake.base = f"{server.url}/cgi-bin"
-    yield fake
-    server.stop()
-
-
 @pytest.fixture
 def settings(live_demo_settings: Settings, api: FakeWeComApi) -> Iterator[Settings]:
     api.reset()

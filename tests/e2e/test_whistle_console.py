@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.e2e.test_console import run_bot
+from tests.e2e.cli import demo_env, run_bot
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    database = os.environ.get("DATABASE_URL", "")
-    if not database.startswith("postgres"):
-        database = f"sqlite:///{tmp_path_factory.mktemp('whistle') / 'demo.db'}"
-    values = {**os.environ, "DATABASE_URL": database}
-    run_bot(["demo", "--reset"], values)
-    return values
+    return demo_env(tmp_path_factory.mktemp("whistle"))
 
 
 def test_report_sign_resolve_rate_and_figures(env: dict[str, str]) -> None:
