@@ -106,7 +106,7 @@ def parse(text: str) -> Parse:
         return Parse("unknown", {}, confidence=0.0)
     best = ranked[0]
     top = scores[best]
-    if top < CHITCHAT_BELOW and _chitchat().search(text) and _category_score(text)[0] == "other":
+    if top < CHITCHAT_BELOW and _chitchat().search(text) and _category_score(text)[1] == 0:
         return Parse("unknown", {}, confidence=0.0)
     runner_up = scores[ranked[1]] if len(ranked) > 1 else 0.0
     confidence = round(min(1.0, top / 4) * top / (top + runner_up), 2)
@@ -158,8 +158,8 @@ def _scores(text: str) -> dict[str, float]:
         scores["bind"] += BARE_CODE_WEIGHT
     if TICKET_RE.search(text):
         scores["my_reports"] += TICKET_WEIGHT
-    name, strength = _category_score(text)
-    if name != "other":
+    _, strength = _category_score(text)
+    if strength > 0:
         scores["report"] += min(CATEGORY_MAX, CATEGORY_BASE + CATEGORY_SCALE * strength)
     return scores
 
@@ -308,7 +308,11 @@ def category(text: str) -> str:
 
 @lru_cache(maxsize=256)  # parse() asks twice per message
 def _category_score(text: str) -> tuple[str, float]:
-    """The clear best category of normalised text and its score, or ('other', 0)."""
+    """The clear best category of normalised text and its score.
+
+    ('other', score) when two categories tie: the text still names a problem (专利 and
+    起诉), which counts for the report intent, but no one category is sure.
+    """
     tokens: set[str] | None = None
     scores: dict[str, float] = {}
     for name, words in _category_weights().items():
@@ -326,8 +330,10 @@ def _category_score(text: str) -> tuple[str, float]:
                 score += weight
         scores[name] = score
     ranked = sorted(scores.items(), key=lambda item: -item[1])
-    if not ranked or ranked[0][1] <= 0 or (len(ranked) > 1 and ranked[0][1] == ranked[1][1]):
+    if not ranked or ranked[0][1] <= 0:
         return "other", 0.0
+    if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
+        return "other", ranked[0][1]
     return ranked[0]
 
 
