@@ -63,6 +63,9 @@ MAX_CHARS = 500
 WEAK = 1.5
 MARGIN = 1.0
 MAX_ALTERNATIVES = 3
+# Small talk (今天几号, 你好) below this score, naming no problem category, is "unknown":
+# the help menu answers it. A complaint that mentions rain or the date is still a report.
+CHITCHAT_BELOW = 3.0
 # Signals that are not phrases.
 CODE_WEIGHT = 3.0  # a 6-digit number inside a sentence
 BARE_CODE_WEIGHT = 4.0  # a message that is only a 6-digit number
@@ -103,6 +106,8 @@ def parse(text: str) -> Parse:
         return Parse("unknown", {}, confidence=0.0)
     best = ranked[0]
     top = scores[best]
+    if top < CHITCHAT_BELOW and _chitchat().search(text) and _category_score(text)[1] == 0:
+        return Parse("unknown", {}, confidence=0.0)
     runner_up = scores[ranked[1]] if len(ranked) > 1 else 0.0
     confidence = round(min(1.0, top / 4) * top / (top + runner_up), 2)
     alternatives: tuple[str, ...] = ()
@@ -124,6 +129,7 @@ def warm_up() -> None:
     """Load jieba and the rule files now, so the first message is not slow."""
     _jieba()
     _phrases()
+    _chitchat()
     _category_weights()
     _stopwords()
     _traditional()
@@ -152,8 +158,8 @@ def _scores(text: str) -> dict[str, float]:
         scores["bind"] += BARE_CODE_WEIGHT
     if TICKET_RE.search(text):
         scores["my_reports"] += TICKET_WEIGHT
-    name, strength = _category_score(text)
-    if name != "other":
+    _, strength = _category_score(text)
+    if strength > 0:
         scores["report"] += min(CATEGORY_MAX, CATEGORY_BASE + CATEGORY_SCALE * strength)
     return scores
 
@@ -209,6 +215,14 @@ def _phrases() -> Rules:
                 owners.setdefault(normalize(phrase), []).append((intent, float(weight)))
     alternation = "|".join(re.escape(p) for p in sorted(owners, key=len, reverse=True))
     return re.compile(alternation), owners, shapes
+
+
+@cache
+def _chitchat() -> re.Pattern[str]:
+    """Small-talk shapes: the "_chitchat" list of intents.json (its first item is a note)."""
+    with (DATA / "intents.json").open(encoding="utf-8") as handle:
+        shapes = json.load(handle).get("_chitchat", [])[1:]
+    return re.compile("|".join(f"(?:{shape})" for shape in shapes) or r"(?!)", re.IGNORECASE)
 
 
 @cache
@@ -294,7 +308,11 @@ def category(text: str) -> str:
 
 @lru_cache(maxsize=256)  # parse() asks twice per message
 def _category_score(text: str) -> tuple[str, float]:
-    """The clear best category of normalised text and its score, or ('other', 0)."""
+    """The clear best category of normalised text and its score.
+
+    ('other', score) when two categories tie: the text still names a problem (专利 and
+    起诉), which counts for the report intent, but no one category is sure.
+    """
     tokens: set[str] | None = None
     scores: dict[str, float] = {}
     for name, words in _category_weights().items():
@@ -312,8 +330,10 @@ def _category_score(text: str) -> tuple[str, float]:
                 score += weight
         scores[name] = score
     ranked = sorted(scores.items(), key=lambda item: -item[1])
-    if not ranked or ranked[0][1] <= 0 or (len(ranked) > 1 and ranked[0][1] == ranked[1][1]):
+    if not ranked or ranked[0][1] <= 0:
         return "other", 0.0
+    if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
+        return "other", ranked[0][1]
     return ranked[0]
 
 
