@@ -239,38 +239,16 @@ IMPORT_REFUSED = (
 
 
 def _import_resources(path: str, skip_bad_rows: bool, settings: Settings) -> int:
-    from pathlib import Path
+    from models.resource_import import import_resources
 
-    from models.db import make_engine, make_sessionmaker
-    from models.resource_import import ImportFileError, import_resources
-
-    async def run() -> int:
-        engine = make_engine(settings)
-        try:
-            async with make_sessionmaker(engine)() as session, session.begin():
-                report = await import_resources(
-                    session=session,
-                    path=Path(path),
-                    now=Clock().now(),
-                    skip_bad_rows=skip_bad_rows,
-                )
-        except ImportFileError as error:
-            print(error)
-            return 2
-        finally:
-            await engine.dispose()
-        for line in report.errors:
-            print(line)
-        if report.errors and not skip_bad_rows:
-            print(IMPORT_REFUSED.format(n=len(report.errors)))
-            return 1
-        print(
-            f"已导入 {report.imported} 条资源"
-            + (f"，跳过 {report.skipped} 行。" if report.skipped else "。")
+    async def work(session: Any) -> tuple[Any, list[str]]:
+        report = await import_resources(
+            session=session, path=Path(path), now=Clock().now(), skip_bad_rows=skip_bad_rows
         )
-        return 0
+        skipped = f"，跳过 {report.skipped} 行" if report.skipped else ""
+        return report, [f"已导入 {report.imported} 条资源{skipped}。"]
 
-    return asyncio.run(run())
+    return _import_with(settings, skip_bad_rows, IMPORT_REFUSED, work)
 
 
 ORGS_REFUSED = (
