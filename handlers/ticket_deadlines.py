@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import select
@@ -43,16 +44,8 @@ async def sweep(*, session: AsyncSession, now: datetime, settings: Settings) -> 
             REMIND[kind].format(number=ticket.number, due=fmt_local(due)),
             (Button("查看", f"tickets:v:{ticket.id}"),),
         )
-        for member_id in await officer_ids(session, ticket.department_id):
-            await enqueue(
-                session=session,
-                member_id=member_id,
-                reply=reply,
-                now=now,
-                kind="ticket_remind",
-                ref_id=ticket.id,
-                dedupe_key=f"ticket:{ticket.id}:remind-{kind}:{member_id}",
-            )
+        officers = await officer_ids(session, ticket.department_id)
+        await _send_once(session, officers, reply, now, ticket, "ticket_remind", f"remind-{kind}")
     late = await overdue(session, now)
     for ticket, kind in late:
         if ticket.sign_escalated_at if kind == "sign" else ticket.resolve_escalated_at:
@@ -70,26 +63,36 @@ async def _escalate(session: AsyncSession, ticket: Ticket, kind: str, now: datet
     to_admins = Reply(
         ESCALATE[kind].format(number=ticket.number, department=department, due=due), view
     )
-    for member_id in await admin_ids(session, ticket.alliance_id):
-        await enqueue(
-            session=session,
-            member_id=member_id,
-            reply=to_admins,
-            now=now,
-            kind="ticket_escalate",
-            ref_id=ticket.id,
-            dedupe_key=f"ticket:{ticket.id}:escalate-{kind}:{member_id}",
-        )
+    admins = await admin_ids(session, ticket.alliance_id)
+    await _send_once(
+        session, admins, to_admins, now, ticket, "ticket_escalate", f"escalate-{kind}"
+    )
     to_officers = Reply(ESCALATED_FOR_OFFICER.format(number=ticket.number, due=due), view)
-    for member_id in await officer_ids(session, ticket.department_id):
+    officers = await officer_ids(session, ticket.department_id)
+    await _send_once(
+        session, officers, to_officers, now, ticket, "ticket_escalate", f"escalate-{kind}"
+    )
+
+
+async def _send_once(
+    session: AsyncSession,
+    member_ids: Iterable[int],
+    reply: Reply,
+    now: datetime,
+    ticket: Ticket,
+    kind: str,
+    tag: str,
+) -> None:
+    """One outbox message per member, never twice for the same ticket and tag."""
+    for member_id in member_ids:
         await enqueue(
             session=session,
             member_id=member_id,
-            reply=to_officers,
+            reply=reply,
             now=now,
-            kind="ticket_escalate",
+            kind=kind,
             ref_id=ticket.id,
-            dedupe_key=f"ticket:{ticket.id}:escalate-{kind}:{member_id}",
+            dedupe_key=f"ticket:{ticket.id}:{tag}:{member_id}",
         )
 
 
