@@ -153,8 +153,13 @@ def cmd_wecom_menu(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_nlu(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.nlu import evaluate, parse
+    from bot.nlu import MODEL_FILE, evaluate, parse, train
 
+    if args.train:
+        model = train()
+        model.save(MODEL_FILE)
+        print(f"model: {len(model.weights)} features, saved to {MODEL_FILE}")
+        return 0
     if args.eval:
         if not args.file:
             print(
@@ -418,6 +423,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--eval",
         action="store_true",
         help="with --file of labelled JSON lines: print accuracy per intent and per category",
+    )
+    nlu.add_argument(
+        "--train",
+        action="store_true",
+        help="learn the intent model from bot/nlu_data/examples and save it (model.json)",
     )
     nlu.set_defaults(func=cmd_nlu)
     export = sub.add_parser("export", help="write members, attendance... to .xlsx")

@@ -1,8 +1,9 @@
-"""NLU: intents, slots, categories, keywords; robustness; accuracy floors on both data sets."""
+"""NLU: intents, slots, categories, keywords; robustness; accuracy on held-out sets; the model."""
 
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 import time
@@ -10,36 +11,34 @@ from pathlib import Path
 
 import pytest
 
-from bot import cli
-from bot.nlu import CATEGORIES, category, evaluate, keywords, normalize, parse, segment
+from bot import cli, nlu
+from bot.nlu import (
+    CATEGORIES,
+    LABELS,
+    MODEL_FILE,
+    category,
+    evaluate,
+    examples,
+    fingerprint,
+    keywords,
+    normalize,
+    parse,
+    segment,
+)
+from bot.nlu_model import Model
 from tests.fakes import Chat
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data"
 
-# (file, intent, category, exact slots): accuracy measured on each set, rounded down. A change
-# that lowers one fails the suite; raise them when the rules get better, never lower them.
-# nlu_dev: the shared development set (tuned on). nlu_test: written before the rules, but by
-# the author of the rules. nlu_fresh, nlu_blind, nlu_holdout: each measured once (77.0%,
-# 82.3%, 86.0% intent), then tuned on. nlu_final: measured once before tuning (90.3% intent,
-# 95.7% category), then its misses were generalised into phrasing classes (typos, question
-# shapes, category vocabularies, small talk). nlu_probe: 227 phrasings written by the rules'
-# author after that, measured in four batches before tuning on each (91.0%, 91.9%, 91.2%,
-# 97.6% intent; 100%, 95.2%, 100%, 89.5% category). None of these is an honest estimate any
-# more: only a set written without sight of the rules is. nlu_blind2: 120 messages written by
-# someone who never saw the rules or the other sets, measured once after all tuning above;
-# nlu_blind3: 120 more, written the same way, measured once on the same rules. Together they
-# are the honest figure for new wording. Do not tune on them; write a new blind set instead.
-FLOORS = [
-    ("nlu_blind2.jsonl", 0.88, 0.88, 0.77),  # 106/120, 22/25, 93/120
-    ("nlu_blind3.jsonl", 0.93, 1.00, 0.85),  # 112/120, 25/25, 102/120
-    ("nlu_dev.jsonl", 1.00, 1.00, 1.00),  # 50/50, 11/11, 50/50
-    ("nlu_test.jsonl", 1.00, 1.00, 0.99),  # 174/174, 57/57, 173/174
-    ("nlu_fresh.jsonl", 1.00, 1.00, 1.00),  # 61/61, 20/20, 61/61
-    ("nlu_blind.jsonl", 1.00, 1.00, 1.00),  # 62/62, 22/22, 62/62
-    ("nlu_holdout.jsonl", 1.00, 1.00, 1.00),  # 57/57, 21/21, 57/57
-    ("nlu_final.jsonl", 1.00, 1.00, 1.00),  # 62/62, 23/23, 62/62
-    ("nlu_probe.jsonl", 1.00, 1.00, 1.00),  # 227/227, 81/81, 227/227
+# Held-out sets: each written by someone who never saw the rules, the examples or the other
+# sets, and never trained or tuned on. (file, intent, category, exact slots): the accuracy
+# measured, rounded down; a change that lowers one fails the suite. Raise them when the
+# parser gets better, never lower them; to tune on new wording, write new examples instead.
+# Rules alone measured 88.3%/93.3% intent on blind2/blind3 and 85.3%/86.7% on blind4/blind5.
+HELD_OUT = [
+    ("nlu_blind2.jsonl", 0.97, 0.88, 0.85),  # 117/120, 22/25, 103/120
+    ("nlu_blind3.jsonl", 0.99, 1.00, 0.90),  # 119/120, 25/25, 108/120
 ]
 
 
@@ -47,16 +46,29 @@ def _cases(path: Path) -> list[dict[str, object]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
-@pytest.mark.parametrize(("name", "intent", "cat", "slots"), FLOORS)
+@pytest.mark.parametrize(("name", "intent", "cat", "slots"), HELD_OUT)
 def test_accuracy_does_not_drop(name: str, intent: float, cat: float, slots: float) -> None:
     result = evaluate(_cases(DATA / name))
-    assert result.intent_accuracy >= intent, result.misses
-    assert result.category_accuracy >= cat, result.misses
-    assert result.slots_accuracy >= slots, result.misses
+    # Figures only: printing the missed messages would invite tuning on them.
+    figures = (result.intent_accuracy, result.category_accuracy, result.slots_accuracy)
+    floors = (intent, cat, slots)
+    assert all(got >= floor for got, floor in zip(figures, floors, strict=True)), figures
 
 
-def test_the_test_set_is_large_enough() -> None:
-    assert len(_cases(DATA / "nlu_test.jsonl")) >= 150
+def test_the_model_learns_its_examples() -> None:
+    result = evaluate(examples())
+    assert result.intent_accuracy >= 0.995, result.misses
+    assert result.category_accuracy >= 0.94, result.misses
+
+
+def test_the_model_is_trained_on_the_current_examples_and_rules() -> None:
+    shipped = Model.load(MODEL_FILE)
+    assert shipped.trained_on == fingerprint(), "run: python -m bot nlu --train"
+    assert shipped.labels == LABELS
+
+
+def test_the_held_out_sets_are_large_enough() -> None:
+    assert sum(len(_cases(DATA / name)) for name, *_ in HELD_OUT) >= 150
 
 
 @pytest.mark.parametrize(
@@ -122,14 +134,36 @@ def test_very_long_message_answers_quickly() -> None:
     assert parsed[2].slots == {"category": "utilities"}
 
 
-def test_close_intents_offer_alternatives() -> None:
+def _model_that_says(monkeypatch: pytest.MonkeyPatch, **likely: float) -> None:
+    """Every message gets these probabilities (the rest shared by the other labels)."""
+    rest = (1 - sum(likely.values())) / (len(LABELS) - len(likely))
+    row = [math.log(likely.get(label, rest)) for label in LABELS]
+    monkeypatch.setattr(nlu, "_model", lambda: Model(LABELS, {"bias": row}))
+
+
+def test_close_intents_offer_alternatives(monkeypatch: pytest.MonkeyPatch) -> None:
+    _model_that_says(monkeypatch, checkin=0.46, activities=0.38, help=0.12)
     parsed = parse("参加活动")
-    assert set(parsed.alternatives) == {"checkin", "activities"}
-    assert parsed.intent in parsed.alternatives
+    assert (parsed.intent, parsed.alternatives) == ("checkin", ("checkin", "activities", "help"))
 
 
-def test_weak_guess_offers_help_as_the_other_choice() -> None:
+def test_weak_guess_offers_help_as_the_other_choice(monkeypatch: pytest.MonkeyPatch) -> None:
+    _model_that_says(monkeypatch, resources=0.45)
     assert parse("提供").alternatives == ("resources", "help")
+
+
+def test_a_likely_unknown_is_unknown_without_alternatives(monkeypatch: pytest.MonkeyPatch) -> None:
+    _model_that_says(monkeypatch, unknown=0.4, report=0.3)
+    assert (parse("嗯").intent, parse("嗯").alternatives) == ("unknown", ())
+
+
+def test_on_new_wording_the_bot_seldom_asks_and_the_choices_hold_the_answer() -> None:
+    cases = [case for name, *_ in HELD_OUT for case in _cases(DATA / name)]
+    asked = [(case, parse(str(case["text"]))) for case in cases]
+    asked = [(case, parsed) for case, parsed in asked if parsed.alternatives]
+    assert len(asked) <= 0.1 * len(cases)
+    held = sum(case["intent"] in parsed.alternatives for case, parsed in asked)
+    assert held >= 0.5 * len(asked)
 
 
 def test_clear_intent_has_no_alternatives_and_high_confidence() -> None:
@@ -217,10 +251,13 @@ def test_cli_prints_json_lines_and_evaluates(
     assert "miss: 哈哈" in out
 
 
-async def test_dispatcher_asks_with_buttons_when_unsure(chat: Chat) -> None:
-    assert parse("身份").alternatives == ("me", "help")  # a weak guess
+async def test_dispatcher_asks_with_buttons_when_unsure(
+    chat: Chat, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _model_that_says(monkeypatch, me=0.45, bind=0.4)
     [reply] = await chat.replies("member", "身份")
-    assert (reply.text, [b.label for b in reply.buttons]) == ("您是想：", ["我的信息", "帮助"])
+    assert reply.text == "您是想："
+    assert [b.label for b in reply.buttons] == ["我的信息", "绑定"]
     [profile] = await chat.press("member", "我的信息")
     assert "联盟：" in profile
 
