@@ -153,12 +153,12 @@ def cmd_wecom_menu(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_nlu(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.nlu import MODEL_FILE, evaluate, parse, train
+    from bot.nlu import evaluate, parse, train
 
     if args.train:
-        model = train()
-        model.save(MODEL_FILE)
-        print(f"model: {len(model.weights)} features, saved to {MODEL_FILE}")
+        for path, model in train().items():
+            model.save(path)
+            print(f"{path.name}: {len(model.weights)} features")
         return 0
     if args.eval:
         if not args.file:
@@ -427,7 +427,7 @@ def build_parser() -> argparse.ArgumentParser:
     nlu.add_argument(
         "--train",
         action="store_true",
-        help="learn the intent model from bot/nlu_data/examples and save it (model.json)",
+        help="learn the intent and category models from bot/nlu_data/examples",
     )
     nlu.set_defaults(func=cmd_nlu)
     export = sub.add_parser("export", help="write members, attendance... to .xlsx")

@@ -38,7 +38,8 @@ from bot.nlu_model import Features, Model, fit
 
 DATA = Path(__file__).resolve().parent / "nlu_data"
 EXAMPLES = DATA / "examples"
-MODEL_FILE = DATA / "model.json"
+INTENT_MODEL = DATA / "intent_model.json"
+CATEGORY_MODEL = DATA / "category_model.json"
 
 INTENTS = (
     "bind",
@@ -73,7 +74,7 @@ KINDS = ("伙伴", "管家", "千里马", "蓝海")
 MAX_CHARS = 500
 # The model asks when its best intent is less likely than ASK_BELOW or closer than
 # ASK_MARGIN to the runner-up; it offers intents at least ALTERNATIVE_FLOOR likely.
-ASK_BELOW, ASK_MARGIN, ALTERNATIVE_FLOOR = 0.5, 0.15, 0.1
+ASK_BELOW, ASK_MARGIN, ALTERNATIVE_FLOOR = 0.7, 0.2, 0.1
 # Rules: below this score the best intent is a guess; closer than MARGIN to the runner-up too.
 WEAK = 1.5
 MARGIN = 1.0
@@ -135,8 +136,32 @@ def parse(text: str) -> Parse:
 
 
 def features(text: str) -> Features:
-    """What the model reads of normalised text: characters, character pairs, words, length,
-    and what the rules make of it. Codes and numbers are masked: their digits mean nothing."""
+    """What the intent model reads of normalised text: its characters and words, and what
+    the intent rules make of it."""
+    found = _text_features(text)
+    intent, scores, asks = _rule_guess(text)
+    found["rule:" + intent] = 1.0
+    for name, score in scores.items():
+        if score > 0:
+            found["score:" + name] = min(score, 8.0) / 4
+    if asks:
+        found["rule_asks"] = 1.0
+    return found
+
+
+def category_features(text: str) -> Features:
+    """What the category model reads: the characters and words, and the category rules."""
+    found = _text_features(text)
+    found["category_rule:" + _category_score(text)[0]] = 1.0
+    for name, score in _category_scores(text).items():
+        if score > 0:
+            found["category_score:" + name] = min(score, 8.0) / 4
+    return found
+
+
+def _text_features(text: str) -> Features:
+    """Characters, character pairs, words and length of normalised text; codes and numbers
+    are masked: their digits mean nothing."""
     masked = re.sub(r"\s+", " ", _mask_numbers(text).lower())
     padded = f"^{masked}$"
     found: Features = {"bias": 1.0}
@@ -149,13 +174,6 @@ def features(text: str) -> Features:
             found["w:" + word] = 1.0
     size = len(text)
     found["len:" + ("s" if size <= 4 else "m" if size <= 12 else "l" if size <= 40 else "xl")] = 1
-    intent, scores, asks = _rule_guess(text)
-    found["rule:" + intent] = 1.0
-    for name, score in scores.items():
-        if score > 0:
-            found["score:" + name] = min(score, 8.0) / 4
-    if asks:
-        found["rule_asks"] = 1.0
     return found
 
 
@@ -199,15 +217,21 @@ def warm_up() -> None:
     _stopwords()
     _traditional()
     _model()
+    _category_model()
 
 
 @cache
 def _model() -> Model:
-    return Model.load(MODEL_FILE)
+    return Model.load(INTENT_MODEL)
+
+
+@cache
+def _category_model() -> Model:
+    return Model.load(CATEGORY_MODEL)
 
 
 def examples() -> list[dict[str, Any]]:
-    """The labelled messages the model learns from (nlu_data/examples/*.jsonl)."""
+    """The labelled messages the models learn from (nlu_data/examples/*.jsonl)."""
     cases: list[dict[str, Any]] = []
     for path in sorted(EXAMPLES.glob("*.jsonl")):
         lines = path.read_text(encoding="utf-8").splitlines()
@@ -218,21 +242,31 @@ def examples() -> list[dict[str, Any]]:
 def fingerprint() -> str:
     """Changes whenever the examples, the rule files or the features change."""
     digest = hashlib.sha256(FEATURES_VERSION.encode())
-    rule_files = [path for path in DATA.iterdir() if path.is_file() and path != MODEL_FILE]
+    models = {INTENT_MODEL, CATEGORY_MODEL}
+    rule_files = [path for path in DATA.iterdir() if path.is_file() and path not in models]
     for path in sorted(EXAMPLES.glob("*.jsonl")) + sorted(rule_files):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
 
 
-def train() -> Model:
-    """A model learnt from the examples (deterministic: the same files give the same model)."""
-    samples = []
+def train() -> dict[Path, Model]:
+    """Both models learnt from the examples, by the file each belongs in (deterministic)."""
+    intents, categories = [], []
     for case in examples():
         if case["intent"] not in LABELS:
             raise ValueError(f"examples: unknown intent {case['intent']!r} in {case['text']!r}")
         text = normalize(case["text"][: MAX_CHARS * 2])[:MAX_CHARS]
-        samples.append((features(text), case["intent"]))
-    return fit(samples, LABELS, trained_on=fingerprint())
+        intents.append((features(text), case["intent"]))
+        if case["intent"] == "report":
+            name = case.get("slots", {}).get("category", "other")
+            if name not in CATEGORIES:
+                raise ValueError(f"examples: unknown category {name!r} in {case['text']!r}")
+            categories.append((category_features(text), name))
+    stamp = fingerprint()
+    return {
+        INTENT_MODEL: fit(intents, LABELS, trained_on=stamp),
+        CATEGORY_MODEL: fit(categories, CATEGORIES, trained_on=stamp),
+    }
 
 
 def _scores(text: str) -> dict[str, float]:
@@ -272,7 +306,7 @@ def _slots(intent: str, text: str) -> dict[str, Any]:
         slots["code"] = m.group(1)
     elif intent == "my_reports" and (m := TICKET_RE.search(text)):
         slots["ticket"] = f"WT-{m.group(1)}-{int(m.group(2)):04d}"
-    elif intent == "report" and (name := _category_score(text)[0]) != "other":
+    elif intent == "report" and (name := _category_of(text)) != "other":
         slots["category"] = name
     elif intent == "resources":
         kind = next((k for k in KINDS if k in text), None)
@@ -399,20 +433,21 @@ def category_words(name: str, count: int = 3) -> list[str]:
 
 
 def category(text: str) -> str:
-    """The problem category of a complaint (INTERFACES.md): weighted words, else 'other'.
-
-    A tie between two categories is not clear either: 'other'.
-    """
-    return _category_score(normalize(text[: MAX_CHARS * 2])[:MAX_CHARS])[0]
+    """The problem category of a complaint (INTERFACES.md), 'other' when none fits."""
+    return _category_of(normalize(text[: MAX_CHARS * 2])[:MAX_CHARS])
 
 
-@lru_cache(maxsize=256)  # parse() asks twice per message
-def _category_score(text: str) -> tuple[str, float]:
-    """The clear best category of normalised text and its score.
+@lru_cache(maxsize=256)
+def _category_of(text: str) -> str:
+    if not re.search(r"\w", text):
+        return "other"
+    likely = _category_model().probabilities(category_features(text))
+    return max(CATEGORIES, key=lambda name: (likely[name], -CATEGORIES.index(name)))
 
-    ('other', score) when two categories tie: the text still names a problem (专利 and
-    起诉), which counts for the report intent, but no one category is sure.
-    """
+
+@lru_cache(maxsize=256)  # a parse asks more than once per message
+def _category_scores(text: str) -> dict[str, float]:
+    """The rules: the summed word weights of each category found in normalised text."""
     tokens: set[str] | None = None
     scores: dict[str, float] = {}
     for name, words in _category_weights().items():
@@ -429,7 +464,16 @@ def _category_score(text: str) -> tuple[str, float]:
             if hit:
                 score += weight
         scores[name] = score
-    ranked = sorted(scores.items(), key=lambda item: -item[1])
+    return scores
+
+
+def _category_score(text: str) -> tuple[str, float]:
+    """The rules' clear best category of normalised text and its score.
+
+    ('other', score) when two categories tie: the text still names a problem (专利 and
+    起诉), which counts for the report intent, but no one category is sure.
+    """
+    ranked = sorted(_category_scores(text).items(), key=lambda item: -item[1])
     if not ranked or ranked[0][1] <= 0:
         return "other", 0.0
     if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:

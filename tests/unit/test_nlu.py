@@ -14,8 +14,9 @@ import pytest
 from bot import cli, nlu
 from bot.nlu import (
     CATEGORIES,
+    CATEGORY_MODEL,
+    INTENT_MODEL,
     LABELS,
-    MODEL_FILE,
     category,
     evaluate,
     examples,
@@ -41,6 +42,9 @@ HELD_OUT = [
     ("nlu_blind3.jsonl", 0.99, 1.00, 0.90),  # 119/120, 25/25, 108/120
 ]
 
+# Over all held-out sets: how often the bot asks, how often the guess or a button is right.
+ASKED_AT_MOST, REACHED_AT_LEAST = 0.05, 0.98
+
 
 def _cases(path: Path) -> list[dict[str, object]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
@@ -61,10 +65,15 @@ def test_the_model_learns_its_examples() -> None:
     assert result.category_accuracy >= 0.94, result.misses
 
 
-def test_the_model_is_trained_on_the_current_examples_and_rules() -> None:
-    shipped = Model.load(MODEL_FILE)
+@pytest.mark.parametrize(
+    ("path", "labels"), [(INTENT_MODEL, LABELS), (CATEGORY_MODEL, CATEGORIES)]
+)
+def test_the_models_are_trained_on_the_current_examples_and_rules(
+    path: Path, labels: tuple[str, ...]
+) -> None:
+    shipped = Model.load(path)
     assert shipped.trained_on == fingerprint(), "run: python -m bot nlu --train"
-    assert shipped.labels == LABELS
+    assert shipped.labels == labels
 
 
 def test_the_held_out_sets_are_large_enough() -> None:
@@ -157,13 +166,13 @@ def test_a_likely_unknown_is_unknown_without_alternatives(monkeypatch: pytest.Mo
     assert (parse("嗯").intent, parse("嗯").alternatives) == ("unknown", ())
 
 
-def test_on_new_wording_the_bot_seldom_asks_and_the_choices_hold_the_answer() -> None:
+def test_on_new_wording_the_bot_seldom_asks_and_one_tap_reaches_the_answer() -> None:
     cases = [case for name, *_ in HELD_OUT for case in _cases(DATA / name)]
-    asked = [(case, parse(str(case["text"]))) for case in cases]
-    asked = [(case, parsed) for case, parsed in asked if parsed.alternatives]
-    assert len(asked) <= 0.1 * len(cases)
-    held = sum(case["intent"] in parsed.alternatives for case, parsed in asked)
-    assert held >= 0.5 * len(asked)
+    parsed = [(str(case["intent"]), parse(str(case["text"]))) for case in cases]
+    asked = sum(bool(p.alternatives) for _, p in parsed) / len(cases)
+    # The answer is the guess, or one of the buttons offered when the bot asks.
+    reached = sum(want == p.intent or want in p.alternatives for want, p in parsed) / len(cases)
+    assert asked <= ASKED_AT_MOST and reached >= REACHED_AT_LEAST, (asked, reached)
 
 
 def test_clear_intent_has_no_alternatives_and_high_confidence() -> None:
