@@ -35,15 +35,17 @@ DATA = ROOT / "tests" / "data"
 # Held-out sets: each written by someone who never saw the rules, the examples or the other
 # sets, and never trained or tuned on. (file, intent, category, exact slots): the accuracy
 # measured, rounded down; a change that lowers one fails the suite. Raise them when the
-# parser gets better, never lower them; to tune on new wording, write new examples instead.
-# Rules alone measured 88.3%/93.3% intent on blind2/blind3 and 85.3%/86.7% on blind4/blind5.
+# parser gets better, never lower them; to teach it new wording, add examples instead.
+# Rules alone had 88.3%, 93.3%, 85.3% and 86.7% intent on these four sets.
 HELD_OUT = [
-    ("nlu_blind2.jsonl", 0.97, 0.88, 0.85),  # 117/120, 22/25, 103/120
+    ("nlu_blind2.jsonl", 0.98, 0.96, 0.86),  # 118/120, 24/25, 104/120
     ("nlu_blind3.jsonl", 0.99, 1.00, 0.90),  # 119/120, 25/25, 108/120
+    ("nlu_blind4.jsonl", 0.98, 0.96, 0.90),  # 148/150, 29/30, 136/150
+    ("nlu_blind5.jsonl", 0.98, 1.00, 0.90),  # 148/150, 30/30, 135/150
 ]
-
-# Over all held-out sets: how often the bot asks, how often the guess or a button is right.
-ASKED_AT_MOST, REACHED_AT_LEAST = 0.05, 0.98
+# Over all held-out sets: how often the bot asks (7/540), how often the guess or one of the
+# offered buttons is what the sender wanted (534/540).
+ASKED_AT_MOST, REACHED_AT_LEAST = 0.02, 0.98
 
 
 def _cases(path: Path) -> list[dict[str, object]]:
@@ -307,3 +309,21 @@ def test_small_talk_words_inside_a_complaint_still_report() -> None:
 
 def test_a_problem_of_two_equal_categories_is_still_a_report() -> None:
     assert parse("有人侵犯我们的专利，能起诉吗").intent == "report"
+
+
+def test_a_word_an_admin_adds_to_a_category_counts_before_any_retraining(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    complaint = "区块链溯源系统没人会搭，想找部门支持"
+    assert category(complaint) == "other"
+    extended = {name: dict(words) for name, words in nlu._category_weights().items()}
+    extended["talent_tech"]["区块链"] = 3.0
+    monkeypatch.setattr(nlu, "_category_weights", lambda: extended)
+    nlu._category_scores.cache_clear()
+    nlu._category_of.cache_clear()
+    try:
+        assert category(complaint) == "talent_tech"
+        assert parse(complaint).slots == {"category": "talent_tech"}
+    finally:
+        nlu._category_scores.cache_clear()
+        nlu._category_of.cache_clear()
