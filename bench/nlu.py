@@ -42,7 +42,7 @@ def startup_seconds(runs: int = 5) -> list[tuple[float, float]]:
 
 def main(argv: list[str]) -> int:
     sys.path.insert(0, str(ROOT))
-    from bot.nlu import _category_of, _category_scores, parse, warm_up
+    from bot.nlu import _category_of, _category_scores, _text_features, parse, warm_up
 
     files = [Path(a) for a in argv] or [ROOT / "tests" / "data" / "nlu_blind2.jsonl"]
     texts = [
@@ -66,6 +66,7 @@ def main(argv: list[str]) -> int:
         for text in texts:
             _category_scores.cache_clear()  # every message as if seen for the first time
             _category_of.cache_clear()
+            _text_features.cache_clear()
             started = time.perf_counter()
             parse(text)
             per_message.append(time.perf_counter() - started)

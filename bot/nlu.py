@@ -140,7 +140,7 @@ def parse(text: str) -> Parse:
 def features(text: str) -> Features:
     """What the intent model reads of normalised text: its characters and words, and what
     the intent rules make of it."""
-    found = _text_features(text)
+    found = dict(_text_features(text))
     intent, scores, asks = _rule_guess(text)
     found["rule:" + intent] = 1.0
     for name, score in scores.items():
@@ -153,7 +153,7 @@ def features(text: str) -> Features:
 
 def category_features(text: str) -> Features:
     """What the category model reads: the characters and words, and the category rules."""
-    found = _text_features(text)
+    found = dict(_text_features(text))
     found["category_rule:" + _category_score(text)[0]] = 1.0
     for name, score in _category_scores(text).items():
         if score > 0:
@@ -161,6 +161,7 @@ def category_features(text: str) -> Features:
     return found
 
 
+@lru_cache(maxsize=256)  # a report reads them twice: for its intent and its category
 def _text_features(text: str) -> Features:
     """Characters, character pairs, words and length of normalised text; codes and numbers
     are masked: their digits mean nothing."""

@@ -39,12 +39,7 @@ class Model:
 
     def probabilities(self, features: Features) -> dict[str, float]:
         """One probability per label; features the model never saw count for nothing."""
-        scores = [0.0] * len(self.labels)
-        for name, value in features.items():
-            row = self.weights.get(name)
-            if row:
-                for k, weight in enumerate(row):
-                    scores[k] += weight * value
+        scores = _scores(self.weights, features, len(self.labels))
         return dict(zip(self.labels, _softmax(scores), strict=True))
 
     def to_json(self) -> dict[str, Any]:
@@ -105,13 +100,7 @@ def _descend(
     for _ in range(epochs):
         shuffle(data)
         for features, target in data:
-            scores = [0.0] * size
-            for name, value in features.items():
-                row = weights.get(name)
-                if row:
-                    for k in range(size):
-                        scores[k] += row[k] * value
-            errors = _softmax(scores)
+            errors = _softmax(_scores(weights, features, size))
             errors[target] -= 1.0
             for name, value in features.items():
                 row = weights.setdefault(name, [0.0] * size)
@@ -121,6 +110,16 @@ def _descend(
                     seen[k] += gradient * gradient
                     row[k] -= LEARNING_RATE * gradient / math.sqrt(seen[k])
     return weights
+
+
+def _scores(weights: dict[str, list[float]], features: Features, size: int) -> list[float]:
+    scores = [0.0] * size
+    for name, value in features.items():
+        row = weights.get(name)
+        if row:
+            for k, weight in enumerate(row):
+                scores[k] += weight * value
+    return scores
 
 
 def _softmax(scores: list[float]) -> list[float]:
