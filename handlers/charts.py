@@ -3,6 +3,9 @@
 The font is looked up on known paths (Debian's fonts-wqy-microhei, fonts-noto-cjk) and added
 to matplotlib explicitly; `make install` installs fonts-wqy-microhei when it can. Without one,
 the chart is still drawn and a warning is logged (the labels then show as boxes).
+
+matplotlib is imported when the first chart is drawn, not with the handlers: it costs every
+process about 40 MiB and a noticeable part of its start-up, and most never draw a chart.
 """
 
 from __future__ import annotations
@@ -12,9 +15,6 @@ import tempfile
 import warnings
 from functools import cache
 from pathlib import Path
-
-from matplotlib import font_manager, rc_context
-from matplotlib.figure import Figure  # no pyplot: no global state, no display needed
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,8 @@ NO_FONT = (
 @cache
 def cjk_font() -> str | None:
     """The family name of the first CJK font found, registered with matplotlib."""
+    from matplotlib import font_manager
+
     for path in CJK_FONT_PATHS:
         if Path(path).exists():
             font_manager.fontManager.addfont(path)
@@ -51,6 +53,9 @@ def stats_chart(
     path: Path, title: str, counts: dict[str, int], rates: dict[str, float | None]
 ) -> Path:
     """Two panels: counts as bars, rates as percentages (a missing rate is drawn as 0)."""
+    from matplotlib import rc_context
+    from matplotlib.figure import Figure  # no pyplot: no global state, no display needed
+
     family = cjk_font()
     style = {"font.family": [family, "DejaVu Sans"]} if family else {}
     with rc_context({**style, "axes.unicode_minus": False}), warnings.catch_warnings():
