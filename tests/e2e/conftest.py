@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.e2e.telegram_harness import Emulator, running_emulator
 from tests.wecom_sim import FakeWeComApi, ServerThread
 
 
@@ -17,3 +18,10 @@ def api() -> Iterator[FakeWeComApi]:
     fake.base = f"{server.url}/cgi-bin"
     yield fake
     server.stop()
+
+
+@pytest.fixture
+def emulator() -> Iterator[Emulator]:
+    """A fresh Telegram Bot API emulator (npm telegram-test-api) on 127.0.0.1."""
+    with running_emulator() as value:
+        yield value

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,6 @@ from tests.e2e.telegram_harness import (
     Emulator,
     User,
     running_bot,
-    running_emulator,
     wait_until,
 )
 
@@ -69,12 +67,6 @@ class Db:
             await enqueue(session=session, member_id=member_id, reply=reply, now=Clock().now())
 
         self.run(work)
-
-
-@pytest.fixture
-def emulator() -> Iterator[Emulator]:
-    with running_emulator() as value:
-        yield value
 
 
 @pytest.fixture

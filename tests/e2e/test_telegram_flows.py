@@ -9,7 +9,6 @@ The demo county is loaded at the wall-clock time, so its party day is checking i
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -24,18 +23,12 @@ from models.member import Identity, Member
 from models.resource import MatchRequest, MatchState, Resource
 from models.ticket import Ticket, TicketState
 from settings import Settings
-from tests.e2e.telegram_harness import Emulator, User, running_bot, running_emulator
+from tests.e2e.telegram_harness import Emulator, User, running_bot
 from tests.e2e.test_telegram import Db, newcomer
 
 pytestmark = pytest.mark.e2e
 PARTY_DAY = "主题党日：学习党的创新理论"
 PROBLEM = "增值税发票开不出来，已经三天了，影响给客户结算"
-
-
-@pytest.fixture
-def emulator() -> Iterator[Emulator]:
-    with running_emulator() as value:
-        yield value
 
 
 @pytest.fixture
