@@ -30,6 +30,7 @@ demo: install
 ## Run every test (SQLite; set DATABASE_URL=postgresql://... to run them on PostgreSQL).
 test: install
 	$(PY) -m ruff check .
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest
 
 ## Skip the end-to-end and slow tests while iterating.
@@ -55,6 +56,7 @@ bench-postgres: install
 
 lint: install
 	$(PY) -m ruff check .
+	$(VENV)/bin/lint-imports --no-cache
 
 clean:
 	rm -rf $(VENV) data/*.db data/*.db-*

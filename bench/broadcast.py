@@ -27,8 +27,8 @@ from sqlalchemy import func, select
 from telegram import Bot
 
 from bot.adapters.telegram import TelegramTransport
-from bot.clock import Clock
 from bot.core import Reply
+from bot.core.clock import Clock
 from bot.outbox import OutboxSender
 from models.db import make_engine, make_sessionmaker
 from models.member import Identity

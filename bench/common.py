@@ -29,7 +29,7 @@ os.environ.setdefault("PTB_TIMEDELTA", "true")
 from sqlalchemy import insert, select  # noqa: E402
 from telegram.request import BaseRequest, RequestData  # noqa: E402
 
-from bot.clock import local_datetime  # noqa: E402
+from bot.core.clock import local_datetime  # noqa: E402
 from models.db import make_engine, make_sessionmaker  # noqa: E402
 from settings import Settings, load_settings  # noqa: E402
 
@@ -103,7 +103,7 @@ def bench_settings(url: str | None = None, **overrides: Any) -> Settings:
 
 async def fresh_demo(settings: Settings) -> None:
     """An empty schema at the head migration, then the demo county at START."""
-    from models.demo import drop_everything, load_demo
+    from bot.demo import drop_everything, load_demo
     from models.migrate import upgrade
 
     engine = make_engine(settings)

@@ -36,8 +36,8 @@ from telegram.ext import Application, ContextTypes, MessageHandler, TypeHandler,
 
 from bot import nlu
 from bot.app import App, build_app
-from bot.clock import FrozenClock
 from bot.core import Incoming, Reply
+from bot.core.clock import FrozenClock
 from bot.dispatcher import INTERNAL_ERROR
 from models.activity import CheckIn
 from models.member import Identity, Member

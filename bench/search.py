@@ -21,8 +21,8 @@ from pathlib import Path
 from sqlalchemy import func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.demo.county import FIRMS, PLACES, PLANS
 from models.db import make_engine, make_sessionmaker
-from models.demo.county import FIRMS, PLACES, PLANS
 from models.migrate import upgrade
 from models.org import Alliance, AllianceType
 from models.resource import (

@@ -53,7 +53,7 @@ sys.path.insert(0, "bench")
 from common import START, party_day_code
 from bot import nlu
 from bot.app import build_app
-from bot.clock import FrozenClock
+from bot.core.clock import FrozenClock
 from bot.core import Incoming
 from settings import load_settings
 

@@ -1,17 +1,19 @@
-"""Wiring shared by every entry point: engine, dispatcher and outbox sender."""
+"""The composition module: the one place the registration tables (handlers.ROUTES, SWEEPS)
+meet the machinery. Every entry point builds its App here: engine, dispatcher, outbox sender."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.clock import Clock
+from bot.core import Route, Sweep
+from bot.core.clock import Clock
 from bot.dispatcher import Dispatcher
 from bot.outbox import OutboxSender, Transport
-from handlers import ROUTES
+from handlers import ROUTES, SWEEPS
 from models.db import make_engine, make_sessionmaker
 from settings import Settings
 
@@ -24,6 +26,8 @@ class App:
     dispatcher: Dispatcher
     sender: OutboxSender
     clock: Clock = field(default_factory=Clock)
+    routes: Sequence[Route] = ROUTES
+    sweeps: Sequence[Sweep] = SWEEPS
 
     async def close(self) -> None:
         for transport in self.sender.transports.values():

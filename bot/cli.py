@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.app import build_app, configure_logging
-from bot.clock import Clock
+from bot.core.clock import Clock
 from models.migrate import upgrade
 from settings import Settings, get_settings
 
@@ -24,8 +24,8 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.demo import drop_everything, load_demo
     from models.db import make_engine, make_sessionmaker
-    from models.demo import drop_everything, load_demo
 
     async def run() -> tuple[bool, str]:
         engine = make_engine(settings)
@@ -51,7 +51,7 @@ async def _simulate(sessionmaker: Any, now: Any, weeks: int) -> None:
     """Past weeks of activities, check-ins, tickets and notices, for /stats and /ranking."""
     from datetime import timedelta
 
-    from models.demo.simulate import simulate_weeks
+    from bot.demo.simulate import simulate_weeks
 
     async with sessionmaker() as session, session.begin():
         await simulate_weeks(session, now - timedelta(weeks=weeks), weeks)
@@ -86,8 +86,6 @@ def cmd_telegram(args: argparse.Namespace, settings: Settings) -> int:
     """Long polling, with the outbox sender and the scheduler alongside (as `serve` does)."""
     from bot.adapters.telegram import TelegramTransport, build_application, set_commands
     from bot.web import start_background
-    from handlers import ROUTES
-
     if not settings.TELEGRAM_BOT_TOKEN:
         print("请先设置 TELEGRAM_BOT_TOKEN（见 README）。", file=sys.stderr)
         return 2
@@ -98,7 +96,7 @@ def cmd_telegram(args: argparse.Namespace, settings: Settings) -> int:
     background: list[asyncio.Task[None]] = []
 
     async def post_init(_: object) -> None:
-        await set_commands(application.bot, ROUTES)
+        await set_commands(application.bot, app.routes)
         background.extend(start_background(app))
 
     async def post_shutdown(_: object) -> None:
@@ -128,7 +126,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_wecom_menu(args: argparse.Namespace, settings: Settings) -> int:
     from bot.adapters.wecom import configured
     from bot.adapters.wecom_api import WeComClient, WeComError, build_menu
-    from handlers import ROUTES
+    from bot.app import ROUTES
 
     if not configured(settings):
         print("企业微信尚未配置：请设置 WECOM_CORP_ID、WECOM_AGENT_ID、WECOM_SECRET 等。")

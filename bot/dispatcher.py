@@ -20,10 +20,10 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.clock import Clock
-from bot.context import Context
 from bot.core import Button, Incoming, Reply, Role, Route
+from bot.core.clock import Clock
 from bot.nlu import Parse, parse
+from handlers.context import Context
 from models.button import issue_token, resolve_token
 from models.dialog import Dialog
 from models.inbox import InboxEvent

@@ -16,8 +16,8 @@ from typing import Protocol
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.clock import Clock
 from bot.core import Button, Reply
+from bot.core.clock import Clock
 from bot.ratelimit import RateLimiter
 from models.button import SHARED, issue_token
 from models.member import Identity

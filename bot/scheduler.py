@@ -8,30 +8,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any, Protocol
+from datetime import datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.clock import Clock
+from bot.core import Sweep
+from bot.core.clock import Clock
 from settings import Settings
 
 logger = logging.getLogger(__name__)
-
-
-class SweepFunc(Protocol):
-    async def __call__(
-        self, *, session: AsyncSession, now: datetime, settings: Settings
-    ) -> Any: ...
-
-
-@dataclass(frozen=True)
-class Sweep:
-    id: str
-    func: SweepFunc
-    every: timedelta
 
 
 async def run_sweep(

@@ -94,10 +94,9 @@ def start_background(app: App) -> list[asyncio.Task[None]]:
     """The outbox sender, and the scheduler whenever this worker holds the leader lock."""
     from bot.leader import LeaderLock, lead_when_possible
     from bot.scheduler import start_scheduler
-    from handlers import SWEEPS
 
     def start() -> object:
-        return start_scheduler(SWEEPS, app.sessionmaker, app.clock, app.settings)
+        return start_scheduler(app.sweeps, app.sessionmaker, app.clock, app.settings)
 
     def stop(scheduler: object) -> None:
         scheduler.shutdown(wait=False)  # type: ignore[attr-defined]

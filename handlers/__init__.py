@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.core import Role, Route
-from bot.scheduler import Sweep
+from bot.core import Role, Route, Sweep
 from handlers import (
     activities,
     attendance,

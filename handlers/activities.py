@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.clock import fmt_local, local_datetime, parse_local, to_local
-from bot.context import Context
 from bot.core import Button, Location, Reply, Role
+from bot.core.clock import fmt_local, local_datetime, parse_local, to_local
+from handlers.context import Context
 from models.activity import (
     DEFAULT_RADIUS_M,
     Activity,

@@ -9,9 +9,9 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.clock import fmt_local, local_datetime, to_local
-from bot.context import Context
 from bot.core import Reply
+from bot.core.clock import fmt_local, local_datetime, to_local
+from handlers.context import Context
 from models.activity import (
     METHOD_ZH,
     Activity,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from bot.clock import fmt_local
-from bot.context import Context
 from bot.core import Reply
+from bot.core.clock import fmt_local
+from handlers.context import Context
 from models.member import BindError, bind_identity
 from models.throttle import count_hits, first_hit_in_window, record_hit
 

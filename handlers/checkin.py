@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.clock import fmt_local
-from bot.context import Context
 from bot.core import Button, Location, Reply
+from bot.core.clock import fmt_local
+from handlers.context import Context
 from models.activity import (
     METHOD_ZH,
     Activity,

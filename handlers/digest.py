@@ -11,9 +11,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.clock import fmt_local, local_datetime, to_local
-from bot.context import Context
 from bot.core import Reply, Role
+from bot.core.clock import fmt_local, local_datetime, to_local
+from handlers.context import Context
 from handlers.stats import pct, scope_of
 from models.activity import Activity, export_attendance
 from models.export import export_members, export_notices, export_resources, export_tickets

@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.clock import fmt_local, parse_local
-from bot.context import Context
 from bot.core import Button, Reply, Role
+from bot.core.clock import fmt_local, parse_local
+from handlers.context import Context
 from models.notice import (
     AudienceKind,
     Notice,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.context import Context
 from bot.core import ROLE_NAMES_ZH, Reply, Role
+from handlers.context import Context
 from models.member import member_alliances
 
 MOBILE = "流动党员（可参加各联盟活动）"

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.clock import to_local
-from bot.context import Context
 from bot.core import Reply, Role
+from bot.core.clock import to_local
+from handlers.context import Context
 from models.member import member_alliances
 from models.stars import UnitScore, monthly_scores
 

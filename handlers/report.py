@@ -5,10 +5,10 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot import nlu
-from bot.clock import fmt_local
-from bot.context import Context
 from bot.core import Button, Reply
+from bot.core.clock import fmt_local
 from handlers import resources
+from handlers.context import Context
 from handlers.ticket_text import announce, summary
 from handlers.tickets import NOT_FOUND
 from handlers.tickets import show as show_ticket

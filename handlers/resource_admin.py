@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.clock import fmt_local
-from bot.context import Context
 from bot.core import Button, Reply, Role
+from bot.core.clock import fmt_local
+from handlers.context import Context
 from models.org import Unit
 from models.resource import KIND_WORDS, ResourceKind, add_resource, match_figures
 from models.resource_import import TITLE_MAX, parse_date

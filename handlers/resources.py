@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
-from bot.clock import fmt_local
-from bot.context import Context
 from bot.core import Button, Reply
+from bot.core.clock import fmt_local
+from handlers.context import Context
 from models.member import Member
 from models.resource import (
     KIND_HINTS,

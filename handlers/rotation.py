@@ -9,9 +9,9 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.clock import fmt_local, to_local
-from bot.context import Context
 from bot.core import Button, Reply, Role
+from bot.core.clock import fmt_local, to_local
+from handlers.context import Context
 from models.activity import Activity, alliance_ids_of
 from models.org import Alliance
 from models.outbox import enqueue

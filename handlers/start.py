@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.context import Context
 from bot.core import Reply, Role
+from handlers.context import Context
 
 WELCOME = (
     "您好，这里是红盟助手 🚩\n"

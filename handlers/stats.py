@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from bot.context import Context
 from bot.core import Reply, Role
 from handlers.charts import chart_path, stats_chart
+from handlers.context import Context
 from models.org import ALLIANCE_TYPE_ZH
 from models.stats import (
     MatrixRow,

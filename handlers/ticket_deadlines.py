@@ -8,8 +8,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.clock import fmt_local, to_local
 from bot.core import Button, Reply, Role
+from bot.core.clock import fmt_local, to_local
 from handlers.ticket_text import summary
 from models.member import MemberRole
 from models.outbox import enqueue

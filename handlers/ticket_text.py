@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.clock import fmt_local
-from bot.context import Context
 from bot.core import Button, Reply
+from bot.core.clock import fmt_local
+from handlers.context import Context
 from models.member import Member
 from models.routing import category_label
 from models.ticket import (

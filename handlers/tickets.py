@@ -10,8 +10,8 @@ import re
 
 from sqlalchemy import select
 
-from bot.context import Context
 from bot.core import Button, Reply, Role
+from handlers.context import Context
 from handlers.ticket_text import (
     ACTION_ZH,
     CODES,

@@ -330,7 +330,7 @@ async def export_attendance(
     """Write one sheet row per member and activity (present or absent); returns the rows."""
     from openpyxl import Workbook
 
-    from bot.clock import fmt_local
+    from bot.core.clock import fmt_local
 
     stmt = select(Activity).order_by(Activity.starts_at, Activity.id).options(*_loaded())
     if activity_ids is not None:

@@ -13,7 +13,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from bot.clock import fmt_local
+from bot.core.clock import fmt_local
 from models.member import Member
 from models.notice import Notice, NoticeRecipient
 from models.org import Membership

@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.clock import fmt_local
 from bot.core import Role
+from bot.core.clock import fmt_local
 from models.member import InviteCode, Member, MemberRole, new_invite_code
 from models.org import Alliance, Department, Unit
 from models.table_import import ImportReport, read_rows, row_error, yes_no

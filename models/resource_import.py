@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.clock import local_datetime
+from bot.core.clock import local_datetime
 from models import table_import
 from models.member import Member
 from models.org import Alliance, Unit

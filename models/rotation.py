@@ -15,8 +15,8 @@ from sqlalchemy import ForeignKey, String, UniqueConstraint, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.clock import local_datetime, to_local
 from bot.core import Role
+from bot.core.clock import local_datetime, to_local
 from models.base import Base, TimestampMixin
 from models.member import Member, MemberRole
 from models.org import Unit

@@ -32,7 +32,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.clock import local_datetime, to_local
+from bot.core.clock import local_datetime, to_local
 from models.activity import Activity, CheckIn
 from models.member import Member
 from models.notice import Notice, NoticeRecipient

@@ -18,8 +18,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 
-from bot.clock import to_local
 from bot.core import Role
+from bot.core.clock import to_local
 from models.base import Base
 from models.member import Member, MemberRole
 from models.org import Department, Membership, Unit

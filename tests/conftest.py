@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import App, build_app
-from bot.clock import Clock, FrozenClock, local_datetime
+from bot.core.clock import Clock, FrozenClock, local_datetime
 from models.db import make_engine, make_sessionmaker
 from models.migrate import upgrade
 from settings import Settings, load_settings, use_settings
@@ -34,7 +34,7 @@ def make_settings(url: str, **overrides: Any) -> Settings:
 
 
 async def _load_demo(settings: Settings) -> dict[str, Any]:
-    from models.demo import load_demo
+    from bot.demo import load_demo
 
     engine = make_engine(settings)
     try:

@@ -287,11 +287,9 @@ def webhook_routes(app: App) -> list[BaseRoute]:
 @contextlib.asynccontextmanager
 async def webhook_lifespan(app: App) -> AsyncIterator[dict[str, Any]]:
     """Run the PTB application (no updater) while the web server runs."""
-    from handlers import ROUTES
-
     application = build_application(app, polling=False)
     async with application:
-        await set_commands(application.bot, ROUTES)
+        await set_commands(application.bot, app.routes)
         await application.start()
         try:
             yield {"telegram": application}

@@ -20,8 +20,8 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.clock import Clock
 from bot.core import Reply, Role, Route
+from bot.core.clock import Clock
 from bot.outbox import DeliveryError
 from bot.ratelimit import RateLimiter
 from models.kv import get_value, put_value

@@ -10,8 +10,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from bot.clock import Clock
 from bot.core import Button, Reply
+from bot.core.clock import Clock
 from bot.dispatcher import BUTTON_GONE
 from models.button import issue_token
 from models.db import make_engine, make_sessionmaker

@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from bot.demo.activities import VENUE
 from bot.dispatcher import TOO_FAST
 from handlers.checkin import LIVE_ONLY
 from handlers.resources import SUGGESTED
 from models.activity import Activity, CheckIn, CheckInMethod
-from models.demo.activities import VENUE
 from models.member import Identity, Member
 from models.resource import MatchRequest, MatchState, Resource
 from models.ticket import Ticket, TicketState

@@ -19,12 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.adapters.wecom_api import WeComTransport
 from bot.app import App, build_app
 from bot.cli import cmd_wecom_menu
-from bot.context import Context
 from bot.core import Button, Reply, Role, Route
 from bot.dispatcher import Dispatcher
 from bot.outbox import OutboxSender
 from bot.web import build_web_app, transports_for
 from handlers import ROUTES
+from handlers.context import Context
 from models.db import make_engine, make_sessionmaker
 from models.inbox import InboxEvent
 from models.member import Identity, InviteCode, Member

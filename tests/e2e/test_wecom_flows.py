@@ -21,12 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.adapters.wecom_api import CALLS_PER_SECOND, WeComTransport
 from bot.app import build_app
+from bot.demo.activities import VENUE
 from bot.ratelimit import RateLimiter
 from bot.web import build_web_app, transports_for
 from handlers.resources import SUGGESTED
 from models.activity import Activity, CheckIn, CheckInMethod
 from models.db import make_engine, make_sessionmaker
-from models.demo.activities import VENUE
 from models.member import Identity, InviteCode, Member
 from models.resource import MatchRequest, MatchState, Resource
 from models.ticket import Ticket, TicketState

@@ -23,8 +23,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from bot.clock import Clock
 from bot.core import Reply
+from bot.core.clock import Clock
 from models.db import make_engine, make_sessionmaker
 from models.inbox import InboxEvent
 from models.member import Identity, InviteCode, Member

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from bot.app import build_app
-from bot.clock import FrozenClock, local_datetime
+from bot.core.clock import FrozenClock, local_datetime
 from bot.scheduler import run_all
 from handlers import SWEEPS
 from models.activity import Activity

@@ -14,8 +14,8 @@ from pathlib import Path
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from bot.clock import FrozenClock, local_datetime
 from bot.core import Incoming, Location, Role
+from bot.core.clock import FrozenClock, local_datetime
 from models.activity import Activity, CheckIn, CheckInMethod
 from models.member import Identity, Member, MemberRole
 from models.org import Membership

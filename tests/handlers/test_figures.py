@@ -12,11 +12,11 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from bot.clock import FrozenClock, local_datetime
+from bot.core.clock import FrozenClock, local_datetime
+from bot.demo.simulate import simulate_weeks
 from bot.scheduler import run_all
 from handlers import SWEEPS
 from handlers.charts import cjk_font
-from models.demo.simulate import simulate_weeks
 from models.outbox import OutboxMessage
 from tests.conftest import START
 from tests.fakes import Chat

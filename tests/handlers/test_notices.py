@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from bot.clock import FrozenClock, local_datetime
 from bot.core import Role
+from bot.core.clock import FrozenClock, local_datetime
 from bot.scheduler import run_all
 from handlers import SWEEPS
 from models.button import issue_token

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from bot.clock import FrozenClock
 from bot.core import Button
+from bot.core.clock import FrozenClock
 from models.member import Identity, Member
 from models.org import Alliance
 from models.resource import (

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from bot.clock import FrozenClock, local_datetime
+from bot.core.clock import FrozenClock, local_datetime
 from bot.scheduler import run_all
 from handlers import SWEEPS
 from models.member import Identity, Member

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-import bot.context
-from bot.clock import FrozenClock, local_datetime
+import handlers.context
 from bot.core import Reply
+from bot.core.clock import FrozenClock, local_datetime
 from bot.dispatcher import INTERNAL_ERROR
 from bot.scheduler import run_all
 from handlers import SWEEPS
@@ -212,13 +212,13 @@ async def test_a_crash_after_notifying_keeps_neither_the_change_nor_the_message(
 ) -> None:
     number = await file(chat, "member", COMPLAINT)
     before = await _outbox_count(chat)
-    real = bot.context.enqueue
+    real = handlers.context.enqueue
 
     async def notify_then_crash(**kwargs: object) -> list[OutboxMessage]:
         await real(**kwargs)  # type: ignore[arg-type]
         raise RuntimeError("crash between the outbox row and the commit")
 
-    monkeypatch.setattr(bot.context, "enqueue", notify_then_crash)
+    monkeypatch.setattr(handlers.context, "enqueue", notify_then_crash)
     assert await chat.press_received("officer_tax", "签收") == [INTERNAL_ERROR]
     assert (await _ticket(chat, number)).state == TicketState.DISPATCHED
     assert [e[0] for e in await _events(chat, number)] == ["file", "dispatch"]

@@ -20,8 +20,8 @@ from bot.adapters.telegram import (
     to_incoming,
 )
 from bot.app import App, build_app
-from bot.clock import FrozenClock
 from bot.core import Button, Location, Reply
+from bot.core.clock import FrozenClock
 from bot.outbox import DeliveryError
 from handlers import ROUTES
 from models.member import Identity, Member

@@ -15,8 +15,8 @@ from wechatpy.enterprise import parse_message
 
 from bot.adapters.wecom import Callback, render, split_text, to_incoming
 from bot.adapters.wecom_api import WeComTransport, build_menu
-from bot.clock import Clock
 from bot.core import Button, Incoming, Location, Reply, Role, Route
+from bot.core.clock import Clock
 from bot.outbox import DeliveryError
 from handlers import ROUTES
 from settings import load_settings

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot.clock import fmt_local, local_datetime, parse_local
+from bot.core.clock import fmt_local, local_datetime, parse_local
 
 
 def test_local_display_is_shanghai_time() -> None:

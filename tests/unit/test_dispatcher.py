@@ -9,12 +9,12 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import App
-from bot.clock import FrozenClock
-from bot.context import Context
 from bot.core import Button, Reply, Role, Route
+from bot.core.clock import FrozenClock
 from bot.dispatcher import Dispatcher
 from bot.nlu import Parse
 from handlers import ROUTES
+from handlers.context import Context
 from models.member import Identity, Member, MemberRole
 from models.outbox import OutboxMessage
 from tests.fakes import Chat, RecordingTransport

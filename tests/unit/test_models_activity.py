@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from datetime import date, timedelta
 
-from bot.clock import local_datetime
+from bot.core.clock import local_datetime
 from models.activity import Activity, code_age, code_at, current_code, distance_m, minute_of
 from models.rotation import Period, RotationPlan, align, chair_unit_id, period_bounds, period_index
 

@@ -19,8 +19,8 @@ from openpyxl import Workbook
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.clock import local_datetime
 from bot.core import Role
+from bot.core.clock import local_datetime
 from models.db import make_engine, make_sessionmaker
 from models.member import InviteCode, Member, MemberRole
 from models.member_import import import_members, invites_path, write_invites

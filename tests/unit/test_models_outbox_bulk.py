@@ -8,8 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import App
-from bot.clock import FrozenClock
 from bot.core import Button, Reply
+from bot.core.clock import FrozenClock
 from models.member import Identity, Member
 from models.outbox import OutboxMessage, OutboxStatus, enqueue, enqueue_many
 

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import cli
-from bot.clock import local_datetime
+from bot.core.clock import local_datetime
 from models.db import make_engine, make_sessionmaker
 from models.org import Alliance, AllianceType
 from models.resource import (

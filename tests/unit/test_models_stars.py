@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot.clock import FrozenClock, local_datetime
+from bot.core.clock import FrozenClock, local_datetime
 from models.activity import Activity, CheckInMethod, check_in
 from models.member import Identity, Member
 from models.org import Membership

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import App
-from bot.clock import local_datetime
+from bot.core.clock import local_datetime
 from models.member import Identity, Member
 from models.ticket import (
     ACTIONS,

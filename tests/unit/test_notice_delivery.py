@@ -13,8 +13,8 @@ from itertools import pairwise
 from sqlalchemy import func, select
 
 from bot.app import App
-from bot.clock import FrozenClock
 from bot.core import Reply, Role
+from bot.core.clock import FrozenClock
 from bot.outbox import OutboxSender
 from bot.ratelimit import RateLimiter
 from handlers.notices import card

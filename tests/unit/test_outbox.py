@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from bot.app import App
-from bot.clock import FrozenClock
 from bot.core import Reply
+from bot.core.clock import FrozenClock
 from bot.outbox import MAX_ATTEMPTS, DeliveryError, OutboxSender
 from models.member import Identity, Member
 from models.outbox import OutboxMessage, OutboxStatus, enqueue

@@ -14,12 +14,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import App, build_app
-from bot.clock import FrozenClock
-from bot.context import Context
-from bot.core import Incoming, Reply, Route
+from bot.core import Incoming, Reply, Route, Sweep
+from bot.core.clock import FrozenClock
 from bot.dispatcher import INTERNAL_ERROR, Dispatcher
-from bot.scheduler import Sweep, start_scheduler
+from bot.scheduler import start_scheduler
 from handlers import ROUTES
+from handlers.context import Context
 from models.inbox import InboxEvent
 from models.member import Identity, Member
 from models.outbox import OutboxMessage, OutboxStatus, claim_due, enqueue

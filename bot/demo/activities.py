@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.clock import to_local
+from bot.core.clock import to_local
 from models.activity import Activity
 from models.member import Member
 from models.org import Alliance, Membership, Unit

@@ -13,12 +13,12 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.demo import activities as demo_activities
+from bot.demo import notices as demo_notices
+from bot.demo import resources as demo_resources
+from bot.demo import tickets as demo_tickets
+from bot.demo.county import load_county
 from models.base import Base
-from models.demo import activities as demo_activities
-from models.demo import notices as demo_notices
-from models.demo import resources as demo_resources
-from models.demo import tickets as demo_tickets
-from models.demo.county import load_county
 from models.member import Identity, InviteCode, Member
 from models.org import Alliance
 

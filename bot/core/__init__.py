@@ -1,0 +1,22 @@
+"""The leaf vocabulary every layer speaks: messages, roles, routes, the clock, text folding.
+
+It imports nothing of the project but `settings` (the time zone), so models, handlers and the
+machinery above them can all use it. See README, "Layout".
+"""
+
+from bot.core.messages import Button, Incoming, Location, Reply
+from bot.core.roles import ROLE_NAMES_ZH, Role
+from bot.core.routes import Handler, Route, Sweep, SweepFunc
+
+__all__ = [
+    "ROLE_NAMES_ZH",
+    "Button",
+    "Handler",
+    "Incoming",
+    "Location",
+    "Reply",
+    "Role",
+    "Route",
+    "Sweep",
+    "SweepFunc",
+]
