@@ -86,6 +86,7 @@ def cmd_telegram(args: argparse.Namespace, settings: Settings) -> int:
     """Long polling, with the outbox sender and the scheduler alongside (as `serve` does)."""
     from bot.adapters.telegram import TelegramTransport, build_application, set_commands
     from bot.web import start_background
+
     if not settings.TELEGRAM_BOT_TOKEN:
         print("请先设置 TELEGRAM_BOT_TOKEN（见 README）。", file=sys.stderr)
         return 2

@@ -14,17 +14,18 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from functools import cache
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.core import Button, Incoming, Reply, Role, Route
+from bot.core import Button, Incoming, Reply, Role, Route, Step
 from bot.core.clock import Clock
 from bot.nlu import Parse, parse
 from handlers.context import Context
-from models.button import issue_token, resolve_token
+from models.button import Press, issue_token, resolve_token
 from models.dialog import Dialog
 from models.inbox import InboxEvent
 from models.member import find_member
@@ -143,17 +144,17 @@ class Dispatcher:
             dialog=dialog,
             routes=self.routes,
         )
-        action = None
+        press = None
         if incoming.action:
-            action = await resolve_token(
+            press = await resolve_token(
                 session=session,
                 platform=incoming.platform,
                 user_key=incoming.user_key,
                 token=incoming.action,
             )
-            if action is None:
+            if press is None:
                 return [Reply(BUTTON_GONE)]
-        target = self._route(ctx, incoming, action)
+        target = self._route(ctx, incoming, press)
         if isinstance(target, list):
             replies = target
         else:
@@ -163,7 +164,9 @@ class Dispatcher:
             replies = refusal or await _call(target.func, ctx, target.kwargs)
         return [await self._tokenize(session, incoming, now, reply) for reply in replies]
 
-    def _route(self, ctx: Context, incoming: Incoming, action: str | None) -> Target | list[Reply]:
+    def _route(
+        self, ctx: Context, incoming: Incoming, press: Press | None
+    ) -> Target | list[Reply]:
         if _followup(incoming):
             # Later positions of a live share go to the location route only: fed into a dialog
             # step, each would repeat that step's question every few seconds.
@@ -172,34 +175,15 @@ class Dispatcher:
             route = self.on_location
             return Target(route, route.handler, {"location": incoming.location})
         text = incoming.text.strip()
-        if text in CANCEL_WORDS or action == "cancel":
+        if text in CANCEL_WORDS or (press is not None and press.target == "cancel"):
             route = self.by_name["cancel"]
             return Target(route, route.handler, {})
-        step_name = ctx.dialog.step
-        if step_name is not None:
-            flow = ctx.dialog.flow or ""
-            if action is None or action.split(":", 1)[0] == flow:
-                route = self.by_name.get(flow)
-                step = route.steps.get(step_name) if route else None
-                if route and step:
-                    data = action.split(":", 1)[1] if action and ":" in action else None
-                    return Target(
-                        route,
-                        step,
-                        {"text": text, "data": data, "location": incoming.location},
-                    )
-        if action is not None:
-            name, _, data = action.partition(":")
-            route = self.by_name.get(name)
-            if route is None:
-                return [Reply(BUTTON_GONE)]
-            if route.on_button is not None:
-                return Target(route, route.on_button, {"data": data})
-            if data and route.steps:
-                # A step's button after its dialog ended (a double tap on "提交"): starting the
-                # route afresh would begin a new dialog the user did not ask for.
-                return [Reply(BUTTON_GONE)]
-            return Target(route, route.handler, {})
+        if press is not None:
+            return self._pressed(ctx, press)
+        step = self._current_step(ctx)
+        if step is not None:
+            route, current = step
+            return Target(route, current.func, {"text": text, "location": incoming.location})
         command = COMMAND_RE.match(text)
         if command:
             name, args = command.group(1).lower(), command.group(2).strip()
@@ -220,12 +204,39 @@ class Dispatcher:
             parsed = self.nlu(text)
             choices = [self.by_intent[i] for i in parsed.alternatives if i in self.by_intent]
             if len(choices) > 1:
-                return [_ask_which(choices)]
+                return [_ask_which(choices, text)]
             route = choices[0] if choices else self.by_intent.get(parsed.intent)
             if route is not None:
                 return Target(route, route.handler, dict(parsed.slots))
         route = self.by_name["help"]
         return Target(route, route.handler, {"unknown": bool(text)})
+
+    def _current_step(self, ctx: Context) -> tuple[Route, Step] | None:
+        """The dialog step waiting for this person's next message, if any."""
+        name = ctx.dialog.step
+        route = self.by_name.get(ctx.dialog.flow or "")
+        if name is None or route is None or name not in route.steps:
+            return None
+        return route, route.steps[name]
+
+    def _pressed(self, ctx: Context, press: Press) -> Target | list[Reply]:
+        """A button names a route, one of its buttons, or a step of its dialog.
+
+        A step's button counts only while the dialog waits at that step: pressed again after
+        the dialog moved on or ended (a double tap on "提交"), it does nothing.
+        """
+        route_name, _, name = press.target.partition(".")
+        route = self.by_name.get(route_name)
+        if route is None:
+            return [Reply(BUTTON_GONE)]
+        values = dict(press.values)
+        if not name:
+            return Target(route, route.handler, values)
+        if name in route.buttons:
+            return Target(route, route.buttons[name], values)
+        if press.target in route.steps and ctx.dialog.step == press.target:
+            return Target(route, route.steps[press.target].func, {"text": "", **values})
+        return [Reply(BUTTON_GONE)]
 
     def _refusal(self, route: Route, ctx: Context) -> list[Reply] | None:
         if route.role == Role.ANYONE:
@@ -233,7 +244,7 @@ class Dispatcher:
         if ctx.member is None:
             return [Reply(NEED_BINDING)]
         if not ctx.member.has_role(route.role):
-            return [Reply(NO_PERMISSION.format(name=route.help.split("：", 1)[0]))]
+            return [Reply(NO_PERMISSION.format(name=route.title))]
         return None
 
     async def _tokenize(
@@ -241,22 +252,28 @@ class Dispatcher:
     ) -> Reply:
         if not reply.buttons:
             return reply
-        buttons = tuple(
-            [
-                Button(
-                    b.label,
-                    await issue_token(
-                        session=session,
-                        platform=incoming.platform,
-                        user_key=incoming.user_key,
-                        action=b.action,
-                        now=now,
-                    ),
-                )
-                for b in reply.buttons
-            ]
+        buttons = []
+        for button in reply.buttons:
+            self._check_target(button)
+            token = await issue_token(
+                session=session,
+                platform=incoming.platform,
+                user_key=incoming.user_key,
+                button=button,
+                now=now,
+            )
+            buttons.append(button.issued(token))
+        return replace(reply, buttons=tuple(buttons))
+
+    def _check_target(self, button: Button) -> None:
+        """A button must name something registered; a typo fails loudly, never silently."""
+        route_name, _, name = button.target.partition(".")
+        route = self.by_name.get(route_name)
+        known = route is not None and (
+            not name or name in route.buttons or button.target in route.steps
         )
-        return replace(reply, buttons=buttons)
+        if not known:
+            raise LookupError(f"button {button.label!r} names {button.target!r}: not registered")
 
 
 USER_LOCK_SPACE = 0x484D  # advisory locks with two keys: apart from the scheduler's one-key lock
@@ -293,19 +310,33 @@ def _followup(incoming: Incoming) -> bool:
     return bool(location and location.followup and not incoming.text and not incoming.action)
 
 
-def _ask_which(choices: Sequence[Route]) -> Reply:
-    buttons = tuple(Button(r.help.split("：", 1)[0], r.name) for r in choices)
+def _ask_which(choices: Sequence[Route], text: str) -> Reply:
+    """Offer the likely features; a choice runs with the words of the message."""
+    buttons = tuple(Button(r.title, r.name, **_words(r, text)) for r in choices)
     return Reply(ASK_WHICH, buttons=buttons)
+
+
+def _words(route: Route, text: str) -> dict[str, str]:
+    return {route.arg: text} if route.arg else {}
 
 
 def _arg_kwargs(route: Route, args: str) -> dict[str, Any]:
     return {route.arg: args} if route.arg and args else {}
 
 
+@cache
+def _accepted(func: Callable[..., Any]) -> frozenset[str] | None:
+    """The keywords a handler takes; None when it takes any (**kwargs). Read once per handler."""
+    parameters = inspect.signature(func).parameters.values()
+    if any(p.kind is p.VAR_KEYWORD for p in parameters):
+        return None
+    return frozenset(p.name for p in parameters)
+
+
 async def _call(func: Callable[..., Any], ctx: Context, kwargs: dict[str, Any]) -> list[Reply]:
     """Call a handler with the keywords it accepts (slots it does not take are dropped)."""
-    signature = inspect.signature(func)
-    takes_all = any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values())
-    accepted = {k: v for k, v in kwargs.items() if takes_all or k in signature.parameters}
-    result: list[Reply] = await func(ctx, **accepted)
+    accepted = _accepted(func)
+    if accepted is not None:
+        kwargs = {k: v for k, v in kwargs.items() if k in accepted}
+    result: list[Reply] = await func(ctx, **kwargs)
     return result

@@ -16,7 +16,7 @@ from typing import Protocol
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.core import Button, Reply
+from bot.core import Reply
 from bot.core.clock import Clock
 from bot.ratelimit import RateLimiter
 from models.button import SHARED, issue_token
@@ -137,15 +137,14 @@ class OutboxSender:
         user_key = rows[0].user_key if len(rows) == 1 else SHARED
         buttons = tuple(
             [
-                Button(
-                    b.label,
+                b.issued(
                     await issue_token(
                         session=session,
                         platform=rows[0].platform,
                         user_key=user_key,
-                        action=b.action,
+                        button=b,
                         now=self.clock.now(),
-                    ),
+                    )
                 )
                 for b in reply.buttons
             ]

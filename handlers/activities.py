@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core import Button, Location, Reply, Role
+from bot.core import Button, Flow, Location, Reply, Role
 from bot.core.clock import fmt_local, local_datetime, parse_local, to_local
 from handlers.context import Context
 from models.activity import (
@@ -52,6 +52,8 @@ REMIND = {
 }
 SKIP_WORDS = {"跳过", "不需要", "无", "没有"}
 DEFAULT_WORDS = {"默认", "好", "确定"}
+NEAR = Flow("activities")
+PUBLISH = Flow("publish")
 
 
 def line_of(activity: Activity, distance: float | None = None) -> str:
@@ -73,15 +75,14 @@ async def show(ctx: Context) -> list[Reply]:
     return await _listing(ctx, None)
 
 
-async def near(ctx: Context, data: str | None = None) -> list[Reply]:
+async def near(ctx: Context) -> list[Reply]:
     """Button: ask for a location to sort open activities by distance."""
-    await ctx.dialog.set_state("activities.near")
+    await ctx.dialog.set_state(receive_location)
     return [Reply(ASK_LOCATION)]
 
 
-async def receive_location(
-    ctx: Context, text: str = "", location: Location | None = None, **_: object
-) -> list[Reply]:
+@NEAR.step("location")
+async def receive_location(ctx: Context, location: Location | None = None) -> list[Reply]:
     """Dialog step: the location to sort by."""
     await ctx.dialog.clear()
     return await _listing(ctx, location)
@@ -107,7 +108,7 @@ async def _listing(ctx: Context, location: Location | None) -> list[Reply]:
         if others:
             lines += [OPEN_TITLE]
             lines += [f"· {line_of(a, far[a.id])}（{a.alliance.name}）" for a in others[:8]]
-            buttons = (Button(NEAR_BUTTON, "activities:near"),)
+            buttons = (Button(NEAR_BUTTON, "activities.near"),)
     return [Reply("\n".join(lines) if lines else LIST_EMPTY, buttons=buttons)]
 
 
@@ -135,42 +136,46 @@ async def start(ctx: Context) -> list[Reply]:
     if not alliances:
         return [Reply(NOT_HOST)]
     if len(alliances) == 1:
-        await ctx.dialog.set_state("publish.title", alliance_id=alliances[0].id)
+        await ctx.dialog.set_state(got_title, alliance_id=alliances[0].id)
         return [Reply(ASK_TITLE)]
-    await ctx.dialog.set_state("publish.alliance")
-    buttons = tuple(Button(a.name, f"publish:{a.id}") for a in alliances)
+    await ctx.dialog.set_state(got_alliance)
+    buttons = tuple(Button(a.name, "publish.alliance", alliance=a.id) for a in alliances)
     return [Reply(ASK_ALLIANCE, buttons=buttons)]
 
 
-async def got_alliance(ctx: Context, data: str | None = None, **_: object) -> list[Reply]:
+@PUBLISH.step("alliance")
+async def got_alliance(ctx: Context, alliance: int = 0) -> list[Reply]:
     """Step: which alliance (a button)."""
-    chosen = next((a for a in await _publishable(ctx) if str(a.id) == data), None)
+    chosen = next((a for a in await _publishable(ctx) if a.id == alliance), None)
     if chosen is None:
         return [Reply(ASK_ALLIANCE)]
-    await ctx.dialog.set_state("publish.title", alliance_id=chosen.id)
+    await ctx.dialog.set_state(got_title, alliance_id=chosen.id)
     return [Reply(ASK_TITLE)]
 
 
-async def got_title(ctx: Context, text: str = "", **_: object) -> list[Reply]:
+@PUBLISH.step("title", free_text=True)
+async def got_title(ctx: Context, text: str = "") -> list[Reply]:
     """Step: the title."""
     if not 2 <= len(text) <= 50:
         return [Reply(BAD_TITLE)]
-    await ctx.dialog.set_state("publish.start", title=text)
+    await ctx.dialog.set_state(got_start, title=text)
     return [Reply(ASK_START)]
 
 
-async def got_start(ctx: Context, text: str = "", **_: object) -> list[Reply]:
+@PUBLISH.step("start")
+async def got_start(ctx: Context, text: str = "") -> list[Reply]:
     """Step: the start time."""
     moment = parse_local(text, ctx.now)
     if moment is None:
         return [Reply(BAD_TIME)]
     if moment <= ctx.now:
         return [Reply(PAST_TIME)]
-    await ctx.dialog.set_state("publish.end", starts_at=moment.isoformat())
+    await ctx.dialog.set_state(got_end, starts_at=moment.isoformat())
     return [Reply(ASK_END)]
 
 
-async def got_end(ctx: Context, text: str = "", **_: object) -> list[Reply]:
+@PUBLISH.step("end")
+async def got_end(ctx: Context, text: str = "") -> list[Reply]:
     """Step: the end time, a full time or just hours on the start day."""
     starts_at = datetime.fromisoformat(ctx.dialog.get_data()["starts_at"])
     moment = parse_local(text, ctx.now)
@@ -185,25 +190,25 @@ async def got_end(ctx: Context, text: str = "", **_: object) -> list[Reply]:
         return [Reply(BAD_TIME)]
     if moment <= starts_at:
         return [Reply(BAD_END.format(start=fmt_local(starts_at)))]
-    await ctx.dialog.set_state("publish.place", ends_at=moment.isoformat())
+    await ctx.dialog.set_state(got_place, ends_at=moment.isoformat())
     return [Reply(ASK_PLACE)]
 
 
-async def got_place(ctx: Context, text: str = "", **_: object) -> list[Reply]:
+@PUBLISH.step("place", free_text=True)
+async def got_place(ctx: Context, text: str = "") -> list[Reply]:
     """Step: the place."""
     if not 1 <= len(text) <= 50:
         return [Reply(BAD_PLACE)]
-    await ctx.dialog.set_state("publish.geo", place=text)
+    await ctx.dialog.set_state(got_geo, place=text)
     return [Reply(ASK_GEO)]
 
 
-async def got_geo(
-    ctx: Context, text: str = "", location: Location | None = None, **_: object
-) -> list[Reply]:
+@PUBLISH.step("geo")
+async def got_geo(ctx: Context, text: str = "", location: Location | None = None) -> list[Reply]:
     """Step: the location for location check-in, or 跳过."""
     if location is not None:
         await ctx.dialog.set_state(
-            "publish.radius", latitude=location.latitude, longitude=location.longitude
+            got_radius, latitude=location.latitude, longitude=location.longitude
         )
         return [Reply(ASK_RADIUS)]
     if text in SKIP_WORDS:
@@ -211,7 +216,8 @@ async def got_geo(
     return [Reply(BAD_GEO)]
 
 
-async def got_radius(ctx: Context, text: str = "", **_: object) -> list[Reply]:
+@PUBLISH.step("radius")
+async def got_radius(ctx: Context, text: str = "") -> list[Reply]:
     """Step: the check-in radius in metres."""
     if text in DEFAULT_WORDS:
         return await _publish(ctx, DEFAULT_RADIUS_M)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from bot.core import Reply
+from bot.core import Flow, Reply
 from bot.core.clock import fmt_local
 from handlers.context import Context
 from models.member import BindError, bind_identity
@@ -23,6 +23,7 @@ ERRORS = {
     "already_bound": "这个账号已经绑定过了。",
 }
 CODE_RE = re.compile(r"\d{8}")
+FLOW = Flow("bind")
 
 
 async def run(ctx: Context, code: str = "") -> list[Reply]:
@@ -31,12 +32,13 @@ async def run(ctx: Context, code: str = "") -> list[Reply]:
         return [Reply(ALREADY_BOUND.format(name=ctx.member.name))]
     code = code.strip()
     if not code:
-        await ctx.dialog.set_state("bind.code")
+        await ctx.dialog.set_state(receive_code)
         return [Reply(ASK_CODE)]
     return await _try_code(ctx, code)
 
 
-async def receive_code(ctx: Context, text: str = "", **_: object) -> list[Reply]:
+@FLOW.step("code")
+async def receive_code(ctx: Context, text: str = "") -> list[Reply]:
     """Dialog step: the code typed after /bind."""
     code = text.strip()
     if not CODE_RE.fullmatch(code):

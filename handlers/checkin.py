@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core import Button, Location, Reply
+from bot.core import Button, Flow, Location, Reply
 from bot.core.clock import fmt_local
 from handlers.context import Context
 from models.activity import (
@@ -64,6 +64,7 @@ CONFIRMED = "已为 {name} 确认签到《{title}》（{time}）。"
 CONFIRMED_NOTE = "主持人已为您确认签到《{title}》（{time}）。"
 ALREADY_OTHER = "{name} 已于 {time} 签到过《{title}》。"
 NOT_YOURS = "您不能管理这场活动。"
+FLOW = Flow("checkin")
 
 
 def _fail_key(ctx: Context) -> str:
@@ -76,16 +77,15 @@ async def run(ctx: Context, code: str = "", location: Location | None = None) ->
         return await _by_location(ctx, location)
     digits = re.sub(r"\s", "", code)
     if not digits:
-        await ctx.dialog.set_state("checkin.wait")
+        await ctx.dialog.set_state(receive)
         return [Reply(ASK)]
     if not re.fullmatch(r"\d{6}", digits):
         return [Reply(NOT_A_CODE)]
     return await _by_code(ctx, digits)
 
 
-async def receive(
-    ctx: Context, text: str = "", location: Location | None = None, **_: object
-) -> list[Reply]:
+@FLOW.step("wait")
+async def receive(ctx: Context, text: str = "", location: Location | None = None) -> list[Reply]:
     """Dialog step: the code or location sent after a bare 签到."""
     match = re.search(r"\d{6}", text)
     if location is None and match is None:
@@ -233,7 +233,7 @@ async def _managed_open(ctx: Context) -> list[Activity]:
     return [a for a in candidates if may_manage(ctx.me, a)]
 
 
-async def show_code(ctx: Context, data: str | None = None) -> list[Reply]:
+async def show_code(ctx: Context) -> list[Reply]:
     """The host's current code for each activity it is checking in now."""
     activities = await _managed_open(ctx)
     minutes = ctx.settings.CHECKIN_OPENS_MINUTES_BEFORE
@@ -252,7 +252,7 @@ async def show_code(ctx: Context, data: str | None = None) -> list[Reply]:
             CODE_SHOW.format(
                 title=a.title, code=current_code(a, ctx.now), until=fmt_local(until, "%H:%M")
             ),
-            buttons=(Button("🔄 刷新签到码", "code:refresh"),),
+            buttons=(Button("🔄 刷新签到码", "code"),),
         )
         for a in activities
     ]
@@ -276,19 +276,20 @@ async def confirm(ctx: Context, name: str = "") -> list[Reply]:
         return [Reply(CONFIRM_UNKNOWN.format(title=activity.title, name=name))]
     if len(people) > 1:
         units = await _unit_labels(ctx.session, people)
-        buttons = tuple(Button(units[m.id], f"confirm:{activity.id}.{m.id}") for m in people)
+        buttons = tuple(
+            Button(units[m.id], "confirm.pick", activity=activity.id, member=m.id) for m in people
+        )
         return [Reply(CONFIRM_WHICH.format(name=name), buttons=buttons)]
     return await _confirm_one(ctx, activity, people[0])
 
 
-async def confirm_button(ctx: Context, data: str = "") -> list[Reply]:
+async def confirm_button(ctx: Context, activity: int, member: int) -> list[Reply]:
     """A choice among members of the same name."""
-    activity_id, _, member_id = data.partition(".")
-    activity = await get_activity(ctx.session, int(activity_id))
-    member = await ctx.session.get(Member, int(member_id or 0))
-    if activity is None or member is None or not may_manage(ctx.me, activity):
+    chosen = await get_activity(ctx.session, activity)
+    person = await ctx.session.get(Member, member)
+    if chosen is None or person is None or not may_manage(ctx.me, chosen):
         return [Reply(NOT_YOURS)]
-    return await _confirm_one(ctx, activity, member)
+    return await _confirm_one(ctx, chosen, person)
 
 
 async def _unit_labels(session: AsyncSession, people: list[Member]) -> dict[int, str]:

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core import Button, Reply, Role
+from bot.core import Button, Flow, Reply, Role
 from bot.core.clock import fmt_local, parse_local
 from handlers.context import Context
 from models.notice import (
@@ -76,62 +76,70 @@ ERRORS = {
 }
 MAX_TEXT = 1000
 MAX_NAMES = 50
+FLOW = Flow("notice")
 
 
 async def start(ctx: Context) -> list[Reply]:
     """Begin writing a notice."""
-    await ctx.dialog.set_state("notice.text")
+    await ctx.dialog.set_state(receive_text)
     return [Reply(ASK_TEXT)]
 
 
-async def receive_text(ctx: Context, text: str = "", **_: object) -> list[Reply]:
+@FLOW.step("text", free_text=True)
+async def receive_text(ctx: Context, text: str = "") -> list[Reply]:
     """Dialog step: the notice's text, then the audience buttons."""
     if not text:
         return [Reply(ASK_TEXT)]
     if len(text) > MAX_TEXT:
         return [Reply(TOO_LONG.format(n=MAX_TEXT))]
-    await ctx.dialog.set_state("notice.audience", text=text)
+    await ctx.dialog.set_state(choose_audience, text=text)
     return [_audience_menu(ASK_AUDIENCE)]
 
 
 def _audience_menu(text: str) -> Reply:
-    buttons = tuple(Button(label, f"notice:{kind}") for kind, label in AUDIENCES.items())
+    buttons = tuple(
+        Button(label, "notice.audience", kind=str(kind)) for kind, label in AUDIENCES.items()
+    )
     return Reply(text, buttons=(*buttons, Button("取消", "cancel")))
 
 
-async def choose_audience(ctx: Context, data: str | None = None, **_: object) -> list[Reply]:
+@FLOW.step("audience")
+async def choose_audience(ctx: Context, kind: str = "") -> list[Reply]:
     """Dialog step: everyone, a role, or a choice of alliances / units."""
-    if data not in set(AUDIENCES):
+    if kind not in set(AUDIENCES):
         return [Reply(USE_BUTTONS)]
-    kind = AudienceKind(data)
-    if kind is AudienceKind.UNITS:
-        await ctx.dialog.set_state("notice.pick", kind=kind, ids=[], options=[])
+    chosen = AudienceKind(kind)
+    if chosen is AudienceKind.UNITS:
+        await ctx.dialog.set_state(pick, kind=chosen, ids=[], options=[])
         return [Reply(ASK_UNIT_KEYWORD)]
-    if kind is AudienceKind.ALLIANCES:
+    if chosen is AudienceKind.ALLIANCES:
         options = await _alliances(ctx.session, sender_scope(ctx.me))
-        await ctx.dialog.set_state("notice.pick", kind=kind, ids=[], options=options)
+        await ctx.dialog.set_state(pick, kind=chosen, ids=[], options=options)
         return [_pick_menu(options, [])]
-    await ctx.dialog.update_data(kind=kind, ids=[], options=[])
+    await ctx.dialog.update_data(kind=chosen, ids=[], options=[])
     return await _preview(ctx)
 
 
-async def pick(ctx: Context, text: str = "", data: str | None = None, **_: object) -> list[Reply]:
+@FLOW.step("pick")
+async def pick(
+    ctx: Context, text: str = "", toggle: int | None = None, done: bool = False
+) -> list[Reply]:
     """Dialog step: toggle alliances or units; typed text searches units."""
     state = ctx.dialog.get_data()
     options, chosen = state["options"], list(state["ids"])
-    if data is None and text and state["kind"] == AudienceKind.UNITS:
+    if toggle is None and not done and text and state["kind"] == AudienceKind.UNITS:
         options = await _units(ctx.session, sender_scope(ctx.me), text)
         if not options:
             return [Reply(NO_UNIT.format(kw=text))]
         await ctx.dialog.update_data(options=options)
         return [_pick_menu(options, chosen)]
-    if data == "done":
+    if done:
         if not chosen:
             return [Reply(PICK_NONE), _pick_menu(options, chosen)]
         return await _preview(ctx)
-    if data is None or not data.startswith("t:") or not data[2:].isdigit():
+    if toggle is None:
         return [Reply(USE_BUTTONS)]
-    picked = int(data[2:])
+    picked = toggle
     if picked not in {o[0] for o in options}:  # only what we offered, within the scope
         return [Reply(USE_BUTTONS)]
     chosen = [i for i in chosen if i != picked] if picked in chosen else [*chosen, picked]
@@ -143,9 +151,10 @@ async def pick(ctx: Context, text: str = "", data: str | None = None, **_: objec
 
 def _pick_menu(options: list[list[Any]], chosen: list[int]) -> Reply:
     buttons = [
-        Button(("✅" if i in chosen else "") + name, f"notice:t:{i}") for i, name in options
+        Button(("✅" if i in chosen else "") + name, "notice.pick", toggle=i)
+        for i, name in options
     ]
-    return Reply(PICK, buttons=(*buttons, Button("选好了", "notice:done")))
+    return Reply(PICK, buttons=(*buttons, Button("选好了", "notice.pick", done=True)))
 
 
 async def _alliances(session: AsyncSession, scope: list[int]) -> list[list[Any]]:
@@ -171,33 +180,32 @@ async def _preview(ctx: Context) -> list[Reply]:
         session=ctx.session, audience=audience, scope=sender_scope(ctx.me)
     )
     if not members:
-        await ctx.dialog.set_state("notice.audience")
+        await ctx.dialog.set_state(choose_audience)
         return [_audience_menu(EMPTY_AUDIENCE)]
     unreachable = await count_unreachable(session=ctx.session, member_ids=members)
-    await ctx.dialog.set_state("notice.when", n=len(members), u=unreachable, send_at=None)
+    await ctx.dialog.set_state(choose_when, n=len(members), u=unreachable, send_at=None)
     desc = AUDIENCES[AudienceKind(state["kind"])]
     if state["ids"]:
         desc = "、".join(str(v) for v in state.get("names", {}).values())
     text = PREVIEW.format(text=state["text"], desc=desc, n=len(members), u=unreachable)
     buttons = (
-        Button("立即发送", "notice:now"),
-        Button("定时发送", "notice:later"),
+        Button("立即发送", "notice.when", when="now"),
+        Button("定时发送", "notice.when", when="later"),
         Button("取消", "cancel"),
     )
     return [Reply(text, buttons=buttons)]
 
 
-async def choose_when(
-    ctx: Context, text: str = "", data: str | None = None, **_: object
-) -> list[Reply]:
+@FLOW.step("when")
+async def choose_when(ctx: Context, text: str = "", when: str = "") -> list[Reply]:
     """Dialog step: send now, or at a typed local time."""
     state = ctx.dialog.get_data()
-    if data == "later":
+    if when == "later":
         await ctx.dialog.update_data(awaiting_time=True)
         return [Reply(ASK_TIME)]
-    if data == "now":
+    if when == "now":
         return await _ask_confirm(ctx, None)
-    if data is None and text and state.get("awaiting_time"):
+    if not when and text and state.get("awaiting_time"):
         moment = parse_local(text, ctx.now)
         if moment is None:
             return [Reply(BAD_TIME)]
@@ -208,20 +216,21 @@ async def choose_when(
 
 
 async def _ask_confirm(ctx: Context, moment: datetime | None) -> list[Reply]:
-    await ctx.dialog.set_state("notice.confirm", send_at=moment.isoformat() if moment else None)
+    await ctx.dialog.set_state(confirm, send_at=moment.isoformat() if moment else None)
     when = f"于 {fmt_local(moment)} " if moment else "立即"
     buttons = (
-        Button("确认发送", "notice:yes"),
-        Button(f"发送，{REMIND_HOURS} 小时后提醒未确认者", "notice:remind"),
+        Button("确认发送", "notice.confirm", remind=False),
+        Button(f"发送，{REMIND_HOURS} 小时后提醒未确认者", "notice.confirm", remind=True),
         Button("取消", "cancel"),
     )
     n = ctx.dialog.get_data()["n"]
     return [Reply(CONFIRM.format(when=when, n=n), buttons=buttons)]
 
 
-async def confirm(ctx: Context, data: str | None = None, **_: object) -> list[Reply]:
+@FLOW.step("confirm")
+async def confirm(ctx: Context, remind: bool | None = None) -> list[Reply]:
     """Dialog step: create the notice; it is sent now or by the sweep at its time."""
-    if data not in ("yes", "remind"):
+    if remind is None:
         return [Reply(USE_BUTTONS)]
     state = ctx.dialog.get_data()
     send_at = datetime.fromisoformat(state["send_at"]) if state.get("send_at") else None
@@ -232,7 +241,7 @@ async def confirm(ctx: Context, data: str | None = None, **_: object) -> list[Re
         audience={"kind": state["kind"], "ids": state["ids"]},
         now=ctx.now,
         send_at=send_at,
-        remind_after_hours=REMIND_HOURS if data == "remind" else None,
+        remind_after_hours=REMIND_HOURS if remind else None,
         card=card,
     )
     await ctx.dialog.clear()
@@ -253,7 +262,7 @@ async def show(ctx: Context) -> list[Reply]:
         when = fmt_local(notice.sent_at or notice.send_at)
         lines.append(f"#{notice.id} {when} {mark}\n  {_short(notice.text)}")
         if acked_at is None and len(buttons) < 5:
-            buttons.append(Button(f"收到 #{notice.id}", f"notices:ack:{notice.id}"))
+            buttons.append(Button(f"收到 #{notice.id}", "notices.ack", notice=notice.id))
     if ctx.me.has_role(Role.ALLIANCE_ADMIN):
         mine = await sent_by(session=ctx.session, member=ctx.me)
         lines += ["", "我发出的："] if mine else []
@@ -271,12 +280,9 @@ def _short(text: str, n: int = 30) -> str:
     return first if len(first) <= n else first[:n] + "…"
 
 
-async def ack(ctx: Context, data: str = "") -> list[Reply]:
+async def ack(ctx: Context, notice: int) -> list[Reply]:
     """The 收到 button: acknowledge for whoever pressed it, if the notice was for them."""
-    verb, _, raw = data.partition(":")
-    if verb != "ack" or not raw.isdigit():
-        return [Reply(USE_BUTTONS)]
-    notice_id = int(raw)
+    notice_id = notice
     try:
         fresh = await acknowledge(
             session=ctx.session, notice_id=notice_id, member=ctx.me, now=ctx.now
@@ -320,7 +326,7 @@ def card(notice: Notice, author: str, reminder: bool) -> Reply:
     text = (REMINDER if reminder else CARD).format(
         id=notice.id, author=author or "红盟", text=notice.text
     )
-    return Reply(text, buttons=(Button(ACK_LABEL, f"notices:ack:{notice.id}"),))
+    return Reply(text, buttons=(Button(ACK_LABEL, "notices.ack", notice=notice.id),))
 
 
 async def sweep(*, session: AsyncSession, now: datetime, settings: Settings) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot import nlu
-from bot.core import Button, Reply
+from bot.core import Button, Flow, Reply
 from bot.core.clock import fmt_local
 from handlers import resources
 from handlers.context import Context
@@ -49,7 +49,8 @@ COSIGN_ERRORS = {
     "illegal": "{number} 已经办结或关闭，不能再附议；如问题仍在，请重新吹哨。",
 }
 MIN_LENGTH = 5
-CONFIRM_BUTTONS = (Button("提交", "report:submit"), Button("取消", "cancel"))
+CONFIRM_BUTTONS = (Button("提交", "report.confirm", submit=True), Button("取消", "cancel"))
+FLOW = Flow("report")
 
 
 async def start(ctx: Context, text: str = "", category: str | None = None) -> list[Reply]:
@@ -57,10 +58,9 @@ async def start(ctx: Context, text: str = "", category: str | None = None) -> li
     text = text.strip() or _free_text(ctx)
     if category not in ROUTING:
         category = None
+    await ctx.dialog.set_state(receive_text, category=category)
     if not text:
-        await ctx.dialog.set_state("report.text", category=category)
         return [Reply(ASK_TEXT)]
-    await ctx.dialog.set_state("report.text", category=category)
     return await receive_text(ctx, text=text)
 
 
@@ -72,12 +72,13 @@ def _free_text(ctx: Context) -> str:
     return raw if len(raw) >= 8 or nlu.category(raw) != "other" else ""
 
 
-async def receive_text(ctx: Context, text: str = "", **_: object) -> list[Reply]:
+@FLOW.step("text", free_text=True)
+async def receive_text(ctx: Context, text: str = "") -> list[Reply]:
     """Dialog step: the problem in the member's words."""
     text = text.strip()
     if len(text) < MIN_LENGTH:
         return [Reply(TOO_SHORT)]
-    await ctx.dialog.set_state("report.unit", text=text[:1000])
+    await ctx.dialog.set_state(receive_unit, text=text[:1000])
     if ctx.me.home_unit is None:
         return [Reply(NO_HOME_UNIT)]
     return [Reply(ASK_UNIT, _unit_buttons(ctx))]
@@ -85,12 +86,13 @@ async def receive_text(ctx: Context, text: str = "", **_: object) -> list[Reply]
 
 def _unit_buttons(ctx: Context) -> tuple[Button, ...]:
     unit = ctx.me.home_unit
-    return (Button(f"本单位：{unit.name}", "report:home"),) if unit else ()
+    return (Button(f"本单位：{unit.name}", "report.unit", home=True),) if unit else ()
 
 
-async def receive_unit(ctx: Context, text: str = "", data: str | None = None) -> list[Reply]:
+@FLOW.step("unit", free_text=True)
+async def receive_unit(ctx: Context, text: str = "", home: bool = False) -> list[Reply]:
     """Dialog step: the unit concerned, the member's own by default."""
-    if data == "home" and ctx.me.home_unit_id is not None:
+    if home and ctx.me.home_unit_id is not None:
         unit_id = ctx.me.home_unit_id
     else:
         name = text.strip()
@@ -99,7 +101,7 @@ async def receive_unit(ctx: Context, text: str = "", data: str | None = None) ->
             return [Reply(UNIT_NOT_FOUND.format(name=name), _unit_buttons(ctx))]
     flow = ctx.dialog.get_data()
     proposed = flow.get("category") or nlu.category(flow.get("text", ""))
-    await ctx.dialog.set_state("report.category", unit_id=unit_id, category=proposed)
+    await ctx.dialog.set_state(receive_category, unit_id=unit_id, category=proposed)
     rule = rule_for(proposed)
     department = await _department_name(ctx, rule.department)
     text = ASK_CATEGORY.format(label=rule.label, department=department, committee=rule.committee)
@@ -108,17 +110,23 @@ async def receive_unit(ctx: Context, text: str = "", data: str | None = None) ->
 
 def _category_buttons(proposed: str) -> tuple[Button, ...]:
     rule = rule_for(proposed)
-    buttons = [Button(f"✅ {rule.label}", f"report:{rule.category}")]
-    buttons += [Button(r.label, f"report:{c}") for c, r in ROUTING.items() if c != rule.category]
+    buttons = [Button(f"✅ {rule.label}", "report.category", category=rule.category)]
+    buttons += [
+        Button(r.label, "report.category", category=c)
+        for c, r in ROUTING.items()
+        if c != rule.category
+    ]
     return tuple(buttons)
 
 
-async def receive_category(ctx: Context, data: str | None = None, **_: object) -> list[Reply]:
+@FLOW.step("category")
+async def receive_category(ctx: Context, category: str = "") -> list[Reply]:
     """Dialog step: the category, proposed or corrected with a button."""
     flow = ctx.dialog.get_data()
-    if data not in ROUTING:
+    if category not in ROUTING:
         return [Reply(PICK_CATEGORY, _category_buttons(flow.get("category", "other")))]
-    await ctx.dialog.set_state("report.confirm", category=data)
+    data = category
+    await ctx.dialog.set_state(confirm, category=data)
     unit = await ctx.session.get(Unit, flow["unit_id"])
     text = CONFIRM.format(
         unit=unit.name if unit else "", label=category_label(data), text=flow["text"]
@@ -126,9 +134,10 @@ async def receive_category(ctx: Context, data: str | None = None, **_: object) -
     return [Reply(text, CONFIRM_BUTTONS)]
 
 
-async def confirm(ctx: Context, data: str | None = None, **_: object) -> list[Reply]:
+@FLOW.step("confirm")
+async def confirm(ctx: Context, submit: bool = False) -> list[Reply]:
     """Dialog step: file the ticket and tell the alliance and the department."""
-    if data != "submit":
+    if not submit:
         return [Reply(PICK_CONFIRM, CONFIRM_BUTTONS)]
     flow = ctx.dialog.get_data()
     ticket, events = await file_ticket(
@@ -167,7 +176,7 @@ async def mine(ctx: Context, ticket: str = "") -> list[Reply]:
         return [Reply(NO_REPORTS)]
     lines = [MY_TITLE.format(count=len(tickets))]
     lines += [f"{i}. {summary(t)}" for i, t in enumerate(tickets[:10], 1)]
-    buttons = tuple(Button(t.number, f"tickets:v:{t.id}") for t in tickets[:10])
+    buttons = tuple(Button(t.number, "tickets.view", ticket=t.id) for t in tickets[:10])
     return [Reply("\n".join(lines), buttons)]
 
 

@@ -7,14 +7,14 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.core import Button, Reply, Role
+from bot.core import Button, Flow, Reply, Role
 from bot.core.clock import fmt_local
 from handlers.context import Context
 from models.org import Unit
 from models.resource import KIND_WORDS, ResourceKind, add_resource, match_figures
 from models.resource_import import TITLE_MAX, parse_date
 
-STEP = "addresource.field"
+FLOW = Flow("addresource")
 SKIP_WORDS = frozenset({"无", "没有", "跳过", "长期", "长期有效"})
 PROMPTS = (
     "要添加到哪个清单？（发送“取消”可退出）",
@@ -44,27 +44,29 @@ FIGURES = (
 
 async def start(ctx: Context) -> list[Reply]:
     """Start the add-one-resource dialog."""
-    await ctx.dialog.set_state(STEP, i=0, v={})
+    await ctx.dialog.set_state(field, i=0, v={})
     return [_prompt(ctx, 0)]
 
 
 def _prompt(ctx: Context, i: int, error: str = "") -> Reply:
     text = error or PROMPTS[i]
     if FIELDS[i] == "kind":
-        return Reply(text, buttons=tuple(Button(k, f"addresource:{k}") for k in ResourceKind))
+        buttons = tuple(Button(k, "addresource.field", value=str(k)) for k in ResourceKind)
+        return Reply(text, buttons=buttons)
     if FIELDS[i] == "scope":
-        buttons = [Button(ALL, "addresource:all")]
+        buttons = [Button(ALL, "addresource.field", value="all")]
         if ctx.me.admin_alliance_ids():
-            buttons.append(Button(MINE, "addresource:mine"))
+            buttons.append(Button(MINE, "addresource.field", value="mine"))
         return Reply(text, buttons=tuple(buttons))
     return Reply(text)
 
 
-async def field(ctx: Context, text: str = "", data: str | None = None, **_: Any) -> list[Reply]:
+@FLOW.step("field", free_text=True)
+async def field(ctx: Context, text: str = "", value: str = "") -> list[Reply]:
     """Dialog step: one field of the new resource, then the next prompt or the saved resource."""
     state = ctx.dialog.get_data()
     i, values = int(state.get("i", 0)), dict(state.get("v", {}))
-    name, value = FIELDS[i], (data or text).strip()
+    name, value = FIELDS[i], (value or text).strip()
     parsed = _parse(ctx, name, value)
     if parsed is None:
         return [_prompt(ctx, i, BAD.get(name, ""))]

@@ -94,20 +94,19 @@ def _named_a_list(text: str) -> bool:
     return any(word in text for word in ("资源", "清单", "共享"))
 
 
-async def press(ctx: Context, data: str = "") -> list[Reply]:
-    """Buttons: p=page of a query, m=ask for a match, a/d=provider accepts or declines."""
-    verb, _, rest = data.partition(":")
-    if verb == "p":
-        kind, offset, terms = ([*rest.split(":", 2), "", "", ""])[:3]
-        query = Query(KIND_WORDS.get(kind), tuple(terms.split()))
-        return await _page(ctx, query, int(offset) if offset.isdigit() else 0)
-    if not rest.isdigit():
-        return [Reply(ERRORS["missing"])]
-    if verb == "m":
-        return await _ask(ctx, int(rest))
-    if verb in ("a", "d"):
-        return await _decide(ctx, int(rest), accept=verb == "a")
-    return [Reply(ERRORS["missing"])]
+async def page(ctx: Context, kind: str = "", terms: str = "", offset: int = 0) -> list[Reply]:
+    """Button: a page of a search or of one list."""
+    return await _page(ctx, Query(KIND_WORDS.get(kind), tuple(terms.split())), offset)
+
+
+async def ask_match(ctx: Context, resource: int) -> list[Reply]:
+    """Button 我要对接 N: ask the resource's contact for a match."""
+    return await _ask(ctx, resource)
+
+
+async def decide(ctx: Context, match: int, accept: bool) -> list[Reply]:
+    """Button: the contact accepts or declines a match request."""
+    return await _decide(ctx, match, accept=accept)
 
 
 async def _menu(ctx: Context) -> Reply:
@@ -116,7 +115,7 @@ async def _menu(ctx: Context) -> Reply:
     lines = [
         MENU_LINE.format(kind=k, n=counts.get(k, 0), hint=KIND_HINTS[k]) for k in ResourceKind
     ]
-    buttons = tuple(Button(f"{k}清单", f"resources:p:{k}:0:") for k in ResourceKind)
+    buttons = tuple(Button(f"{k}清单", "resources.page", kind=str(k)) for k in ResourceKind)
     return Reply(MENU.format(lines="\n".join(lines)), buttons=buttons)
 
 
@@ -139,12 +138,11 @@ async def _page(ctx: Context, query: Query, offset: int) -> list[Reply]:
     ]
     lines += [_item(offset + i, r) for i, r in enumerate(page.items, 1)]
     buttons = [
-        Button(MATCH_BUTTON.format(n=offset + i), f"resources:m:{r.id}")
+        Button(MATCH_BUTTON.format(n=offset + i), "resources.match", resource=r.id)
         for i, r in enumerate(page.items, 1)
     ]
     if offset + PAGE < page.total:
-        terms = " ".join(query.terms)[:400]
-        buttons.append(Button(NEXT, f"resources:p:{query.kind or ''}:{offset + PAGE}:{terms}"))
+        buttons.append(_page_button(NEXT, query.kind, query.terms, offset + PAGE))
     elif offset:
         lines.append(END)
     return [Reply("\n".join(lines), buttons=tuple(buttons))]
@@ -162,10 +160,16 @@ async def suggest(ctx: Context, text: str, extra_terms: Sequence[str] = ()) -> l
         return []
     lines = [SUGGESTED] + [_item(i, r) for i, r in enumerate(page.items, 1)]
     buttons = tuple(
-        Button(MATCH_BUTTON.format(n=i), f"resources:m:{r.id}")
+        Button(MATCH_BUTTON.format(n=i), "resources.match", resource=r.id)
         for i, r in enumerate(page.items, 1)
     )
     return [Reply("\n".join(lines), buttons=buttons)]
+
+
+def _page_button(label: str, kind: str | None, terms: Sequence[str], offset: int = 0) -> Button:
+    return Button(
+        label, "resources.page", kind=kind or "", terms=" ".join(terms)[:400], offset=offset
+    )
 
 
 def _item(n: int, resource: Resource) -> str:
@@ -193,15 +197,14 @@ async def _nothing(ctx: Context, query: Query, ids: set[int] | None, total: int)
         session=ctx.session, terms=query.terms, alliance_ids=ids, now=ctx.now
     )
     others = [k for k in ResourceKind if counts.get(k) and k != query.kind]
-    terms = " ".join(query.terms)[:400]
-    buttons = [Button(f"{k}清单 {counts[k]} 条", f"resources:p:{k}:0:{terms}") for k in others]
+    buttons = [_page_button(f"{k}清单 {counts[k]} 条", k, query.terms) for k in others]
     if others:
         lines.append(TRY_KINDS.format(kinds="、".join(f"{k}清单 {counts[k]} 条" for k in others)))
     else:
         near = await nearest_terms(session=ctx.session, terms=query.terms)
         if near:
             lines.append(TRY_WORDS.format(words="、".join(near)))
-            buttons += [Button(w, f"resources:p:{query.kind or ''}:0:{w}") for w in near]
+            buttons += [_page_button(w, query.kind, [w]) for w in near]
     return Reply("\n".join(lines), buttons=tuple(buttons))
 
 
@@ -239,8 +242,8 @@ async def _ask(ctx: Context, resource_id: int) -> list[Reply]:
         phone=ctx.me.phone or "未登记",
     )
     buttons = (
-        Button(ACCEPT, f"resources:a:{match.id}"),
-        Button(DECLINE, f"resources:d:{match.id}"),
+        Button(ACCEPT, "resources.decide", match=match.id, accept=True),
+        Button(DECLINE, "resources.decide", match=match.id, accept=False),
     )
     await ctx.notify(
         resource.contact_member_id,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -110,11 +111,14 @@ async def show(ctx: Context) -> list[Reply]:
         lines.append(CURRENT.format(label=label, unit=names[now_turn.unit_id]))
         lines.append(NEXT)
         lines += [f"· {period_label(plan, t.index)}：{names[t.unit_id]}" for t in later]
-        buttons = [Button(ICS_BUTTON, f"rotation:ics.{plan.alliance_id}")]
+        alliance_id = plan.alliance_id
+        buttons = [Button(ICS_BUTTON, "rotation.act", do="ics", alliance=alliance_id)]
         if ctx.me.has_role(Role.SECRETARY) and ctx.me.home_unit_id in plan.unit_ids:
-            buttons.append(Button(SWAP_BUTTON, f"rotation:swap.{plan.alliance_id}"))
-        if _is_admin(ctx, plan.alliance_id):
-            buttons.append(Button(OVERRIDE_BUTTON, f"rotation:ovr.{plan.alliance_id}"))
+            buttons.append(Button(SWAP_BUTTON, "rotation.act", do="swap", alliance=alliance_id))
+        if _is_admin(ctx, alliance_id):
+            buttons.append(
+                Button(OVERRIDE_BUTTON, "rotation.act", do="override", alliance=alliance_id)
+            )
         replies.append(Reply("\n".join(lines), buttons=tuple(buttons)))
     return replies or [Reply(NO_PLAN)]
 
@@ -123,24 +127,10 @@ def _is_admin(ctx: Context, alliance_id: int) -> bool:
     return ctx.me.has_role(Role.SUPER_ADMIN) or alliance_id in ctx.me.admin_alliance_ids()
 
 
-async def button(ctx: Context, data: str = "") -> list[Reply]:
-    """Buttons: ics, swap (pick, ask, yes/no) and override (period, unit)."""
-    verb, _, rest = data.partition(".")
-    parts = [int(p) for p in rest.split(".") if p.isdigit()]
-    handler = {
-        "ics": _ics,
-        "swap": _swap_pick,
-        "ask": _swap_ask,
-        "yes": _swap_answer,
-        "no": _swap_answer,
-        "ovr": _override_pick,
-        "ovp": _override_unit,
-        "ovu": _override_set,
-    }.get(verb)
-    if handler is None or not parts:
-        return [Reply(ERRORS["not_pending"])]
+async def press(ctx: Context, do: str, **values: int) -> list[Reply]:
+    """Buttons: ics, swap (pick, ask, answer) and override (period, unit)."""
     try:
-        return await handler(ctx, verb, parts)
+        return await ACTIONS[do](ctx, **values)
     except RotationError as error:
         return [Reply(ERRORS[error.reason])]
 
@@ -152,8 +142,8 @@ async def _plan(ctx: Context, alliance_id: int) -> RotationPlan:
     return plan
 
 
-async def _ics(ctx: Context, verb: str, parts: list[int]) -> list[Reply]:
-    plan = await _plan(ctx, parts[0])
+async def _ics(ctx: Context, alliance: int) -> list[Reply]:
+    plan = await _plan(ctx, alliance)
     alliance = await ctx.session.get(Alliance, plan.alliance_id)
     assert alliance is not None
     rows = await turns(ctx.session, plan, first_index=period_index(plan, ctx.now), count=12)
@@ -171,8 +161,8 @@ async def _own_turn(ctx: Context, plan: RotationPlan) -> Turn | None:
     return next((t for t in rows if t.unit_id == ctx.me.home_unit_id), None)
 
 
-async def _swap_pick(ctx: Context, verb: str, parts: list[int]) -> list[Reply]:
-    plan = await _plan(ctx, parts[0])
+async def _swap_pick(ctx: Context, alliance: int) -> list[Reply]:
+    plan = await _plan(ctx, alliance)
     mine = await _own_turn(ctx, plan)
     if mine is None or not ctx.me.has_role(Role.SECRETARY):
         return [Reply(NO_OWN_TURN)]
@@ -182,21 +172,25 @@ async def _swap_pick(ctx: Context, verb: str, parts: list[int]) -> list[Reply]:
     buttons = tuple(
         Button(
             f"{period_label(plan, t.index)} {names[t.unit_id]}",
-            f"rotation:ask.{plan.alliance_id}.{mine.index}.{t.index}",
+            "rotation.act",
+            do="ask",
+            alliance=plan.alliance_id,
+            mine=mine.index,
+            theirs=t.index,
         )
         for t in others
     )
     return [Reply(SWAP_PICK.format(label=period_label(plan, mine.index)), buttons=buttons)]
 
 
-async def _swap_ask(ctx: Context, verb: str, parts: list[int]) -> list[Reply]:
-    plan = await _plan(ctx, parts[0])
+async def _swap_ask(ctx: Context, alliance: int, mine: int, theirs: int) -> list[Reply]:
+    plan = await _plan(ctx, alliance)
     swap = await ask_swap(
         session=ctx.session,
         plan=plan,
         member=ctx.me,
-        my_index=parts[1],
-        their_index=parts[2],
+        my_index=mine,
+        their_index=theirs,
         now=ctx.now,
     )
     names = await unit_names(ctx.session, [swap.from_unit_id, swap.to_unit_id])
@@ -208,18 +202,21 @@ async def _swap_ask(ctx: Context, verb: str, parts: list[int]) -> list[Reply]:
             theirs=period_label(plan, swap.to_index),
         )
         yes_no = (
-            Button("同意", f"rotation:yes.{swap.id}"),
-            Button("拒绝", f"rotation:no.{swap.id}"),
+            Button("同意", "rotation.act", do="answer", swap=swap.id, accept=True),
+            Button("拒绝", "rotation.act", do="answer", swap=swap.id, accept=False),
         )
         await ctx.notify(secretary.id, Reply(text, buttons=yes_no), kind="swap", ref_id=swap.id)
     return [Reply(SWAP_ASKED.format(unit=names[swap.to_unit_id]))]
 
 
-async def _swap_answer(ctx: Context, verb: str, parts: list[int]) -> list[Reply]:
-    swap = await ctx.session.get(SwapRequest, parts[0])
-    if swap is None:
+async def _swap_answer(ctx: Context, swap: int, accept: bool) -> list[Reply]:
+    request = await ctx.session.get(SwapRequest, swap)
+    if request is None:
         raise RotationError("not_pending")
-    accept = verb == "yes"
+    return await _answered(ctx, request, accept)
+
+
+async def _answered(ctx: Context, swap: SwapRequest, accept: bool) -> list[Reply]:
     await answer_swap(session=ctx.session, swap=swap, member=ctx.me, accept=accept, now=ctx.now)
     plan = await _plan(ctx, swap.alliance_id)
     names = await unit_names(ctx.session, [swap.from_unit_id, swap.to_unit_id])
@@ -244,39 +241,49 @@ async def _swap_answer(ctx: Context, verb: str, parts: list[int]) -> list[Reply]
     return [Reply(text if accept else SWAP_DECLINED_ME)]
 
 
-async def _override_pick(ctx: Context, verb: str, parts: list[int]) -> list[Reply]:
-    if not _is_admin(ctx, parts[0]):
+async def _override_pick(ctx: Context, alliance: int) -> list[Reply]:
+    if not _is_admin(ctx, alliance):
         return [Reply(NOT_ADMIN)]
-    plan = await _plan(ctx, parts[0])
+    plan = await _plan(ctx, alliance)
     rows = await turns(ctx.session, plan, first_index=period_index(plan, ctx.now), count=4)
     names = await unit_names(ctx.session, [t.unit_id for t in rows])
     buttons = tuple(
         Button(
             f"{period_label(plan, t.index)} {names[t.unit_id]}",
-            f"rotation:ovp.{plan.alliance_id}.{t.index}",
+            "rotation.act",
+            do="override_period",
+            alliance=plan.alliance_id,
+            index=t.index,
         )
         for t in rows
     )
     return [Reply(OVERRIDE_PERIOD, buttons=buttons)]
 
 
-async def _override_unit(ctx: Context, verb: str, parts: list[int]) -> list[Reply]:
-    if not _is_admin(ctx, parts[0]) or len(parts) < 2:
+async def _override_unit(ctx: Context, alliance: int, index: int) -> list[Reply]:
+    if not _is_admin(ctx, alliance):
         return [Reply(NOT_ADMIN)]
-    plan = await _plan(ctx, parts[0])
+    plan = await _plan(ctx, alliance)
     names = await unit_names(ctx.session, [int(u) for u in plan.unit_ids])
     buttons = tuple(
-        Button(names[int(u)], f"rotation:ovu.{plan.alliance_id}.{parts[1]}.{u}")
+        Button(
+            names[int(u)],
+            "rotation.act",
+            do="override_set",
+            alliance=plan.alliance_id,
+            index=index,
+            unit=int(u),
+        )
         for u in plan.unit_ids
     )
-    return [Reply(OVERRIDE_UNIT.format(label=period_label(plan, parts[1])), buttons=buttons)]
+    return [Reply(OVERRIDE_UNIT.format(label=period_label(plan, index)), buttons=buttons)]
 
 
-async def _override_set(ctx: Context, verb: str, parts: list[int]) -> list[Reply]:
-    if not _is_admin(ctx, parts[0]) or len(parts) < 3:
+async def _override_set(ctx: Context, alliance: int, index: int, unit: int) -> list[Reply]:
+    if not _is_admin(ctx, alliance):
         return [Reply(NOT_ADMIN)]
-    plan = await _plan(ctx, parts[0])
-    index, unit_id = parts[1], parts[2]
+    plan = await _plan(ctx, alliance)
+    unit_id = unit
     await set_override(
         session=ctx.session,
         plan=plan,
@@ -295,6 +302,17 @@ async def _override_set(ctx: Context, verb: str, parts: list[int]) -> list[Reply
         await ctx.notify(secretary.id, Reply(note), kind="rotation")
     ctx.audit("rotation_override", alliance_id=plan.alliance_id, index=index, unit_id=unit_id)
     return [Reply(OVERRIDE_DONE.format(label=label, unit=names[unit_id]))]
+
+
+ACTIONS: dict[str, Callable[..., Awaitable[list[Reply]]]] = {
+    "ics": _ics,
+    "swap": _swap_pick,
+    "ask": _swap_ask,
+    "answer": _swap_answer,
+    "override": _override_pick,
+    "override_period": _override_unit,
+    "override_set": _override_set,
+}
 
 
 async def advance(*, session: AsyncSession, now: datetime, settings: Settings) -> None:

@@ -35,7 +35,7 @@ async def show_help(ctx: Context, unknown: bool = False) -> list[Reply]:
         )
         if allowed:
             alias = f"（{route.aliases[0]}）" if route.aliases else ""
-            lines.append(f"/{route.name}{alias} {route.help.split('：', 1)[-1]}")
+            lines.append(f"/{route.name}{alias} {route.help}")
     if ctx.member is None:
         lines.append(HOW_TO_BIND)
     return [Reply("\n".join(lines))]

@@ -42,7 +42,7 @@ async def sweep(*, session: AsyncSession, now: datetime, settings: Settings) -> 
         due = ticket.sign_due_at if kind == "sign" else ticket.resolve_due_at
         reply = Reply(
             REMIND[kind].format(number=ticket.number, due=fmt_local(due)),
-            (Button("查看", f"tickets:v:{ticket.id}"),),
+            (Button("查看", "tickets.view", ticket=ticket.id),),
         )
         officers = await officer_ids(session, ticket.department_id)
         await _send_once(session, officers, reply, now, ticket, "ticket_remind", f"remind-{kind}")
@@ -59,7 +59,7 @@ async def _escalate(session: AsyncSession, ticket: Ticket, kind: str, now: datet
     due = fmt_local(ticket.sign_due_at if kind == "sign" else ticket.resolve_due_at)
     department = ticket.department.name if ticket.department else "待分派"
     await record_escalation(session=session, ticket=ticket, kind=kind, now=now)
-    view = (Button("查看", f"tickets:v:{ticket.id}"),)
+    view = (Button("查看", "tickets.view", ticket=ticket.id),)
     to_admins = Reply(
         ESCALATE[kind].format(number=ticket.number, department=department, due=due), view
     )

@@ -60,16 +60,6 @@ BUTTON_ZH = {
     "reject": "不予受理",
     "merge": "合并",
 }
-# Button data codes, kept short for the token table.
-CODES = {
-    "sign": "s",
-    "update": "u",
-    "resolve": "r",
-    "return": "b",
-    "route": "rr",
-    "reject": "x",
-    "merge": "m",
-}
 SYSTEM = "系统"
 ESCALATE_ZH = {"sign": "签收超时", "resolve": "办结超时"}
 
@@ -149,9 +139,9 @@ def action_buttons(viewer: Member, ticket: Ticket) -> tuple[Button, ...]:
     """The buttons for what the state table lets this viewer do now."""
     kinds = actor_kinds(viewer, ticket)
     buttons = [
-        Button(BUTTON_ZH[name], f"tickets:{CODES[name]}:{ticket.id}")
+        Button(BUTTON_ZH[name], "tickets.act", do=name, ticket=ticket.id)
         for name, rule in ACTIONS.items()
-        if name in CODES and rule.actor in kinds and ticket.state in rule.moves
+        if name in BUTTON_ZH and rule.actor in kinds and ticket.state in rule.moves
     ]
     if Actor.REPORTER in kinds and ticket.state in ACTIONS["rate"].moves:
         buttons += rating_buttons(ticket)
@@ -159,7 +149,9 @@ def action_buttons(viewer: Member, ticket: Ticket) -> tuple[Button, ...]:
 
 
 def rating_buttons(ticket: Ticket) -> list[Button]:
-    return [Button(label, f"tickets:rate:{ticket.id}:{r}") for r, label in RATING_ZH.items()]
+    return [
+        Button(label, "tickets.rate", ticket=ticket.id, rating=r) for r, label in RATING_ZH.items()
+    ]
 
 
 async def announce(ctx: Context, ticket: Ticket, event: TicketEvent) -> None:
@@ -175,21 +167,26 @@ async def announce(ctx: Context, ticket: Ticket, event: TicketEvent) -> None:
         "sign_due": fmt_local(ticket.sign_due_at),
         "resolve_due": fmt_local(ticket.resolve_due_at),
     }
-    view = Button("查看", f"tickets:v:{ticket.id}")
+    view = Button("查看", "tickets.view", ticket=ticket.id)
     action = event.action
     if action == "file":
         routing = ROUTED if ticket.department else UNROUTED
         text = NEW_FOR_ADMIN.format(**values, routing=routing.format(**values))
         buttons = (
             view,
-            Button("改派" if ticket.department else "分派", f"tickets:rr:{ticket.id}"),
+            Button(
+                "改派" if ticket.department else "分派",
+                "tickets.act",
+                do="route",
+                ticket=ticket.id,
+            ),
         )
         admins = await admin_ids(ctx.session, ticket.alliance_id, supers="fallback")
         await _tell(ctx, ticket, admins, Reply(text, buttons))
     if action in ("dispatch", "route"):
         officer_buttons = (
-            Button("签收", f"tickets:s:{ticket.id}"),
-            Button("退回", f"tickets:b:{ticket.id}"),
+            Button("签收", "tickets.act", do="sign", ticket=ticket.id),
+            Button("退回", "tickets.act", do="return", ticket=ticket.id),
             view,
         )
         await _tell(
@@ -205,7 +202,7 @@ async def announce(ctx: Context, ticket: Ticket, event: TicketEvent) -> None:
         ask = Reply(ASK_RATING.format(**values), tuple(rating_buttons(ticket)))
         await _tell(ctx, ticket, [ticket.reporter_id], ask)
     if action == "return":
-        buttons = (Button("改派", f"tickets:rr:{ticket.id}"), view)
+        buttons = (Button("改派", "tickets.act", do="route", ticket=ticket.id), view)
         admins = await admin_ids(ctx.session, ticket.alliance_id)
         await _tell(ctx, ticket, admins, Reply(RETURNED_FOR_ADMIN.format(**values), buttons))
     if action == "rate" and ticket.rating:

@@ -1,7 +1,7 @@
 """/tickets: the department's queue, ticket detail with history, and every ticket action.
 
-Button data: v:ID view, s/u/r/b:ID sign/update/resolve/return, rr:ID choose a department,
-rd:ID:CODE route there, x:ID reject, m:ID merge, rate:ID:RATING.
+Buttons: tickets.view (ticket), tickets.act (do = an action of the state table, ticket),
+tickets.route (ticket, department code), tickets.rate (ticket, rating).
 """
 
 from __future__ import annotations
@@ -10,11 +10,10 @@ import re
 
 from sqlalchemy import select
 
-from bot.core import Button, Reply, Role
+from bot.core import Button, Flow, Reply, Role
 from handlers.context import Context
 from handlers.ticket_text import (
     ACTION_ZH,
-    CODES,
     RATING_ZH,
     STATE_ZH,
     action_buttons,
@@ -74,6 +73,7 @@ ERRORS = {
     "department_required": "请从按钮中选择一个部门。",
 }
 MERGE_RE = re.compile(r"^\s*(WT-\d{4}-\d{4})\s*(.*)$", re.I | re.S)
+FLOW = Flow("tickets")
 
 
 async def show(ctx: Context, number: str = "") -> list[Reply]:
@@ -94,48 +94,62 @@ async def show(ctx: Context, number: str = "") -> list[Reply]:
         return [Reply(EMPTY)]
     lines = [QUEUE_TITLE.format(scope=scope, count=len(tickets))]
     lines += [f"{i}. {summary(t)}" for i, t in enumerate(tickets[:10], 1)]
-    buttons = tuple(Button(t.number, f"tickets:v:{t.id}") for t in tickets[:10])
+    buttons = tuple(Button(t.number, "tickets.view", ticket=t.id) for t in tickets[:10])
     return [Reply("\n".join(lines), buttons)]
 
 
-async def press(ctx: Context, data: str = "") -> list[Reply]:
-    """A ticket button: view, act, or start a note/merge dialog."""
-    code, _, rest = data.partition(":")
-    ticket_id, _, extra = rest.partition(":")
-    ticket = await _find(ctx, ticket_id=int(ticket_id) if ticket_id.isdigit() else 0)
-    if ticket is None:
+async def view(ctx: Context, ticket: int) -> list[Reply]:
+    """Button: a ticket's detail and the buttons for what the viewer may do."""
+    await _leave_note(ctx)
+    return await _view(ctx, await _find(ctx, ticket_id=ticket))
+
+
+async def act(ctx: Context, do: str, ticket: int) -> list[Reply]:
+    """Button: take an action now, or ask for its note, the merge target or the department."""
+    await _leave_note(ctx)
+    found = await _find(ctx, ticket_id=ticket)
+    if found is None or do not in ACTIONS:
         return [Reply(NOT_FOUND)]
-    action = next((a for a, c in CODES.items() if c == code), None)
-    if code == "v":
-        return await _view(ctx, ticket)
-    if code == "rd":
-        department = await department_by_code(ctx.session, extra)
-        return await _act(ctx, ticket, "route", department=department)
-    if code == "rate" and extra in RATING_ZH:
-        rating = Rating(extra)
-        action = "reopen" if rating is Rating.UNSATISFIED else "rate"
-        return await _act(ctx, ticket, action, rating=rating)
-    if action == "route":
-        return await _choose_department(ctx, ticket)
-    if action in ASK_NOTE or action == "merge":
-        refusal = _precheck(ctx, ticket, action)
+    if do == "route":
+        return await _choose_department(ctx, found)
+    if do in ASK_NOTE or do == "merge":
+        refusal = _precheck(ctx, found, do)
         if refusal:
             return refusal
-        step = "tickets.merge" if action == "merge" else "tickets.note"
-        await ctx.dialog.set_state(step, action=action, ticket_id=ticket.id)
-        return [Reply(ASK_MERGE if action == "merge" else ASK_NOTE[action])]
-    if action is not None:
-        return await _act(ctx, ticket, action)
-    return [Reply(NOT_FOUND)]
+        step = merge_step if do == "merge" else note_step
+        await ctx.dialog.set_state(step, action=do, ticket_id=found.id)
+        return [Reply(ASK_MERGE if do == "merge" else ASK_NOTE[do])]
+    return await _act(ctx, found, do)
 
 
-async def note_step(
-    ctx: Context, text: str = "", data: str | None = None, **_: object
-) -> list[Reply]:
-    """Dialog step: the note of an update, resolution, return or rejection."""
-    if data is not None:
+async def route_to(ctx: Context, ticket: int, department: str) -> list[Reply]:
+    """Button: dispatch the ticket to the chosen department."""
+    found = await _find(ctx, ticket_id=ticket)
+    if found is None:
+        return [Reply(NOT_FOUND)]
+    chosen = await department_by_code(ctx.session, department)
+    return await _act(ctx, found, "route", department=chosen)
+
+
+async def rate(ctx: Context, ticket: int, rating: str) -> list[Reply]:
+    """Button: the reporter's 满意 / 基本满意 (closes) or 不满意 (reopens)."""
+    found = await _find(ctx, ticket_id=ticket)
+    if found is None or rating not in RATING_ZH:
+        return [Reply(NOT_FOUND)]
+    chosen = Rating(rating)
+    action = "reopen" if chosen is Rating.UNSATISFIED else "rate"
+    return await _act(ctx, found, action, rating=chosen)
+
+
+async def _leave_note(ctx: Context) -> None:
+    """Another ticket button while a note was asked for: that note is no longer wanted."""
+    if ctx.dialog.flow == FLOW.name:
         await ctx.dialog.clear()
-        return await press(ctx, data=data)
+
+
+@FLOW.step("note", free_text=True)
+async def note_step(ctx: Context, text: str = "") -> list[Reply]:
+    """Dialog step: the note of an update, resolution, return or rejection."""
     state = ctx.dialog.get_data()
     ticket = await _find(ctx, ticket_id=int(state.get("ticket_id", 0)))
     if ticket is None:
@@ -144,13 +158,9 @@ async def note_step(
     return await _act(ctx, ticket, str(state.get("action")), note=text)
 
 
-async def merge_step(
-    ctx: Context, text: str = "", data: str | None = None, **_: object
-) -> list[Reply]:
+@FLOW.step("merge", free_text=True)
+async def merge_step(ctx: Context, text: str = "") -> list[Reply]:
     """Dialog step: the earlier ticket's number and the reason for merging."""
-    if data is not None:
-        await ctx.dialog.clear()
-        return await press(ctx, data=data)
     match = MERGE_RE.match(text)
     if not match or not match.group(2).strip():
         return [Reply(BAD_MERGE)]
@@ -230,7 +240,9 @@ async def _choose_department(ctx: Context, ticket: Ticket) -> list[Reply]:
     if refusal:
         return refusal
     departments = (await ctx.session.execute(select(Department).order_by(Department.id))).scalars()
-    buttons = tuple(Button(d.name, f"tickets:rd:{ticket.id}:{d.code}") for d in departments)
+    buttons = tuple(
+        Button(d.name, "tickets.route", ticket=ticket.id, department=d.code) for d in departments
+    )
     return [Reply(ASK_DEPARTMENT.format(number=ticket.number), buttons)]
 
 

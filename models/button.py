@@ -6,13 +6,17 @@ callback_data limit never constrains what an action may say.
 
 from __future__ import annotations
 
+import json
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import String, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from bot.core import Button
 from models.base import Base
 
 SHARED = "*"
@@ -28,13 +32,23 @@ class ButtonToken(Base):
     created_at: Mapped[datetime]
 
 
+@dataclass(frozen=True)
+class Press:
+    """What a pressed button runs: its target and the values it carries."""
+
+    target: str
+    values: dict[str, Any]
+
+
 async def issue_token(
-    *, session: AsyncSession, platform: str, user_key: str, action: str, now: datetime
+    *, session: AsyncSession, platform: str, user_key: str, button: Button, now: datetime
 ) -> str:
+    """Keep the button's target and values; the platform only carries the token."""
     token = "b" + secrets.token_urlsafe(12)
+    payload = json.dumps({"to": button.target, "v": dict(button.values)}, ensure_ascii=False)
     session.add(
         ButtonToken(
-            token=token, platform=platform, user_key=user_key, action=action, created_at=now
+            token=token, platform=platform, user_key=user_key, action=payload, created_at=now
         )
     )
     return token
@@ -42,8 +56,8 @@ async def issue_token(
 
 async def resolve_token(
     *, session: AsyncSession, platform: str, user_key: str, token: str
-) -> str | None:
-    """The action behind a token, only for the user it was issued to.
+) -> Press | None:
+    """The press behind a token, only for the user it was issued to.
 
     A token issued to user_key '*' (one broadcast card sent to many) works for any user of
     the platform: its handler acts for whoever pressed it, never on someone else's behalf.
@@ -53,7 +67,14 @@ async def resolve_token(
         ButtonToken.platform == platform,
         ButtonToken.user_key.in_((user_key, SHARED)),
     )
-    return (await session.execute(stmt)).scalar_one_or_none()
+    payload = (await session.execute(stmt)).scalar_one_or_none()
+    if payload is None:
+        return None
+    try:
+        data = json.loads(payload)
+        return Press(str(data["to"]), dict(data["v"]))
+    except (ValueError, KeyError, TypeError):
+        return None  # a token of the earlier "route:data" form: that button is gone
 
 
 async def prune_tokens(*, session: AsyncSession, before: datetime) -> None:

@@ -9,6 +9,7 @@ from sqlalchemy import String, UniqueConstraint, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from bot.core import Step
 from models.base import Base
 
 
@@ -61,9 +62,9 @@ class Dialog:
     def get_data(self) -> dict[str, Any]:
         return dict(self._row.data) if self._row else {}
 
-    async def set_state(self, step: str, **data: Any) -> None:
-        """Enter `step` ('flow.step'), merging `data` into what the flow holds."""
-        flow = step.split(".", 1)[0]
+    async def set_state(self, step: Step, **data: Any) -> None:
+        """Enter `step`, merging `data` into what the flow holds."""
+        flow, name = step.name.split(".", 1)[0], step.name
         expires = self._now + self._idle
         if self._row is None or self._row.flow != flow:
             if self._row is not None:
@@ -73,13 +74,13 @@ class Dialog:
                 platform=self._platform,
                 user_key=self._user_key,
                 flow=flow,
-                step=step,
+                step=name,
                 data=dict(data),
                 expires_at=expires,
             )
             self._session.add(self._row)
         else:
-            self._row.step = step
+            self._row.step = name
             self._row.data = {**self._row.data, **data}
             self._row.expires_at = expires
         await self._session.flush()

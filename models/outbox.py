@@ -61,10 +61,16 @@ class OutboxMessage(Base):
 
         return Reply(
             text=self.text,
-            buttons=tuple(Button(label=b[0], action=b[1]) for b in self.buttons),
+            # Rows queued before buttons were typed ([label, "route:data"]) lose their buttons.
+            buttons=tuple(Button(b[0], b[1], **b[2]) for b in self.buttons if len(b) == 3),
             image=Path(self.image) if self.image else None,
             file=Path(self.file) if self.file else None,
         )
+
+
+def stored_buttons(reply: Reply) -> list[list[Any]]:
+    """A reply's buttons as the row keeps them: [label, target, values]."""
+    return [[b.label, b.target, dict(b.values)] for b in reply.buttons]
 
 
 async def enqueue(
@@ -109,7 +115,7 @@ async def enqueue(
             platform=platform,
             user_key=user_key,
             text=reply.text,
-            buttons=[[b.label, b.action] for b in reply.buttons],
+            buttons=stored_buttons(reply),
             image=str(reply.image or ""),
             file=str(reply.file or ""),
             kind=kind,
@@ -221,7 +227,7 @@ async def enqueue_many(
             )
             for (key,) in seen:
                 targets.pop(keys[key], None)
-    buttons = [[b.label, b.action] for b in reply.buttons]
+    buttons = stored_buttons(reply)
     values = [
         {
             "member_id": member_id,

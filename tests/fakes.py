@@ -67,7 +67,7 @@ class Chat:
         buttons = self.last.get(user, ())
         matches = [b for b in buttons if b.label == label]
         assert matches, f"no button {label!r} in {[b.label for b in buttons]}"
-        return [r.text for r in await self.send(self.event(user, action=matches[0].action))]
+        return [r.text for r in await self.send(self.event(user, action=matches[0].token))]
 
     async def locate(self, user: str, lat: float, lon: float, live: bool = False) -> list[str]:
         event = self.event(user, location=Location(lat, lon, live))
@@ -78,9 +78,7 @@ class Chat:
         for reply in reversed(self.transport.sent.get(user, [])):
             matches = [b for b in reply.buttons if b.label == label]
             if matches:
-                return [
-                    r.text for r in await self.send(self.event(user, action=matches[0].action))
-                ]
+                return [r.text for r in await self.send(self.event(user, action=matches[0].token))]
         raise AssertionError(f"no delivered button {label!r} for {user}")
 
     def received(self, user: str) -> list[str]:

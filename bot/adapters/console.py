@@ -78,7 +78,7 @@ class ConsoleSession:
             buttons = self.transport.buttons.get(self.user, ())
             if not 1 <= n <= len(buttons):
                 return NO_BUTTON.format(n=n)
-            return Incoming(**base, action=buttons[n - 1].action)
+            return Incoming(**base, action=buttons[n - 1].token)
         if line.startswith("@loc"):
             m = LOC_RE.match(line)
             if not m:

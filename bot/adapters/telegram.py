@@ -119,7 +119,7 @@ def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
     """Buttons as an inline keyboard; callback_data is the server-side token (< 64 bytes)."""
     if not reply.buttons:
         return None
-    buttons = [InlineKeyboardButton(b.label, callback_data=b.action) for b in reply.buttons]
+    buttons = [InlineKeyboardButton(b.label, callback_data=b.token) for b in reply.buttons]
     rows = [buttons[i : i + BUTTONS_PER_ROW] for i in range(0, len(buttons), BUTTONS_PER_ROW)]
     return InlineKeyboardMarkup(rows)
 
@@ -147,7 +147,7 @@ def render(reply: Reply) -> list[Call]:
 
 def commands(routes: tuple[Route, ...] | list[Route]) -> list[BotCommand]:
     """The command menu: each menu route with the short Chinese description from its help."""
-    return [BotCommand(r.name, r.help[:256]) for r in routes if r.menu]
+    return [BotCommand(r.name, f"{r.title}：{r.help}"[:256]) for r in routes if r.menu]
 
 
 async def deliver(bot: Bot, chat_id: int | str, reply: Reply) -> list[Message]:

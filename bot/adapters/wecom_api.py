@@ -218,7 +218,7 @@ def render(reply: Reply, task_id: str | None = None) -> list[dict[str, Any]]:
             "main_title": {"title": title or PICK},
             "task_id": f"{task_id}-{n}",
             "button_list": [
-                {"text": b.label[:LABEL_MAX], "style": 1, "key": b.action}
+                {"text": b.label[:LABEL_MAX], "style": 1, "key": b.token}
                 for b in reply.buttons[i : i + BUTTONS_PER_CARD]
             ],
         }
@@ -289,7 +289,7 @@ class WeComTransport:
 def build_menu(routes: Sequence[Route]) -> dict[str, Any]:
     """The app menu: every member-level route as a click whose key is the route name."""
     items = [
-        {"type": "click", "name": r.help.split("：", 1)[0][:7], "key": r.name}
+        {"type": "click", "name": r.title[:7], "key": r.name}
         for r in routes
         if r.menu and r.name != "cancel" and r.role in (Role.ANYONE, Role.MEMBER)
     ]

@@ -4,19 +4,22 @@ It imports nothing of the project but `settings` (the time zone), so models, han
 machinery above them can all use it. See README, "Layout".
 """
 
-from bot.core.messages import Button, Incoming, Location, Reply
+from bot.core.messages import Button, Incoming, Location, Reply, Scalar
 from bot.core.roles import ROLE_NAMES_ZH, Role
-from bot.core.routes import Handler, Route, Sweep, SweepFunc
+from bot.core.routes import Flow, Handler, Route, Step, Sweep, SweepFunc
 
 __all__ = [
     "ROLE_NAMES_ZH",
     "Button",
+    "Flow",
     "Handler",
     "Incoming",
     "Location",
     "Reply",
     "Role",
     "Route",
+    "Scalar",
+    "Step",
     "Sweep",
     "SweepFunc",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -34,12 +35,32 @@ class Incoming:
     is_group: bool = False
 
 
-@dataclass(frozen=True)
+Scalar = str | int | float | bool | None
+
+
+@dataclass(frozen=True, init=False)
 class Button:
-    """A choice. `action` is '<route>:<data>'; adapters only ever see an opaque token."""
+    """A choice under a message: `Button("签收", "tickets.act", do="sign", ticket=5)`.
+
+    `target` names what a press runs: a route (its handler), one of its named buttons, or a
+    step of its dialog ("<route>", "<route>.<name>"); `values` reach it as keywords. Both stay
+    on the server behind `token`, the only part of a button an adapter ever sees.
+    """
 
     label: str
-    action: str
+    target: str
+    values: Mapping[str, Scalar]
+    token: str
+
+    def __init__(self, label: str, target: str, *, token: str = "", **values: Scalar) -> None:
+        object.__setattr__(self, "label", label)
+        object.__setattr__(self, "target", target)
+        object.__setattr__(self, "values", dict(values))
+        object.__setattr__(self, "token", token)
+
+    def issued(self, token: str) -> Button:
+        """The same choice, carrying the token the server keeps its target and values under."""
+        return Button(self.label, self.target, token=token, **self.values)
 
 
 @dataclass(frozen=True)

@@ -132,7 +132,11 @@ def test_bind_help_me_buttons_and_outbox(
 
         async def stolen(session: Any) -> str:
             return await issue_token(
-                session=session, platform="telegram", user_key="7", action="me", now=Clock().now()
+                session=session,
+                platform="telegram",
+                user_key="7",
+                button=Button("我的信息", "me"),
+                now=Clock().now(),
             )
 
         user.press_data(db.run(stolen))

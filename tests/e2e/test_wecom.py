@@ -47,12 +47,16 @@ _msg_ids = iter(range(10_000, 1_000_000))
 
 async def pick(ctx: Context) -> list[Reply]:
     """Test route: a reply with buttons (a template card on WeCom)."""
-    return [Reply("请选择颜色", buttons=(Button("红色", "pick:red"), Button("蓝色", "pick:blue")))]
+    buttons = (
+        Button("红色", "pick.choose", color="red"),
+        Button("蓝色", "pick.choose", color="blue"),
+    )
+    return [Reply("请选择颜色", buttons=buttons)]
 
 
-async def picked(ctx: Context, data: str = "") -> list[Reply]:
+async def picked(ctx: Context, color: str = "") -> list[Reply]:
     """Test route: what a button press does."""
-    return [Reply(f"您选择了：{data}")]
+    return [Reply(f"您选择了：{color}")]
 
 
 async def slow(ctx: Context) -> list[Reply]:
@@ -62,8 +66,8 @@ async def slow(ctx: Context) -> list[Reply]:
 
 
 EXTRA_ROUTES = (
-    Route("pick", pick, "选择：测试按钮", on_button=picked, menu=False),
-    Route("slow", slow, "慢：测试慢处理", role=Role.ANYONE, menu=False),
+    Route("pick", pick, "选择", "测试按钮", buttons={"choose": picked}, menu=False),
+    Route("slow", slow, "慢", "测试慢处理", role=Role.ANYONE, menu=False),
 )
 
 
@@ -290,7 +294,7 @@ async def _outbox(
                 platform="wecom",
                 user_key=u,
                 text=reply.text,
-                buttons=[[b.label, b.action] for b in reply.buttons],
+                buttons=[[b.label, b.target, dict(b.values)] for b in reply.buttons],
                 kind="notice",
                 ref_id=1,
                 created_at=now,

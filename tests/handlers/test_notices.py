@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from bot.core import Role
+from bot.core import Button, Role
 from bot.core.clock import FrozenClock, local_datetime
 from bot.scheduler import run_all
 from handlers import SWEEPS
@@ -109,7 +109,7 @@ async def test_a_pressed_ack_counts_only_for_a_recipient(chat: Chat) -> None:
             session=session,
             platform="console",
             user_key="officer_tax",
-            action="notices:ack:2",
+            button=Button("收到", "notices.ack", notice=2),
             now=chat.app.clock.now(),
         )
     replies = await chat.send(chat.event("officer_tax", action=token))

@@ -220,7 +220,7 @@ async def test_filing_shows_matching_shared_resources(chat: Chat) -> None:
     await chat.say("member", "我们公司想贷款但是银行一直不批，流动资金很紧张")
     await chat.press("member", chat.last["member"][0].label)
     await chat.press("member", "✅ 融资贷款")
-    replies = await chat.send(chat.event("member", action=chat.last["member"][0].action))
+    replies = await chat.send(chat.event("member", action=chat.last["member"][0].token))
     filed, suggested = replies
     assert filed.text.startswith("🚩 吹哨成功！")
     assert suggested.text.startswith("💡 共享资源清单里也许有能帮上忙的：\n1. 【管家】")
@@ -232,5 +232,5 @@ async def test_no_suggestion_when_no_resource_matches(chat: Chat) -> None:
     await chat.say("member", "/report 园区流浪猫太多，晚上叫个不停")
     await chat.press("member", chat.last["member"][0].label)
     await chat.press("member", chat.last["member"][0].label)
-    replies = await chat.send(chat.event("member", action=chat.last["member"][0].action))
+    replies = await chat.send(chat.event("member", action=chat.last["member"][0].token))
     assert [r.text[:7] for r in replies] == ["🚩 吹哨成功！"]

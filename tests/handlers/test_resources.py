@@ -30,7 +30,7 @@ async def _member_id(chat: Chat, user: str) -> int:
 
 async def _press_again(chat: Chat, user: str, button: Button) -> list[str]:
     """Press a button of an older message (Chat.press only sees the latest one)."""
-    return [r.text for r in await chat.send(chat.event(user, action=button.action))]
+    return [r.text for r in await chat.send(chat.event(user, action=button.token))]
 
 
 async def test_member_finds_cold_chain_partners_pages_and_the_host_accepts(chat: Chat) -> None:

@@ -170,7 +170,7 @@ async def test_admin_overrides_one_period(chat: Chat) -> None:
 
 async def test_rotation_as_an_ics_file(chat: Chat) -> None:
     await chat.replies("member", "/rotation")
-    replies = await chat.send(chat.event("member", action=chat.last["member"][0].action))
+    replies = await chat.send(chat.event("member", action=chat.last["member"][0].token))
     [ics] = replies
     assert ics.text == f"{FOOD} 轮值日历（可导入手机日历）"
     assert ics.file is not None

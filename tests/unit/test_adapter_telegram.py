@@ -111,7 +111,12 @@ def test_split_text_cuts_at_line_ends() -> None:
 
 def test_render_buttons_as_inline_keyboard_on_the_last_chunk() -> None:
     reply = Reply(
-        "a\n" * 3000, buttons=(Button("是", "bAAA"), Button("否", "bBBB"), Button("取消", "bC"))
+        "a\n" * 3000,
+        buttons=(
+            Button("是", "x", token="bAAA"),
+            Button("否", "x", token="bBBB"),
+            Button("取消", "x", token="bC"),
+        ),
     )
     calls = render(reply)
     assert [m for m, _ in calls] == ["send_message", "send_message"]

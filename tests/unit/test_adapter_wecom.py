@@ -97,7 +97,8 @@ def test_split_text_cuts_one_long_line_between_characters() -> None:
 def test_render_text_and_cards() -> None:
     assert render(Reply("你好")) == [{"msgtype": "text", "text": {"content": "你好"}}]
     reply = Reply(
-        "请选择类别\n融资、税务或用工", buttons=(Button("融资", "t1"), Button("税务", "t2"))
+        "请选择类别\n融资、税务或用工",
+        buttons=(Button("融资", "x", token="t1"), Button("税务", "x", token="t2")),
     )
     [card] = render(reply, task_id="task")
     assert card["msgtype"] == "template_card"
@@ -110,7 +111,7 @@ def test_render_text_and_cards() -> None:
 
 
 def test_render_many_buttons_and_long_text() -> None:
-    buttons = tuple(Button(f"选项{i}", f"t{i}") for i in range(8))
+    buttons = tuple(Button(f"选项{i}", "x", token=f"t{i}") for i in range(8))
     text = "很长的说明。" * 100
     payloads = render(Reply(text, buttons=buttons), task_id="x")
     assert [p["msgtype"] for p in payloads] == ["text", "template_card", "template_card"]
@@ -126,14 +127,14 @@ def test_menu_lists_member_routes_as_clicks() -> None:
         return []
 
     routes = (
-        Route("help", nothing, "帮助：查看可用功能", role=Role.ANYONE),
-        Route("cancel", nothing, "取消：结束当前操作", role=Role.ANYONE),
-        Route("me", nothing, "我的信息：姓名与单位"),
-        Route("checkin", nothing, "活动签到：扫码或发送签到码"),
-        Route("report", nothing, "我要吹哨：反映企业困难"),
-        Route("resources", nothing, "资源清单：找伙伴管家"),
-        Route("stats2", nothing, "统计：只给管理员", role=Role.ALLIANCE_ADMIN),
-        Route("hidden", nothing, "隐藏：不在菜单", menu=False),
+        Route("help", nothing, "帮助", "查看可用功能", role=Role.ANYONE),
+        Route("cancel", nothing, "取消", "结束当前操作", role=Role.ANYONE),
+        Route("me", nothing, "我的信息", "姓名与单位"),
+        Route("checkin", nothing, "活动签到", "扫码或发送签到码"),
+        Route("report", nothing, "我要吹哨", "反映企业困难"),
+        Route("resources", nothing, "资源清单", "找伙伴管家"),
+        Route("stats2", nothing, "统计", "只给管理员", role=Role.ALLIANCE_ADMIN),
+        Route("hidden", nothing, "隐藏", "不在菜单", menu=False),
     )
     menu = build_menu(routes)
     assert len(menu["button"]) == 3

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import App
-from bot.core import Button, Reply, Role, Route
+from bot.core import Button, Flow, Reply, Role, Route
 from bot.core.clock import FrozenClock
 from bot.dispatcher import Dispatcher
 from bot.nlu import Parse
@@ -24,14 +24,19 @@ async def echo_command(ctx: Context, words: str = "") -> list[Reply]:
     return [Reply(f"command:{words}")]
 
 
+FLOW = Flow("flow")
+
+
 async def start_flow(ctx: Context) -> list[Reply]:
-    await ctx.dialog.set_state("flow.ask")
-    return [Reply("flow started", buttons=(Button("A", "flow:a"), Button("Other", "other:x")))]
+    await ctx.dialog.set_state(flow_step)
+    buttons = (Button("A", "flow.ask", choice="a"), Button("Other", "other.press", data="x"))
+    return [Reply("flow started", buttons=buttons)]
 
 
-async def flow_step(ctx: Context, text: str = "", data: str | None = None) -> list[Reply]:
+@FLOW.step("ask")
+async def flow_step(ctx: Context, text: str = "", choice: str | None = None) -> list[Reply]:
     await ctx.dialog.clear()
-    return [Reply(f"step:{text}:{data}")]
+    return [Reply(f"step:{text}:{choice}")]
 
 
 async def other_button(ctx: Context, data: str = "") -> list[Reply]:
@@ -68,27 +73,29 @@ def fake_nlu(text: str) -> Parse:
 
 TEST_ROUTES = (
     *[r for r in ROUTES if r.name in ("help", "cancel", "start")],
-    Route("echo", echo_command, "回声：测试", aliases=("回声",), arg="words", role=Role.ANYONE),
+    Route("echo", echo_command, "回声", "测试", aliases=("回声",), arg="words", role=Role.ANYONE),
     Route(
         "flow",
         start_flow,
-        "流程：测试",
+        "流程",
+        "测试",
         aliases=("流程",),
-        steps={"flow.ask": flow_step},
+        steps=FLOW,
         role=Role.ANYONE,
     ),
     Route(
         "other",
         admin_only,
-        "其他：测试",
-        on_button=other_button,
+        "其他",
+        "测试",
+        buttons={"press": other_button},
         intent="other_intent",
         role=Role.ANYONE,
     ),
-    Route("coded", by_intent, "代码：测试", intent="code_intent", role=Role.ANYONE),
-    Route("secret", admin_only, "机密：测试", role=Role.SUPER_ADMIN),
-    Route("failing", notify_then_fail, "失败：测试"),
-    Route("notifying", notify_ok, "通知：测试"),
+    Route("coded", by_intent, "代码", "测试", intent="code_intent", role=Role.ANYONE),
+    Route("secret", admin_only, "机密", "测试", role=Role.SUPER_ADMIN),
+    Route("failing", notify_then_fail, "失败", "测试"),
+    Route("notifying", notify_ok, "通知", "测试"),
 )
 
 
@@ -151,7 +158,7 @@ async def test_button_of_the_flow_goes_to_the_step_other_buttons_to_their_route(
     await tchat.say("u", "流程")
     flow_button = tchat.last["u"][0]
     assert await tchat.press("u", "Other") == ["button:x"]
-    replies = await tchat.send(tchat.event("u", action=flow_button.action))
+    replies = await tchat.send(tchat.event("u", action=flow_button.token))
     assert [r.text for r in replies] == ["step::a"]
 
 
@@ -226,7 +233,7 @@ async def test_a_forged_button_token_does_nothing(tchat: Chat) -> None:
 
 async def test_someone_elses_button_token_does_nothing(tchat: Chat) -> None:
     await tchat.say("u", "流程")
-    token = tchat.last["u"][1].action
+    token = tchat.last["u"][1].token
     replies = await tchat.send(tchat.event("intruder", action=token))
     assert [r.text for r in replies] == ["这个按钮已失效，请重新操作。"]
 
@@ -234,8 +241,8 @@ async def test_someone_elses_button_token_does_nothing(tchat: Chat) -> None:
 async def test_a_step_button_after_its_dialog_ended_does_not_restart_it(tchat: Chat) -> None:
     await tchat.say("u", "流程")
     flow_button = tchat.last["u"][0]
-    replies = await tchat.send(tchat.event("u", action=flow_button.action))
+    replies = await tchat.send(tchat.event("u", action=flow_button.token))
     assert [r.text for r in replies] == ["step::a"]
-    again = await tchat.send(tchat.event("u", action=flow_button.action))
+    again = await tchat.send(tchat.event("u", action=flow_button.token))
     assert [r.text for r in again] == ["这个按钮已失效，请重新操作。"]
     assert await tchat.say("u", "answer") != ["step:answer:None"]  # no dialog was begun

@@ -13,7 +13,7 @@ from bot.core.clock import FrozenClock
 from models.member import Identity, Member
 from models.outbox import OutboxMessage, OutboxStatus, enqueue, enqueue_many
 
-REPLY = Reply("hello", buttons=(Button("收到", "notices:ack:1"),))
+REPLY = Reply("hello", buttons=(Button("收到", "notices.ack", notice=1),))
 
 
 async def _people(session: AsyncSession) -> list[int]:
@@ -75,7 +75,7 @@ async def test_bulk_rows_match_enqueue_row_for_row(app: App, clock: FrozenClock)
     assert sorted(r.dedupe_key or "" for r in many) == sorted(
         (r.dedupe_key or "").replace("k:", "k2:") for r in one
     )
-    assert all(r.buttons == [["收到", "notices:ack:1"]] for r in many)
+    assert all(r.buttons == [["收到", "notices.ack", {"notice": 1}]] for r in many)
 
 
 async def test_a_retry_adds_nothing_and_new_members_only_once(

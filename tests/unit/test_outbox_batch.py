@@ -10,7 +10,7 @@ from bot.app import App
 from bot.core import Button, Reply
 from bot.outbox import DeliveryError, OutboxSender
 from bot.ratelimit import RateLimiter
-from models.button import SHARED, ButtonToken, resolve_token
+from models.button import SHARED, ButtonToken, Press, resolve_token
 from models.member import Identity, Member
 from models.outbox import OutboxMessage, OutboxStatus, enqueue
 from tests.fakes import RecordingTransport
@@ -94,10 +94,10 @@ async def test_a_batched_card_carries_shared_tokens_that_work_for_each_user(app:
     transport = BatchingTransport()
     sender = OutboxSender(app.sessionmaker, {"batchy": transport}, app.clock)
     ids = await _members(app, "batchy", 2)
-    await _enqueue(app, ids, Reply("请确认", buttons=(Button("收到", "notice:5"),)))
+    await _enqueue(app, ids, Reply("请确认", buttons=(Button("收到", "notices.ack", notice=5),)))
     await sender.drain()
     [(keys, reply)] = transport.calls
-    token = reply.buttons[0].action
+    token = reply.buttons[0].token
     async with app.sessionmaker() as session:
         owner = await session.scalar(
             select(ButtonToken.user_key).where(ButtonToken.token == token)
@@ -106,7 +106,7 @@ async def test_a_batched_card_carries_shared_tokens_that_work_for_each_user(app:
         for key in keys:
             assert (
                 await resolve_token(session=session, platform="batchy", user_key=key, token=token)
-                == "notice:5"
+                == Press("notices.ack", {"notice": 5})
             )
 
 

@@ -77,7 +77,7 @@ async def test_same_event_at_two_workers_at_once_is_handled_once(
         await ctx.notify(ctx.member.id, Reply("已处理"))
         return [Reply("好的")]
 
-    routes = (*ROUTES, Route("slow", slow, "慢：测试"))
+    routes = (*ROUTES, Route("slow", slow, "慢", "测试"))
     first, second = await _two_workers(demo_settings, routes)
     event = Incoming("console", "same-update-1", "member", "member", START, text="/slow")
 
@@ -169,7 +169,7 @@ async def test_a_handler_integrity_error_is_not_taken_for_a_duplicate(
         """Fails the way a unique index in a feature's own table would."""
         raise IntegrityError("INSERT ...", {}, Exception("unique"))
 
-    apps = await _two_workers(demo_settings, (*ROUTES, Route("clash", clash, "冲突：测试")))
+    apps = await _two_workers(demo_settings, (*ROUTES, Route("clash", clash, "冲突", "测试")))
     event = Incoming("console", "clash-1", "member", "member", START, text="/clash")
     try:
         assert await apps[0].dispatcher.handle(event) == [Reply(INTERNAL_ERROR)]
@@ -255,7 +255,7 @@ async def test_one_users_events_at_two_workers_run_one_after_the_other(
         steps.append(f"end {ctx.incoming.event_id}")
         return [Reply("好")]
 
-    first, second = await _two_workers(demo_settings, (*ROUTES, Route("step", step, "步：测试")))
+    first, second = await _two_workers(demo_settings, (*ROUTES, Route("step", step, "步", "测试")))
     one = Incoming("console", "one", "member", "member", START, text="/step")
     two = Incoming("console", "two", "member", "member", START, text="/step")
 
