@@ -11,22 +11,22 @@ from pathlib import Path
 
 import pytest
 
-from bot import cli, nlu
+from bot import cli
 from bot.nlu import (
     CATEGORIES,
-    CATEGORY_MODEL,
-    INTENT_MODEL,
     LABELS,
     category,
-    evaluate,
-    examples,
-    fingerprint,
     keywords,
     normalize,
     parse,
+    parsing,
+    rules,
     segment,
 )
-from bot.nlu_model import Model
+from bot.nlu.evaluation import evaluate
+from bot.nlu.model import Model
+from bot.nlu.parsing import CATEGORY_MODEL, INTENT_MODEL
+from bot.nlu.training import examples, fingerprint
 from tests.fakes import Chat
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -149,7 +149,7 @@ def _model_that_says(monkeypatch: pytest.MonkeyPatch, **likely: float) -> None:
     """Every message gets these probabilities (the rest shared by the other labels)."""
     rest = (1 - sum(likely.values())) / (len(LABELS) - len(likely))
     row = [math.log(likely.get(label, rest)) for label in LABELS]
-    monkeypatch.setattr(nlu, "_model", lambda: Model(LABELS, {"bias": row}))
+    monkeypatch.setattr(parsing, "_model", lambda: Model(LABELS, {"bias": row}))
 
 
 def test_close_intents_offer_alternatives(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -196,7 +196,9 @@ def test_report_category_only_when_clear() -> None:
 
 
 def test_category_names_in_the_data_file_are_the_documented_ones() -> None:
-    data = json.loads((ROOT / "bot" / "nlu_data" / "categories.json").read_text("utf-8"))
+    data = json.loads(
+        (ROOT / "bot" / "nlu" / "data" / "rules" / "categories.json").read_text("utf-8")
+    )
     assert {name for name in data if not name.startswith("_")} == set(CATEGORIES) - {"other"}
 
 
@@ -316,14 +318,14 @@ def test_a_word_an_admin_adds_to_a_category_counts_before_any_retraining(
 ) -> None:
     complaint = "区块链溯源系统没人会搭，想找部门支持"
     assert category(complaint) == "other"
-    extended = {name: dict(words) for name, words in nlu._category_weights().items()}
+    extended = {name: dict(words) for name, words in rules.category_weights().items()}
     extended["talent_tech"]["区块链"] = 3.0
-    monkeypatch.setattr(nlu, "_category_weights", lambda: extended)
-    nlu._category_scores.cache_clear()
-    nlu._category_of.cache_clear()
+    monkeypatch.setattr(rules, "category_weights", lambda: extended)
+    rules.category_scores.cache_clear()
+    parsing._category_of.cache_clear()
     try:
         assert category(complaint) == "talent_tech"
         assert parse(complaint).slots == {"category": "talent_tech"}
     finally:
-        nlu._category_scores.cache_clear()
-        nlu._category_of.cache_clear()
+        rules.category_scores.cache_clear()
+        parsing._category_of.cache_clear()
