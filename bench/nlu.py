@@ -1,6 +1,6 @@
 """Benchmark of the NLU: start-up with jieba ready, and parse time per message.
 
-Run: python bench/nlu.py [FILE.jsonl ...]   (default: tests/data/nlu_blind2.jsonl)
+Run: python bench/nlu.py [FILE.jsonl ...]   (default: bot/nlu/data/heldout/blind2.jsonl)
 Not a test: the figures depend on the machine and its load.
 """
 
@@ -47,7 +47,7 @@ def main(argv: list[str]) -> int:
     from bot.nlu.parsing import _category_of
     from bot.nlu.rules import category_scores
 
-    files = [Path(a) for a in argv] or [ROOT / "tests" / "data" / "nlu_blind2.jsonl"]
+    files = [Path(a) for a in argv] or [ROOT / "bot" / "nlu" / "data" / "heldout" / "blind2.jsonl"]
     texts = [
         json.loads(line)["text"]
         for f in files
