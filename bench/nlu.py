@@ -1,6 +1,6 @@
 """Benchmark of the NLU: start-up with jieba ready, and parse time per message.
 
-Run: python bench/nlu.py [FILE.jsonl ...]   (default: tests/data/nlu_blind2.jsonl)
+Run: python bench/nlu.py [FILE.jsonl ...]   (default: bot/nlu/data/heldout/blind2.jsonl)
 Not a test: the figures depend on the machine and its load.
 """
 
@@ -42,9 +42,12 @@ def startup_seconds(runs: int = 5) -> list[tuple[float, float]]:
 
 def main(argv: list[str]) -> int:
     sys.path.insert(0, str(ROOT))
-    from bot.nlu import _category_of, _category_scores, _text_features, parse, warm_up
+    from bot.nlu import parse, warm_up
+    from bot.nlu.features import text_features
+    from bot.nlu.parsing import _category_of
+    from bot.nlu.rules import category_scores
 
-    files = [Path(a) for a in argv] or [ROOT / "tests" / "data" / "nlu_blind2.jsonl"]
+    files = [Path(a) for a in argv] or [ROOT / "bot" / "nlu" / "data" / "heldout" / "blind2.jsonl"]
     texts = [
         json.loads(line)["text"]
         for f in files
@@ -64,9 +67,9 @@ def main(argv: list[str]) -> int:
     cpu_started = time.process_time()
     for _ in range(20):
         for text in texts:
-            _category_scores.cache_clear()  # every message as if seen for the first time
+            category_scores.cache_clear()  # every message as if seen for the first time
             _category_of.cache_clear()
-            _text_features.cache_clear()
+            text_features.cache_clear()
             started = time.perf_counter()
             parse(text)
             per_message.append(time.perf_counter() - started)

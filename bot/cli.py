@@ -152,7 +152,9 @@ def cmd_wecom_menu(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_nlu(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.nlu import evaluate, parse, train
+    from bot.nlu import parse
+    from bot.nlu.evaluation import evaluate
+    from bot.nlu.training import train
 
     if args.train:
         for path, model in train().items():
@@ -426,7 +428,7 @@ def build_parser() -> argparse.ArgumentParser:
     nlu.add_argument(
         "--train",
         action="store_true",
-        help="learn the intent and category models from bot/nlu_data/examples",
+        help="learn the intent and category models from bot/nlu/data/examples",
     )
     nlu.set_defaults(func=cmd_nlu)
     export = sub.add_parser("export", help="write members, attendance... to .xlsx")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.nlu_model import Model, fit
+from bot.nlu.model import Model, fit
 
 SAMPLES = [
     ({"w:签到": 1.0, "w:码": 1.0}, "checkin"),

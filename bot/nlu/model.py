@@ -1,9 +1,10 @@
 """A small sparse softmax (multinomial logistic) regression, in plain Python.
 
-bot/nlu.py turns a message into named features (characters, words, the rule scores); this
-module only learns weights for such features from labelled samples and turns the features
-of a new message into one probability per label. Training is deterministic (a fixed shuffle
-seed, no threads), so the shipped weights can be rebuilt exactly from the examples.
+features.py turns a message into named features (characters, words, the rule scores);
+this module only learns weights for such features from labelled samples and turns the
+features of a new message into one probability per label. Training is deterministic (a
+fixed shuffle seed, no threads), so the shipped weights can be rebuilt exactly from the
+examples.
 """
 
 from __future__ import annotations

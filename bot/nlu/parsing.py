@@ -1,0 +1,141 @@
+"""Answers at run time: a message's intent and slots, its problem category, keywords, words."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cache, lru_cache
+from pathlib import Path
+from typing import Any
+
+from bot.nlu import rules
+from bot.nlu.features import category_features, intent_features
+from bot.nlu.labels import CATEGORIES, KINDS, LABELS
+from bot.nlu.model import Model
+from bot.nlu.rules import CODE_RE, INVITE_RE, TICKET_RE, normalize
+
+MODELS = Path(__file__).resolve().parent / "data" / "models"
+INTENT_MODEL = MODELS / "intent_model.json"
+CATEGORY_MODEL = MODELS / "category_model.json"
+
+# Only the head of a message is analysed: a pasted 10,000-character text answers at once.
+MAX_CHARS = 500
+# The model asks when its best intent is less likely than ASK_BELOW or closer than
+# ASK_MARGIN to the runner-up (in validation its guesses below 0.7 were right only about
+# 63% of the time, above 0.9 99%); it offers intents at least ALTERNATIVE_FLOOR likely.
+ASK_BELOW, ASK_MARGIN, ALTERNATIVE_FLOOR = 0.7, 0.2, 0.1
+MAX_ALTERNATIVES = 3
+
+
+@dataclass(frozen=True)
+class Parse:
+    intent: str
+    slots: dict[str, Any] = field(default_factory=dict)
+    confidence: float = 1.0
+    alternatives: tuple[str, ...] = ()
+
+    def as_json(self) -> dict[str, Any]:
+        return {"intent": self.intent, "slots": self.slots}
+
+
+def parse(text: str) -> Parse:
+    """The intent of one message, with its slots (alternatives when unsure)."""
+    text = head(text)
+    if not re.search(r"\w", text):
+        return Parse("unknown", {}, confidence=0.0)
+    likely = _model().probabilities(intent_features(text))
+    ranked = sorted(likely, key=lambda label: (-likely[label], LABELS.index(label)))
+    best, top = ranked[0], likely[ranked[0]]
+    if best == "unknown":
+        return Parse("unknown", {}, confidence=round(top, 2))
+    alternatives: tuple[str, ...] = ()
+    if top < ASK_BELOW or top - likely[ranked[1]] < ASK_MARGIN:
+        close = [
+            label
+            for label in ranked[:MAX_ALTERNATIVES]
+            if label != "unknown" and likely[label] >= ALTERNATIVE_FLOOR
+        ]
+        if len(close) < 2 and best != "help":
+            close = [best, "help"]
+        alternatives = tuple(close) if len(close) > 1 else ()
+    return Parse(best, _slots(best, text), round(top, 2), alternatives)
+
+
+def head(text: str) -> str:
+    """The part of a message that is analysed: normalised, at most MAX_CHARS characters."""
+    return normalize(text[: MAX_CHARS * 2])[:MAX_CHARS]
+
+
+def category(text: str) -> str:
+    """The problem category of a complaint (INTERFACES.md), 'other' when none fits."""
+    return _category_of(head(text))
+
+
+def segment(text: str) -> list[str]:
+    """Words of `text` (search mode: long words also yield their parts), normalised."""
+    return [w for w in rules.segmenter().lcut_for_search(normalize(text)) if w.strip()]
+
+
+def keywords(text: str) -> list[str]:
+    """Meaningful words for a search: filler, punctuation and single characters dropped."""
+    words: list[str] = []
+    for word in rules.segmenter().lcut(normalize(text)[:MAX_CHARS]):
+        word = word.strip().lower()
+        if not word or word in rules.stopwords() or not re.search(r"\w", word):
+            continue
+        if len(word) == 1 and not word.isascii():
+            continue
+        if word not in words:
+            words.append(word)
+    return words
+
+
+def warm_up() -> None:
+    """Load jieba, the rule files and the models now, so the first message is not slow."""
+    rules.segmenter()
+    rules.phrases()
+    rules.chitchat()
+    rules.category_weights()
+    rules.stopwords()
+    rules.traditional()
+    _model()
+    _category_model()
+
+
+@cache
+def _model() -> Model:
+    return Model.load(INTENT_MODEL)
+
+
+@cache
+def _category_model() -> Model:
+    return Model.load(CATEGORY_MODEL)
+
+
+@lru_cache(maxsize=256)
+def _category_of(text: str) -> str:
+    if not re.search(r"\w", text):
+        return "other"
+    likely = _category_model().probabilities(category_features(text))
+    return max(CATEGORIES, key=lambda name: (likely[name], -CATEGORIES.index(name)))
+
+
+def _slots(intent: str, text: str) -> dict[str, Any]:
+    slots: dict[str, Any] = {}
+    if intent == "checkin" and (m := CODE_RE.search(TICKET_RE.sub(" ", text))):
+        slots["code"] = m.group(1)
+    elif intent == "bind" and (m := INVITE_RE.search(text)):
+        slots["code"] = m.group(1)
+    elif intent == "my_reports" and (m := TICKET_RE.search(text)):
+        slots["ticket"] = f"WT-{m.group(1)}-{int(m.group(2)):04d}"
+    elif intent == "report" and (name := _category_of(text)) != "other":
+        slots["category"] = name
+    elif intent == "resources":
+        kind = next((k for k in KINDS if k in text), None)
+        if kind:
+            slots["kind"] = kind
+        # Cut without the list names: jieba glues 蓝海里 into 蓝 / 海里.
+        words = keywords(re.sub("|".join(KINDS), " ", text))
+        if words:
+            slots["keywords"] = words
+    return slots
