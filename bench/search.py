@@ -36,6 +36,7 @@ from models.resource import (
     parse_query,
     search,
 )
+from models.scope import Scope
 from settings import load_settings
 
 TRADES = (
@@ -202,7 +203,7 @@ async def main(count: int, runs: int) -> None:
             for _ in range(runs):
                 t0 = time.perf_counter()
                 page = await search(
-                    session=session, query=query, alliance_ids=alliance_ids, now=NOW
+                    session=session, query=query, scope=Scope.of(alliance_ids), now=NOW
                 )
                 indexed.append(time.perf_counter() - t0)
                 t0 = time.perf_counter()

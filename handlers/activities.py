@@ -7,13 +7,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core import Button, Flow, Location, Reply, Role
+from bot.core import Button, Flow, Location, Reply
 from bot.core.clock import fmt_local, local_datetime, parse_local, to_local
 from handlers.context import Context
 from models.activity import (
     DEFAULT_RADIUS_M,
     Activity,
-    alliance_ids_of,
     create_activity,
     distance_m,
     expected_members,
@@ -21,7 +20,8 @@ from models.activity import (
 )
 from models.org import Alliance
 from models.outbox import enqueue
-from models.rotation import alliance_admins, current_turn, get_plan, hosted_alliance_ids
+from models.rotation import alliance_admins, current_turn, get_plan, hosted_scope
+from models.scope import Scope
 from settings import Settings
 
 LIST_TITLE = "📅 近期活动："
@@ -90,18 +90,17 @@ async def receive_location(ctx: Context, location: Location | None = None) -> li
 
 async def _listing(ctx: Context, location: Location | None) -> list[Reply]:
     me = ctx.me
-    own = await alliance_ids_of(ctx.session, me.home_unit_id) | me.admin_alliance_ids()
-    scope = None if me.has_role(Role.SUPER_ADMIN) else own
-    mine = await upcoming_activities(ctx.session, now=ctx.now, alliance_ids=scope, limit=8)
+    own = me.visible_scope()
+    mine = await upcoming_activities(ctx.session, now=ctx.now, scope=own, limit=8)
     lines = [LIST_TITLE, *(f"· {line_of(a)}（{a.alliance.name}）" for a in mine)] if mine else []
     buttons: tuple[Button, ...] = ()
     if me.is_mobile:
         others = [
             a
             for a in await upcoming_activities(
-                ctx.session, now=ctx.now, alliance_ids=None, limit=50
+                ctx.session, now=ctx.now, scope=Scope.COUNTY, limit=50
             )
-            if a.alliance_id not in own and a.starts_at < ctx.now + timedelta(days=14)
+            if not own.covers(a.alliance_id) and a.starts_at < ctx.now + timedelta(days=14)
         ]
         far = {a.id: _distance(a, location) for a in others}
         others.sort(key=lambda a: (far[a.id] is None, far[a.id] or 0.0, a.starts_at))
@@ -119,14 +118,8 @@ def _distance(activity: Activity, location: Location | None) -> float | None:
 
 
 async def _publishable(ctx: Context) -> list[Alliance]:
-    me = ctx.me
-    if me.has_role(Role.SUPER_ADMIN):
-        ids = None
-    else:
-        ids = me.admin_alliance_ids() | await hosted_alliance_ids(ctx.session, me, ctx.now)
-    stmt = select(Alliance).order_by(Alliance.id)
-    if ids is not None:
-        stmt = stmt.where(Alliance.id.in_(ids))
+    scope = ctx.me.admin_scope() | await hosted_scope(ctx.session, ctx.me, ctx.now)
+    stmt = select(Alliance).where(scope.where(Alliance.id)).order_by(Alliance.id)
     return list((await ctx.session.execute(stmt)).scalars())
 
 
@@ -232,7 +225,7 @@ async def _publish(ctx: Context, radius: int | None) -> list[Reply]:
     alliance_id = int(data["alliance_id"])
     starts_at = datetime.fromisoformat(data["starts_at"])
     host_unit_id = ctx.me.home_unit_id
-    if alliance_id not in await hosted_alliance_ids(ctx.session, ctx.me, ctx.now):
+    if not (await hosted_scope(ctx.session, ctx.me, ctx.now)).covers(alliance_id):
         plan = await get_plan(ctx.session, alliance_id)
         host_unit_id = (await current_turn(ctx.session, plan, starts_at)).unit_id if plan else None
     activity = await create_activity(

@@ -18,7 +18,6 @@ from models.activity import (
     attendance,
     export_attendance,
     get_activity,
-    may_manage,
     member_checkins,
 )
 from models.member import Member
@@ -93,14 +92,14 @@ async def show(ctx: Context, activity: str = "") -> list[Reply]:
 async def _attendance_target(ctx: Context, wanted: str) -> Activity | None:
     if wanted.isdigit():
         activity = await get_activity(ctx.session, int(wanted))
-        return activity if activity is not None and may_manage(ctx.me, activity) else None
+        return activity if activity is not None and ctx.me.may_manage(activity) else None
     opens = ctx.now + timedelta(minutes=ctx.settings.CHECKIN_OPENS_MINUTES_BEFORE)
     stmt = (
         select(Activity.id).where(Activity.starts_at <= opens).order_by(Activity.starts_at.desc())
     )
     for activity_id in (await ctx.session.execute(stmt.limit(200))).scalars():
         activity = await get_activity(ctx.session, activity_id)
-        if activity is not None and may_manage(ctx.me, activity):
+        if activity is not None and ctx.me.may_manage(activity):
             return activity
     return None
 

@@ -22,15 +22,13 @@ from models.activity import (
     distance_m,
     find_checkin,
     get_activity,
-    may_attend,
-    may_manage,
     minute_of,
     open_activities,
     recently_ended,
     upcoming_activities,
 )
-from models.activity import alliance_ids_of as _alliances
-from models.member import Member
+from models.member import HOME_LOADED, Member
+from models.scope import Scope
 from models.throttle import count_hits, first_hit_in_window, record_hit
 
 ASK = "请发送主持人出示的 6 位签到码，或分享您的位置完成签到（发送“取消”退出）。"
@@ -108,7 +106,7 @@ async def _by_code(ctx: Context, code: str) -> list[Reply]:
     mine = []
     for activity in candidates:
         age = code_age(activity, code, now, lookback=1)
-        allowed = await may_attend(ctx.session, me, activity)
+        allowed = me.may_attend(activity)
         if age is not None:
             if not allowed:
                 return [
@@ -121,7 +119,7 @@ async def _by_code(ctx: Context, code: str) -> list[Reply]:
             return await _record(ctx, activity, CheckInMethod.CODE)
         if allowed:
             mine.append(activity)
-    ended = await recently_ended(ctx.session, now=now, alliance_ids=await _scope(ctx.session, me))
+    ended = await recently_ended(ctx.session, now=now, scope=me.attend_scope())
     if ended is not None and code_age(ended, code, now) is not None:
         return [Reply(ENDED.format(title=ended.title, end=fmt_local(ended.ends_at, "%H:%M")))]
     if not mine:
@@ -130,14 +128,10 @@ async def _by_code(ctx: Context, code: str) -> list[Reply]:
     return [Reply(await _failed(ctx, STALE_CODE if stale else WRONG_CODE))]
 
 
-async def _scope(session: AsyncSession, member: Member) -> set[int] | None:
-    return None if member.is_mobile else await _alliances(session, member.home_unit_id)
-
-
 async def _closed_sentence(ctx: Context, ended: Activity | None) -> str:
     """Why nothing can be checked in to now: not open yet, ended, or nothing at all."""
-    scope = await _scope(ctx.session, ctx.me)
-    upcoming = await upcoming_activities(ctx.session, now=ctx.now, alliance_ids=scope, limit=1)
+    scope = ctx.me.attend_scope()
+    upcoming = await upcoming_activities(ctx.session, now=ctx.now, scope=scope, limit=1)
     minutes = ctx.settings.CHECKIN_OPENS_MINUTES_BEFORE
     if upcoming and upcoming[0].starts_at - ctx.now < timedelta(days=1):
         nxt = upcoming[0]
@@ -173,11 +167,9 @@ async def _by_location(ctx: Context, location: Location) -> list[Reply]:
     candidates = await open_activities(
         ctx.session, now=ctx.now, opens_before_minutes=ctx.settings.CHECKIN_OPENS_MINUTES_BEFORE
     )
-    mine = [a for a in candidates if await may_attend(ctx.session, ctx.me, a)]
+    mine = [a for a in candidates if ctx.me.may_attend(a)]
     if not mine:
-        ended = await recently_ended(
-            ctx.session, now=ctx.now, alliance_ids=await _scope(ctx.session, ctx.me)
-        )
+        ended = await recently_ended(ctx.session, now=ctx.now, scope=ctx.me.attend_scope())
         return _refuse(location, await _closed_sentence(ctx, ended))
     placed = [
         (distance_m(location.latitude, location.longitude, a.latitude, a.longitude), a)
@@ -219,7 +211,7 @@ async def _record(
         )
     except AlreadyCheckedIn as already:
         return [Reply(ALREADY.format(time=fmt_local(already.first.at), title=activity.title))]
-    guest = activity.alliance_id not in await _alliances(ctx.session, ctx.me.home_unit_id)
+    guest = activity.alliance_id not in ctx.me.home_alliances()
     text = CHECKED_IN.format(
         title=activity.title, time=fmt_local(ctx.now, "%H:%M"), method=METHOD_ZH[method]
     )
@@ -230,7 +222,7 @@ async def _managed_open(ctx: Context) -> list[Activity]:
     candidates = await open_activities(
         ctx.session, now=ctx.now, opens_before_minutes=ctx.settings.CHECKIN_OPENS_MINUTES_BEFORE
     )
-    return [a for a in candidates if may_manage(ctx.me, a)]
+    return [a for a in candidates if ctx.me.may_manage(a)]
 
 
 async def show_code(ctx: Context) -> list[Reply]:
@@ -239,8 +231,8 @@ async def show_code(ctx: Context) -> list[Reply]:
     minutes = ctx.settings.CHECKIN_OPENS_MINUTES_BEFORE
     if not activities:
         text = NOTHING_TO_SHOW.format(minutes=minutes)
-        later = await upcoming_activities(ctx.session, now=ctx.now, alliance_ids=None, limit=50)
-        nxt = next((a for a in later if may_manage(ctx.me, a)), None)
+        later = await upcoming_activities(ctx.session, now=ctx.now, scope=Scope.COUNTY, limit=50)
+        nxt = next((a for a in later if ctx.me.may_manage(a)), None)
         if nxt is not None:
             opens = fmt_local(nxt.starts_at - timedelta(minutes=minutes))
             text += NEXT_HOSTED.format(title=nxt.title, opens=opens)
@@ -266,12 +258,8 @@ async def confirm(ctx: Context, name: str = "") -> list[Reply]:
     activity, name = activities[0], name.strip()
     if not name:
         return [Reply(CONFIRM_USAGE)]
-    stmt = select(Member).where(Member.name == name).order_by(Member.id)
-    people = [
-        m
-        for m in (await ctx.session.execute(stmt)).scalars()
-        if await may_attend(ctx.session, m, activity)
-    ]
+    stmt = select(Member).where(Member.name == name).order_by(Member.id).options(HOME_LOADED)
+    people = [m for m in (await ctx.session.execute(stmt)).scalars() if m.may_attend(activity)]
     if not people:
         return [Reply(CONFIRM_UNKNOWN.format(title=activity.title, name=name))]
     if len(people) > 1:
@@ -287,7 +275,7 @@ async def confirm_button(ctx: Context, activity: int, member: int) -> list[Reply
     """A choice among members of the same name."""
     chosen = await get_activity(ctx.session, activity)
     person = await ctx.session.get(Member, member)
-    if chosen is None or person is None or not may_manage(ctx.me, chosen):
+    if chosen is None or person is None or not ctx.me.may_manage(chosen):
         return [Reply(NOT_YOURS)]
     return await _confirm_one(ctx, chosen, person)
 

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,11 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core import Reply, Role
 from bot.core.clock import fmt_local, local_datetime, to_local
 from handlers.context import Context
-from handlers.stats import pct, scope_of
-from models.activity import Activity, export_attendance
+from handlers.stats import pct, scope_label
+from models.activity import export_attendance
 from models.export import export_members, export_notices, export_resources, export_tickets
 from models.member import Member, MemberRole
 from models.outbox import enqueue
+from models.scope import Scope
 from models.stats import activity_figures, notice_figures, overdue_tickets
 from models.ticket import Ticket
 from settings import Settings
@@ -55,17 +55,16 @@ ALIASES = {
 async def export(ctx: Context, kind: str = "") -> list[Reply]:
     """An .xlsx of members, attendance, tickets or notices within the admin's scope."""
     kind = ALIASES.get(kind.strip(), kind.strip().lower())
-    scope = scope_of(ctx)
+    scope = ctx.me.admin_scope()
     path = _export_path(f"{kind}-{ctx.me.id}-{ctx.now:%Y%m%d%H%M%S}.xlsx")
     if kind == "attendance":
-        ids = await _activity_ids(ctx.session, scope)
-        rows = await export_attendance(session=ctx.session, path=path, activity_ids=ids)
+        rows = await export_attendance(session=ctx.session, path=path, scope=scope)
         return [Reply(EXPORT_DONE.format(label="签到记录", rows=rows), file=path)]
     if kind not in EXPORTS:
         kinds = "、".join([*EXPORTS, "attendance"])
         return [Reply(EXPORT_USAGE.format(kinds=kinds))]
     label, writer = EXPORTS[kind]
-    rows = await writer(session=ctx.session, path=path, alliance_ids=scope)
+    rows = await writer(session=ctx.session, path=path, scope=scope)
     return [Reply(EXPORT_DONE.format(label=label, rows=rows), file=path)]
 
 
@@ -73,13 +72,6 @@ def _export_path(name: str) -> Path:
     folder = Path(tempfile.gettempdir()) / "hongmeng-exports"
     folder.mkdir(parents=True, exist_ok=True)
     return folder / name
-
-
-async def _activity_ids(session: AsyncSession, scope: Collection[int] | None) -> list[int] | None:
-    if scope is None:
-        return None
-    stmt = select(Activity.id).where(Activity.alliance_id.in_(list(scope)))
-    return list((await session.execute(stmt)).scalars())
 
 
 def last_week(now: datetime) -> tuple[datetime, datetime, str]:
@@ -110,22 +102,17 @@ async def weekly(*, session: AsyncSession, now: datetime, settings: Settings) ->
         )
 
 
-async def _admins(session: AsyncSession) -> list[tuple[Member, Collection[int] | None]]:
+async def _admins(session: AsyncSession) -> list[tuple[Member, Scope]]:
     ids = select(MemberRole.member_id).where(
         MemberRole.role.in_([Role.ALLIANCE_ADMIN, Role.SUPER_ADMIN])
     )
     members = await session.execute(select(Member).where(Member.id.in_(ids)).order_by(Member.id))
-    result: list[tuple[Member, Any]] = []
-    for m in members.scalars():
-        scope = None if m.has_role(Role.SUPER_ADMIN) else m.admin_alliance_ids()
-        if scope is None or scope:
-            result.append((m, scope))
-    return result
+    return [(m, m.admin_scope()) for m in members.scalars() if not m.admin_scope().empty]
 
 
 async def digest_text(
     session: AsyncSession,
-    scope: Collection[int] | None,
+    scope: Scope,
     start: datetime,
     end: datetime,
     now: datetime,
@@ -139,7 +126,7 @@ async def digest_text(
         DIGEST_HEAD.format(
             start=fmt_local(start, "%m月%d日"),
             end=fmt_local(last, "%m月%d日"),
-            scope="全县" if scope is None else "本联盟",
+            scope=scope_label(scope),
         ),
         DIGEST_ACTIVITIES.format(held=acts.held, rate=pct(acts.rate)),
         DIGEST_TICKETS.format(filed=filed, resolved=resolved),
@@ -159,13 +146,12 @@ async def digest_text(
 
 
 async def _week_tickets(
-    session: AsyncSession, scope: Collection[int] | None, start: datetime, end: datetime
+    session: AsyncSession, scope: Scope, start: datetime, end: datetime
 ) -> tuple[int, int]:
     """Tickets filed and tickets resolved within [start, end)."""
     counts = []
     for column in (Ticket.created_at, Ticket.resolved_at):
         stmt = select(func.count()).where(column >= start, column < end)
-        if scope is not None:
-            stmt = stmt.where(Ticket.alliance_id.in_(list(scope)))
+        stmt = stmt.where(scope.where(Ticket.alliance_id))
         counts.append(await session.scalar(stmt) or 0)
     return counts[0], counts[1]

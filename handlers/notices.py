@@ -25,11 +25,11 @@ from models.notice import (
     remind_due,
     resolve_audience,
     send_due,
-    sender_scope,
     sent_by,
     unacknowledged,
 )
-from models.org import Alliance, Membership, Unit
+from models.org import Alliance, Unit
+from models.scope import Scope
 from settings import Settings
 
 ASK_TEXT = "请输入通知内容（发送“取消”可退出）："
@@ -113,7 +113,7 @@ async def choose_audience(ctx: Context, kind: str = "") -> list[Reply]:
         await ctx.dialog.set_state(pick, kind=chosen, ids=[], options=[])
         return [Reply(ASK_UNIT_KEYWORD)]
     if chosen is AudienceKind.ALLIANCES:
-        options = await _alliances(ctx.session, sender_scope(ctx.me))
+        options = await _alliances(ctx.session, ctx.me.admin_scope())
         await ctx.dialog.set_state(pick, kind=chosen, ids=[], options=options)
         return [_pick_menu(options, [])]
     await ctx.dialog.update_data(kind=chosen, ids=[], options=[])
@@ -128,7 +128,7 @@ async def pick(
     state = ctx.dialog.get_data()
     options, chosen = state["options"], list(state["ids"])
     if toggle is None and not done and text and state["kind"] == AudienceKind.UNITS:
-        options = await _units(ctx.session, sender_scope(ctx.me), text)
+        options = await _units(ctx.session, ctx.me.admin_scope(), text)
         if not options:
             return [Reply(NO_UNIT.format(kw=text))]
         await ctx.dialog.update_data(options=options)
@@ -157,18 +157,14 @@ def _pick_menu(options: list[list[Any]], chosen: list[int]) -> Reply:
     return Reply(PICK, buttons=(*buttons, Button("选好了", "notice.pick", done=True)))
 
 
-async def _alliances(session: AsyncSession, scope: list[int]) -> list[list[Any]]:
-    stmt = select(Alliance.id, Alliance.name).order_by(Alliance.id)
-    if scope:
-        stmt = stmt.where(Alliance.id.in_(scope))
+async def _alliances(session: AsyncSession, scope: Scope) -> list[list[Any]]:
+    stmt = select(Alliance.id, Alliance.name).where(scope.where(Alliance.id)).order_by(Alliance.id)
     return [[i, name] for i, name in (await session.execute(stmt)).all()]
 
 
-async def _units(session: AsyncSession, scope: list[int], keyword: str) -> list[list[Any]]:
+async def _units(session: AsyncSession, scope: Scope, keyword: str) -> list[list[Any]]:
     stmt = select(Unit.id, Unit.name).where(Unit.name.contains(keyword.strip()))
-    if scope:
-        in_scope = select(Membership.unit_id).where(Membership.alliance_id.in_(scope))
-        stmt = stmt.where(Unit.id.in_(in_scope))
+    stmt = stmt.where(scope.units_where(Unit.id))
     rows = await session.execute(stmt.order_by(Unit.id).limit(12))
     return [[i, name] for i, name in rows.all()]
 
@@ -177,7 +173,7 @@ async def _preview(ctx: Context) -> list[Reply]:
     state = ctx.dialog.get_data()
     audience = {"kind": state["kind"], "ids": state["ids"]}
     members = await resolve_audience(
-        session=ctx.session, audience=audience, scope=sender_scope(ctx.me)
+        session=ctx.session, audience=audience, scope=ctx.me.admin_scope()
     )
     if not members:
         await ctx.dialog.set_state(choose_audience)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from bot.core import ROLE_NAMES_ZH, Reply, Role
 from handlers.context import Context
-from models.member import member_alliances
 
 MOBILE = "流动党员（可参加各联盟活动）"
 
@@ -12,7 +11,9 @@ MOBILE = "流动党员（可参加各联盟活动）"
 async def show(ctx: Context) -> list[Reply]:
     """Name, unit, alliances, roles and mobile status."""
     me = ctx.me
-    alliances = await member_alliances(ctx.session, me)
+    alliances = sorted(
+        (m.alliance for m in me.home_unit.memberships) if me.home_unit else (), key=lambda a: a.id
+    )
     roles = [ROLE_NAMES_ZH[Role(r.role)] for r in me.roles] or [ROLE_NAMES_ZH[Role.MEMBER]]
     lines = [f"👤 {me.name}"]
     if me.home_unit:

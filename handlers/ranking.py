@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.core import Reply, Role
 from bot.core.clock import to_local
 from handlers.context import Context
-from models.member import member_alliances
+from models.scope import Scope
 from models.stars import UnitScore, monthly_scores
 
 TITLE = "🏅 品牌排行 · {year} 年 {month} 月（{scope}）"
@@ -23,11 +23,10 @@ TOP = 10
 async def show(ctx: Context) -> list[Reply]:
     """Units ranked by this month's score: county-wide for admins, else the member's alliances."""
     if ctx.me.has_role(Role.ALLIANCE_ADMIN):
-        scope, where = None, "全县"
+        scope, where = Scope.COUNTY, "全县"
     else:
-        scope = {a.id for a in await member_alliances(ctx.session, ctx.me)}
-        where = "本联盟"
-        if not scope:
+        scope, where = Scope.of(ctx.me.home_alliances()), "本联盟"
+        if scope.empty:
             return [Reply(NO_UNITS)]
     scores = await monthly_scores(ctx.session, scope, ctx.now)
     local = to_local(ctx.now)

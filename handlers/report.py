@@ -12,7 +12,6 @@ from handlers.context import Context
 from handlers.ticket_text import announce, summary
 from handlers.tickets import NOT_FOUND
 from handlers.tickets import show as show_ticket
-from models.member import member_alliances
 from models.org import Department, Unit
 from models.routing import ROUTING, category_label, rule_for
 from models.ticket import (
@@ -189,8 +188,7 @@ async def cosign_ticket(ctx: Context, number: str = "") -> list[Reply]:
         ticket = await get_ticket(ctx.session, number=number)
     except TicketError:
         return [Reply(NOT_FOUND)]
-    alliances = {a.id for a in await member_alliances(ctx.session, ctx.me)}
-    if ticket.alliance_id not in alliances:
+    if ticket.alliance_id not in ctx.me.home_alliances():
         return [Reply(NOT_FOUND)]
     try:
         await cosign(session=ctx.session, ticket=ticket, member=ctx.me, now=ctx.now)

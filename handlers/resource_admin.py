@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.core import Button, Flow, Reply, Role
+from bot.core import Button, Flow, Reply
 from bot.core.clock import fmt_local
 from handlers.context import Context
 from models.org import Unit
@@ -55,7 +55,7 @@ def _prompt(ctx: Context, i: int, error: str = "") -> Reply:
         return Reply(text, buttons=buttons)
     if FIELDS[i] == "scope":
         buttons = [Button(ALL, "addresource.field", value="all")]
-        if ctx.me.admin_alliance_ids():
+        if ctx.me.admin_scope().alliances:
             buttons.append(Button(MINE, "addresource.field", value="mine"))
         return Reply(text, buttons=tuple(buttons))
     return Reply(text)
@@ -94,7 +94,8 @@ def _parse(ctx: Context, name: str, value: str) -> Any:
     if name == "scope":
         if value in ("all", ALL):
             return "all"
-        return "mine" if value in ("mine", MINE) and ctx.me.admin_alliance_ids() else None
+        mine = value in ("mine", MINE) and ctx.me.admin_scope().alliances
+        return "mine" if mine else None
     if value in SKIP_WORDS:
         return ""
     until = parse_date(value)
@@ -114,7 +115,7 @@ async def _save(ctx: Context, values: dict[str, Any]) -> Reply:
         provider_unit_id=unit_id,
         contact=f"{ctx.me.name} {ctx.me.phone}".strip() if me_contact else values["contact"],
         contact_member_id=ctx.me.id if me_contact else None,
-        alliance_ids=None if values["scope"] == "all" else ctx.me.admin_alliance_ids(),
+        alliance_ids=None if values["scope"] == "all" else ctx.me.admin_scope().alliances,
         valid_until=until,
         created_by_id=ctx.me.id,
         now=ctx.now,
@@ -135,8 +136,7 @@ async def _save(ctx: Context, values: dict[str, Any]) -> Reply:
 
 async def stats(ctx: Context) -> list[Reply]:
     """Matches requested and accepted, per list and per alliance (admins: their alliances)."""
-    ids = None if ctx.me.has_role(Role.SUPER_ADMIN) else ctx.me.admin_alliance_ids()
-    figures = await match_figures(session=ctx.session, alliance_ids=ids)
+    figures = await match_figures(session=ctx.session, scope=ctx.me.admin_scope())
     if not figures.by_kind:
         return [Reply(NO_MATCHES)]
     kinds = [

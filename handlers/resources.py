@@ -27,8 +27,8 @@ from models.resource import (
     parse_query,
     request_match,
     search,
-    visible_alliance_ids,
 )
+from models.scope import Scope
 
 PAGE = 5
 MENU = "📚 共享资源清单（您可见的有效资源）：\n{lines}\n发送“资源 关键词”搜索，例如：资源 冷链物流"
@@ -110,8 +110,9 @@ async def decide(ctx: Context, match: int, accept: bool) -> list[Reply]:
 
 
 async def _menu(ctx: Context) -> Reply:
-    ids = await visible_alliance_ids(ctx.session, ctx.me)
-    counts = await count_by_kind(session=ctx.session, terms=(), alliance_ids=ids, now=ctx.now)
+    counts = await count_by_kind(
+        session=ctx.session, terms=(), scope=ctx.me.visible_scope(), now=ctx.now
+    )
     lines = [
         MENU_LINE.format(kind=k, n=counts.get(k, 0), hint=KIND_HINTS[k]) for k in ResourceKind
     ]
@@ -125,12 +126,12 @@ def _what(query: Query) -> str:
 
 
 async def _page(ctx: Context, query: Query, offset: int) -> list[Reply]:
-    ids = await visible_alliance_ids(ctx.session, ctx.me)
+    scope = ctx.me.visible_scope()
     page = await search(
-        session=ctx.session, query=query, alliance_ids=ids, now=ctx.now, offset=offset, limit=PAGE
+        session=ctx.session, query=query, scope=scope, now=ctx.now, offset=offset, limit=PAGE
     )
     if not page.items:
-        return [await _nothing(ctx, query, ids, page.total)]
+        return [await _nothing(ctx, query, scope, page.total)]
     lines = [
         HEADER.format(
             what=_what(query), total=page.total, first=offset + 1, last=offset + len(page.items)
@@ -154,8 +155,8 @@ async def suggest(ctx: Context, text: str, extra_terms: Sequence[str] = ()) -> l
     query = Query(None, tuple(dict.fromkeys([*parsed.terms, *extra_terms]))[:MAX_QUERY_TERMS])
     if not query.terms:
         return []
-    ids = await visible_alliance_ids(ctx.session, ctx.me)
-    page = await search(session=ctx.session, query=query, alliance_ids=ids, now=ctx.now, limit=3)
+    scope = ctx.me.visible_scope()
+    page = await search(session=ctx.session, query=query, scope=scope, now=ctx.now, limit=3)
     if not page.items:
         return []
     lines = [SUGGESTED] + [_item(i, r) for i, r in enumerate(page.items, 1)]
@@ -189,13 +190,11 @@ def _item(n: int, resource: Resource) -> str:
     ).rstrip()
 
 
-async def _nothing(ctx: Context, query: Query, ids: set[int] | None, total: int) -> Reply:
+async def _nothing(ctx: Context, query: Query, scope: Scope, total: int) -> Reply:
     if total or not query.terms:
         return Reply(END if total else NOTHING_AT_ALL.format(what=_what(query)))
     lines = [NOTHING.format(what=_what(query))]
-    counts = await count_by_kind(
-        session=ctx.session, terms=query.terms, alliance_ids=ids, now=ctx.now
-    )
+    counts = await count_by_kind(session=ctx.session, terms=query.terms, scope=scope, now=ctx.now)
     others = [k for k in ResourceKind if counts.get(k) and k != query.kind]
     buttons = [_page_button(f"{k}清单 {counts[k]} 条", k, query.terms) for k in others]
     if others:
@@ -218,10 +217,9 @@ async def _ask(ctx: Context, resource_id: int) -> list[Reply]:
     resource = await get_resource(session=ctx.session, resource_id=resource_id)
     if resource is None:
         return [Reply(ERRORS["missing"])]
-    ids = await visible_alliance_ids(ctx.session, ctx.me)
     try:
         match = await request_match(
-            session=ctx.session, resource=resource, requester=ctx.me, alliance_ids=ids, now=ctx.now
+            session=ctx.session, resource=resource, requester=ctx.me, now=ctx.now
         )
     except ResourceError as error:
         return [Reply(ERRORS[error.reason])]

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core import Button, Reply, Role
 from bot.core.clock import fmt_local, to_local
 from handlers.context import Context
-from models.activity import Activity, alliance_ids_of
+from models.activity import Activity
 from models.org import Alliance
 from models.outbox import enqueue
 from models.rotation import (
@@ -88,10 +88,8 @@ def period_label(plan: RotationPlan, index: int) -> str:
 
 
 async def _visible_plans(ctx: Context) -> list[tuple[RotationPlan, Alliance]]:
-    ids = await alliance_ids_of(ctx.session, ctx.me.home_unit_id) | ctx.me.admin_alliance_ids()
     stmt = select(RotationPlan, Alliance).join(Alliance, Alliance.id == RotationPlan.alliance_id)
-    if not ctx.me.has_role(Role.SUPER_ADMIN) or ids:
-        stmt = stmt.where(RotationPlan.alliance_id.in_(ids))
+    stmt = stmt.where(ctx.me.visible_scope().where(RotationPlan.alliance_id))
     return list((await ctx.session.execute(stmt.order_by(Alliance.id))).all())
 
 
@@ -124,7 +122,7 @@ async def show(ctx: Context) -> list[Reply]:
 
 
 def _is_admin(ctx: Context, alliance_id: int) -> bool:
-    return ctx.me.has_role(Role.SUPER_ADMIN) or alliance_id in ctx.me.admin_alliance_ids()
+    return ctx.me.administers(alliance_id)
 
 
 async def press(ctx: Context, do: str, **values: int) -> list[Reply]:

@@ -3,12 +3,11 @@ and a chart. An alliance admin sees their alliances, the super admin the county.
 
 from __future__ import annotations
 
-from collections.abc import Collection
-
-from bot.core import Reply, Role
+from bot.core import Reply
 from handlers.charts import chart_path, stats_chart
 from handlers.context import Context
 from models.org import ALLIANCE_TYPE_ZH
+from models.scope import Scope
 from models.stats import (
     MatrixRow,
     activity_figures,
@@ -34,16 +33,11 @@ CHART = "📈 数据图（{scope}）"
 CHART_TITLE = "红盟数据（{scope}）"
 
 
-def scope_of(ctx: Context) -> Collection[int] | None:
-    """None (the county) for the super admin, else the alliances the member administers."""
-    return None if ctx.me.has_role(Role.SUPER_ADMIN) else ctx.me.admin_alliance_ids()
-
-
 async def show(ctx: Context) -> list[Reply]:
     """The alliance matrix, then activities, mobile members, tickets, notices; a chart."""
-    scope = scope_of(ctx)
+    scope = ctx.me.admin_scope()
     rows = await alliance_matrix(ctx.session, scope)
-    lines = [TITLE_COUNTY if scope is None else TITLE_ALLIANCE]
+    lines = [TITLE_COUNTY if scope.county else TITLE_ALLIANCE]
     lines += [_line(row) for row in rows if row.alliances or row.label is None]
     acts = await activity_figures(ctx.session, scope, until=ctx.now)
     lines.append(
@@ -74,7 +68,7 @@ async def show(ctx: Context) -> list[Reply]:
     )
     for r in await resource_figures(ctx.session, scope, ctx.now):
         lines.append(RESOURCE.format(label=r.label, items=r.items, matches=r.matches))
-    where = "全县" if scope is None else "本联盟"
+    where = scope_label(scope)
     path = stats_chart(
         chart_path(f"stats-{ctx.me.id}-{ctx.now:%Y%m%d%H%M%S}.png"),
         CHART_TITLE.format(scope=where),
@@ -95,6 +89,10 @@ def _line(row: MatrixRow) -> str:
         f"{label}：联盟 {row.alliances} 个，成员党组织 {row.party_orgs} 个，"
         f"党员 {row.party_members} 名，辐射单位 {row.units} 家"
     )
+
+
+def scope_label(scope: Scope) -> str:
+    return "全县" if scope.county else "本联盟"
 
 
 def pct(value: float | None) -> str:

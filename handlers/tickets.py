@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from bot.core import Button, Flow, Reply, Role
 from handlers.context import Context
+from handlers.stats import scope_label
 from handlers.ticket_text import (
     ACTION_ZH,
     RATING_ZH,
@@ -84,10 +85,9 @@ async def show(ctx: Context, number: str = "") -> list[Reply]:
     if me.has_role(Role.OFFICER) and me.department_id is not None:
         tickets = await queue(ctx.session, department_id=me.department_id)
         scope = me.department.name if me.department else ""
-    elif me.has_role(Role.SUPER_ADMIN) or me.admin_alliance_ids():
-        ids = None if me.has_role(Role.SUPER_ADMIN) else me.admin_alliance_ids()
-        tickets = await queue(ctx.session, alliance_ids=ids)
-        scope = "全县" if ids is None else "本联盟"
+    elif not me.admin_scope().empty:
+        tickets = await queue(ctx.session, scope=me.admin_scope())
+        scope = scope_label(me.admin_scope())
     else:
         return [Reply(NO_QUEUE)]
     if not tickets:
@@ -173,9 +173,9 @@ async def merge_step(ctx: Context, text: str = "") -> list[Reply]:
 
 async def figures(ctx: Context) -> list[Reply]:
     """Ticket figures for admins: states, categories, departments, speed, satisfaction."""
-    scope = None if ctx.me.has_role(Role.SUPER_ADMIN) else ctx.me.admin_alliance_ids()
+    scope = ctx.me.admin_scope()
     f = await ticket_figures(ctx.session, scope)
-    lines = [f"📈 吹哨工单数据（{'全县' if scope is None else '本联盟'}）：共 {f.total} 件"]
+    lines = [f"📈 吹哨工单数据（{scope_label(scope)}）：共 {f.total} 件"]
     if f.total:
         lines.append("按状态：" + _counts({STATE_ZH[k]: v for k, v in f.by_state.items()}))
         cats = {category_label(k): v for k, v in f.by_category.items()}

@@ -20,10 +20,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 
-from bot.core import Role
 from models.base import Base, TimestampMixin
 from models.member import Member
 from models.org import Alliance, Membership, Unit
+from models.scope import Scope
 
 DEFAULT_RADIUS_M = 500
 EARTH_RADIUS_M = 6_371_000
@@ -128,33 +128,6 @@ def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(h))
 
 
-async def alliance_ids_of(session: AsyncSession, unit_id: int | None) -> set[int]:
-    if unit_id is None:
-        return set()
-    rows = await session.execute(
-        select(Membership.alliance_id).where(Membership.unit_id == unit_id)
-    )
-    return set(rows.scalars())
-
-
-async def may_attend(session: AsyncSession, member: Member, activity: Activity) -> bool:
-    """Members attend their own alliances' activities; mobile members any alliance's."""
-    if member.is_mobile:
-        return True
-    return activity.alliance_id in await alliance_ids_of(session, member.home_unit_id)
-
-
-def may_manage(member: Member, activity: Activity) -> bool:
-    """The host unit's secretary, the alliance's admin, or the super admin."""
-    if member.has_role(Role.SUPER_ADMIN) or activity.alliance_id in member.admin_alliance_ids():
-        return True
-    return (
-        member.has_role(Role.SECRETARY)
-        and activity.host_unit_id is not None
-        and activity.host_unit_id == member.home_unit_id
-    )
-
-
 def _loaded() -> tuple[object, ...]:
     return (selectinload(Activity.alliance), selectinload(Activity.host_unit))
 
@@ -181,23 +154,21 @@ async def open_activities(
 
 
 async def upcoming_activities(
-    session: AsyncSession, *, now: datetime, alliance_ids: set[int] | None, limit: int = 10
+    session: AsyncSession, *, now: datetime, scope: Scope, limit: int = 10
 ) -> list[Activity]:
-    """Activities not yet ended, of these alliances (None: every alliance)."""
-    stmt = select(Activity).where(Activity.ends_at > now)
-    if alliance_ids is not None:
-        stmt = stmt.where(Activity.alliance_id.in_(alliance_ids))
+    """Activities not yet ended, of the alliances in scope."""
+    stmt = select(Activity).where(Activity.ends_at > now, scope.where(Activity.alliance_id))
     stmt = stmt.order_by(Activity.starts_at, Activity.id).limit(limit).options(*_loaded())
     return list((await session.execute(stmt)).scalars())
 
 
-async def recently_ended(
-    session: AsyncSession, *, now: datetime, alliance_ids: set[int] | None
-) -> Activity | None:
+async def recently_ended(session: AsyncSession, *, now: datetime, scope: Scope) -> Activity | None:
     """The latest activity that ended within the last day (to say 'it has ended')."""
-    stmt = select(Activity).where(Activity.ends_at <= now, Activity.ends_at > now - timedelta(1))
-    if alliance_ids is not None:
-        stmt = stmt.where(Activity.alliance_id.in_(alliance_ids))
+    stmt = select(Activity).where(
+        Activity.ends_at <= now,
+        Activity.ends_at > now - timedelta(1),
+        scope.where(Activity.alliance_id),
+    )
     stmt = stmt.order_by(Activity.ends_at.desc()).limit(1).options(*_loaded())
     return (await session.execute(stmt)).scalar_one_or_none()
 
@@ -325,14 +296,20 @@ async def attendance(session: AsyncSession, activity: Activity) -> Attendance:
 
 
 async def export_attendance(
-    *, session: AsyncSession, path: Path, activity_ids: list[int] | None = None
+    *,
+    session: AsyncSession,
+    path: Path,
+    scope: Scope = Scope.COUNTY,
+    activity_ids: list[int] | None = None,
 ) -> int:
-    """Write one sheet row per member and activity (present or absent); returns the rows."""
+    """Write one sheet row per member and activity (present or absent) of the activities in
+    scope (or only these); returns the rows."""
     from openpyxl import Workbook
 
     from bot.core.clock import fmt_local
 
     stmt = select(Activity).order_by(Activity.starts_at, Activity.id).options(*_loaded())
+    stmt = stmt.where(scope.where(Activity.alliance_id))
     if activity_ids is not None:
         stmt = stmt.where(Activity.id.in_(activity_ids))
     book = Workbook()

@@ -1,22 +1,22 @@
 """Excel (.xlsx) exports: members, tickets, notices, resources (attendance: models/activity.py).
 
-Each function writes one sheet and returns the number of data rows; `alliance_ids` limits the
-rows to an alliance admin's scope (None: the county).
+Each function writes one sheet and returns the number of data rows; `scope` limits the rows to
+an admin's alliances (models.scope.Scope; the county by default).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from sqlalchemy import Select, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from bot.core.clock import fmt_local
 from models.member import Member
 from models.notice import Notice, NoticeRecipient
-from models.org import Membership
+from models.scope import Scope
 from models.ticket import Ticket
 
 TIME = "%Y-%m-%d %H:%M"
@@ -43,17 +43,11 @@ def _when(value: object) -> str:
     return fmt_local(value, TIME) if value is not None else ""  # type: ignore[arg-type]
 
 
-def _in_scope_units(alliance_ids: Collection[int]) -> Select[tuple[int]]:
-    return select(Membership.unit_id).where(Membership.alliance_id.in_(list(alliance_ids)))
-
-
-async def export_members(
-    *, session: AsyncSession, path: Path, alliance_ids: Collection[int] | None = None
-) -> int:
+async def export_members(*, session: AsyncSession, path: Path, scope: Scope = Scope.COUNTY) -> int:
     """One row per member: name, unit, party member, mobile, workplace."""
     stmt = select(Member).options(selectinload(Member.home_unit)).order_by(Member.id)
-    if alliance_ids is not None:
-        stmt = stmt.where(Member.home_unit_id.in_(_in_scope_units(alliance_ids)))
+    if not scope.county:
+        stmt = stmt.where(scope.units_where(Member.home_unit_id))
     members = (await session.execute(stmt)).scalars()
     rows = (
         [
@@ -69,13 +63,10 @@ async def export_members(
     return _save(path, "成员", head, rows)
 
 
-async def export_tickets(
-    *, session: AsyncSession, path: Path, alliance_ids: Collection[int] | None = None
-) -> int:
+async def export_tickets(*, session: AsyncSession, path: Path, scope: Scope = Scope.COUNTY) -> int:
     """One row per ticket: number, state, category, department, times, on time, rating."""
     stmt = select(Ticket).order_by(Ticket.id)
-    if alliance_ids is not None:
-        stmt = stmt.where(Ticket.alliance_id.in_(list(alliance_ids)))
+    stmt = stmt.where(scope.where(Ticket.alliance_id))
     tickets = (await session.execute(stmt)).scalars()
     rows = (
         [
@@ -96,13 +87,11 @@ async def export_tickets(
     return _save(path, "吹哨工单", head, rows)
 
 
-async def export_notices(
-    *, session: AsyncSession, path: Path, alliance_ids: Collection[int] | None = None
-) -> int:
+async def export_notices(*, session: AsyncSession, path: Path, scope: Scope = Scope.COUNTY) -> int:
     """One row per sent notice: when, text, recipients and acknowledgements (in scope)."""
     stmt = select(NoticeRecipient.notice_id, NoticeRecipient.acked_at)
-    if alliance_ids is not None:
-        members = select(Member.id).where(Member.home_unit_id.in_(_in_scope_units(alliance_ids)))
+    if not scope.county:
+        members = select(Member.id).where(scope.units_where(Member.home_unit_id))
         stmt = stmt.where(NoticeRecipient.member_id.in_(members))
     counts: dict[int, list[int]] = {}
     for notice_id, acked in await session.execute(stmt):
@@ -121,15 +110,15 @@ async def export_notices(
 
 
 async def export_resources(
-    *, session: AsyncSession, path: Path, alliance_ids: Collection[int] | None = None
+    *, session: AsyncSession, path: Path, scope: Scope = Scope.COUNTY
 ) -> int:
     """One row per resource visible to the scope: list, title, provider, contact, validity."""
     from models.resource import Resource, ResourceAlliance
 
     stmt = select(Resource).order_by(Resource.kind, Resource.id)
-    if alliance_ids is not None:
+    if not scope.county:
         shared = select(ResourceAlliance.resource_id).where(
-            ResourceAlliance.alliance_id.in_(list(alliance_ids))
+            scope.where(ResourceAlliance.alliance_id)
         )
         stmt = stmt.where(Resource.all_alliances.is_(True) | Resource.id.in_(shared))
     resources = (await session.execute(stmt)).scalars()

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint, select
+from sqlalchemy import ForeignKey, String, UniqueConstraint, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 
 from bot.core import Role
 from models.base import Base, TimestampMixin
-from models.org import Alliance, Department, Membership, Unit
+from models.org import Department, Membership, Unit
+from models.scope import Scope
+
+if TYPE_CHECKING:
+    from models.activity import Activity
 
 # A role implies the roles listed here; SUPER_ADMIN implies every role.
 IMPLIED_ROLES: dict[Role, frozenset[Role]] = {
@@ -50,11 +55,46 @@ class Member(TimestampMixin, Base):
             return True
         return role in held or any(role in IMPLIED_ROLES.get(h, ()) for h in held)
 
-    def admin_alliance_ids(self) -> set[int]:
-        """Alliances this member administers (empty for the super admin: see has_role)."""
-        return {
+    def admin_scope(self) -> Scope:
+        """The alliances this member administers: the county for a super admin."""
+        if self.has_role(Role.SUPER_ADMIN):
+            return Scope.COUNTY
+        return Scope.of(
             r.alliance_id for r in self.roles if r.role == Role.ALLIANCE_ADMIN and r.alliance_id
-        }
+        )
+
+    def administers(self, alliance_id: int | None) -> bool:
+        return self.admin_scope().covers(alliance_id)
+
+    def home_alliances(self) -> frozenset[int]:
+        """Alliances of the home unit (load it with HOME_LOADED)."""
+        if self.home_unit_id is None:
+            return frozenset()
+        unit = None if "home_unit" in inspect(self).unloaded else self.home_unit
+        if unit is None or "memberships" in inspect(unit).unloaded:
+            raise RuntimeError("load the member with models.member.HOME_LOADED")
+        return frozenset(m.alliance_id for m in unit.memberships)
+
+    def visible_scope(self) -> Scope:
+        """What the member sees: the home unit's alliances and those administered."""
+        return Scope.of(self.home_alliances()) | self.admin_scope()
+
+    def attend_scope(self) -> Scope:
+        """Whose activities the member may check in to: mobile members any alliance's."""
+        return Scope.COUNTY if self.is_mobile else Scope.of(self.home_alliances())
+
+    def may_attend(self, activity: Activity) -> bool:
+        return self.attend_scope().covers(activity.alliance_id)
+
+    def may_manage(self, activity: Activity) -> bool:
+        """The host unit's secretary, the alliance's admin, or the super admin."""
+        if self.administers(activity.alliance_id):
+            return True
+        return (
+            self.has_role(Role.SECRETARY)
+            and activity.host_unit_id is not None
+            and activity.host_unit_id == self.home_unit_id
+        )
 
 
 class MemberRole(Base):
@@ -113,18 +153,17 @@ def new_invite_code() -> str:
     return f"{secrets.randbelow(10**8):08d}"
 
 
+# Load with a member whose scopes are asked: home_alliances() reads the home unit's alliances.
+HOME_LOADED = selectinload(Member.home_unit).selectinload(Unit.memberships)
+
+
 async def find_member(session: AsyncSession, *, platform: str, user_key: str) -> Member | None:
     """The member bound to a platform identity, with what handlers usually need loaded."""
     stmt = (
         select(Member)
         .join(Identity)
         .where(Identity.platform == platform, Identity.user_key == user_key)
-        .options(
-            selectinload(Member.home_unit)
-            .selectinload(Unit.memberships)
-            .selectinload(Membership.alliance),
-            selectinload(Member.department),
-        )
+        .options(HOME_LOADED.selectinload(Membership.alliance), selectinload(Member.department))
     )
     return (await session.execute(stmt)).scalar_one_or_none()
 
@@ -159,16 +198,3 @@ async def bind_identity(
     member = await find_member(session, platform=platform, user_key=user_key)
     assert member is not None
     return member
-
-
-async def member_alliances(session: AsyncSession, member: Member) -> list[Alliance]:
-    """Alliances of the member's home unit."""
-    if member.home_unit_id is None:
-        return []
-    stmt = (
-        select(Alliance)
-        .join(Membership)
-        .where(Membership.unit_id == member.home_unit_id)
-        .order_by(Alliance.id)
-    )
-    return list((await session.execute(stmt)).scalars())

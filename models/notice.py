@@ -1,7 +1,8 @@
 """Notices (broadcasts) to an audience, their recipients and read receipts.
 
 An audience is a small JSON spec: {"kind": KIND, "ids": [...]} plus the sender's scope
-(the alliances an alliance admin may address; none for the super admin). It is resolved to
+(Member.admin_scope: the alliances an alliance admin may address, the county for the super
+admin; stored as a list, [] being the county). It is resolved to
 members when the notice is sent, so a scheduled notice reaches whoever is in the audience then.
 """
 
@@ -22,6 +23,7 @@ from models.base import Base
 from models.member import Identity, Member, MemberRole
 from models.org import Membership
 from models.outbox import CHUNK, OutboxMessage, OutboxStatus, enqueue_many
+from models.scope import Scope
 
 NOTICE_KIND = "notice"
 REMINDER_KIND = "notice_reminder"
@@ -51,7 +53,7 @@ class Notice(Base):
     author_id: Mapped[int | None] = mapped_column(ForeignKey("member.id", ondelete="SET NULL"))
     text: Mapped[str]
     audience: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    # Alliances the author could address; empty means the whole county (super admin).
+    # Alliances the author could address, as Scope.stored(): [] is the whole county.
     scope: Mapped[list[Any]] = mapped_column(default=list)
     state: Mapped[NoticeState] = mapped_column(String(12), default=NoticeState.SCHEDULED)
     created_at: Mapped[datetime]
@@ -79,20 +81,12 @@ class NoticeError(Exception):
         self.reason = reason
 
 
-def sender_scope(member: Member) -> list[int]:
-    """Alliances a sender may address; [] for the super admin (everyone)."""
-    if member.has_role(Role.SUPER_ADMIN):
-        return []
-    return sorted(member.admin_alliance_ids())
-
-
-def _audience_query(audience: dict[str, Any], scope: list[int]) -> Select[tuple[int]]:
+def _audience_query(audience: dict[str, Any], scope: Scope) -> Select[tuple[int]]:
     kind = AudienceKind(audience.get("kind", AudienceKind.ALL))
     ids = [int(i) for i in audience.get("ids", [])]
     stmt = select(Member.id).where(Member.home_unit_id.is_not(None))
-    if scope:
-        in_scope = select(Membership.unit_id).where(Membership.alliance_id.in_(scope))
-        stmt = stmt.where(Member.home_unit_id.in_(in_scope))
+    if not scope.county:
+        stmt = stmt.where(scope.units_where(Member.home_unit_id))
     if kind is AudienceKind.ALLIANCES:
         chosen = select(Membership.unit_id).where(Membership.alliance_id.in_(ids))
         stmt = stmt.where(Member.home_unit_id.in_(chosen))
@@ -107,7 +101,7 @@ def _audience_query(audience: dict[str, Any], scope: list[int]) -> Select[tuple[
 
 
 async def resolve_audience(
-    *, session: AsyncSession, audience: dict[str, Any], scope: list[int]
+    *, session: AsyncSession, audience: dict[str, Any], scope: Scope
 ) -> list[int]:
     """Member ids the audience means, limited to the sender's scope."""
     return list((await session.execute(_audience_query(audience, scope))).scalars())
@@ -143,7 +137,7 @@ async def create_notice(
         author_id=author.id,
         text=text,
         audience=audience,
-        scope=sender_scope(author),
+        scope=author.admin_scope().stored(),
         state=NoticeState.SCHEDULED,
         created_at=now,
         send_at=send_at or now,
@@ -165,7 +159,7 @@ async def _author_name(session: AsyncSession, notice: Notice) -> str:
 async def send_notice(*, session: AsyncSession, notice: Notice, now: datetime, card: Card) -> int:
     """Record the recipients and queue one outbox row per identity; returns the recipients."""
     member_ids = await resolve_audience(
-        session=session, audience=notice.audience, scope=notice.scope
+        session=session, audience=notice.audience, scope=Scope.from_stored(notice.scope)
     )
     known = set(
         (
@@ -258,13 +252,13 @@ async def get_notice_for(*, session: AsyncSession, notice_id: int, viewer: Membe
     notice = await session.get(Notice, notice_id)
     if notice is None:
         raise NoticeError("not_found")
-    if viewer.has_role(Role.SUPER_ADMIN) or notice.author_id == viewer.id:
+    mine = viewer.admin_scope()
+    if mine.county or notice.author_id == viewer.id:
         return notice
-    mine = viewer.admin_alliance_ids()
     reached = set(notice.scope)
     if not reached and notice.audience.get("kind") == AudienceKind.ALLIANCES:
         reached = {int(i) for i in notice.audience.get("ids", [])}
-    if reached and mine.issuperset(reached):
+    if reached and mine.covers_all(reached):
         return notice
     raise NoticeError("forbidden")
 

@@ -32,6 +32,7 @@ from bot import nlu
 from models.base import Base, TimestampMixin
 from models.member import Member
 from models.org import Alliance, Membership
+from models.scope import Scope
 
 
 class ResourceKind(enum.StrEnum):
@@ -279,28 +280,14 @@ class Page:
     items: list[Resource]
 
 
-async def visible_alliance_ids(session: AsyncSession, member: Member) -> set[int] | None:
-    """Alliances whose resources a member sees; None means all (super admin)."""
-    from bot.core import Role
-
-    if member.has_role(Role.SUPER_ADMIN):
-        return None
-    ids = set(member.admin_alliance_ids())
-    if member.home_unit_id is not None:
-        rows = await session.scalars(
-            select(Membership.alliance_id).where(Membership.unit_id == member.home_unit_id)
-        )
-        ids.update(rows)
-    return ids
-
-
-def _filters(kind: ResourceKind | None, alliance_ids: set[int] | None, now: datetime) -> list:
+def _filters(kind: ResourceKind | None, scope: Scope, now: datetime) -> list:
+    """Valid resources of the list (if any) that the scope (a member's visible_scope) sees."""
     conditions: list = [or_(Resource.valid_until.is_(None), Resource.valid_until > now)]
     if kind is not None:
         conditions.append(Resource.kind == kind)
-    if alliance_ids is not None:
+    if not scope.county:
         shared = select(ResourceAlliance.resource_id).where(
-            ResourceAlliance.alliance_id.in_(sorted(alliance_ids) or [-1])
+            scope.where(ResourceAlliance.alliance_id)
         )
         conditions.append(or_(Resource.all_alliances.is_(True), Resource.id.in_(shared)))
     return conditions
@@ -310,13 +297,13 @@ async def search(
     *,
     session: AsyncSession,
     query: Query,
-    alliance_ids: set[int] | None,
+    scope: Scope,
     now: datetime,
     offset: int = 0,
     limit: int = 5,
 ) -> Page:
     """One page of visible, valid resources: best matches first, or newest first to browse."""
-    conditions = _filters(query.kind, alliance_ids, now)
+    conditions = _filters(query.kind, scope, now)
     total = func.count().over().label("total")
     if query.terms:
         matching = [ResourceTerm.term.in_(query.terms)]
@@ -349,10 +336,10 @@ async def search(
 
 
 async def count_by_kind(
-    *, session: AsyncSession, terms: Sequence[str], alliance_ids: set[int] | None, now: datetime
+    *, session: AsyncSession, terms: Sequence[str], scope: Scope, now: datetime
 ) -> dict[ResourceKind, int]:
     """How many visible resources of each list match the terms (all of them if none)."""
-    stmt = select(Resource.kind, func.count()).where(*_filters(None, alliance_ids, now))
+    stmt = select(Resource.kind, func.count()).where(*_filters(None, scope, now))
     if terms:
         matching = select(ResourceTerm.resource_id).where(ResourceTerm.term.in_(terms))
         stmt = stmt.where(Resource.id.in_(matching))
@@ -394,13 +381,12 @@ async def request_match(
     session: AsyncSession,
     resource: Resource,
     requester: Member,
-    alliance_ids: set[int] | None,
     now: datetime,
 ) -> MatchRequest:
     """Record a match request; raises ResourceError: gone, own, already."""
-    visible = alliance_ids is None or resource.all_alliances
-    visible = visible or bool(
-        {a.alliance_id for a in resource.alliances} & (alliance_ids or set())
+    scope = requester.visible_scope()
+    visible = resource.all_alliances or any(
+        scope.covers(a.alliance_id) for a in resource.alliances
     )
     if not visible or (resource.valid_until is not None and resource.valid_until <= now):
         raise ResourceError("gone")
@@ -476,12 +462,10 @@ class MatchFigures:
     by_alliance: list[tuple[str, int, int]]
 
 
-async def match_figures(*, session: AsyncSession, alliance_ids: set[int] | None) -> MatchFigures:
-    """Match counts, restricted to requesters of the given alliances (None = all)."""
+async def match_figures(*, session: AsyncSession, scope: Scope) -> MatchFigures:
+    """Match counts, restricted to requesters of the alliances in scope."""
     accepted = func.sum(case((MatchRequest.state == MatchState.ACCEPTED, 1), else_=0))
-    in_scope = select(Membership.unit_id)
-    if alliance_ids is not None:
-        in_scope = in_scope.where(Membership.alliance_id.in_(sorted(alliance_ids) or [-1]))
+    in_scope = select(Membership.unit_id).where(scope.where(Membership.alliance_id))
     kind_rows = await session.execute(
         select(Resource.kind, func.count(MatchRequest.id), accepted)
         .join(Resource, Resource.id == MatchRequest.resource_id)
@@ -496,7 +480,7 @@ async def match_figures(*, session: AsyncSession, alliance_ids: set[int] | None)
         .join(Member, Member.id == MatchRequest.requester_id)
         .join(Membership, Membership.unit_id == Member.home_unit_id)
         .join(Alliance, Alliance.id == Membership.alliance_id)
-        .where(*([Alliance.id.in_(sorted(alliance_ids))] if alliance_ids is not None else []))
+        .where(scope.where(Alliance.id))
         .group_by(Alliance.id, Alliance.name)
         .order_by(Alliance.id)
     )
@@ -505,12 +489,11 @@ async def match_figures(*, session: AsyncSession, alliance_ids: set[int] | None)
 
 
 async def list_figures(
-    session: AsyncSession, alliance_ids: Collection[int] | None, now: datetime
+    session: AsyncSession, scope: Scope, now: datetime
 ) -> list[tuple[str, int, int]]:
     """Per list: valid resources visible to the scope, and matches its members requested."""
-    scope = set(alliance_ids) if alliance_ids is not None else None
-    counts = await count_by_kind(session=session, terms=(), alliance_ids=scope, now=now)
-    matches = await match_figures(session=session, alliance_ids=scope)
+    counts = await count_by_kind(session=session, terms=(), scope=scope, now=now)
+    matches = await match_figures(session=session, scope=scope)
     return [
         (f"{kind}清单", counts.get(kind, 0), matches.by_kind.get(kind, (0, 0))[0])
         for kind in ResourceKind
@@ -523,7 +506,7 @@ async def provided_by_units(
     """unit → how many valid resources it provides to the shared lists."""
     rows = await session.execute(
         select(Resource.provider_unit_id, func.count(Resource.id))
-        .where(Resource.provider_unit_id.in_(list(unit_ids)), *_filters(None, None, now))
+        .where(Resource.provider_unit_id.in_(list(unit_ids)), *_filters(None, Scope.COUNTY, now))
         .group_by(Resource.provider_unit_id)
     )
     return {int(unit): int(n) for unit, n in rows.all()}

@@ -20,6 +20,7 @@ from bot.core.clock import local_datetime, to_local
 from models.base import Base, TimestampMixin
 from models.member import Member, MemberRole
 from models.org import Unit
+from models.scope import Scope
 
 
 class Period(enum.StrEnum):
@@ -188,17 +189,17 @@ async def current_turn(session: AsyncSession, plan: RotationPlan, now: datetime)
     return turn
 
 
-async def hosted_alliance_ids(session: AsyncSession, member: Member, now: datetime) -> set[int]:
+async def hosted_scope(session: AsyncSession, member: Member, now: datetime) -> Scope:
     """Alliances whose current period the member's unit hosts, if the member is its secretary."""
     if member.home_unit_id is None or not member.has_role(Role.SECRETARY):
-        return set()
+        return Scope.NONE
     result = set()
     for plan in await all_plans(session):
         if member.home_unit_id in plan.unit_ids:
             turn = await current_turn(session, plan, now)
             if turn.unit_id == member.home_unit_id:
                 result.add(plan.alliance_id)
-    return result
+    return Scope.of(result)
 
 
 async def unit_secretary(session: AsyncSession, unit_id: int) -> Member | None:

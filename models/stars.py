@@ -38,6 +38,7 @@ from models.member import Member
 from models.notice import Notice, NoticeRecipient
 from models.org import Membership, Unit
 from models.rotation import RotationPlan, period_index, turns
+from models.scope import Scope
 from models.ticket import Ticket, TicketState
 
 WEIGHTS = {"hosting": 30, "participation": 40, "tickets": 15, "notices": 10, "resources": 5}
@@ -78,14 +79,10 @@ def month_bounds(moment: datetime) -> tuple[datetime, datetime]:
     return start, local_datetime(year, month, 1)
 
 
-async def _units(
-    session: AsyncSession, alliance_ids: Collection[int] | None
-) -> dict[int, tuple[str, set[int]]]:
+async def _units(session: AsyncSession, scope: Scope) -> dict[int, tuple[str, set[int]]]:
     """Scored units: name and the alliances (in scope) they belong to."""
     stmt = select(Unit.id, Unit.name, Membership.alliance_id).join(Membership)
-    stmt = stmt.where(Unit.has_party_org.is_(True))
-    if alliance_ids is not None:
-        stmt = stmt.where(Membership.alliance_id.in_(list(alliance_ids)))
+    stmt = stmt.where(Unit.has_party_org.is_(True), scope.where(Membership.alliance_id))
     result: dict[int, tuple[str, set[int]]] = {}
     for unit_id, name, alliance_id in await session.execute(stmt):
         result.setdefault(unit_id, (name, set()))[1].add(alliance_id)
@@ -184,12 +181,10 @@ async def resources_shared(
     return {unit: min(1.0, count / 2) for unit, count in provided.items()}
 
 
-async def monthly_scores(
-    session: AsyncSession, alliance_ids: Collection[int] | None, moment: datetime
-) -> list[UnitScore]:
+async def monthly_scores(session: AsyncSession, scope: Scope, moment: datetime) -> list[UnitScore]:
     """Scores of the units in scope for the month containing `moment`, best first."""
     start, end = month_bounds(moment)
-    units = await _units(session, alliance_ids)
+    units = await _units(session, scope)
     alliances = set().union(*(a for _, a in units.values())) if units else set()
     due = await _turns(session, alliances, start, end)
     acts = await _activities(session, alliances, start, end)

@@ -6,7 +6,6 @@ Ticket figures come from models.ticket (ticket_figures, overdue); they are not r
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,6 +16,7 @@ from models.activity import Activity, CheckIn, attendance
 from models.member import Member
 from models.notice import Notice, NoticeRecipient
 from models.org import Alliance, AllianceType, Membership, Unit
+from models.scope import Scope
 from models.ticket import Ticket, overdue
 
 
@@ -31,23 +31,17 @@ class MatrixRow:
     units: int
 
 
-async def alliance_matrix(
-    session: AsyncSession, alliance_ids: Collection[int] | None = None
-) -> list[MatrixRow]:
+async def alliance_matrix(session: AsyncSession, scope: Scope = Scope.COUNTY) -> list[MatrixRow]:
     """A row per alliance type, then the totals (label None); distinct units and members."""
-    rows = [await _row(session, t, alliance_ids) for t in AllianceType]
-    rows.append(await _row(session, None, alliance_ids))
+    rows = [await _row(session, t, scope) for t in AllianceType]
+    rows.append(await _row(session, None, scope))
     return rows
 
 
-async def _row(
-    session: AsyncSession, kind: AllianceType | None, alliance_ids: Collection[int] | None
-) -> MatrixRow:
-    alliances = select(Alliance.id)
+async def _row(session: AsyncSession, kind: AllianceType | None, scope: Scope) -> MatrixRow:
+    alliances = select(Alliance.id).where(scope.where(Alliance.id))
     if kind is not None:
         alliances = alliances.where(Alliance.type == kind)
-    if alliance_ids is not None:
-        alliances = alliances.where(Alliance.id.in_(alliance_ids))
     units = select(Membership.unit_id).where(Membership.alliance_id.in_(alliances))
     n_alliances = await session.scalar(select(func.count()).select_from(alliances.subquery()))
     n_units = await session.scalar(
@@ -66,11 +60,9 @@ async def _row(
     return MatrixRow(kind, n_alliances or 0, n_orgs or 0, n_members or 0, n_units or 0)
 
 
-def _scope_units(alliance_ids: Collection[int] | None) -> Select[tuple[int]]:
-    stmt = select(Membership.unit_id)
-    if alliance_ids is not None:
-        stmt = stmt.where(Membership.alliance_id.in_(list(alliance_ids)))
-    return stmt
+def _scope_units(scope: Scope) -> Select[tuple[int]]:
+    """Units belonging to an alliance in scope."""
+    return select(Membership.unit_id).where(scope.where(Membership.alliance_id))
 
 
 @dataclass(frozen=True)
@@ -89,7 +81,7 @@ class ActivityFigures:
 
 async def activity_figures(
     session: AsyncSession,
-    alliance_ids: Collection[int] | None,
+    scope: Scope,
     *,
     until: datetime,
     since: datetime | None = None,
@@ -98,8 +90,7 @@ async def activity_figures(
     stmt = select(Activity).where(Activity.ends_at <= until)
     if since is not None:
         stmt = stmt.where(Activity.ends_at > since)
-    if alliance_ids is not None:
-        stmt = stmt.where(Activity.alliance_id.in_(list(alliance_ids)))
+    stmt = stmt.where(scope.where(Activity.alliance_id))
     held = expected = present = guests = 0
     for activity in (await session.execute(stmt.order_by(Activity.id))).scalars():
         figures = await attendance(session, activity)
@@ -119,14 +110,14 @@ class MobileFigures:
 
 async def mobile_figures(
     session: AsyncSession,
-    alliance_ids: Collection[int] | None,
+    scope: Scope,
     *,
     until: datetime,
     since: datetime | None = None,
 ) -> MobileFigures:
     """Mobile members whose home unit is in scope, and their check-ins anywhere."""
     members = select(Member.id).where(
-        Member.is_mobile.is_(True), Member.home_unit_id.in_(_scope_units(alliance_ids))
+        Member.is_mobile.is_(True), Member.home_unit_id.in_(_scope_units(scope))
     )
     checkins = select(CheckIn.member_id).where(CheckIn.member_id.in_(members), CheckIn.at <= until)
     if since is not None:
@@ -149,7 +140,7 @@ class NoticeFigures:
 
 async def notice_figures(
     session: AsyncSession,
-    alliance_ids: Collection[int] | None,
+    scope: Scope,
     *,
     until: datetime,
     since: datetime | None = None,
@@ -162,8 +153,8 @@ async def notice_figures(
     )
     if since is not None:
         stmt = stmt.where(Notice.sent_at > since)
-    if alliance_ids is not None:
-        members = select(Member.id).where(Member.home_unit_id.in_(_scope_units(alliance_ids)))
+    if not scope.county:
+        members = select(Member.id).where(Member.home_unit_id.in_(_scope_units(scope)))
         stmt = stmt.where(NoticeRecipient.member_id.in_(members))
     rows = (await session.execute(stmt)).all()
     acked = sum(1 for _, at in rows if at is not None)
@@ -180,19 +171,16 @@ class ResourceRow:
 
 
 async def resource_figures(
-    session: AsyncSession, alliance_ids: Collection[int] | None, now: datetime
+    session: AsyncSession, scope: Scope, now: datetime
 ) -> list[ResourceRow]:
     """Per shared list: valid resources visible to the scope and matches its members asked."""
     from models.resource import list_figures
 
-    return [ResourceRow(*row) for row in await list_figures(session, alliance_ids, now)]
+    return [ResourceRow(*row) for row in await list_figures(session, scope, now)]
 
 
 async def overdue_tickets(
-    session: AsyncSession, alliance_ids: Collection[int] | None, now: datetime
+    session: AsyncSession, scope: Scope, now: datetime
 ) -> list[tuple[Ticket, str]]:
     """models.ticket.overdue limited to the scope."""
-    rows = await overdue(session, now)
-    if alliance_ids is None:
-        return rows
-    return [(t, kind) for t, kind in rows if t.alliance_id in alliance_ids]
+    return [(t, kind) for t, kind in await overdue(session, now) if scope.covers(t.alliance_id)]

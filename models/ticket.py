@@ -24,6 +24,7 @@ from models.base import Base
 from models.member import Member, MemberRole
 from models.org import Department, Membership, Unit
 from models.routing import rule_for
+from models.scope import Scope
 
 
 class TicketState(enum.StrEnum):
@@ -216,7 +217,7 @@ def actor_kinds(member: Member | None, ticket: Ticket) -> set[Actor]:
     if member is None:
         return {Actor.SYSTEM}
     kinds: set[Actor] = set()
-    if member.has_role(Role.SUPER_ADMIN) or ticket.alliance_id in member.admin_alliance_ids():
+    if member.administers(ticket.alliance_id):
         kinds.add(Actor.ADMIN)
     if (
         member.has_role(Role.OFFICER)
@@ -495,15 +496,13 @@ async def queue(
     session: AsyncSession,
     *,
     department_id: int | None = None,
-    alliance_ids: Collection[int] | None = None,
+    scope: Scope = Scope.COUNTY,
     states: Collection[TicketState] = OPEN_STATES,
 ) -> list[Ticket]:
-    """Open tickets, oldest first, of a department, of some alliances, or (neither) all."""
-    stmt = select(Ticket).where(Ticket.state.in_(list(states)))
+    """Open tickets, oldest first, of a department (if given) within the scope."""
+    stmt = select(Ticket).where(Ticket.state.in_(list(states)), scope.where(Ticket.alliance_id))
     if department_id is not None:
         stmt = stmt.where(Ticket.department_id == department_id)
-    if alliance_ids is not None:
-        stmt = stmt.where(Ticket.alliance_id.in_(list(alliance_ids)))
     stmt = stmt.order_by(Ticket.created_at, Ticket.id)
     return list((await session.execute(stmt)).scalars())
 
@@ -585,13 +584,10 @@ class TicketFigures:
     satisfaction: float | None = None
 
 
-async def ticket_figures(
-    session: AsyncSession, alliance_ids: Collection[int] | None = None
-) -> TicketFigures:
+async def ticket_figures(session: AsyncSession, scope: Scope = Scope.COUNTY) -> TicketFigures:
     """Counts by state, category and department; resolution rate; medians; satisfaction."""
     stmt = select(Ticket).options(selectinload(Ticket.department))
-    if alliance_ids is not None:
-        stmt = stmt.where(Ticket.alliance_id.in_(list(alliance_ids)))
+    stmt = stmt.where(scope.where(Ticket.alliance_id))
     tickets = list((await session.execute(stmt)).scalars())
     figures = TicketFigures(total=len(tickets))
     for t in tickets:

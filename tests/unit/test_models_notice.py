@@ -21,6 +21,7 @@ from models.notice import (
 )
 from models.org import Alliance
 from models.outbox import OutboxMessage, OutboxStatus
+from models.scope import Scope
 
 
 async def _ids(app: App) -> dict[str, Any]:
@@ -62,7 +63,7 @@ async def test_audience_resolution(
         members = await resolve_audience(
             session=session,
             audience={"kind": kind, "ids": [known[i] for i in ids]},
-            scope=[known[s] for s in scope],
+            scope=Scope.from_stored(known[s] for s in scope),
         )
     assert len(members) == expected
     assert len(set(members)) == len(members)

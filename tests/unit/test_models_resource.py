@@ -28,6 +28,7 @@ from models.resource import (
     search,
 )
 from models.resource_import import ImportFileError, import_resources, read_rows
+from models.scope import Scope
 from settings import Settings
 
 NOW = local_datetime(2026, 12, 1, 9, 0)
@@ -54,9 +55,8 @@ async def _titles(
     now: datetime = NOW,
     **kw: int,
 ) -> list[str]:
-    page = await search(
-        session=session, query=parse_query(text), alliance_ids=alliance_ids, now=now, **kw
-    )
+    scope = Scope.COUNTY if alliance_ids is None else Scope.of(alliance_ids)
+    page = await search(session=session, query=parse_query(text), scope=scope, now=now, **kw)
     return [r.title for r in page.items]
 
 
@@ -118,7 +118,7 @@ async def test_expired_resources_no_longer_show(session: AsyncSession) -> None:
     assert await _titles(session, "冷库") == ["冷库租赁"]
     assert await _titles(session, "冷库", now=until - timedelta(seconds=1)) == ["冷库租赁"]
     assert await _titles(session, "冷库", now=until) == []
-    browse = await search(session=session, query=Query(P, ()), alliance_ids=None, now=until)
+    browse = await search(session=session, query=Query(P, ()), scope=Scope.COUNTY, now=until)
     assert browse.total == 0
 
 
@@ -127,14 +127,14 @@ async def test_paging_counts_and_pages(session: AsyncSession) -> None:
         await add_resource(session=session, kind=P, title=f"物流线路{n}", provider="甲", now=NOW)
     query = parse_query("物流")
     pages = [
-        await search(session=session, query=query, alliance_ids=None, now=NOW, offset=o)
+        await search(session=session, query=query, scope=Scope.COUNTY, now=NOW, offset=o)
         for o in (0, 5, 10, 15)
     ]
     assert [p.total for p in pages] == [12, 12, 12, 12]
     assert [len(p.items) for p in pages] == [5, 5, 2, 0]
     seen = [r.title for p in pages for r in p.items]
     assert len(set(seen)) == 12
-    browse = await search(session=session, query=Query(P, ()), alliance_ids=None, now=NOW)
+    browse = await search(session=session, query=Query(P, ()), scope=Scope.COUNTY, now=NOW)
     assert browse.total == 12
     assert browse.items[0].title == "物流线路11"  # newest first
 

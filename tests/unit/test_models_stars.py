@@ -11,6 +11,7 @@ from models.activity import Activity, CheckInMethod, check_in
 from models.member import Identity, Member
 from models.org import Membership
 from models.rotation import get_plan
+from models.scope import Scope
 from models.stars import month_bounds, monthly_scores, stars_for
 from models.ticket import file_ticket, transition
 from tests.fakes import Chat
@@ -96,9 +97,13 @@ async def test_host_unit_outscores_a_unit_that_stayed_away(chat: Chat, clock: Fr
                 now=clock.now(),
                 note=note,
             )
-        early = await monthly_scores(session, alliances, local_datetime(2026, 12, 3, 9, 0))
+        early = await monthly_scores(
+            session, Scope.of(alliances), local_datetime(2026, 12, 3, 9, 0)
+        )
         clock.set(local_datetime(2026, 12, 20, 10, 0))
-        scores = {s.unit_id: s for s in await monthly_scores(session, alliances, clock.now())}
+        scores = {
+            s.unit_id: s for s in await monthly_scores(session, Scope.of(alliances), clock.now())
+        }
     sa, sb = scores[a], scores[b]
     # On 3 December A's tickets were still within their deadline: not judged yet.
     assert {s.unit_id: s.tickets for s in early}[a] == 15

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.app import App
 from bot.core.clock import local_datetime
 from models.member import Identity, Member
+from models.scope import Scope
 from models.ticket import (
     ACTIONS,
     IllegalTransition,
@@ -269,7 +270,7 @@ async def test_figures_count_states_and_speed(session: AsyncSession) -> None:
         now=START + timedelta(hours=11),
         rating=Rating.BASIC,
     )
-    figures = await ticket_figures(session, {ticket.alliance_id or 0})
+    figures = await ticket_figures(session, Scope.of({ticket.alliance_id or 0}))
     # With the demo: finance (dispatched), tax (in progress), tax (closed), other (submitted).
     assert figures.total == 5
     assert figures.by_state[TicketState.CLOSED] == 2
@@ -280,7 +281,7 @@ async def test_figures_count_states_and_speed(session: AsyncSession) -> None:
     assert figures.median_resolve_hours == pytest.approx(7.0)  # demo: 4 h; this: 10 h
     assert figures.ratings == {Rating.SATISFIED: 1, Rating.BASIC: 1}
     assert figures.satisfaction == 1.0
-    assert (await ticket_figures(session, {999})).total == 0
+    assert (await ticket_figures(session, Scope.of({999}))).total == 0
 
 
 async def test_a_number_taken_meanwhile_is_skipped(
