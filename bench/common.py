@@ -187,7 +187,8 @@ async def _fix_sequences(settings: Settings) -> None:
 
 async def party_day_code(settings: Settings, now: datetime) -> tuple[int, str]:
     """The id of 《主题党日》 and its code at `now`, computed from its secret like the tests."""
-    from models.activity import Activity, current_code
+    from models.activity import Activity
+    from models.checkin import current_code
 
     engine = make_engine(settings)
     try:

@@ -39,7 +39,7 @@ from bot.app import App, build_app
 from bot.core import Incoming, Reply
 from bot.core.clock import FrozenClock
 from bot.dispatcher import INTERNAL_ERROR
-from models.activity import CheckIn
+from models.checkin import CheckIn
 from models.member import Identity, Member
 from models.org import Unit
 from settings import Settings

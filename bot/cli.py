@@ -193,7 +193,7 @@ def _text_of(line: str) -> str:
 
 
 def _export_attendance(session: Any, path: Path) -> Awaitable[int]:
-    from models.activity import export_attendance
+    from models.checkin import export_attendance
 
     return export_attendance(session=session, path=path)
 

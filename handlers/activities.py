@@ -14,10 +14,10 @@ from models.activity import (
     DEFAULT_RADIUS_M,
     Activity,
     create_activity,
-    distance_m,
     expected_members,
     upcoming_activities,
 )
+from models.checkin import distance_m
 from models.org import Alliance
 from models.outbox import enqueue
 from models.rotation import alliance_admins, current_turn, get_plan, hosted_scope

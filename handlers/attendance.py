@@ -12,14 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core import Reply
 from bot.core.clock import fmt_local, local_datetime, to_local
 from handlers.context import Context
-from models.activity import (
-    METHOD_ZH,
-    Activity,
-    attendance,
-    export_attendance,
-    get_activity,
-    member_checkins,
-)
+from models.activity import Activity, get_activity
+from models.checkin import METHOD_ZH, attendance, export_attendance, member_checkins
 from models.member import Member
 from models.outbox import enqueue
 from models.rotation import unit_secretary

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 from bot.core import Flow, Reply
 from bot.core.clock import fmt_local
 from handlers.context import Context
-from models.member import BindError, bind_identity
-from models.throttle import count_hits, first_hit_in_window, record_hit
+from models.member import BindError, bind_lockout, bind_with_code
 
 ASK_CODE = "请输入您的邀请码（8 位数字）："
 ALREADY_BOUND = "您已绑定为 {name}，无需重复绑定。"
@@ -47,24 +45,22 @@ async def receive_code(ctx: Context, text: str = "") -> list[Reply]:
 
 
 async def _try_code(ctx: Context, code: str) -> list[Reply]:
-    window = timedelta(minutes=ctx.settings.BIND_LOCK_MINUTES)
-    key = f"{ctx.platform}:{ctx.user_key}"
-    locked_at = await first_hit_in_window(
-        session=ctx.session, kind="bind_lock", key=key, now=ctx.now, window=window
-    )
-    if locked_at is not None:
-        return [Reply(LOCKED.format(until=fmt_local(locked_at + window, "%H:%M")))]
     try:
-        member = await bind_identity(
+        member = await bind_with_code(
             session=ctx.session,
             platform=ctx.platform,
             user_key=ctx.user_key,
             chat_key=ctx.incoming.chat_key,
             code=code,
             now=ctx.now,
+            lockout=bind_lockout(ctx.settings),
         )
     except BindError as error:
-        return [Reply(await _failed(ctx, key, error.reason, window))]
+        if error.reason == "locked":
+            await ctx.dialog.clear()
+            assert error.until is not None
+            return [Reply(LOCKED.format(until=fmt_local(error.until, "%H:%M")))]
+        return [Reply(f"{ERRORS[error.reason]}（还可尝试 {error.left} 次）")]
     await ctx.dialog.clear()
     unit = (
         member.home_unit.name
@@ -73,17 +69,3 @@ async def _try_code(ctx: Context, code: str) -> list[Reply]:
     )
     ctx.audit("bind", platform=ctx.platform, member_id=member.id)
     return [Reply(BOUND.format(name=member.name, unit=unit))]
-
-
-async def _failed(ctx: Context, key: str, reason: str, window: timedelta) -> str:
-    """Count the failure; the last allowed one locks binding for the window."""
-    await record_hit(session=ctx.session, kind="bind_fail", key=key, now=ctx.now)
-    failures = await count_hits(
-        session=ctx.session, kind="bind_fail", key=key, now=ctx.now, window=window
-    )
-    allowed = ctx.settings.BIND_FAILURES_ALLOWED
-    if failures >= allowed:
-        await record_hit(session=ctx.session, kind="bind_lock", key=key, now=ctx.now)
-        await ctx.dialog.clear()
-        return LOCKED.format(until=fmt_local(ctx.now + window, "%H:%M"))
-    return f"{ERRORS[reason]}（还可尝试 {allowed - failures} 次）"

@@ -12,24 +12,26 @@ from bot.core import Button, Flow, Location, Reply
 from bot.core.clock import fmt_local
 from handlers.context import Context
 from models.activity import (
-    METHOD_ZH,
     Activity,
-    AlreadyCheckedIn,
-    CheckInMethod,
-    check_in,
-    code_age,
-    current_code,
-    distance_m,
-    find_checkin,
     get_activity,
-    minute_of,
     open_activities,
-    recently_ended,
     upcoming_activities,
+)
+from models.checkin import (
+    METHOD_ZH,
+    AlreadyCheckedIn,
+    CheckIn,
+    CheckInMethod,
+    CheckInRefused,
+    CheckInRules,
+    check_in,
+    check_in_by_code,
+    check_in_by_location,
+    current_code,
+    minute_of,
 )
 from models.member import HOME_LOADED, Member
 from models.scope import Scope
-from models.throttle import count_hits, first_hit_in_window, record_hit
 
 ASK = "请发送主持人出示的 6 位签到码，或分享您的位置完成签到（发送“取消”退出）。"
 NOT_A_CODE = "签到码是 6 位数字，请核对后重新发送。"
@@ -65,10 +67,6 @@ NOT_YOURS = "您不能管理这场活动。"
 FLOW = Flow("checkin")
 
 
-def _fail_key(ctx: Context) -> str:
-    return f"{ctx.platform}:{ctx.user_key}"
-
-
 async def run(ctx: Context, code: str = "", location: Location | None = None) -> list[Reply]:
     """Check in with a code or a location; with neither, ask for one."""
     if location is not None:
@@ -93,127 +91,76 @@ async def receive(ctx: Context, text: str = "", location: Location | None = None
 
 
 async def _by_code(ctx: Context, code: str) -> list[Reply]:
-    me, now, s = ctx.me, ctx.now, ctx.settings
-    window = timedelta(minutes=s.CHECKIN_LOCK_MINUTES)
-    locked_at = await first_hit_in_window(
-        session=ctx.session, kind="checkin_lock", key=_fail_key(ctx), now=now, window=window
-    )
-    if locked_at is not None:
-        return [Reply(LOCKED.format(until=fmt_local(locked_at + window, "%H:%M")))]
-    candidates = await open_activities(
-        ctx.session, now=now, opens_before_minutes=s.CHECKIN_OPENS_MINUTES_BEFORE
-    )
-    mine = []
-    for activity in candidates:
-        age = code_age(activity, code, now, lookback=1)
-        allowed = me.may_attend(activity)
-        if age is not None:
-            if not allowed:
-                return [
-                    Reply(
-                        WRONG_ACTIVITY.format(
-                            title=activity.title, alliance=activity.alliance.name
-                        )
-                    )
-                ]
-            return await _record(ctx, activity, CheckInMethod.CODE)
-        if allowed:
-            mine.append(activity)
-    ended = await recently_ended(ctx.session, now=now, scope=me.attend_scope())
-    if ended is not None and code_age(ended, code, now) is not None:
-        return [Reply(ENDED.format(title=ended.title, end=fmt_local(ended.ends_at, "%H:%M")))]
-    if not mine:
-        return [Reply(await _closed_sentence(ctx, ended))]
-    stale = any(code_age(a, code, now) is not None for a in mine)
-    return [Reply(await _failed(ctx, STALE_CODE if stale else WRONG_CODE))]
-
-
-async def _closed_sentence(ctx: Context, ended: Activity | None) -> str:
-    """Why nothing can be checked in to now: not open yet, ended, or nothing at all."""
-    scope = ctx.me.attend_scope()
-    upcoming = await upcoming_activities(ctx.session, now=ctx.now, scope=scope, limit=1)
-    minutes = ctx.settings.CHECKIN_OPENS_MINUTES_BEFORE
-    if upcoming and upcoming[0].starts_at - ctx.now < timedelta(days=1):
-        nxt = upcoming[0]
-        opens = fmt_local(nxt.starts_at - timedelta(minutes=minutes))
-        return NOT_YET.format(title=nxt.title, opens=opens)
-    if ended is not None:
-        return ENDED.format(title=ended.title, end=fmt_local(ended.ends_at, "%H:%M"))
-    return NO_ACTIVITY
-
-
-async def _failed(ctx: Context, sentence: str) -> str:
-    """Count a wrong code; the last allowed one pauses code check-in for the window."""
-    window = timedelta(minutes=ctx.settings.CHECKIN_LOCK_MINUTES)
-    key, now = _fail_key(ctx), ctx.now
-    await record_hit(session=ctx.session, kind="checkin_fail", key=key, now=now)
-    failures = await count_hits(
-        session=ctx.session, kind="checkin_fail", key=key, now=now, window=window
-    )
-    allowed = ctx.settings.CHECKIN_FAILURES_ALLOWED
-    if failures >= allowed:
-        await record_hit(session=ctx.session, kind="checkin_lock", key=key, now=now)
-        return LOCKED.format(until=fmt_local(now + window, "%H:%M"))
-    return sentence.format(left=allowed - failures)
+    try:
+        row = await check_in_by_code(
+            session=ctx.session,
+            member=ctx.me,
+            code=code,
+            now=ctx.now,
+            rules=CheckInRules.of(ctx.settings),
+            key=f"{ctx.platform}:{ctx.user_key}",
+        )
+    except CheckInRefused as refused:
+        return [Reply(refusal(refused))]
+    return await _checked_in(ctx, row)
 
 
 async def _by_location(ctx: Context, location: Location) -> list[Reply]:
-    if (
-        ctx.platform == "telegram"
-        and not location.live
-        and ctx.settings.CHECKIN_TELEGRAM_LIVE_ONLY
-    ):
-        return [Reply(LIVE_ONLY)]
-    candidates = await open_activities(
-        ctx.session, now=ctx.now, opens_before_minutes=ctx.settings.CHECKIN_OPENS_MINUTES_BEFORE
-    )
-    mine = [a for a in candidates if ctx.me.may_attend(a)]
-    if not mine:
-        ended = await recently_ended(ctx.session, now=ctx.now, scope=ctx.me.attend_scope())
-        return _refuse(location, await _closed_sentence(ctx, ended))
-    placed = [
-        (distance_m(location.latitude, location.longitude, a.latitude, a.longitude), a)
-        for a in mine
-        if a.latitude is not None and a.longitude is not None
-    ]
-    if not placed:
-        return _refuse(location, NO_PLACE)
-    distance, nearest = min(placed, key=lambda pair: pair[0])
-    first = await find_checkin(ctx.session, activity_id=nearest.id, member_id=ctx.me.id)
-    if first is not None:
-        return _refuse(location, ALREADY.format(time=fmt_local(first.at), title=nearest.title))
-    if distance > nearest.radius_m:
-        far = TOO_FAR.format(
-            title=nearest.title, distance=round(distance), radius=nearest.radius_m
-        )
-        return _refuse(location, far)
-    return await _record(ctx, nearest, CheckInMethod.LOCATION, distance=distance)
-
-
-def _refuse(location: Location, sentence: str) -> list[Reply]:
-    """A live share's later positions only speak up to check the member in: its first
-    position was answered, and a refusal every few seconds would flood the chat."""
-    return [] if location.followup else [Reply(sentence)]
-
-
-async def _record(
-    ctx: Context, activity: Activity, method: CheckInMethod, distance: float | None = None
-) -> list[Reply]:
-    await ctx.dialog.clear()
     try:
-        await check_in(
+        row = await check_in_by_location(
             session=ctx.session,
-            activity=activity,
             member=ctx.me,
-            method=method,
+            location=location,
             now=ctx.now,
-            distance=distance,
+            rules=CheckInRules.of(ctx.settings),
         )
-    except AlreadyCheckedIn as already:
-        return [Reply(ALREADY.format(time=fmt_local(already.first.at), title=activity.title))]
+    except CheckInRefused as refused:
+        # A live share's later positions only speak up to check the member in: its first
+        # position was answered, and a refusal every few seconds would flood the chat.
+        return [] if location.followup else [Reply(refusal(refused))]
+    return await _checked_in(ctx, row)
+
+
+def refusal(refused: CheckInRefused) -> str:
+    """The sentence for a refused check-in."""
+    d = refused.detail
+    activity: Activity | None = d.get("activity")
+    title = activity.title if activity else ""
+    match refused.reason:
+        case "locked":
+            return LOCKED.format(until=fmt_local(d["until"], "%H:%M"))
+        case "wrong_code":
+            return WRONG_CODE.format(left=d["left"])
+        case "stale_code":
+            return STALE_CODE.format(left=d["left"])
+        case "wrong_alliance":
+            assert activity is not None
+            return WRONG_ACTIVITY.format(title=title, alliance=activity.alliance.name)
+        case "not_yet":
+            return NOT_YET.format(title=title, opens=fmt_local(d["opens"]))
+        case "ended":
+            assert activity is not None
+            return ENDED.format(title=title, end=fmt_local(activity.ends_at, "%H:%M"))
+        case "not_live":
+            return LIVE_ONLY
+        case "no_place":
+            return NO_PLACE
+        case "too_far":
+            assert activity is not None
+            distance = round(d["distance"])
+            return TOO_FAR.format(title=title, distance=distance, radius=activity.radius_m)
+        case "already":
+            assert isinstance(refused, AlreadyCheckedIn)
+            return ALREADY.format(time=fmt_local(refused.first.at), title=title)
+    return NO_ACTIVITY
+
+
+async def _checked_in(ctx: Context, row: CheckIn) -> list[Reply]:
+    await ctx.dialog.clear()
+    activity = row.activity
     guest = activity.alliance_id not in ctx.me.home_alliances()
     text = CHECKED_IN.format(
-        title=activity.title, time=fmt_local(ctx.now, "%H:%M"), method=METHOD_ZH[method]
+        title=activity.title, time=fmt_local(ctx.now, "%H:%M"), method=METHOD_ZH[row.method]
     )
     return [Reply(text + (GUEST_NOTE if guest else ""))]
 

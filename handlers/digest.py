@@ -14,7 +14,7 @@ from bot.core import Reply, Role
 from bot.core.clock import fmt_local, local_datetime, to_local
 from handlers.context import Context
 from handlers.stats import pct, scope_label
-from models.activity import export_attendance
+from models.checkin import export_attendance
 from models.export import export_members, export_notices, export_resources, export_tickets
 from models.member import Member, MemberRole
 from models.outbox import enqueue

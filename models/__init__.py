@@ -3,10 +3,11 @@
 Importing this package registers every table on Base.metadata (Alembic relies on it).
 """
 
-from models.activity import Activity, CheckIn
+from models.activity import Activity
 from models.audit import AuditLog
 from models.base import Base
 from models.button import ButtonToken
+from models.checkin import CheckIn
 from models.dialog import DialogState
 from models.inbox import InboxEvent
 from models.kv import KeyValue

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, String, UniqueConstraint, inspect, select
@@ -14,6 +14,8 @@ from bot.core import Role
 from models.base import Base, TimestampMixin
 from models.org import Department, Membership, Unit
 from models.scope import Scope
+from models.throttle import Lockout
+from settings import Settings
 
 if TYPE_CHECKING:
     from models.activity import Activity
@@ -142,11 +144,17 @@ class InviteCode(TimestampMixin, Base):
 
 
 class BindError(Exception):
-    """Binding failed; `reason` is one of: unknown, used, expired, already_bound."""
+    """Binding failed; `reason` is one of: unknown, used, expired, already_bound, locked.
 
-    def __init__(self, reason: str) -> None:
+    `left`: the wrong attempts still allowed (0 when this one paused binding); `until`: when a
+    pause ends.
+    """
+
+    def __init__(self, reason: str, *, left: int | None = None, until: datetime | None = None):
         super().__init__(reason)
         self.reason = reason
+        self.left = left
+        self.until = until
 
 
 def new_invite_code() -> str:
@@ -166,6 +174,43 @@ async def find_member(session: AsyncSession, *, platform: str, user_key: str) ->
         .options(HOME_LOADED.selectinload(Membership.alliance), selectinload(Member.department))
     )
     return (await session.execute(stmt)).scalar_one_or_none()
+
+
+def bind_lockout(settings: Settings) -> Lockout:
+    """Wrong invite codes allowed before binding pauses (BIND_FAILURES_ALLOWED, _LOCK_MINUTES)."""
+    window = timedelta(minutes=settings.BIND_LOCK_MINUTES)
+    return Lockout("bind", settings.BIND_FAILURES_ALLOWED, window)
+
+
+async def bind_with_code(
+    *,
+    session: AsyncSession,
+    platform: str,
+    user_key: str,
+    chat_key: str,
+    code: str,
+    now: datetime,
+    lockout: Lockout,
+) -> Member:
+    """Bind with an invite code, counting wrong ones: too many pause binding for a while."""
+    key = f"{platform}:{user_key}"
+    until = await lockout.locked_until(session=session, key=key, now=now)
+    if until is not None:
+        raise BindError("locked", until=until)
+    try:
+        return await bind_identity(
+            session=session,
+            platform=platform,
+            user_key=user_key,
+            chat_key=chat_key,
+            code=code,
+            now=now,
+        )
+    except BindError as error:
+        left = await lockout.fail(session=session, key=key, now=now)
+        if left == 0:
+            raise BindError("locked", until=now + lockout.window) from error
+        raise BindError(error.reason, left=left) from error
 
 
 async def bind_identity(

@@ -33,7 +33,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.clock import local_datetime, to_local
-from models.activity import Activity, CheckIn
+from models.activity import Activity
+from models.checkin import CheckIn
 from models.member import Member
 from models.notice import Notice, NoticeRecipient
 from models.org import Membership, Unit

@@ -12,7 +12,8 @@ from datetime import datetime
 from sqlalchemy import Select, distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.activity import Activity, CheckIn, attendance
+from models.activity import Activity
+from models.checkin import CheckIn, attendance
 from models.member import Member
 from models.notice import Notice, NoticeRecipient
 from models.org import Alliance, AllianceType, Membership, Unit

@@ -5,6 +5,7 @@ Rows live in SQL so that several workers see the same counts and a restart forge
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Index, String, delete, func, select
@@ -50,3 +51,33 @@ async def first_hit_in_window(
 
 async def prune_hits(*, session: AsyncSession, before: datetime) -> None:
     await session.execute(delete(ThrottleHit).where(ThrottleHit.at < before))
+
+
+@dataclass(frozen=True)
+class Lockout:
+    """Wrong attempts (check-in codes, invite codes): `allowed` failures within `window`
+    pause the attempts for the window. One helper for every such limit."""
+
+    kind: str
+    allowed: int
+    window: timedelta
+
+    async def locked_until(
+        self, *, session: AsyncSession, key: str, now: datetime
+    ) -> datetime | None:
+        """When the pause on `key` ends, or None when attempts are open."""
+        locked_at = await first_hit_in_window(
+            session=session, kind=f"{self.kind}_lock", key=key, now=now, window=self.window
+        )
+        return locked_at + self.window if locked_at is not None else None
+
+    async def fail(self, *, session: AsyncSession, key: str, now: datetime) -> int:
+        """Count a failure; returns the attempts left (0: now paused until now + window)."""
+        await record_hit(session=session, kind=f"{self.kind}_fail", key=key, now=now)
+        failures = await count_hits(
+            session=session, kind=f"{self.kind}_fail", key=key, now=now, window=self.window
+        )
+        if failures >= self.allowed:
+            await record_hit(session=session, kind=f"{self.kind}_lock", key=key, now=now)
+            return 0
+        return self.allowed - failures

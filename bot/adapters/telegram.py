@@ -45,8 +45,12 @@ START_PRIVATE = "{name}，请先私聊我并发送 /start，我再把结果私�
 Call = tuple[str, dict[str, Any]]
 
 
-def to_incoming(update: Update, bot_username: str = "") -> Incoming | None:
-    """The core's event for an update, or None when the bot should ignore it."""
+def to_incoming(update: Update, bot_username: str = "", live_only: bool = True) -> Incoming | None:
+    """The core's event for an update, or None when the bot should ignore it.
+
+    A location counts for check-in (`verified`) only when shared live, unless `live_only` is
+    off (CHECKIN_TELEGRAM_LIVE_ONLY): a plain pin can be dropped anywhere on the map.
+    """
     query = update.callback_query
     if query is not None:
         if not query.data:
@@ -69,7 +73,13 @@ def to_incoming(update: Update, bot_username: str = "") -> Incoming | None:
     if message.location is not None:
         followup = update.edited_message is not None  # only live locations are edited
         live = bool(message.location.live_period) or followup
-        location = Location(message.location.latitude, message.location.longitude, live, followup)
+        location = Location(
+            message.location.latitude,
+            message.location.longitude,
+            live,
+            followup,
+            verified=live or not live_only,
+        )
     elif update.edited_message is not None:
         return None  # an edited text is not a new request
     text = (message.text or "").strip()
@@ -218,7 +228,7 @@ def build_application(app: App, polling: bool) -> Application:  # type: ignore[t
 
 async def handle_update(app: App, bot: Bot, update: Update) -> None:
     """Dispatch one update and send the replies (privately when it came from a group)."""
-    incoming = to_incoming(update, bot.username)
+    incoming = to_incoming(update, bot.username, app.settings.CHECKIN_TELEGRAM_LIVE_ONLY)
     if update.callback_query is not None:
         try:
             await update.callback_query.answer()

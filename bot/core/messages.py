@@ -11,12 +11,14 @@ from pathlib import Path
 @dataclass(frozen=True)
 class Location:
     """A shared position. `followup`: a later position of a live share already started
-    (Telegram sends one every few seconds while the user moves)."""
+    (Telegram sends one every few seconds while the user moves). `verified`: the adapter
+    vouches that it is where the person is now (on Telegram only a live share, by setting)."""
 
     latitude: float
     longitude: float
     live: bool = False
     followup: bool = False
+    verified: bool = True
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.activity import Activity, CheckIn, CheckInMethod, expected_members
+from models.activity import Activity, expected_members
+from models.checkin import CheckIn, CheckInMethod
 from models.member import Identity, Member
 from models.notice import AudienceKind, NoticeRecipient, create_notice
 from models.outbox import OutboxMessage, OutboxStatus

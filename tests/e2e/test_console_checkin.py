@@ -20,7 +20,8 @@ def stale_code(database_url: str) -> str:
 
     from sqlalchemy import create_engine, select
 
-    from models.activity import Activity, code_at, minute_of
+    from models.activity import Activity
+    from models.checkin import code_at, minute_of
     from settings import load_settings
 
     url = load_settings(_env_file=None, DATABASE_URL=database_url).sync_database_url

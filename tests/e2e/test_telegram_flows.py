@@ -18,7 +18,8 @@ from bot.demo.activities import VENUE
 from bot.dispatcher import TOO_FAST
 from handlers.checkin import LIVE_ONLY
 from handlers.resources import SUGGESTED
-from models.activity import Activity, CheckIn, CheckInMethod
+from models.activity import Activity
+from models.checkin import CheckIn, CheckInMethod
 from models.member import Identity, Member
 from models.resource import MatchRequest, MatchState, Resource
 from models.ticket import Ticket, TicketState

@@ -25,7 +25,8 @@ from bot.demo.activities import VENUE
 from bot.ratelimit import RateLimiter
 from bot.web import build_web_app, transports_for
 from handlers.resources import SUGGESTED
-from models.activity import Activity, CheckIn, CheckInMethod
+from models.activity import Activity
+from models.checkin import CheckIn, CheckInMethod
 from models.db import make_engine, make_sessionmaker
 from models.member import Identity, InviteCode, Member
 from models.resource import MatchRequest, MatchState, Resource

@@ -16,7 +16,8 @@ from sqlalchemy import func, select
 
 from bot.core import Incoming, Location, Role
 from bot.core.clock import FrozenClock, local_datetime
-from models.activity import Activity, CheckIn, CheckInMethod
+from models.activity import Activity
+from models.checkin import CheckIn, CheckInMethod
 from models.member import Identity, Member, MemberRole
 from models.org import Membership
 from models.outbox import OutboxMessage
@@ -147,7 +148,7 @@ async def test_telegram_needs_a_live_location(chat: Chat) -> None:
             user_key="tg-42",
             chat_key="tg-42",
             received_at=chat.app.clock.now(),
-            location=Location(VENUE[0], VENUE[1], live),
+            location=Location(VENUE[0], VENUE[1], live, verified=live),  # as the adapter says
         )
 
     [pin] = await chat.send(event(False))

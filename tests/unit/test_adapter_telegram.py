@@ -74,7 +74,11 @@ def test_button_press_carries_the_token_as_action() -> None:
 
 def test_locations_live_and_edited() -> None:
     plain = to_incoming(update(message=message(location={"latitude": 35.5, "longitude": 118.4})))
-    assert plain is not None and plain.location == Location(35.5, 118.4, False)
+    assert plain is not None and plain.location == Location(35.5, 118.4, False, verified=False)
+    pin = to_incoming(
+        update(message=message(location={"latitude": 35.5, "longitude": 118.4})), live_only=False
+    )
+    assert pin is not None and pin.location == Location(35.5, 118.4, False, verified=True)
     live_loc = {"latitude": 35.5, "longitude": 118.4, "live_period": 900}
     live = to_incoming(update(message=message(location=live_loc)))
     assert live is not None and live.location == Location(35.5, 118.4, True)

@@ -6,7 +6,8 @@ import itertools
 from datetime import date, timedelta
 
 from bot.core.clock import local_datetime
-from models.activity import Activity, code_age, code_at, current_code, distance_m, minute_of
+from models.activity import Activity
+from models.checkin import code_age, code_at, current_code, distance_m, minute_of
 from models.rotation import Period, RotationPlan, align, chair_unit_id, period_bounds, period_index
 
 

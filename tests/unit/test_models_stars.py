@@ -7,7 +7,8 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from bot.core.clock import FrozenClock, local_datetime
-from models.activity import Activity, CheckInMethod, check_in
+from models.activity import Activity
+from models.checkin import CheckInMethod, check_in
 from models.member import Identity, Member
 from models.org import Membership
 from models.rotation import get_plan
