@@ -8,24 +8,11 @@ from pathlib import Path
 import pytest
 
 from bot.core import Role
+from bot.nlu import INTENTS
 from handlers import ROUTES
 from tests.fakes import Chat
 
 ROOT = Path(__file__).resolve().parents[2]
-INTENTS = {
-    "bind",
-    "help",
-    "me",
-    "activities",
-    "checkin",
-    "my_record",
-    "report",
-    "my_reports",
-    "resources",
-    "notices",
-    "rotation",
-    "stats",
-}
 
 
 def test_every_route_has_a_short_title_and_a_help_line() -> None:
@@ -43,8 +30,8 @@ def test_no_alias_or_command_collides() -> None:
     assert len(intents) == len(set(intents))
 
 
-def test_intents_are_the_documented_ones() -> None:
-    assert {r.intent for r in ROUTES if r.intent} <= INTENTS
+def test_every_intent_of_the_nlu_has_a_route_and_every_route_intent_is_known() -> None:
+    assert {r.intent for r in ROUTES if r.intent} == set(INTENTS)
 
 
 def test_at_most_one_route_takes_bare_locations() -> None:
