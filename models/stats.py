@@ -1,7 +1,8 @@
 """Figures computed from the data: the alliance matrix of the report's table, activities,
 mobile members, notices and resources for /stats and the weekly digest.
 
-Ticket figures come from models.ticket (ticket_figures, overdue); they are not recomputed here.
+Ticket figures come from models.ticket_figures (ticket_figures), overdue tickets from
+models.ticket (overdue); they are not recomputed here.
 """
 
 from __future__ import annotations

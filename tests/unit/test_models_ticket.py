@@ -24,9 +24,9 @@ from models.ticket import (
     add_working_days,
     department_by_code,
     file_ticket,
-    ticket_figures,
     transition,
 )
+from models.ticket_figures import ticket_figures
 from tests.conftest import START
 
 ACTOR_ACCOUNT = {"officer": "officer_tax", "admin": "alliance_admin", "reporter": "member"}
