@@ -13,14 +13,8 @@ from bot.core.clock import fmt_local, to_local
 from handlers.ticket_text import summary
 from models.member import MemberRole
 from models.outbox import enqueue
-from models.ticket import (
-    Ticket,
-    admin_ids,
-    due_for_reminder,
-    officer_ids,
-    overdue,
-    record_escalation,
-)
+from models.ticket import Ticket, admin_ids, officer_ids
+from models.ticket_deadlines import due_for_reminder, overdue, record_escalation
 from settings import Settings
 
 REMIND = {

@@ -2,7 +2,7 @@
 mobile members, notices and resources for /stats and the weekly digest.
 
 Ticket figures come from models.ticket_figures (ticket_figures), overdue tickets from
-models.ticket (overdue); they are not recomputed here.
+models.ticket_deadlines (overdue); they are not recomputed here.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from models.activity import Activity, CheckIn, attendance
 from models.member import Member
 from models.notice import Notice, NoticeRecipient
 from models.org import Alliance, AllianceType, Membership, Unit
-from models.ticket import Ticket, overdue
+from models.ticket import Ticket
+from models.ticket_deadlines import overdue
 
 
 @dataclass(frozen=True)
@@ -192,7 +193,7 @@ async def resource_figures(
 async def overdue_tickets(
     session: AsyncSession, alliance_ids: Collection[int] | None, now: datetime
 ) -> list[tuple[Ticket, str]]:
-    """models.ticket.overdue limited to the scope."""
+    """models.ticket_deadlines.overdue limited to the scope."""
     rows = await overdue(session, now)
     if alliance_ids is None:
         return rows

@@ -98,9 +98,7 @@ ACTIONS: dict[str, Action] = {
 # Events that record something without moving the state.
 NOTE_ACTIONS = frozenset({"cosign", "escalate", "merged_in"})
 
-REMIND_BEFORE_SIGN = timedelta(hours=4)
 NUMBER_ATTEMPTS = 5
-REMIND_BEFORE_RESOLVE = timedelta(days=1)
 
 
 class Ticket(Base):
@@ -199,16 +197,6 @@ class NotPermitted(TicketError):
         self.action = action
 
 
-def add_working_days(start: datetime, days: int) -> datetime:
-    """`days` working days after `start` (Saturdays and Sundays skipped; no holidays)."""
-    local = to_local(start)
-    while days > 0:
-        local += timedelta(days=1)
-        if local.weekday() < 5:
-            days -= 1
-    return local.astimezone(start.tzinfo)
-
-
 def actor_kinds(member: Member | None, ticket: Ticket) -> set[Actor]:
     """What `member` may act as on `ticket`."""
     if member is None:
@@ -268,7 +256,7 @@ async def department_by_code(session: AsyncSession, code: str | None) -> Departm
     return await session.scalar(select(Department).where(Department.code == code))
 
 
-def _event(
+def new_event(
     ticket: Ticket,
     action: str,
     actor: Member | None,
@@ -297,6 +285,8 @@ async def file_ticket(
     now: datetime,
 ) -> tuple[Ticket, list[TicketEvent]]:
     """File a ticket and dispatch it when its category has a department."""
+    from models.ticket_deadlines import add_working_days  # that module imports this one
+
     text = text.strip()
     if not text:
         raise TicketError("empty")
@@ -333,12 +323,12 @@ async def file_ticket(
     session.add(
         TicketReporter(ticket_id=ticket.id, member_id=reporter.id, unit_id=unit_id, joined_at=now)
     )
-    events = [_event(ticket, "file", reporter, now, None)]
+    events = [new_event(ticket, "file", reporter, now, None)]
     department = await department_by_code(session, rule.department)
     if department is not None:
         ticket.department_id = department.id
         ticket.state = S.DISPATCHED
-        events.append(_event(ticket, "dispatch", None, now, S.SUBMITTED, department.name))
+        events.append(new_event(ticket, "dispatch", None, now, S.SUBMITTED, department.name))
     session.add_all(events)
     await session.flush()
     await session.refresh(ticket, ["reporters", "department", "unit", "reporter"])
@@ -393,7 +383,7 @@ async def transition(
     ticket.state = after
     if after in FINAL_STATES:
         ticket.closed_at = now
-    event = _event(ticket, action, actor, now, before, note)
+    event = new_event(ticket, action, actor, now, before, note)
     session.add(event)
     await session.flush()
     return event
@@ -440,21 +430,9 @@ async def cosign(*, session: AsyncSession, ticket: Ticket, member: Member, now: 
             ticket_id=ticket.id, member_id=member.id, unit_id=member.home_unit_id, joined_at=now
         )
     )
-    session.add(_event(ticket, "cosign", member, now, ticket.state))
+    session.add(new_event(ticket, "cosign", member, now, ticket.state))
     await session.flush()
     await session.refresh(ticket, ["reporters"])
-
-
-async def record_escalation(
-    *, session: AsyncSession, ticket: Ticket, kind: str, now: datetime
-) -> None:
-    """督办: mark the ticket escalated for `kind` ('sign' or 'resolve') once."""
-    if kind == "sign":
-        ticket.sign_escalated_at = now
-    else:
-        ticket.resolve_escalated_at = now
-    session.add(_event(ticket, "escalate", None, now, ticket.state, kind))
-    await session.flush()
 
 
 async def get_ticket(session: AsyncSession, *, number: str = "", ticket_id: int = 0) -> Ticket:
@@ -538,33 +516,3 @@ async def admin_ids(
         return alliance
     top = await _role_holders(session, Role.SUPER_ADMIN)
     return alliance + [m for m in top if m not in alliance]
-
-
-async def due_for_reminder(session: AsyncSession, now: datetime) -> list[tuple[Ticket, str]]:
-    """(ticket, 'sign'|'resolve') whose deadline comes within the reminder lead time."""
-    sign = select(Ticket).where(
-        Ticket.state == S.DISPATCHED,
-        Ticket.sign_due_at > now,
-        Ticket.sign_due_at <= now + REMIND_BEFORE_SIGN,
-    )
-    resolve = select(Ticket).where(
-        Ticket.state.in_([S.DISPATCHED, S.SIGNED, S.IN_PROGRESS]),
-        Ticket.resolve_due_at > now,
-        Ticket.resolve_due_at <= now + REMIND_BEFORE_RESOLVE,
-    )
-    return [(t, "sign") for t in (await session.execute(sign)).scalars()] + [
-        (t, "resolve") for t in (await session.execute(resolve)).scalars()
-    ]
-
-
-async def overdue(session: AsyncSession, now: datetime) -> list[tuple[Ticket, str]]:
-    """(ticket, 'sign'|'resolve') past a deadline, whether escalated already or not."""
-    sign = select(Ticket).where(Ticket.state.in_(list(UNSIGNED_STATES)), Ticket.sign_due_at <= now)
-    resolve = select(Ticket).where(
-        Ticket.state.in_(list(OPEN_STATES)), Ticket.resolve_due_at <= now
-    )
-    rows = [(t, "sign") for t in (await session.execute(sign.order_by(Ticket.id))).scalars()]
-    rows += [
-        (t, "resolve") for t in (await session.execute(resolve.order_by(Ticket.id))).scalars()
-    ]
-    return rows

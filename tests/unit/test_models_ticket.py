@@ -21,11 +21,11 @@ from models.ticket import (
     TicketError,
     TicketEvent,
     TicketState,
-    add_working_days,
     department_by_code,
     file_ticket,
     transition,
 )
+from models.ticket_deadlines import add_working_days
 from models.ticket_figures import ticket_figures
 from tests.conftest import START
 
