@@ -98,6 +98,39 @@ ACTIONS: dict[str, Action] = {
 # Events that record something without moving the state.
 NOTE_ACTIONS = frozenset({"cosign", "escalate", "merged_in"})
 
+
+class Audience(enum.StrEnum):
+    """Who is told of a ticket event; `audience_ids` finds the members for a ticket."""
+
+    ALLIANCE_ADMINS = "alliance_admins"  # the ticket's alliance admins, else the super admins
+    ALLIANCE_AND_SUPER_ADMINS = "alliance_and_super_admins"  # both, always
+    OFFICERS = "officers"  # the officers of the ticket's department
+    REPORTERS = "reporters"  # everyone behind the ticket: the filer and every co-signer
+    FILER = "filer"  # the member who filed it
+
+
+A = Audience
+# Who is told of each event, in this order: the actions of ACTIONS, the note events, and the
+# deadline sweep's "remind" (a deadline is near) and "escalate" (督办, it has passed). The
+# member whose message caused the event is not told.
+TOLD: dict[str, tuple[Audience, ...]] = {
+    "file": (A.ALLIANCE_ADMINS,),
+    "dispatch": (A.OFFICERS,),
+    "route": (A.OFFICERS, A.REPORTERS),
+    "sign": (A.REPORTERS,),
+    "update": (A.REPORTERS,),
+    "resolve": (A.REPORTERS, A.FILER),
+    "return": (A.REPORTERS, A.ALLIANCE_AND_SUPER_ADMINS),
+    "reject": (A.REPORTERS,),
+    "merge": (A.REPORTERS,),
+    "rate": (A.OFFICERS,),
+    "reopen": (A.OFFICERS, A.ALLIANCE_AND_SUPER_ADMINS),
+    "cosign": (A.FILER, A.OFFICERS),
+    "merged_in": (),
+    "remind": (A.OFFICERS,),
+    "escalate": (A.ALLIANCE_AND_SUPER_ADMINS, A.OFFICERS),
+}
+
 NUMBER_ATTEMPTS = 5
 
 
@@ -516,3 +549,29 @@ async def admin_ids(
         return alliance
     top = await _role_holders(session, Role.SUPER_ADMIN)
     return alliance + [m for m in top if m not in alliance]
+
+
+async def audience_ids(*, session: AsyncSession, ticket: Ticket, audience: Audience) -> list[int]:
+    """The members of `audience` for this ticket."""
+    match audience:
+        case Audience.ALLIANCE_ADMINS:
+            return await admin_ids(session, ticket.alliance_id, supers="fallback")
+        case Audience.ALLIANCE_AND_SUPER_ADMINS:
+            return await admin_ids(session, ticket.alliance_id)
+        case Audience.OFFICERS:
+            return await officer_ids(session, ticket.department_id)
+        case Audience.REPORTERS:
+            return ticket.reporter_member_ids()
+        case Audience.FILER:
+            return [ticket.reporter_id]
+
+
+async def told(
+    *, session: AsyncSession, ticket: Ticket, event: str, actor: Member | None = None
+) -> list[tuple[Audience, list[int]]]:
+    """The audiences TOLD of `event` in order, each with its members; `actor` is left out."""
+    found = []
+    for audience in TOLD[event]:
+        ids = await audience_ids(session=session, ticket=ticket, audience=audience)
+        found.append((audience, [m for m in ids if actor is None or m != actor.id]))
+    return found
