@@ -1,7 +1,8 @@
 """Problem tickets of the whistle workflow (企业吹哨、红盟响应、部门报到) and their rules.
 
-The allowed transitions are the table ACTIONS; every transition writes a TicketEvent.
-Deadlines count from submission, so re-routing never resets the clock.
+The allowed transitions are the table ACTIONS; every transition writes a TicketEvent. Who is
+told of each event is the table TOLD beside it (`told` finds the members; the wording is the
+handlers'). Deadlines and 督办 are in models.ticket_deadlines, figures in models.ticket_figures.
 """
 
 from __future__ import annotations
