@@ -104,10 +104,9 @@ async def test_a_batched_card_carries_shared_tokens_that_work_for_each_user(app:
         )
         assert owner == SHARED
         for key in keys:
-            assert (
-                await resolve_token(session=session, platform="batchy", user_key=key, token=token)
-                == Press("notices.ack", {"notice": 5})
-            )
+            assert await resolve_token(
+                session=session, platform="batchy", user_key=key, token=token
+            ) == Press("notices.ack", {"notice": 5})
 
 
 async def test_rejected_users_become_unreachable(app: App) -> None:
