@@ -17,7 +17,7 @@ from models.stats import (
     overdue_tickets,
     resource_figures,
 )
-from models.ticket import ticket_figures
+from models.ticket_figures import ticket_figures
 
 TITLE_COUNTY = "📊 党建红盟矩阵（全县）"
 TITLE_ALLIANCE = "📊 本联盟数据"

@@ -1,98 +1,59 @@
-"""Ticket deadlines sweep: remind officers, escalate (督办) overdue tickets, daily digest."""
+"""Ticket deadlines sweep: remind officers, escalate (督办) overdue tickets, daily digest.
+
+Who is told comes from the table `TOLD` ("remind", "escalate") and what they read from
+handlers.ticket_text, as for every other ticket event.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core import Button, Reply, Role
-from bot.core.clock import fmt_local, to_local
-from handlers.ticket_text import summary
+from bot.core import Role
+from bot.core.clock import to_local
+from handlers.ticket_text import messages, overdue_digest
 from models.member import MemberRole
 from models.outbox import enqueue
-from models.ticket import (
-    Ticket,
-    admin_ids,
-    due_for_reminder,
-    officer_ids,
-    overdue,
-    record_escalation,
-)
+from models.ticket import Ticket
+from models.ticket_deadlines import due_for_reminder, overdue, record_escalation
 from settings import Settings
 
-REMIND = {
-    "sign": "⏰ 提醒：{number} 需在 {due} 前签收（部门报到）。",
-    "resolve": "⏰ 提醒：{number} 需在 {due} 前办结。",
-}
-ESCALATE = {
-    "sign": "🚨 督办：{number}（{department}）超过签收时限 {due}，仍未签收。",
-    "resolve": "🚨 督办：{number}（{department}）超过办结时限 {due}，仍未办结。",
-}
-ESCALATED_FOR_OFFICER = "🚨 {number} 已超时（{due}），已报联盟和县级督办，请尽快办理。"
-DIGEST_TITLE = "📋 {date} 超时工单 {count} 件："
 DIGEST_HOUR = 8  # local time after which the day's digest goes out
 
 
 async def sweep(*, session: AsyncSession, now: datetime, settings: Settings) -> None:
     """Reminders before deadlines, escalation past them, one digest a day per admin."""
-    for ticket, kind in await due_for_reminder(session, now):
-        due = ticket.sign_due_at if kind == "sign" else ticket.resolve_due_at
-        reply = Reply(
-            REMIND[kind].format(number=ticket.number, due=fmt_local(due)),
-            (Button("查看", "tickets.view", ticket=ticket.id),),
-        )
-        officers = await officer_ids(session, ticket.department_id)
-        await _send_once(session, officers, reply, now, ticket, "ticket_remind", f"remind-{kind}")
+    for ticket, deadline in await due_for_reminder(session, now):
+        await _tell_once(session, ticket, "remind", deadline, now)
     late = await overdue(session, now)
-    for ticket, kind in late:
-        if ticket.sign_escalated_at if kind == "sign" else ticket.resolve_escalated_at:
+    for ticket, deadline in late:
+        if ticket.sign_escalated_at if deadline == "sign" else ticket.resolve_escalated_at:
             continue
-        await _escalate(session, ticket, kind, now)
+        await record_escalation(session=session, ticket=ticket, kind=deadline, now=now)
+        await _tell_once(session, ticket, "escalate", deadline, now)
     if to_local(now).hour >= DIGEST_HOUR and late:
         await _digest(session, late, now)
 
 
-async def _escalate(session: AsyncSession, ticket: Ticket, kind: str, now: datetime) -> None:
-    due = fmt_local(ticket.sign_due_at if kind == "sign" else ticket.resolve_due_at)
-    department = ticket.department.name if ticket.department else "待分派"
-    await record_escalation(session=session, ticket=ticket, kind=kind, now=now)
-    view = (Button("查看", "tickets.view", ticket=ticket.id),)
-    to_admins = Reply(
-        ESCALATE[kind].format(number=ticket.number, department=department, due=due), view
-    )
-    admins = await admin_ids(session, ticket.alliance_id)
-    await _send_once(
-        session, admins, to_admins, now, ticket, "ticket_escalate", f"escalate-{kind}"
-    )
-    to_officers = Reply(ESCALATED_FOR_OFFICER.format(number=ticket.number, due=due), view)
-    officers = await officer_ids(session, ticket.department_id)
-    await _send_once(
-        session, officers, to_officers, now, ticket, "ticket_escalate", f"escalate-{kind}"
-    )
-
-
-async def _send_once(
-    session: AsyncSession,
-    member_ids: Iterable[int],
-    reply: Reply,
-    now: datetime,
-    ticket: Ticket,
-    kind: str,
-    tag: str,
+async def _tell_once(
+    session: AsyncSession, ticket: Ticket, event: str, deadline: str, now: datetime
 ) -> None:
-    """One outbox message per member, never twice for the same ticket and tag."""
-    for member_id in member_ids:
+    """Tell those TOLD of a deadline event, never twice for the same ticket and deadline.
+
+    Kinds and keys: ticket_remind / ticket_escalate, "ticket:<id>:remind-sign:<member id>".
+    """
+    told = await messages(session=session, ticket=ticket, event=event, note=deadline, actor=None)
+    for member_id, reply in told:
         await enqueue(
             session=session,
             member_id=member_id,
             reply=reply,
             now=now,
-            kind=kind,
+            kind=f"ticket_{event}",
             ref_id=ticket.id,
-            dedupe_key=f"ticket:{ticket.id}:{tag}:{member_id}",
+            dedupe_key=f"ticket:{ticket.id}:{event}-{deadline}:{member_id}",
         )
 
 
@@ -116,12 +77,10 @@ async def _digest(session: AsyncSession, late: list[tuple[Ticket, str]], now: da
         mine = list(dict.fromkeys(t for t, _ in late if scope is None or t.alliance_id in scope))
         if not mine:
             continue
-        lines = [DIGEST_TITLE.format(date=day.strftime("%m月%d日"), count=len(mine))]
-        lines += [f"{i}. {summary(t)}" for i, t in enumerate(mine[:20], 1)]
         await enqueue(
             session=session,
             member_id=member_id,
-            reply=Reply("\n".join(lines)),
+            reply=overdue_digest(day, mine),
             now=now,
             kind="ticket_digest",
             dedupe_key=f"ticket-digest:{day.isoformat()}:{member_id}",

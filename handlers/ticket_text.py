@@ -1,6 +1,16 @@
-"""How tickets read on a phone, and who is told of each transition (through the outbox)."""
+"""How tickets read on a phone: summaries, details, buttons, and each message of the
+who-is-told table (`TOLD` in models.ticket), one renderer per (event, audience) in RENDER.
+
+`announce` and the deadline sweep send what `messages` returns; nothing here decides who is
+told.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import Button, Reply
 from bot.core.clock import fmt_local
@@ -10,13 +20,13 @@ from models.routing import category_label
 from models.ticket import (
     ACTIONS,
     Actor,
+    Audience,
     Rating,
     Ticket,
     TicketEvent,
     actor_kinds,
-    admin_ids,
     can_see_contact,
-    officer_ids,
+    told,
 )
 
 STATE_ZH = {
@@ -84,6 +94,16 @@ RATED_FOR_OFFICER = "⭐ {number} 收到评价：{rating}。"
 REOPENED = "⚠️ {number} 评价不满意，已重新打开，请继续办理。"
 COSIGNED_FOR_OTHERS = "➕ {who}附议了 {number}，反映人增至 {count} 位。"
 RETURNED_FOR_ADMIN = "↩️ {department}退回了 {number}。理由：{note}\n请重新分派。"
+REMIND = {
+    "sign": "⏰ 提醒：{number} 需在 {due} 前签收（部门报到）。",
+    "resolve": "⏰ 提醒：{number} 需在 {due} 前办结。",
+}
+ESCALATE = {
+    "sign": "🚨 督办：{number}（{department}）超过签收时限 {due}，仍未签收。",
+    "resolve": "🚨 督办：{number}（{department}）超过办结时限 {due}，仍未办结。",
+}
+ESCALATED_FOR_OFFICER = "🚨 {number} 已超时（{due}），已报联盟和县级督办，请尽快办理。"
+DIGEST_TITLE = "📋 {date} 超时工单 {count} 件："
 
 
 def summary(ticket: Ticket) -> str:
@@ -154,74 +174,117 @@ def rating_buttons(ticket: Ticket) -> list[Button]:
     ]
 
 
-async def announce(ctx: Context, ticket: Ticket, event: TicketEvent) -> None:
-    """Tell the people concerned about one event, in the event's transaction."""
-    values = {
+def overdue_digest(day: date, tickets: list[Ticket]) -> Reply:
+    """The daily list of overdue tickets for one admin (the first 20)."""
+    lines = [DIGEST_TITLE.format(date=day.strftime("%m月%d日"), count=len(tickets))]
+    lines += [f"{i}. {summary(t)}" for i, t in enumerate(tickets[:20], 1)]
+    return Reply("\n".join(lines))
+
+
+# A renderer: the message one audience reads about one event (the ticket, the event's note,
+# the member whose message caused it).
+Render = Callable[[Ticket, str, Member | None], Reply]
+Buttons = Callable[[Ticket], tuple[Button, ...]]
+
+
+def _values(ticket: Ticket, note: str, actor: Member | None) -> dict[str, object]:
+    return {
         "number": ticket.number,
         "category": category_label(ticket.category),
         "unit": _unit(ticket),
         "text": ticket.text,
         "department": _department(ticket),
         "committee": ticket.committee,
-        "note": event.note,
+        "note": note,
         "sign_due": fmt_local(ticket.sign_due_at),
         "resolve_due": fmt_local(ticket.resolve_due_at),
+        # A deadline event's note names its deadline: 'sign' or 'resolve'.
+        "due": fmt_local(ticket.sign_due_at if note == "sign" else ticket.resolve_due_at),
+        "rating": RATING_ZH.get(ticket.rating or "", ""),
+        "who": actor.name if actor else SYSTEM,
+        "count": len(ticket.reporters),
     }
-    view = Button("查看", "tickets.view", ticket=ticket.id)
-    action = event.action
-    if action == "file":
-        routing = ROUTED if ticket.department else UNROUTED
-        text = NEW_FOR_ADMIN.format(**values, routing=routing.format(**values))
-        buttons = (
-            view,
-            Button(
-                "改派" if ticket.department else "分派",
-                "tickets.act",
-                do="route",
-                ticket=ticket.id,
-            ),
-        )
-        admins = await admin_ids(ctx.session, ticket.alliance_id, supers="fallback")
-        await _tell(ctx, ticket, admins, Reply(text, buttons))
-    if action in ("dispatch", "route"):
-        officer_buttons = (
-            Button("签收", "tickets.act", do="sign", ticket=ticket.id),
-            Button("退回", "tickets.act", do="return", ticket=ticket.id),
-            view,
-        )
-        await _tell(
-            ctx,
-            ticket,
-            await officer_ids(ctx.session, ticket.department_id),
-            Reply(NEW_FOR_OFFICER.format(**values), officer_buttons),
-        )
-    if action in TO_REPORTERS:
-        text = TO_REPORTERS[action].format(**values)
-        await _tell(ctx, ticket, ticket.reporter_member_ids(), Reply(text))
-    if action == "resolve":
-        ask = Reply(ASK_RATING.format(**values), tuple(rating_buttons(ticket)))
-        await _tell(ctx, ticket, [ticket.reporter_id], ask)
-    if action == "return":
-        buttons = (Button("改派", "tickets.act", do="route", ticket=ticket.id), view)
-        admins = await admin_ids(ctx.session, ticket.alliance_id)
-        await _tell(ctx, ticket, admins, Reply(RETURNED_FOR_ADMIN.format(**values), buttons))
-    if action == "rate" and ticket.rating:
-        text = RATED_FOR_OFFICER.format(**values, rating=RATING_ZH[ticket.rating])
-        await _tell(ctx, ticket, await officer_ids(ctx.session, ticket.department_id), Reply(text))
-    if action == "cosign" and ctx.member is not None:
-        text = COSIGNED_FOR_OTHERS.format(
-            **values, who=ctx.member.name, count=len(ticket.reporters)
-        )
-        people = [ticket.reporter_id, *await officer_ids(ctx.session, ticket.department_id)]
-        await _tell(ctx, ticket, people, Reply(text, (view,)))
-    if action == "reopen":
-        people = await officer_ids(ctx.session, ticket.department_id)
-        people += await admin_ids(ctx.session, ticket.alliance_id)
-        await _tell(ctx, ticket, people, Reply(REOPENED.format(**values), (view,)))
 
 
-async def _tell(ctx: Context, ticket: Ticket, member_ids: list[int], reply: Reply) -> None:
-    sender = ctx.member.id if ctx.member else None
-    for member_id in dict.fromkeys(member_ids):
-        if member_id != sender:
-            await ctx.notify(member_id, reply, kind="ticket", ref_id=ticket.id)
+def _no_buttons(ticket: Ticket) -> tuple[Button, ...]:
+    return ()
+
+
+def _view(ticket: Ticket) -> tuple[Button, ...]:
+    return (Button("查看", "tickets.view", ticket=ticket.id),)
+
+
+def _route(ticket: Ticket, label: str) -> Button:
+    return Button(label, "tickets.act", do="route", ticket=ticket.id)
+
+
+def _for_officer(ticket: Ticket) -> tuple[Button, ...]:
+    sign = Button("签收", "tickets.act", do="sign", ticket=ticket.id)
+    give_back = Button("退回", "tickets.act", do="return", ticket=ticket.id)
+    return (sign, give_back, *_view(ticket))
+
+
+def _reroute(ticket: Ticket) -> tuple[Button, ...]:
+    return (_route(ticket, "改派"), *_view(ticket))
+
+
+def _says(template: str | dict[str, str], buttons: Buttons = _no_buttons) -> Render:
+    """The template (for a deadline event, the one of its note) filled in, then the buttons."""
+
+    def render(ticket: Ticket, note: str, actor: Member | None) -> Reply:
+        text = template if isinstance(template, str) else template[note]
+        return Reply(text.format(**_values(ticket, note, actor)), buttons(ticket))
+
+    return render
+
+
+def _new_for_admin(ticket: Ticket, note: str, actor: Member | None) -> Reply:
+    values = _values(ticket, note, actor)
+    routing = (ROUTED if ticket.department else UNROUTED).format(**values)
+    route = _route(ticket, "改派" if ticket.department else "分派")
+    return Reply(NEW_FOR_ADMIN.format(**values, routing=routing), (*_view(ticket), route))
+
+
+def _ask_rating(ticket: Ticket, note: str, actor: Member | None) -> Reply:
+    return Reply(ASK_RATING.format(number=ticket.number), tuple(rating_buttons(ticket)))
+
+
+A = Audience
+# One renderer per (event, audience) of TOLD.
+RENDER: dict[tuple[str, Audience], Render] = {
+    ("file", A.ALLIANCE_ADMINS): _new_for_admin,
+    ("dispatch", A.OFFICERS): _says(NEW_FOR_OFFICER, _for_officer),
+    ("route", A.OFFICERS): _says(NEW_FOR_OFFICER, _for_officer),
+    **{(action, A.REPORTERS): _says(text) for action, text in TO_REPORTERS.items()},
+    ("resolve", A.FILER): _ask_rating,
+    ("return", A.ALLIANCE_AND_SUPER_ADMINS): _says(RETURNED_FOR_ADMIN, _reroute),
+    ("rate", A.OFFICERS): _says(RATED_FOR_OFFICER),
+    ("reopen", A.OFFICERS): _says(REOPENED, _view),
+    ("reopen", A.ALLIANCE_AND_SUPER_ADMINS): _says(REOPENED, _view),
+    ("cosign", A.FILER): _says(COSIGNED_FOR_OTHERS, _view),
+    ("cosign", A.OFFICERS): _says(COSIGNED_FOR_OTHERS, _view),
+    ("remind", A.OFFICERS): _says(REMIND, _view),
+    ("escalate", A.ALLIANCE_AND_SUPER_ADMINS): _says(ESCALATE, _view),
+    ("escalate", A.OFFICERS): _says(ESCALATED_FOR_OFFICER, _view),
+}
+
+
+async def messages(
+    *, session: AsyncSession, ticket: Ticket, event: str, note: str, actor: Member | None
+) -> list[tuple[int, Reply]]:
+    """(member id, message) for each audience TOLD of `event`; nobody gets one message twice."""
+    found: list[tuple[int, Reply]] = []
+    for audience, member_ids in await told(
+        session=session, ticket=ticket, event=event, actor=actor
+    ):
+        reply = RENDER[event, audience](ticket, note, actor)
+        found += [(m, reply) for m in member_ids if (m, reply) not in found]
+    return found
+
+
+async def announce(ctx: Context, ticket: Ticket, event: TicketEvent) -> None:
+    """Tell the people concerned about one event, in the event's transaction."""
+    for member_id, reply in await messages(
+        session=ctx.session, ticket=ticket, event=event.action, note=event.note, actor=ctx.member
+    ):
+        await ctx.notify(member_id, reply, kind="ticket", ref_id=ticket.id)

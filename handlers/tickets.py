@@ -37,9 +37,9 @@ from models.ticket import (
     get_ticket,
     history,
     queue,
-    ticket_figures,
     transition,
 )
+from models.ticket_figures import ticket_figures
 
 NOT_FOUND = "没有找到这个工单，或您无权查看。"
 NO_QUEUE = "工单队列只对部门干部和联盟管理员开放。查看您反映的问题请发送 /myreports。"

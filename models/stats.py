@@ -1,7 +1,8 @@
 """Figures computed from the data: the alliance matrix of the report's table, activities,
 mobile members, notices and resources for /stats and the weekly digest.
 
-Ticket figures come from models.ticket (ticket_figures, overdue); they are not recomputed here.
+Ticket figures come from models.ticket_figures (ticket_figures), overdue tickets from
+models.ticket_deadlines (overdue); they are not recomputed here.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from models.member import Member
 from models.notice import Notice, NoticeRecipient
 from models.org import Alliance, AllianceType, Membership, Unit
 from models.scope import Scope
-from models.ticket import Ticket, overdue
+from models.ticket import Ticket
+from models.ticket_deadlines import overdue
 
 
 @dataclass(frozen=True)
@@ -183,5 +185,5 @@ async def resource_figures(
 async def overdue_tickets(
     session: AsyncSession, scope: Scope, now: datetime
 ) -> list[tuple[Ticket, str]]:
-    """models.ticket.overdue limited to the scope."""
+    """models.ticket_deadlines.overdue limited to the scope."""
     return [(t, kind) for t, kind in await overdue(session, now) if scope.covers(t.alliance_id)]

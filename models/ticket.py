@@ -1,25 +1,24 @@
 """Problem tickets of the whistle workflow (企业吹哨、红盟响应、部门报到) and their rules.
 
-The allowed transitions are the table ACTIONS; every transition writes a TicketEvent.
-Deadlines count from submission, so re-routing never resets the clock.
+The allowed transitions are the table ACTIONS; every transition writes a TicketEvent. Who is
+told of each event is the table TOLD beside it (`told` finds the members; the wording is the
+handlers'). Deadlines and 督办 are in models.ticket_deadlines, figures in models.ticket_figures.
 """
 
 from __future__ import annotations
 
 import enum
-import statistics
-from collections import Counter
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import ForeignKey, String, UniqueConstraint, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bot.core import Role
-from bot.core.clock import to_local
+from bot.core.clock import add_working_days, to_local
 from models.base import Base
 from models.member import Member, MemberRole
 from models.org import Department, Membership, Unit
@@ -101,9 +100,40 @@ ACTIONS: dict[str, Action] = {
 # Events that record something without moving the state.
 NOTE_ACTIONS = frozenset({"cosign", "escalate", "merged_in"})
 
-REMIND_BEFORE_SIGN = timedelta(hours=4)
+
+class Audience(enum.StrEnum):
+    """Who is told of a ticket event; `audience_ids` finds the members for a ticket."""
+
+    ALLIANCE_ADMINS = "alliance_admins"  # the ticket's alliance admins, else the super admins
+    ALLIANCE_AND_SUPER_ADMINS = "alliance_and_super_admins"  # both, always
+    OFFICERS = "officers"  # the officers of the ticket's department
+    REPORTERS = "reporters"  # everyone behind the ticket: the filer and every co-signer
+    FILER = "filer"  # the member who filed it
+
+
+A = Audience
+# Who is told of each event, in this order: the actions of ACTIONS, the note events, and the
+# deadline sweep's "remind" (a deadline is near) and "escalate" (督办, it has passed). The
+# member whose message caused the event is not told.
+TOLD: dict[str, tuple[Audience, ...]] = {
+    "file": (A.ALLIANCE_ADMINS,),
+    "dispatch": (A.OFFICERS,),
+    "route": (A.OFFICERS, A.REPORTERS),
+    "sign": (A.REPORTERS,),
+    "update": (A.REPORTERS,),
+    "resolve": (A.REPORTERS, A.FILER),
+    "return": (A.REPORTERS, A.ALLIANCE_AND_SUPER_ADMINS),
+    "reject": (A.REPORTERS,),
+    "merge": (A.REPORTERS,),
+    "rate": (A.OFFICERS,),
+    "reopen": (A.OFFICERS, A.ALLIANCE_AND_SUPER_ADMINS),
+    "cosign": (A.FILER, A.OFFICERS),
+    "merged_in": (),
+    "remind": (A.OFFICERS,),
+    "escalate": (A.ALLIANCE_AND_SUPER_ADMINS, A.OFFICERS),
+}
+
 NUMBER_ATTEMPTS = 5
-REMIND_BEFORE_RESOLVE = timedelta(days=1)
 
 
 class Ticket(Base):
@@ -202,16 +232,6 @@ class NotPermitted(TicketError):
         self.action = action
 
 
-def add_working_days(start: datetime, days: int) -> datetime:
-    """`days` working days after `start` (Saturdays and Sundays skipped; no holidays)."""
-    local = to_local(start)
-    while days > 0:
-        local += timedelta(days=1)
-        if local.weekday() < 5:
-            days -= 1
-    return local.astimezone(start.tzinfo)
-
-
 def actor_kinds(member: Member | None, ticket: Ticket) -> set[Actor]:
     """What `member` may act as on `ticket`."""
     if member is None:
@@ -271,7 +291,7 @@ async def department_by_code(session: AsyncSession, code: str | None) -> Departm
     return await session.scalar(select(Department).where(Department.code == code))
 
 
-def _event(
+def new_event(
     ticket: Ticket,
     action: str,
     actor: Member | None,
@@ -336,12 +356,12 @@ async def file_ticket(
     session.add(
         TicketReporter(ticket_id=ticket.id, member_id=reporter.id, unit_id=unit_id, joined_at=now)
     )
-    events = [_event(ticket, "file", reporter, now, None)]
+    events = [new_event(ticket, "file", reporter, now, None)]
     department = await department_by_code(session, rule.department)
     if department is not None:
         ticket.department_id = department.id
         ticket.state = S.DISPATCHED
-        events.append(_event(ticket, "dispatch", None, now, S.SUBMITTED, department.name))
+        events.append(new_event(ticket, "dispatch", None, now, S.SUBMITTED, department.name))
     session.add_all(events)
     await session.flush()
     await session.refresh(ticket, ["reporters", "department", "unit", "reporter"])
@@ -396,7 +416,7 @@ async def transition(
     ticket.state = after
     if after in FINAL_STATES:
         ticket.closed_at = now
-    event = _event(ticket, action, actor, now, before, note)
+    event = new_event(ticket, action, actor, now, before, note)
     session.add(event)
     await session.flush()
     return event
@@ -443,21 +463,9 @@ async def cosign(*, session: AsyncSession, ticket: Ticket, member: Member, now: 
             ticket_id=ticket.id, member_id=member.id, unit_id=member.home_unit_id, joined_at=now
         )
     )
-    session.add(_event(ticket, "cosign", member, now, ticket.state))
+    session.add(new_event(ticket, "cosign", member, now, ticket.state))
     await session.flush()
     await session.refresh(ticket, ["reporters"])
-
-
-async def record_escalation(
-    *, session: AsyncSession, ticket: Ticket, kind: str, now: datetime
-) -> None:
-    """督办: mark the ticket escalated for `kind` ('sign' or 'resolve') once."""
-    if kind == "sign":
-        ticket.sign_escalated_at = now
-    else:
-        ticket.resolve_escalated_at = now
-    session.add(_event(ticket, "escalate", None, now, ticket.state, kind))
-    await session.flush()
 
 
 async def get_ticket(session: AsyncSession, *, number: str = "", ticket_id: int = 0) -> Ticket:
@@ -541,75 +549,27 @@ async def admin_ids(
     return alliance + [m for m in top if m not in alliance]
 
 
-async def due_for_reminder(session: AsyncSession, now: datetime) -> list[tuple[Ticket, str]]:
-    """(ticket, 'sign'|'resolve') whose deadline comes within the reminder lead time."""
-    sign = select(Ticket).where(
-        Ticket.state == S.DISPATCHED,
-        Ticket.sign_due_at > now,
-        Ticket.sign_due_at <= now + REMIND_BEFORE_SIGN,
-    )
-    resolve = select(Ticket).where(
-        Ticket.state.in_([S.DISPATCHED, S.SIGNED, S.IN_PROGRESS]),
-        Ticket.resolve_due_at > now,
-        Ticket.resolve_due_at <= now + REMIND_BEFORE_RESOLVE,
-    )
-    return [(t, "sign") for t in (await session.execute(sign)).scalars()] + [
-        (t, "resolve") for t in (await session.execute(resolve)).scalars()
-    ]
+async def audience_ids(*, session: AsyncSession, ticket: Ticket, audience: Audience) -> list[int]:
+    """The members of `audience` for this ticket."""
+    match audience:
+        case Audience.ALLIANCE_ADMINS:
+            return await admin_ids(session, ticket.alliance_id, supers="fallback")
+        case Audience.ALLIANCE_AND_SUPER_ADMINS:
+            return await admin_ids(session, ticket.alliance_id)
+        case Audience.OFFICERS:
+            return await officer_ids(session, ticket.department_id)
+        case Audience.REPORTERS:
+            return ticket.reporter_member_ids()
+        case Audience.FILER:
+            return [ticket.reporter_id]
 
 
-async def overdue(session: AsyncSession, now: datetime) -> list[tuple[Ticket, str]]:
-    """(ticket, 'sign'|'resolve') past a deadline, whether escalated already or not."""
-    sign = select(Ticket).where(Ticket.state.in_(list(UNSIGNED_STATES)), Ticket.sign_due_at <= now)
-    resolve = select(Ticket).where(
-        Ticket.state.in_(list(OPEN_STATES)), Ticket.resolve_due_at <= now
-    )
-    rows = [(t, "sign") for t in (await session.execute(sign.order_by(Ticket.id))).scalars()]
-    rows += [
-        (t, "resolve") for t in (await session.execute(resolve.order_by(Ticket.id))).scalars()
-    ]
-    return rows
-
-
-@dataclass
-class TicketFigures:
-    total: int = 0
-    by_state: Counter[str] = field(default_factory=Counter)
-    by_category: Counter[str] = field(default_factory=Counter)
-    by_department: Counter[str] = field(default_factory=Counter)
-    resolution_rate: float | None = None
-    median_sign_hours: float | None = None
-    median_resolve_hours: float | None = None
-    ratings: Counter[str] = field(default_factory=Counter)
-    satisfaction: float | None = None
-
-
-async def ticket_figures(session: AsyncSession, scope: Scope = Scope.COUNTY) -> TicketFigures:
-    """Counts by state, category and department; resolution rate; medians; satisfaction."""
-    stmt = select(Ticket).options(selectinload(Ticket.department))
-    stmt = stmt.where(scope.where(Ticket.alliance_id))
-    tickets = list((await session.execute(stmt)).scalars())
-    figures = TicketFigures(total=len(tickets))
-    for t in tickets:
-        figures.by_state[t.state] += 1
-        figures.by_category[t.category] += 1
-        figures.by_department[t.department.name if t.department else "待分派"] += 1
-        if t.rating:
-            figures.ratings[t.rating] += 1
-    counted = [t for t in tickets if t.state not in (S.REJECTED, S.MERGED)]
-    done = [t for t in counted if t.state in (S.RESOLVED, S.CLOSED)]
-    if counted:
-        figures.resolution_rate = len(done) / len(counted)
-    sign_hours = [
-        (t.signed_at - t.created_at).total_seconds() / 3600 for t in tickets if t.signed_at
-    ]
-    resolve_hours = [
-        (t.resolved_at - t.created_at).total_seconds() / 3600 for t in done if t.resolved_at
-    ]
-    figures.median_sign_hours = statistics.median(sign_hours) if sign_hours else None
-    figures.median_resolve_hours = statistics.median(resolve_hours) if resolve_hours else None
-    rated = sum(figures.ratings.values())
-    if rated:
-        happy = figures.ratings[Rating.SATISFIED] + figures.ratings[Rating.BASIC]
-        figures.satisfaction = happy / rated
-    return figures
+async def told(
+    *, session: AsyncSession, ticket: Ticket, event: str, actor: Member | None = None
+) -> list[tuple[Audience, list[int]]]:
+    """The audiences TOLD of `event` in order, each with its members; `actor` is left out."""
+    found = []
+    for audience in TOLD[event]:
+        ids = await audience_ids(session=session, ticket=ticket, audience=audience)
+        found.append((audience, [m for m in ids if actor is None or m != actor.id]))
+    return found

@@ -50,6 +50,16 @@ def local_datetime(year: int, month: int, day: int, hour: int = 0, minute: int =
     return datetime(year, month, day, hour, minute, tzinfo=local_tz()).astimezone(UTC)
 
 
+def add_working_days(start: datetime, days: int) -> datetime:
+    """`days` working days after `start` (Saturdays and Sundays skipped; no holidays)."""
+    local = to_local(start)
+    while days > 0:
+        local += timedelta(days=1)
+        if local.weekday() < 5:
+            days -= 1
+    return local.astimezone(start.tzinfo)
+
+
 def parse_local(text: str, now: datetime) -> datetime | None:
     """Parse a local time typed on a phone: '2026-12-05 09:30', '12-05 09:30', '12月5日 9:30'.
 

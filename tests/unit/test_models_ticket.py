@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import App
-from bot.core.clock import local_datetime
+from bot.core.clock import add_working_days, local_datetime
 from models.member import Identity, Member
 from models.scope import Scope
 from models.ticket import (
@@ -22,12 +22,11 @@ from models.ticket import (
     TicketError,
     TicketEvent,
     TicketState,
-    add_working_days,
     department_by_code,
     file_ticket,
-    ticket_figures,
     transition,
 )
+from models.ticket_figures import ticket_figures
 from tests.conftest import START
 
 ACTOR_ACCOUNT = {"officer": "officer_tax", "admin": "alliance_admin", "reporter": "member"}
