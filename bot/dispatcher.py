@@ -1,18 +1,18 @@
 """Turns one Incoming into replies, in one transaction.
 
-Order: dedupe → flood control → identity → dialog → route (cancel > dialog step > button >
-command/alias > location > NLU intent > help) → role check → handler → button tokens → commit.
-A live location's later positions skip flood control and dialogs: they go to the location
-route, and a refusal of one is not sent (the share's first position was answered).
+Order: dedupe → text folded (bot.core.text.fold) → flood control → identity → dialog → route
+(bot/routing.py: which handler, and the dialog rules) → role check → handler → the dialog
+notes (left, how to leave) → button tokens → commit. A live location's later positions skip
+flood control and dialogs: they go to the location route, and a refusal of one is not sent
+(the share's first position was answered).
 """
 
 from __future__ import annotations
 
 import inspect
 import logging
-import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import timedelta
 from functools import cache
 from typing import Any
@@ -21,11 +21,13 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.core import Button, Incoming, Reply, Role, Route, Step
+from bot.core import ROLE_NAMES_ZH, Incoming, Reply, Role, Route
 from bot.core.clock import Clock
+from bot.core.text import fold
 from bot.nlu import Parse, parse
+from bot.routing import BUTTON_GONE, Router, Target, followup_position, left_note
 from handlers.context import Context
-from models.button import Press, issue_token, resolve_token
+from models.button import issue_token, resolve_token
 from models.dialog import Dialog
 from models.inbox import InboxEvent
 from models.member import find_member
@@ -35,22 +37,11 @@ from settings import Settings
 logger = logging.getLogger(__name__)
 
 NEED_BINDING = "您还没有绑定身份。请发送“绑定 邀请码”（邀请码由所在单位或联盟管理员提供）。"
-NO_PERMISSION = "抱歉，您没有使用“{name}”的权限。发送“帮助”查看您可用的功能。"
+NO_PERMISSION = "抱歉，“{name}”只对{who}开放。"
 TOO_FAST = "您发送得太快了，请稍等一分钟再试。"
-BUTTON_GONE = "这个按钮已失效，请重新操作。"
 INTERNAL_ERROR = "抱歉，系统出了点问题，本次操作未生效，请稍后再试。"
-ASK_WHICH = "您是想："
-UNKNOWN_COMMAND = "没有“/{command}”这个命令，发送 /help 查看可用命令。"
-
-CANCEL_WORDS = frozenset({"/cancel", "取消", "退出", "算了"})
-COMMAND_RE = re.compile(r"^/([A-Za-z_]+)(?:@\w+)?\s*(.*)$", re.S)
-
-
-@dataclass(frozen=True)
-class Target:
-    route: Route
-    func: Callable[..., Any]
-    kwargs: dict[str, Any]
+INSTEAD = "您可以用“{title}”：{help}。"
+HOW_TO_LEAVE = "（发送“取消”退出）"
 
 
 class Dispatcher:
@@ -67,14 +58,12 @@ class Dispatcher:
         self.settings = settings
         self.clock = clock or Clock()
         self.nlu = nlu
-        self.by_name = {r.name: r for r in self.routes}
-        self.by_alias = {a: r for r in self.routes for a in r.aliases}
-        self.by_intent = {r.intent: r for r in self.routes if r.intent}
-        self.on_location = next((r for r in self.routes if r.takes_location), None)
+        self.router = Router(self.routes, nlu)
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
         """Process one event at most once and return the replies to its sender."""
         now = self.clock.now()
+        incoming = replace(incoming, text=fold(incoming.text))
         try:
             async with self.sessionmaker() as session, session.begin():
                 await _one_at_a_time(session, incoming)
@@ -115,7 +104,7 @@ class Dispatcher:
             pass
 
     async def _process(self, session: AsyncSession, incoming: Incoming, now: Any) -> list[Reply]:
-        followup = _followup(incoming)
+        followup = followup_position(incoming)
         if not followup:  # a live share's positions come from the platform, not the user
             sender = f"{incoming.platform}:{incoming.user_key}"
             await record_hit(session=session, kind="message", key=sender, now=now)
@@ -154,89 +143,19 @@ class Dispatcher:
             )
             if press is None:
                 return [Reply(BUTTON_GONE)]
-        target = self._route(ctx, incoming, press)
+        target = await self.router.route(ctx, incoming, press)
         if isinstance(target, list):
             replies = target
         else:
             refusal = self._refusal(target.route, ctx)
             if refusal and followup:
                 return []  # answered once, for the share's first position
+            if target.left is not None and not refusal:
+                await dialog.clear()
+            before = (dialog.step, dialog.get_data())
             replies = refusal or await _call(target.func, ctx, target.kwargs)
+            replies = _noted(replies, target, before == (dialog.step, dialog.get_data()))
         return [await self._tokenize(session, incoming, now, reply) for reply in replies]
-
-    def _route(
-        self, ctx: Context, incoming: Incoming, press: Press | None
-    ) -> Target | list[Reply]:
-        if _followup(incoming):
-            # Later positions of a live share go to the location route only: fed into a dialog
-            # step, each would repeat that step's question every few seconds.
-            if self.on_location is None:
-                return []
-            route = self.on_location
-            return Target(route, route.handler, {"location": incoming.location})
-        text = incoming.text.strip()
-        if text in CANCEL_WORDS or (press is not None and press.target == "cancel"):
-            route = self.by_name["cancel"]
-            return Target(route, route.handler, {})
-        if press is not None:
-            return self._pressed(ctx, press)
-        step = self._current_step(ctx)
-        if step is not None:
-            route, current = step
-            return Target(route, current.func, {"text": text, "location": incoming.location})
-        command = COMMAND_RE.match(text)
-        if command:
-            name, args = command.group(1).lower(), command.group(2).strip()
-            route = self.by_name.get(name)
-            if route is None:
-                return [Reply(UNKNOWN_COMMAND.format(command=name))]
-            return Target(route, route.handler, _arg_kwargs(route, args))
-        head, _, rest = text.partition(" ")
-        alias_route = self.by_alias.get(head) or self.by_alias.get(text)
-        if alias_route is not None:
-            args = rest.strip() if alias_route is self.by_alias.get(head) else ""
-            return Target(alias_route, alias_route.handler, _arg_kwargs(alias_route, args))
-        if incoming.location is not None and self.on_location is not None and not text:
-            return Target(
-                self.on_location, self.on_location.handler, {"location": incoming.location}
-            )
-        if text:
-            parsed = self.nlu(text)
-            choices = [self.by_intent[i] for i in parsed.alternatives if i in self.by_intent]
-            if len(choices) > 1:
-                return [_ask_which(choices, text)]
-            route = choices[0] if choices else self.by_intent.get(parsed.intent)
-            if route is not None:
-                return Target(route, route.handler, dict(parsed.slots))
-        route = self.by_name["help"]
-        return Target(route, route.handler, {"unknown": bool(text)})
-
-    def _current_step(self, ctx: Context) -> tuple[Route, Step] | None:
-        """The dialog step waiting for this person's next message, if any."""
-        name = ctx.dialog.step
-        route = self.by_name.get(ctx.dialog.flow or "")
-        if name is None or route is None or name not in route.steps:
-            return None
-        return route, route.steps[name]
-
-    def _pressed(self, ctx: Context, press: Press) -> Target | list[Reply]:
-        """A button names a route, one of its buttons, or a step of its dialog.
-
-        A step's button counts only while the dialog waits at that step: pressed again after
-        the dialog moved on or ended (a double tap on "提交"), it does nothing.
-        """
-        route_name, _, name = press.target.partition(".")
-        route = self.by_name.get(route_name)
-        if route is None:
-            return [Reply(BUTTON_GONE)]
-        values = dict(press.values)
-        if not name:
-            return Target(route, route.handler, values)
-        if name in route.buttons:
-            return Target(route, route.buttons[name], values)
-        if press.target in route.steps and ctx.dialog.step == press.target:
-            return Target(route, route.steps[press.target].func, {"text": "", **values})
-        return [Reply(BUTTON_GONE)]
 
     def _refusal(self, route: Route, ctx: Context) -> list[Reply] | None:
         if route.role == Role.ANYONE:
@@ -244,7 +163,11 @@ class Dispatcher:
         if ctx.member is None:
             return [Reply(NEED_BINDING)]
         if not ctx.member.has_role(route.role):
-            return [Reply(NO_PERMISSION.format(name=route.title))]
+            text = NO_PERMISSION.format(name=route.title, who=ROLE_NAMES_ZH[route.role])
+            instead = self.router.by_name.get(route.instead or "")
+            if instead is not None and ctx.member.has_role(instead.role):
+                text += INSTEAD.format(title=instead.title, help=instead.help)
+            return [Reply(text)]
         return None
 
     async def _tokenize(
@@ -254,7 +177,7 @@ class Dispatcher:
             return reply
         buttons = []
         for button in reply.buttons:
-            self._check_target(button)
+            self.router.check_target(button)
             token = await issue_token(
                 session=session,
                 platform=incoming.platform,
@@ -264,16 +187,6 @@ class Dispatcher:
             )
             buttons.append(button.issued(token))
         return replace(reply, buttons=tuple(buttons))
-
-    def _check_target(self, button: Button) -> None:
-        """A button must name something registered; a typo fails loudly, never silently."""
-        route_name, _, name = button.target.partition(".")
-        route = self.by_name.get(route_name)
-        known = route is not None and (
-            not name or name in route.buttons or button.target in route.steps
-        )
-        if not known:
-            raise LookupError(f"button {button.label!r} names {button.target!r}: not registered")
 
 
 USER_LOCK_SPACE = 0x484D  # advisory locks with two keys: apart from the scheduler's one-key lock
@@ -304,24 +217,18 @@ def _inbox_row(incoming: Incoming, now: Any) -> InboxEvent:
     )
 
 
-def _followup(incoming: Incoming) -> bool:
-    """A later position of a live location share, with nothing typed or pressed."""
-    location = incoming.location
-    return bool(location and location.followup and not incoming.text and not incoming.action)
-
-
-def _ask_which(choices: Sequence[Route], text: str) -> Reply:
-    """Offer the likely features; a choice runs with the words of the message."""
-    buttons = tuple(Button(r.title, r.name, **_words(r, text)) for r in choices)
-    return Reply(ASK_WHICH, buttons=buttons)
-
-
-def _words(route: Route, text: str) -> dict[str, str]:
-    return {route.arg: text} if route.arg else {}
-
-
-def _arg_kwargs(route: Route, args: str) -> dict[str, Any]:
-    return {route.arg: args} if route.arg and args else {}
+def _noted(replies: list[Reply], target: Target, unmoved: bool) -> list[Reply]:
+    """Say when a message left a dialog; a prompt repeated at a step that did not move (the
+    answer was refused) says how to leave."""
+    if not replies:
+        return replies
+    if target.left is not None:
+        first = replies[0]
+        replies = [replace(first, text=f"{left_note(target.left)}{first.text}"), *replies[1:]]
+    last = replies[-1]
+    if target.at_step and unmoved and "取消" not in last.text:
+        replies = [*replies[:-1], replace(last, text=f"{last.text}{HOW_TO_LEAVE}")]
+    return replies
 
 
 @cache

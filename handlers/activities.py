@@ -7,8 +7,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core import Button, Flow, Location, Reply
-from bot.core.clock import fmt_local, local_datetime, parse_local, to_local
+from bot.core import Button, Flow, Location, Reply, Step
+from bot.core.clock import fmt_local, to_local
+from bot.core.times import parse_when, show_when
 from handlers.context import Context
 from models.activity import (
     DEFAULT_RADIUS_M,
@@ -32,15 +33,23 @@ ASK_LOCATION = "请分享您的位置，我按距离从近到远列出开放活�
 ASK_ALLIANCE = "为哪个联盟发布活动？"
 NOT_HOST = "只有本期轮值单位的书记或联盟管理员可以发布活动。发送“轮值”查看本期轮值单位。"
 ASK_TITLE = "请输入活动名称（例如：12月主题党日）："
-ASK_START = "开始时间？（例如：12-05 09:30）"
-ASK_END = "结束时间？（例如：11:30 或 12-05 11:30）"
+ASK_START = "什么时候开始？（例如：明天上午9点、12月10日下午2点半、下周三 14:00）"
+ASK_END = "开始时间：{start}。几点结束？（例如：11:30、下午5点）"
 ASK_PLACE = "活动地点？（例如：县党群服务中心三楼）"
 ASK_GEO = "请分享活动地点的位置，用于位置签到；不需要请发送“跳过”。"
 ASK_RADIUS = f"签到范围多少米？发送数字，或发送“默认”（{DEFAULT_RADIUS_M} 米）。"
 BAD_TITLE = "活动名称请写 2 到 50 个字。"
-BAD_TIME = "没看懂这个时间，请按“12-05 09:30”的格式输入。"
-PAST_TIME = "开始时间已经过去了，请输入一个将来的时间。"
+BAD_TIME = "没看懂这个时间，可以这样写：明天上午9点、12月10日下午2点半、12-05 09:30。"
+PAST_TIME = "{time} 已经过去了，请输入一个将来的时间。"
+NEED_CLOCK = "{day}几点？请写上时间，例如：上午9点。"
 BAD_END = "结束时间要晚于开始时间（{start}），请重新输入。"
+PREVIEW = (
+    "请确认要发布的活动：\n《{title}》（{alliance}）\n时间：{time}\n地点：{place}\n{checkin}\n"
+    "发布后，联盟党员会在活动前 24 小时和 1 小时收到提醒。"
+)
+ASK_CORRECTION = "要修改哪一项？"
+CORRECTABLE = {"title": "名称", "start": "时间", "place": "地点", "geo": "签到位置"}
+USE_CONFIRM_BUTTONS = "请点“确认发布”，或点“修改”改正某一项。"
 BAD_PLACE = "请写上活动地点（50 字以内）。"
 BAD_GEO = "请分享位置，或发送“跳过”。"
 BAD_RADIUS = "请发送 50 到 5000 之间的数字，或发送“默认”。"
@@ -56,8 +65,9 @@ NEAR = Flow("activities")
 PUBLISH = Flow("publish")
 
 
-def line_of(activity: Activity, distance: float | None = None) -> str:
-    start = fmt_local(activity.starts_at)
+def line_of(activity: Activity, distance: float | None = None, *, now: datetime) -> str:
+    """《title》12月05日（周六） 09:30-11:30 · place, with the distance when given."""
+    start = show_when(activity.starts_at, now)
     end = fmt_local(activity.ends_at, "%H:%M")
     far = ""
     if distance is not None:
@@ -92,7 +102,11 @@ async def _listing(ctx: Context, location: Location | None) -> list[Reply]:
     me = ctx.me
     own = me.visible_scope()
     mine = await upcoming_activities(ctx.session, now=ctx.now, scope=own, limit=8)
-    lines = [LIST_TITLE, *(f"· {line_of(a)}（{a.alliance.name}）" for a in mine)] if mine else []
+    lines = (
+        [LIST_TITLE, *(f"· {line_of(a, now=ctx.now)}（{a.alliance.name}）" for a in mine)]
+        if mine
+        else []
+    )
     buttons: tuple[Button, ...] = ()
     if me.is_mobile:
         others = [
@@ -106,7 +120,9 @@ async def _listing(ctx: Context, location: Location | None) -> list[Reply]:
         others.sort(key=lambda a: (far[a.id] is None, far[a.id] or 0.0, a.starts_at))
         if others:
             lines += [OPEN_TITLE]
-            lines += [f"· {line_of(a, far[a.id])}（{a.alliance.name}）" for a in others[:8]]
+            lines += [
+                f"· {line_of(a, far[a.id], now=ctx.now)}（{a.alliance.name}）" for a in others[:8]
+            ]
             buttons = (Button(NEAR_BUTTON, "activities.near"),)
     return [Reply("\n".join(lines) if lines else LIST_EMPTY, buttons=buttons)]
 
@@ -151,40 +167,33 @@ async def got_title(ctx: Context, text: str = "") -> list[Reply]:
     """Step: the title."""
     if not 2 <= len(text) <= 50:
         return [Reply(BAD_TITLE)]
-    await ctx.dialog.set_state(got_start, title=text)
-    return [Reply(ASK_START)]
+    return await _next(ctx, got_start, ASK_START, title=text)
 
 
 @PUBLISH.step("start")
 async def got_start(ctx: Context, text: str = "") -> list[Reply]:
-    """Step: the start time."""
-    moment = parse_local(text, ctx.now)
-    if moment is None:
+    """Step: the start time, as people type it (明天上午9点, 12月10日下午2点半, 下周三 14:00)."""
+    when = parse_when(text, ctx.now)
+    if when is None:
         return [Reply(BAD_TIME)]
-    if moment <= ctx.now:
-        return [Reply(PAST_TIME)]
-    await ctx.dialog.set_state(got_end, starts_at=moment.isoformat())
-    return [Reply(ASK_END)]
+    if not when.has_time:
+        return [Reply(NEED_CLOCK.format(day=show_when(when.moment, ctx.now, clock=False)))]
+    if when.moment <= ctx.now:
+        return [Reply(PAST_TIME.format(time=show_when(when.moment, ctx.now)))]
+    await ctx.dialog.set_state(got_end, starts_at=when.moment.isoformat())
+    return [Reply(ASK_END.format(start=show_when(when.moment, ctx.now)))]
 
 
 @PUBLISH.step("end")
 async def got_end(ctx: Context, text: str = "") -> list[Reply]:
-    """Step: the end time, a full time or just hours on the start day."""
+    """Step: the end time: just a clock time on the start's day, or a day and a time."""
     starts_at = datetime.fromisoformat(ctx.dialog.get_data()["starts_at"])
-    moment = parse_local(text, ctx.now)
-    clock = text.strip().replace("：", ":").split(":")
-    if moment is None and len(clock) == 2 and all(p.isdigit() for p in clock):
-        day = to_local(starts_at)
-        try:
-            moment = local_datetime(day.year, day.month, day.day, int(clock[0]), int(clock[1]))
-        except ValueError:
-            moment = None
-    if moment is None:
+    when = parse_when(text, ctx.now, on_day=to_local(starts_at).date())
+    if when is None or not when.has_time:
         return [Reply(BAD_TIME)]
-    if moment <= starts_at:
-        return [Reply(BAD_END.format(start=fmt_local(starts_at)))]
-    await ctx.dialog.set_state(got_place, ends_at=moment.isoformat())
-    return [Reply(ASK_PLACE)]
+    if when.moment <= starts_at:
+        return [Reply(BAD_END.format(start=show_when(starts_at, ctx.now)))]
+    return await _next(ctx, got_place, ASK_PLACE, ends_at=when.moment.isoformat())
 
 
 @PUBLISH.step("place", free_text=True)
@@ -192,8 +201,7 @@ async def got_place(ctx: Context, text: str = "") -> list[Reply]:
     """Step: the place."""
     if not 1 <= len(text) <= 50:
         return [Reply(BAD_PLACE)]
-    await ctx.dialog.set_state(got_geo, place=text)
-    return [Reply(ASK_GEO)]
+    return await _next(ctx, got_geo, ASK_GEO, place=text)
 
 
 @PUBLISH.step("geo")
@@ -205,25 +213,86 @@ async def got_geo(ctx: Context, text: str = "", location: Location | None = None
         )
         return [Reply(ASK_RADIUS)]
     if text in SKIP_WORDS:
-        return await _publish(ctx, None)
+        await ctx.dialog.update_data(latitude=None, longitude=None, radius=None)
+        return await _preview(ctx)
     return [Reply(BAD_GEO)]
 
 
 @PUBLISH.step("radius")
 async def got_radius(ctx: Context, text: str = "") -> list[Reply]:
     """Step: the check-in radius in metres."""
-    if text in DEFAULT_WORDS:
-        return await _publish(ctx, DEFAULT_RADIUS_M)
+    radius = DEFAULT_RADIUS_M if text in DEFAULT_WORDS else None
     digits = text.removesuffix("米").strip()
-    if not digits.isdigit() or not 50 <= int(digits) <= 5000:
+    if radius is None and digits.isdigit() and 50 <= int(digits) <= 5000:
+        radius = int(digits)
+    if radius is None:
         return [Reply(BAD_RADIUS)]
-    return await _publish(ctx, int(digits))
+    await ctx.dialog.update_data(radius=radius)
+    return await _preview(ctx)
 
 
-async def _publish(ctx: Context, radius: int | None) -> list[Reply]:
+async def _next(ctx: Context, step: Step, prompt: str, **value: object) -> list[Reply]:
+    """Store a field and ask the next one; while correcting one, go back to the preview."""
+    if ctx.dialog.get_data().get("correcting"):
+        await ctx.dialog.update_data(**value, correcting=False)
+        return await _preview(ctx)
+    await ctx.dialog.set_state(step, **value)
+    return [Reply(prompt)]
+
+
+async def _preview(ctx: Context) -> list[Reply]:
+    """What will be published, to confirm (确认发布) or correct (修改) first."""
+    data = ctx.dialog.get_data()
+    starts_at = datetime.fromisoformat(data["starts_at"])
+    ends_at = datetime.fromisoformat(data["ends_at"])
+    alliance = await ctx.session.get(Alliance, int(data["alliance_id"]))
+    where = f"位置签到：活动地点 {data['radius']} 米内" if data.get("radius") else "仅签到码签到"
+    text = PREVIEW.format(
+        title=data["title"],
+        time=f"{show_when(starts_at, ctx.now)}-{to_local(ends_at):%H:%M}",
+        place=data["place"],
+        checkin=where,
+        alliance=alliance.name if alliance else "",
+    )
+    await ctx.dialog.set_state(confirm_publish)
+    buttons = (
+        Button("确认发布", "publish.confirm", do="publish"),
+        Button("修改", "publish.confirm", do="change"),
+        Button("取消", "cancel"),
+    )
+    return [Reply(text, buttons)]
+
+
+@PUBLISH.step("confirm")
+async def confirm_publish(ctx: Context, do: str = "") -> list[Reply]:
+    """Step: publish as previewed, or choose what to correct."""
+    if do == "publish":
+        return await _publish(ctx)
+    if do == "change":
+        await ctx.dialog.set_state(choose_correction)
+        buttons = tuple(
+            Button(label, "publish.correct", field=name) for name, label in CORRECTABLE.items()
+        )
+        return [Reply(ASK_CORRECTION, buttons)]
+    return [Reply(USE_CONFIRM_BUTTONS)]
+
+
+@PUBLISH.step("correct")
+async def choose_correction(ctx: Context, field: str = "") -> list[Reply]:
+    """Step: which field to type again; the preview comes back after it."""
+    steps = {"title": got_title, "start": got_start, "place": got_place, "geo": got_geo}
+    if field not in steps:
+        return [Reply(ASK_CORRECTION)]
+    await ctx.dialog.set_state(steps[field], correcting=True)
+    prompts = {"title": ASK_TITLE, "start": ASK_START, "place": ASK_PLACE, "geo": ASK_GEO}
+    return [Reply(prompts[field])]
+
+
+async def _publish(ctx: Context) -> list[Reply]:
     data = ctx.dialog.get_data()
     alliance_id = int(data["alliance_id"])
     starts_at = datetime.fromisoformat(data["starts_at"])
+    radius = data.get("radius")
     host_unit_id = ctx.me.home_unit_id
     if not (await hosted_scope(ctx.session, ctx.me, ctx.now)).covers(alliance_id):
         plan = await get_plan(ctx.session, alliance_id)
@@ -242,7 +311,7 @@ async def _publish(ctx: Context, radius: int | None) -> list[Reply]:
         radius_m=radius or DEFAULT_RADIUS_M,
     )
     await ctx.dialog.clear()
-    line = line_of(activity)
+    line = line_of(activity, now=ctx.now)
     for admin in await alliance_admins(ctx.session, alliance_id):
         if admin.id != ctx.me.id:
             await ctx.notify(admin.id, Reply(PUBLISHED_NOTE.format(who=ctx.me.name, line=line)))
@@ -259,7 +328,7 @@ async def remind(*, session: AsyncSession, now: datetime, settings: Settings) ->
     )
     for activity in (await session.execute(stmt)).scalars():
         kind = "1h" if activity.starts_at - now <= timedelta(hours=1) else "24h"
-        text = REMIND[kind].format(line=line_of(activity))
+        text = REMIND[kind].format(line=line_of(activity, now=now))
         for member in await expected_members(session, activity.alliance_id):
             await enqueue(
                 session=session,

@@ -6,6 +6,7 @@ import re
 
 from bot.core import Flow, Reply
 from bot.core.clock import fmt_local
+from bot.core.text import code_in
 from handlers.context import Context
 from models.member import BindError, bind_lockout, bind_with_code
 
@@ -20,7 +21,6 @@ ERRORS = {
     "expired": "这个邀请码已过期，请联系管理员重新获取。",
     "already_bound": "这个账号已经绑定过了。",
 }
-CODE_RE = re.compile(r"\d{8}")
 FLOW = Flow("bind")
 
 
@@ -28,20 +28,32 @@ async def run(ctx: Context, code: str = "") -> list[Reply]:
     """Bind with the code given, or ask for it."""
     if ctx.member is not None:
         return [Reply(ALREADY_BOUND.format(name=ctx.member.name))]
-    code = code.strip()
-    if not code:
+    if not code.strip():
         await ctx.dialog.set_state(receive_code)
         return [Reply(ASK_CODE)]
-    return await _try_code(ctx, code)
+    found = invite_code_in(code)
+    if found is None:
+        await ctx.dialog.set_state(receive_code)
+        return [Reply(NOT_A_CODE)]
+    return await _try_code(ctx, found)
 
 
 @FLOW.step("code")
 async def receive_code(ctx: Context, text: str = "") -> list[Reply]:
     """Dialog step: the code typed after /bind."""
-    code = text.strip()
-    if not CODE_RE.fullmatch(code):
+    code = invite_code_in(text)
+    if code is None:
         return [Reply(NOT_A_CODE)]
     return await _try_code(ctx, code)
+
+
+def invite_code_in(text: str) -> str | None:
+    """An invite code however typed: 8 digits (１２３４ ５６７８, 一二三…) or letters + digits."""
+    digits = code_in(text, 8)
+    if digits is not None:
+        return digits
+    found = re.fullmatch(r"\s*([A-Za-z0-9]{6,12})\s*", text)
+    return found.group(1).upper() if found else None
 
 
 async def _try_code(ctx: Context, code: str) -> list[Reply]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -10,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import Button, Flow, Location, Reply
 from bot.core.clock import fmt_local
+from bot.core.text import code_in, digit_runs
 from handlers.context import Context
 from models.activity import (
     Activity,
@@ -68,26 +68,33 @@ FLOW = Flow("checkin")
 
 
 async def run(ctx: Context, code: str = "", location: Location | None = None) -> list[Reply]:
-    """Check in with a code or a location; with neither, ask for one."""
+    """Check in with a code (however typed: １２３４５６, 123 456, 三八二九一零) or a location;
+    with neither, ask for one."""
     if location is not None:
         return await _by_location(ctx, location)
-    digits = re.sub(r"\s", "", code)
-    if not digits:
+    typed = code or _own_words(ctx)
+    if not digit_runs(typed):
         await ctx.dialog.set_state(receive)
         return [Reply(ASK)]
-    if not re.fullmatch(r"\d{6}", digits):
+    digits = code_in(typed, 6)
+    if digits is None:
         return [Reply(NOT_A_CODE)]
     return await _by_code(ctx, digits)
+
+
+def _own_words(ctx: Context) -> str:
+    """The message itself, when the NLU found a check-in but no code in it."""
+    return "" if ctx.incoming.text.startswith("/") else ctx.incoming.text
 
 
 @FLOW.step("wait")
 async def receive(ctx: Context, text: str = "", location: Location | None = None) -> list[Reply]:
     """Dialog step: the code or location sent after a bare 签到."""
-    match = re.search(r"\d{6}", text)
-    if location is None and match is None:
+    digits = code_in(text, 6)
+    if location is None and digits is None:
         return [Reply(NOT_A_CODE)]
     await ctx.dialog.clear()
-    return await run(ctx, code=match.group(0) if match else "", location=location)
+    return await run(ctx, code=digits or "", location=location)
 
 
 async def _by_code(ctx: Context, code: str) -> list[Reply]:

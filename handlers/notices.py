@@ -9,7 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import Button, Flow, Reply, Role
-from bot.core.clock import fmt_local, parse_local
+from bot.core.clock import fmt_local
+from bot.core.times import parse_when, show_when
 from handlers.context import Context
 from models.notice import (
     AudienceKind,
@@ -52,9 +53,9 @@ PREVIEW = (
     "📢 通知预览\n{text}\n——\n对象：{desc}\n收件人 {n} 人，其中 {u} 人未绑定或无法送达"
     "（计入“无法送达”）。"
 )
-ASK_TIME = "请输入发送时间，例如 12-05 09:30："
-BAD_TIME = "没看懂这个时间，请按“12-05 09:30”的格式输入："
-PAST_TIME = "发送时间需要晚于现在，请重新输入："
+ASK_TIME = "什么时候发送？例如：明天上午9点、12-05 09:30："
+BAD_TIME = "没看懂这个时间，可以这样写：明天上午9点、12月5日下午2点、12-05 09:30："
+PAST_TIME = "{time} 已经过去了，请输入一个将来的时间："
 CONFIRM = "确认{when}发送给 {n} 人？"
 SENT_NOW = (
     "✅ 通知 #{id} 已发出：收件人 {n} 人，其中无法送达 {u} 人。\n"
@@ -68,6 +69,9 @@ ACK_LABEL = "收到"
 NO_NOTICES = "暂时没有发给您的通知。"
 ACKED = "已确认收到通知 #{id}，谢谢！"
 ALREADY_ACKED = "您已确认过通知 #{id}。"
+ACKED_WHICH = "已确认收到通知 #{id}（{text}），谢谢！"
+MORE_WAITING = "\n还有 {n} 条通知未确认，发送“通知”查看。"
+NOTHING_TO_ACK = "您没有待确认的通知。发送“通知”查看最近的通知。"
 ASK_ID = "请在命令后写通知编号，例如：/noticestats 3"
 ERRORS = {
     "not_found": "没有编号为 {id} 的通知。",
@@ -202,18 +206,18 @@ async def choose_when(ctx: Context, text: str = "", when: str = "") -> list[Repl
     if when == "now":
         return await _ask_confirm(ctx, None)
     if not when and text and state.get("awaiting_time"):
-        moment = parse_local(text, ctx.now)
-        if moment is None:
+        typed = parse_when(text, ctx.now)
+        if typed is None or not typed.has_time:
             return [Reply(BAD_TIME)]
-        if moment <= ctx.now:
-            return [Reply(PAST_TIME)]
-        return await _ask_confirm(ctx, moment)
+        if typed.moment <= ctx.now:
+            return [Reply(PAST_TIME.format(time=show_when(typed.moment, ctx.now)))]
+        return await _ask_confirm(ctx, typed.moment)
     return [Reply(USE_BUTTONS)]
 
 
 async def _ask_confirm(ctx: Context, moment: datetime | None) -> list[Reply]:
     await ctx.dialog.set_state(confirm, send_at=moment.isoformat() if moment else None)
-    when = f"于 {fmt_local(moment)} " if moment else "立即"
+    when = f"于 {show_when(moment, ctx.now)} " if moment else "立即"
     buttons = (
         Button("确认发送", "notice.confirm", remind=False),
         Button(f"发送，{REMIND_HOURS} 小时后提醒未确认者", "notice.confirm", remind=True),
@@ -243,7 +247,7 @@ async def confirm(ctx: Context, remind: bool | None = None) -> list[Reply]:
     await ctx.dialog.clear()
     ctx.audit("notice", notice_id=notice.id, audience=notice.audience)
     if notice.state == NoticeState.SCHEDULED:
-        return [Reply(SCHEDULED.format(id=notice.id, time=fmt_local(notice.send_at)))]
+        return [Reply(SCHEDULED.format(id=notice.id, time=show_when(notice.send_at, ctx.now)))]
     figures = await notice_stats(session=ctx.session, notice_id=notice.id)
     return [Reply(SENT_NOW.format(id=notice.id, n=figures.recipients, u=figures.unreachable))]
 
@@ -286,6 +290,20 @@ async def ack(ctx: Context, notice: int) -> list[Reply]:
     except NoticeError as error:
         return [Reply(ERRORS[error.reason].format(id=notice_id))]
     return [Reply((ACKED if fresh else ALREADY_ACKED).format(id=notice_id))]
+
+
+async def ack_latest(ctx: Context, quiet: bool = False) -> list[Reply]:
+    """Typed 收到: acknowledge the latest notice this person has not acknowledged yet."""
+    rows = await recent_for(session=ctx.session, member=ctx.me)
+    waiting = [notice for notice, acked_at in rows if acked_at is None]
+    if not waiting:
+        return [Reply("好的 👌" if quiet else NOTHING_TO_ACK)]
+    notice = waiting[0]
+    await acknowledge(session=ctx.session, notice_id=notice.id, member=ctx.me, now=ctx.now)
+    text = ACKED_WHICH.format(id=notice.id, text=_short(notice.text, 20))
+    if len(waiting) > 1:
+        text += MORE_WAITING.format(n=len(waiting) - 1)
+    return [Reply(text)]
 
 
 async def stats(ctx: Context, notice_id: str = "") -> list[Reply]:

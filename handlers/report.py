@@ -7,11 +7,11 @@ from sqlalchemy import select
 from bot import nlu
 from bot.core import Button, Flow, Reply
 from bot.core.clock import fmt_local
+from bot.nlu import ticket_number
 from handlers import resources
 from handlers.context import Context
-from handlers.ticket_text import announce, summary
+from handlers.ticket_text import announce
 from handlers.tickets import NOT_FOUND
-from handlers.tickets import show as show_ticket
 from models.org import Department, Unit
 from models.routing import ROUTING, category_label, rule_for
 from models.ticket import (
@@ -19,9 +19,7 @@ from models.ticket import (
     TicketError,
     cosign,
     file_ticket,
-    get_ticket,
     history,
-    reporter_tickets,
 )
 
 ALIASES = ("吹哨", "反映问题")
@@ -39,8 +37,6 @@ FILED = (
     "部门将在 {sign_due} 前签收，{resolve_due} 前办结。\n发送 /myreports 查看进度。"
 )
 NO_DEPARTMENT = "联盟管理员分派"
-NO_REPORTS = "您（及本单位）还没有反映过问题。发送“吹哨”反映一个问题。"
-MY_TITLE = "📮 我反映的问题（{count} 件）："
 ASK_COSIGN = "请发送要附议的工单编号，例如：附议 WT-2026-0001"
 COSIGNED = "已附议 {number}（{category}），办理进展会同步告诉您。"
 COSIGN_ERRORS = {
@@ -166,30 +162,18 @@ async def matching_resources(ctx: Context, ticket: Ticket) -> list[Reply]:
     return await resources.suggest(ctx, ticket.text, nlu.category_words(ticket.category))
 
 
-async def mine(ctx: Context, ticket: str = "") -> list[Reply]:
-    """/myreports: the sender's (and, for a liaison, the unit's) tickets, newest first."""
-    if ticket.strip():
-        return await show_ticket(ctx, number=ticket)
-    tickets = await reporter_tickets(ctx.session, ctx.me)
-    if not tickets:
-        return [Reply(NO_REPORTS)]
-    lines = [MY_TITLE.format(count=len(tickets))]
-    lines += [f"{i}. {summary(t)}" for i, t in enumerate(tickets[:10], 1)]
-    buttons = tuple(Button(t.number, "tickets.view", ticket=t.id) for t in tickets[:10])
-    return [Reply("\n".join(lines), buttons)]
-
-
-async def cosign_ticket(ctx: Context, number: str = "") -> list[Reply]:
+async def cosign_ticket(ctx: Context, ticket: str = "") -> list[Reply]:
     """附议: co-sign an open ticket of one's own alliance instead of filing a duplicate."""
-    number = number.strip().upper()
-    if not number:
+    number = ticket_number(ticket or ctx.incoming.text)
+    if number is None:
         return [Reply(ASK_COSIGN)]
-    try:
-        ticket = await get_ticket(ctx.session, number=number)
-    except TicketError:
+    found = await ctx.session.scalar(select(Ticket).where(Ticket.number == number))
+    if found is None or found.alliance_id not in ctx.me.home_alliances():
         return [Reply(NOT_FOUND)]
-    if ticket.alliance_id not in ctx.me.home_alliances():
-        return [Reply(NOT_FOUND)]
+    return await _cosign(ctx, found)
+
+
+async def _cosign(ctx: Context, ticket: Ticket) -> list[Reply]:
     try:
         await cosign(session=ctx.session, ticket=ticket, member=ctx.me, now=ctx.now)
     except TicketError as error:

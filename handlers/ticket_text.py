@@ -19,6 +19,7 @@ from models.member import Member
 from models.routing import category_label
 from models.ticket import (
     ACTIONS,
+    TOLD,
     Actor,
     Audience,
     Rating,
@@ -280,6 +281,26 @@ async def messages(
         reply = RENDER[event, audience](ticket, note, actor)
         found += [(m, reply) for m in member_ids if (m, reply) not in found]
     return found
+
+
+AUDIENCE_ZH = {
+    A.ALLIANCE_ADMINS: "联盟管理员",
+    A.ALLIANCE_AND_SUPER_ADMINS: "联盟和县级管理员",
+    A.OFFICERS: "承办部门",
+    A.REPORTERS: "反映人",
+    A.FILER: "提交人",
+}
+PREVIEW_HEAD = "请确认{action} {number}："
+PREVIEW_LINE = "· {audience}将收到：“{text}”"
+
+
+def preview(ticket: Ticket, event: str, note: str, actor: Member | None) -> str:
+    """What each audience of `event` would be told, before the action is taken."""
+    lines = [PREVIEW_HEAD.format(action=BUTTON_ZH.get(event, event), number=ticket.number)]
+    for audience in TOLD[event]:
+        text = RENDER[event, audience](ticket, note, actor).text
+        lines.append(PREVIEW_LINE.format(audience=AUDIENCE_ZH[audience], text=text))
+    return "\n".join(lines)
 
 
 async def announce(ctx: Context, ticket: Ticket, event: TicketEvent) -> None:

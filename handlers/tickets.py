@@ -11,15 +11,18 @@ import re
 from sqlalchemy import select
 
 from bot.core import Button, Flow, Reply, Role
+from bot.nlu import ticket_number
 from handlers.context import Context
 from handlers.stats import scope_label
 from handlers.ticket_text import (
     ACTION_ZH,
+    BUTTON_ZH,
     RATING_ZH,
     STATE_ZH,
     action_buttons,
     announce,
     detail,
+    preview,
     summary,
 )
 from models.org import Department
@@ -34,15 +37,20 @@ from models.ticket import (
     actor_kinds,
     can_view,
     department_by_code,
+    find_typed,
     get_ticket,
     history,
+    may_merge_into,
     queue,
+    reporter_tickets,
     transition,
 )
 from models.ticket_figures import ticket_figures
 
 NOT_FOUND = "没有找到这个工单，或您无权查看。"
-NO_QUEUE = "工单队列只对部门干部和联盟管理员开放。查看您反映的问题请发送 /myreports。"
+NO_QUEUE = "待办工单队列只对部门干部和联盟管理员开放。"
+NO_REPORTS = "您（及本单位）还没有反映过问题。发送“吹哨”反映一个问题。"
+MY_TITLE = "📮 我反映的问题（{count} 件）："
 EMPTY = "目前没有待办工单。"
 QUEUE_TITLE = "📥 {scope}待办工单 {count} 件（最早的在前）："
 ASK_NOTE = {
@@ -54,6 +62,9 @@ ASK_NOTE = {
 ASK_MERGE = "请输入要并入的更早工单编号和理由，例如：WT-2026-0001 同一问题"
 BAD_MERGE = "格式不对。请输入：工单编号 理由，例如：WT-2026-0001 同一问题"
 ASK_DEPARTMENT = "请选择 {number} 的承办部门："
+CONFIRM_FIRST = frozenset({"resolve", "return", "reject"})
+PICK_CONFIRM = "请点“确认”，或点“修改”重新填写。"
+MERGE_INTO = "将 {number} 并入 {target}（{number} 的反映人会加入 {target}）。\n"
 DONE = {
     "sign": "已签收 {number}，部门报到成功。",
     "update": "已记录 {number} 的进展，并告知反映人。",
@@ -77,10 +88,12 @@ MERGE_RE = re.compile(r"^\s*(WT-\d{4}-\d{4})\s*(.*)$", re.I | re.S)
 FLOW = Flow("tickets")
 
 
-async def show(ctx: Context, number: str = "") -> list[Reply]:
-    """A ticket's detail when a number is given, else the sender's queue, oldest first."""
-    if number.strip():
-        return await _view(ctx, await _find(ctx, number=number.strip()))
+async def show(ctx: Context, ticket: str = "") -> list[Reply]:
+    """A ticket's detail when a number is given (however typed), else the sender's queue,
+    oldest first; someone with no queue sees the problems they reported."""
+    typed = ticket or _number_in_message(ctx)
+    if re.search(r"\d", typed):  # 工单 还有哪些没办 asks for the queue, not a number
+        return await _view(ctx, await find_typed(ctx.session, typed=typed, viewer=ctx.me))
     me = ctx.me
     if me.has_role(Role.OFFICER) and me.department_id is not None:
         tickets = await queue(ctx.session, department_id=me.department_id)
@@ -89,13 +102,33 @@ async def show(ctx: Context, number: str = "") -> list[Reply]:
         tickets = await queue(ctx.session, scope=me.admin_scope())
         scope = scope_label(me.admin_scope())
     else:
-        return [Reply(NO_QUEUE)]
+        return await mine(ctx, note=NO_QUEUE)
     if not tickets:
         return [Reply(EMPTY)]
     lines = [QUEUE_TITLE.format(scope=scope, count=len(tickets))]
     lines += [f"{i}. {summary(t)}" for i, t in enumerate(tickets[:10], 1)]
     buttons = tuple(Button(t.number, "tickets.view", ticket=t.id) for t in tickets[:10])
     return [Reply("\n".join(lines), buttons)]
+
+
+async def mine(ctx: Context, ticket: str = "", note: str = "") -> list[Reply]:
+    """/myreports: the sender's (and, for a liaison, the unit's) tickets, newest first."""
+    typed = ticket or _number_in_message(ctx)
+    if re.search(r"\d", typed):
+        return await _view(ctx, await find_typed(ctx.session, typed=typed, viewer=ctx.me))
+    found = await reporter_tickets(ctx.session, ctx.me)
+    if not found:
+        return [Reply(note + NO_REPORTS)]
+    lines = [note + MY_TITLE.format(count=len(found))]
+    lines += [f"{i}. {summary(t)}" for i, t in enumerate(found[:10], 1)]
+    buttons = tuple(Button(t.number, "tickets.view", ticket=t.id) for t in found[:10])
+    return [Reply("\n".join(lines), buttons)]
+
+
+def _number_in_message(ctx: Context) -> str:
+    """A ticket number in the message, when the NLU routed it here without the slot."""
+    text = ctx.incoming.text
+    return (ticket_number(text) or "") if not text.startswith("/") else ""
 
 
 async def view(ctx: Context, ticket: int) -> list[Reply]:
@@ -149,13 +182,54 @@ async def _leave_note(ctx: Context) -> None:
 
 @FLOW.step("note", free_text=True)
 async def note_step(ctx: Context, text: str = "") -> list[Reply]:
-    """Dialog step: the note of an update, resolution, return or rejection."""
+    """Dialog step: the note of an update, resolution, return or rejection; the ones others
+    are told of and that cannot be undone are shown first, to confirm."""
     state = ctx.dialog.get_data()
     ticket = await _find(ctx, ticket_id=int(state.get("ticket_id", 0)))
     if ticket is None:
         await ctx.dialog.clear()
         return [Reply(NOT_FOUND)]
-    return await _act(ctx, ticket, str(state.get("action")), note=text)
+    action = str(state.get("action"))
+    if action not in CONFIRM_FIRST:
+        return await _act(ctx, ticket, action, note=text)
+    if not text.strip():
+        return [Reply(ERRORS["note_required"])]
+    await ctx.dialog.set_state(confirm_step, note=text.strip())
+    return [_confirmation(ctx, ticket, action, text.strip())]
+
+
+def _confirmation(ctx: Context, ticket: Ticket, action: str, note: str) -> Reply:
+    label = BUTTON_ZH[action]
+    buttons = (
+        Button(f"确认{label}", "tickets.confirm", do="yes"),
+        Button("修改", "tickets.confirm", do="edit"),
+        Button("取消", "cancel"),
+    )
+    return Reply(preview(ticket, action, note, ctx.me), buttons)
+
+
+@FLOW.step("confirm")
+async def confirm_step(ctx: Context, do: str = "") -> list[Reply]:
+    """Dialog step: take the previewed action, or type the note again."""
+    state = ctx.dialog.get_data()
+    ticket = await _find(ctx, ticket_id=int(state.get("ticket_id", 0)))
+    if ticket is None:
+        await ctx.dialog.clear()
+        return [Reply(NOT_FOUND)]
+    action = str(state.get("action"))
+    if do == "edit":
+        step = merge_step if action == "merge" else note_step
+        await ctx.dialog.set_state(step)
+        return [Reply(ASK_MERGE if action == "merge" else ASK_NOTE[action])]
+    if do != "yes":
+        return [Reply(PICK_CONFIRM)]
+    target = None
+    if action == "merge":
+        target = await _find(ctx, ticket_id=int(state.get("target_id", 0)))
+        if target is None:
+            await ctx.dialog.clear()
+            return [Reply(ERRORS["bad_target"])]
+    return await _act(ctx, ticket, action, note=str(state.get("note", "")), target=target)
 
 
 @FLOW.step("merge", free_text=True)
@@ -166,9 +240,14 @@ async def merge_step(ctx: Context, text: str = "") -> list[Reply]:
         return [Reply(BAD_MERGE)]
     ticket = await _find(ctx, ticket_id=int(ctx.dialog.get_data().get("ticket_id", 0)))
     target = await _find(ctx, number=match.group(1))
-    if ticket is None or target is None:
+    if ticket is None or not may_merge_into(ticket, target):
         return [Reply(ERRORS["bad_target"] if ticket else NOT_FOUND)]
-    return await _act(ctx, ticket, "merge", note=match.group(2), target=target)
+    assert target is not None
+    note = match.group(2).strip()
+    await ctx.dialog.set_state(confirm_step, note=note, target_id=target.id)
+    confirmation = _confirmation(ctx, ticket, "merge", note)
+    text = MERGE_INTO.format(number=ticket.number, target=target.number) + confirmation.text
+    return [Reply(text, confirmation.buttons)]
 
 
 async def figures(ctx: Context) -> list[Reply]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, delete, select
+from sqlalchemy import Index, String, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -24,11 +24,13 @@ SHARED = "*"
 
 class ButtonToken(Base):
     __tablename__ = "button_token"
+    __table_args__ = (Index("ix_button_token_user_created", "platform", "user_key", "created_at"),)
 
     token: Mapped[str] = mapped_column(String(24), primary_key=True)
     platform: Mapped[str] = mapped_column(String(20))
     user_key: Mapped[str] = mapped_column(String(100))
     action: Mapped[str] = mapped_column(String(500))
+    label: Mapped[str] = mapped_column(String(100), default="", server_default="")
     created_at: Mapped[datetime]
 
 
@@ -48,7 +50,12 @@ async def issue_token(
     payload = json.dumps({"to": button.target, "v": dict(button.values)}, ensure_ascii=False)
     session.add(
         ButtonToken(
-            token=token, platform=platform, user_key=user_key, action=payload, created_at=now
+            token=token,
+            platform=platform,
+            user_key=user_key,
+            action=payload,
+            label=button.label[:100],
+            created_at=now,
         )
     )
     return token
@@ -75,6 +82,32 @@ async def resolve_token(
         return Press(str(data["to"]), dict(data["v"]))
     except (ValueError, KeyError, TypeError):
         return None  # a token of the earlier "route:data" form: that button is gone
+
+
+async def recent_buttons(
+    *, session: AsyncSession, platform: str, user_key: str, since: datetime, limit: int = 60
+) -> list[tuple[str, Press]]:
+    """The buttons last shown to a user (label and press), newest first, so that what a button
+    says can also be typed."""
+    stmt = (
+        select(ButtonToken.label, ButtonToken.action)
+        .where(
+            ButtonToken.platform == platform,
+            ButtonToken.user_key == user_key,
+            ButtonToken.created_at >= since,
+            ButtonToken.label != "",
+        )
+        .order_by(ButtonToken.created_at.desc())
+        .limit(limit)
+    )
+    found = []
+    for label, payload in await session.execute(stmt):
+        try:
+            data = json.loads(payload)
+            found.append((label, Press(str(data["to"]), dict(data["v"]))))
+        except (ValueError, KeyError, TypeError):
+            continue
+    return found
 
 
 async def prune_tokens(*, session: AsyncSession, before: datetime) -> None:

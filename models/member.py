@@ -6,7 +6,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint, inspect, select
+from sqlalchemy import ForeignKey, String, UniqueConstraint, func, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 
@@ -217,9 +217,9 @@ async def bind_identity(
     *, session: AsyncSession, platform: str, user_key: str, chat_key: str, code: str, now: datetime
 ) -> Member:
     """Bind a platform identity to the member an invite code was made for."""
-    invite = (
-        await session.execute(select(InviteCode).where(InviteCode.code == code))
-    ).scalar_one_or_none()
+    # Codes are compared without case: 1a2b3c4d typed for 1A2B3C4D binds.
+    stmt = select(InviteCode).where(func.upper(InviteCode.code) == code.strip().upper())
+    invite = (await session.execute(stmt)).scalar_one_or_none()
     if invite is None:
         raise BindError("unknown")
     if invite.used_at is not None:

@@ -8,6 +8,7 @@ handlers'). Deadlines and 督办 are in models.ticket_deadlines, figures in mode
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bot.core import Role
 from bot.core.clock import add_working_days, to_local
+from bot.nlu import ticket_number
 from models.base import Base
 from models.member import Member, MemberRole
 from models.org import Department, Membership, Unit
@@ -422,13 +424,18 @@ async def transition(
     return event
 
 
+def may_merge_into(ticket: Ticket, target: Ticket | None) -> bool:
+    """A ticket merges into another, earlier one that is still open."""
+    if target is None or target.id == ticket.id:
+        return False
+    return target.state not in FINAL_STATES and target.created_at <= ticket.created_at
+
+
 async def _merge_into(
     session: AsyncSession, ticket: Ticket, target: Ticket | None, now: datetime
 ) -> None:
     """The target's reporter list grows by this ticket's reporters."""
-    if target is None or target.id == ticket.id:
-        raise TicketError("bad_target")
-    if target.state in FINAL_STATES or target.created_at > ticket.created_at:
+    if not may_merge_into(ticket, target):
         raise TicketError("bad_target")
     known = set(target.reporter_member_ids())
     for r in ticket.reporters:
@@ -479,6 +486,20 @@ async def get_ticket(session: AsyncSession, *, number: str = "", ticket_id: int 
     if ticket is None:
         raise TicketError("not_found")
     return ticket
+
+
+async def find_typed(session: AsyncSession, *, typed: str, viewer: Member) -> Ticket | None:
+    """A ticket the viewer may see, from a number however typed: WT-2026-0012, wt20260012,
+    2026-0012, or its last digits alone (0012, 12: the newest such ticket the viewer sees)."""
+    number = ticket_number(typed)
+    if number is not None:
+        found = await session.scalar(select(Ticket).where(Ticket.number == number))
+        return found if found is not None and can_view(viewer, found) else None
+    digits = re.fullmatch(r"\s*#?0*(\d{1,4})\s*号?", typed)
+    if digits is None:
+        return None
+    stmt = select(Ticket).where(Ticket.seq == int(digits.group(1))).order_by(Ticket.year.desc())
+    return next((t for t in (await session.execute(stmt)).scalars() if can_view(viewer, t)), None)
 
 
 async def history(session: AsyncSession, ticket: Ticket) -> list[TicketEvent]:

@@ -58,30 +58,3 @@ def add_working_days(start: datetime, days: int) -> datetime:
         if local.weekday() < 5:
             days -= 1
     return local.astimezone(start.tzinfo)
-
-
-def parse_local(text: str, now: datetime) -> datetime | None:
-    """Parse a local time typed on a phone: '2026-12-05 09:30', '12-05 09:30', '12月5日 9:30'.
-
-    A date without a year is the next such date from `now`. Returns UTC, or None.
-    """
-    import re
-
-    cleaned = text.strip().replace("：", ":").replace("／", "/")
-    m = re.fullmatch(
-        r"(?:(\d{4})[-/年.])?(\d{1,2})[-/月.](\d{1,2})日?\s*(\d{1,2})[:点时](\d{2})?分?", cleaned
-    )
-    if not m:
-        return None
-    year_s, month_s, day_s, hour_s, minute_s = m.groups()
-    local_now = to_local(now)
-    year = int(year_s) if year_s else local_now.year
-    try:
-        moment = local_datetime(year, int(month_s), int(day_s), int(hour_s), int(minute_s or 0))
-    except ValueError:
-        return None
-    if not year_s and moment < now - timedelta(days=1):
-        moment = local_datetime(
-            year + 1, int(month_s), int(day_s), int(hour_s), int(minute_s or 0)
-        )
-    return moment

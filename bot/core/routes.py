@@ -89,6 +89,9 @@ class Route:
     takes_location: bool = False
     menu: bool = True
     only_unbound: bool = False
+    glued: str | None = None
+    instead: str | None = None
+    group: str = ""
 
 
 class SweepFunc(Protocol):

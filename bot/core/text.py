@@ -1,6 +1,7 @@
-"""Text as it arrives from phones, folded once at the door: full-width forms and the
-ideographic space become ASCII (NFKC), runs of white space one space; and the readings of
-numbers and codes people type: Chinese numerals, digits in groups or with dashes."""
+"""Text as it arrives from phones, folded once at the door: full-width letters and digits
+(and the few signs codes and dates use) become ASCII, the ideographic space a space, runs of
+white space one space; Chinese punctuation stays as typed. And the readings of numbers and
+codes people type: Chinese numerals, digits in groups or with dashes."""
 
 from __future__ import annotations
 
@@ -14,10 +15,17 @@ _CODE_CHARS = "".join(_DIGITS)
 _DIGIT_RUN = re.compile(rf"[0-9{_CODE_CHARS}](?:[\s\-.·—_]*[0-9{_CODE_CHARS}])*")
 
 
+# Full-width forms folded to ASCII: letters, digits and the signs of codes, dates and commands.
+_WIDE = {chr(c): unicodedata.normalize("NFKC", chr(c)) for c in range(0xFF01, 0xFF5F)}
+_WIDE = {k: v for k, v in _WIDE.items() if v.isalnum() or v in "-#@/.+_"}
+_FOLD = str.maketrans(_WIDE)
+
+
 def fold(text: str) -> str:
-    """NFKC (full-width digits, letters, punctuation and the ideographic space to ASCII), one
-    space for each run of white space, nothing at the ends; line breaks are kept."""
-    folded = unicodedata.normalize("NFKC", text)
+    """Full-width letters, digits and code signs to ASCII (１２３ → 123, ／ → /), every run of
+    white space (the ideographic space too) to one space, nothing at the ends; line breaks and
+    Chinese punctuation are kept."""
+    folded = text.translate(_FOLD)
     lines = [re.sub(r"[^\S\n]+", " ", line).strip() for line in folded.split("\n")]
     return "\n".join(lines).strip()
 
@@ -50,6 +58,5 @@ def digit_runs(text: str) -> list[str]:
 
 
 def code_in(text: str, length: int) -> str | None:
-    """The one code of `length` digits in the text, however it was typed, or None."""
-    found = [run for run in digit_runs(text) if len(run) == length]
-    return found[0] if len(found) == 1 else None
+    """The first code of `length` digits in the text, however it was typed, or None."""
+    return next((run for run in digit_runs(text) if len(run) == length), None)

@@ -58,6 +58,8 @@ def parse_when(text: str, now: datetime, *, on_day: date | None = None) -> When 
     local_now = to_local(now)
     day, part, rest = _day_of(cleaned, local_now)
     has_date = day is not None
+    if day is None and _DATE.search(cleaned):
+        return None  # a date was written, but no such day exists (13月40日)
     if day is None:
         day = on_day or local_now.date()
     clock = _clock_of(rest, part)

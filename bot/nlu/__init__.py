@@ -32,7 +32,16 @@ One slot beyond INTERFACES.md: `bind.code`, an 8-digit invite code found in the 
 """
 
 from bot.nlu.labels import CATEGORIES, INTENTS, KINDS, LABELS
-from bot.nlu.parsing import Parse, category, keywords, parse, segment, warm_up
+from bot.nlu.parsing import (
+    Parse,
+    category,
+    keywords,
+    parse,
+    segment,
+    slots_for,
+    ticket_number,
+    warm_up,
+)
 from bot.nlu.rules import category_words, normalize
 
 __all__ = [
@@ -47,5 +56,7 @@ __all__ = [
     "normalize",
     "parse",
     "segment",
+    "slots_for",
+    "ticket_number",
     "warm_up",
 ]

@@ -13,6 +13,23 @@ INTENTS = (
     "notices",
     "rotation",
     "stats",
+    # Added with the second round: every route free text should reach has an intent.
+    "cancel",
+    "smalltalk",
+    "cosign",
+    "my_matches",
+    "ranking",
+    "show_code",
+    "confirm_checkin",
+    "attendance",
+    "publish",
+    "tickets",
+    "ticket_stats",
+    "send_notice",
+    "notice_stats",
+    "add_resource",
+    "match_stats",
+    "export",
 )
 LABELS = (*INTENTS, "unknown")
 CATEGORIES = (

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
+from bot.core.text import code_in
 from bot.nlu import rules
 from bot.nlu.features import category_features, intent_features
 from bot.nlu.labels import CATEGORIES, KINDS, LABELS
 from bot.nlu.model import Model
-from bot.nlu.rules import CODE_RE, INVITE_RE, TICKET_RE, normalize
+from bot.nlu.rules import TICKET_RE, normalize
 
 MODELS = Path(__file__).resolve().parent / "data" / "models"
 INTENT_MODEL = MODELS / "intent_model.json"
@@ -25,6 +27,9 @@ MAX_CHARS = 500
 # 63% of the time, above 0.9 99%); it offers intents at least ALTERNATIVE_FLOOR likely.
 ASK_BELOW, ASK_MARGIN, ALTERNATIVE_FLOOR = 0.7, 0.2, 0.1
 MAX_ALTERNATIVES = 3
+CATEGORY_SURE = 0.7
+TICKET_INTENTS = frozenset({"my_reports", "tickets", "cosign"})
+LOOSE_TICKET_RE = re.compile(r"(?<!\d)(20\d{2})\s*[-—–]\s*(\d{1,4})(?!\d)")
 
 
 @dataclass(frozen=True)
@@ -42,7 +47,9 @@ def parse(text: str) -> Parse:
     """The intent of one message, with its slots (alternatives when unsure)."""
     text = head(text)
     if not re.search(r"\w", text):
-        return Parse("unknown", {}, confidence=0.0)
+        # Only emoji (👍, 😂): a reaction, answered as small talk; only punctuation: nothing.
+        symbols = any(unicodedata.category(c) == "So" for c in text)
+        return Parse("smalltalk" if symbols else "unknown", {}, confidence=0.0)
     likely = _model().probabilities(intent_features(text))
     ranked = sorted(likely, key=lambda label: (-likely[label], LABELS.index(label)))
     best, top = ranked[0], likely[ranked[0]]
@@ -117,17 +124,33 @@ def _category_of(text: str) -> str:
     if not re.search(r"\w", text):
         return "other"
     likely = _category_model().probabilities(category_features(text))
-    return max(CATEGORIES, key=lambda name: (likely[name], -CATEGORIES.index(name)))
+    best = max(CATEGORIES, key=lambda name: (likely[name], -CATEGORIES.index(name)))
+    # A guess the model is unsure of, with no category word at all, is `other`: an admin
+    # routes it, rather than a department receiving what is not theirs.
+    if likely[best] < CATEGORY_SURE and rules.best_category(text)[1] == 0:
+        return "other"
+    return best
+
+
+def slots_for(intent: str, text: str) -> dict[str, Any]:
+    """The slots a message would fill for `intent` (for the "您是想" choices)."""
+    return _slots(intent, head(text))
+
+
+def ticket_number(text: str) -> str | None:
+    """A ticket number however typed (WT20260012, wt-2026-12, 2026-0012) as WT-YYYY-NNNN."""
+    m = TICKET_RE.search(text) or LOOSE_TICKET_RE.search(text)
+    return f"WT-{m.group(1)}-{int(m.group(2)):04d}" if m else None
 
 
 def _slots(intent: str, text: str) -> dict[str, Any]:
     slots: dict[str, Any] = {}
-    if intent == "checkin" and (m := CODE_RE.search(TICKET_RE.sub(" ", text))):
-        slots["code"] = m.group(1)
-    elif intent == "bind" and (m := INVITE_RE.search(text)):
-        slots["code"] = m.group(1)
-    elif intent == "my_reports" and (m := TICKET_RE.search(text)):
-        slots["ticket"] = f"WT-{m.group(1)}-{int(m.group(2)):04d}"
+    if intent == "checkin" and (code := code_in(TICKET_RE.sub(" ", text), 6)):
+        slots["code"] = code
+    elif intent == "bind" and (code := code_in(text, 8)):
+        slots["code"] = code
+    elif intent in TICKET_INTENTS and (number := ticket_number(text)):
+        slots["ticket"] = number
     elif intent == "report" and (name := _category_of(text)) != "other":
         slots["category"] = name
     elif intent == "resources":

@@ -12,6 +12,7 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
+from bot.core.text import fold
 from bot.nlu.labels import CATEGORIES, INTENTS
 
 RULES = Path(__file__).resolve().parent / "data" / "rules"
@@ -39,9 +40,9 @@ TICKET_RE = re.compile(r"(?<![A-Za-z])WT\s*-?\s*(\d{4})\s*-?\s*(\d{1,4})(?!\d)",
 
 
 def normalize(text: str) -> str:
-    """Full-width → half-width (NFKC), traditional → simplified, outer space trimmed."""
-    text = unicodedata.normalize("NFKC", text)
-    return text.translate(traditional()).strip()
+    """Text folded as at the door (bot.core.text.fold), then all compatibility forms (NFKC:
+    full-width punctuation too) and traditional → simplified: what the rules and models read."""
+    return unicodedata.normalize("NFKC", fold(text)).translate(traditional())
 
 
 def guess(text: str) -> tuple[str, dict[str, float], bool]:

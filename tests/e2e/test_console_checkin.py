@@ -60,6 +60,7 @@ def test_host_code_then_member_checks_in(tmp_path: Path) -> None:
             "11:30",
             "阳都社区",
             "跳过",
+            "#1",  # 确认发布
             "/attendance",
         ]
     )
@@ -71,7 +72,7 @@ def test_host_code_then_member_checks_in(tmp_path: Path) -> None:
     assert "超出签到范围（500 米）" in out
     assert "方式：位置" in out
     assert "您是流动党员，本次签到已记入组织关系所在单位。" in out
-    assert "✅ 活动已发布：《12月志愿服务》12月28日 09:30-11:30 · 阳都社区" in out
+    assert "✅ 活动已发布：《12月志愿服务》12月28日（周一） 09:30-11:30 · 阳都社区" in out
     assert "应到 30 人，已签到 2 人，签到率 7%" in out
     assert re.search(r"\[file: .+\.xlsx\]", out)
 

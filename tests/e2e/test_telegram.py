@@ -96,7 +96,7 @@ def test_bind_help_me_buttons_and_outbox(
     code, name = newcomer(db)
     user = User(emulator, id=50_001)
     with running_bot(mode, live_demo_settings.DATABASE_URL, emulator) as base:
-        assert {"command": "help", "description": "帮助：查看可用功能"} in emulator.commands()
+        assert {"command": "help", "description": "帮助：看看能做什么"} in emulator.commands()
 
         user.say("/help")
         assert "绑定" in user.expect()[0]

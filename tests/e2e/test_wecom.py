@@ -162,7 +162,7 @@ async def test_newcomer_binds_then_asks_for_help_and_profile(
     assert (await live.say("zhaoliu", f"绑定 {invite.code}")).startswith(
         f"绑定成功！欢迎您，{newcomer.name}"
     )
-    assert (await live.say("zhaoliu", "/help")).startswith("您可以这样使用")
+    assert (await live.say("zhaoliu", "/help")).startswith("📖 您可以这样用")
     assert newcomer.name in await live.say("zhaoliu", "/me")
     async with db() as session:
         bound = await session.scalar(

@@ -32,6 +32,7 @@ def test_report_sign_resolve_rate_and_figures(env: dict[str, str]) -> None:
             "#1",  # 签收, on the delivered new-ticket card
             "#2",  # 办结
             "已上门帮助开通数电发票",
+            "确认办结",  # what the button says, typed
             f"/tickets {finance}",
             "@as member",
             "#1",  # 满意, on the delivered rating card

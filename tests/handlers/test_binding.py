@@ -100,5 +100,5 @@ async def test_a_fresh_invite_code_binds_its_own_member(chat: Chat, clock: Froze
 
 
 async def test_help_offers_binding_only_before_binding(chat: Chat) -> None:
-    assert "/bind（绑定）" in (await chat.say("newcomer", "帮助"))[0]
-    assert "/bind" not in (await chat.say("member", "帮助"))[0]
+    assert "绑定" in (await chat.say("newcomer", "帮助"))[0]
+    assert "绑定" not in (await chat.say("member", "帮助"))[0]

@@ -70,7 +70,9 @@ async def test_bare_checkin_asks_then_takes_the_code(chat: Chat) -> None:
     assert await chat.say("member", "签到") == [
         "请发送主持人出示的 6 位签到码，或分享您的位置完成签到（发送“取消”退出）。"
     ]
-    assert await chat.say("member", "abc") == ["签到码是 6 位数字，请核对后重新发送。"]
+    assert await chat.say("member", "abc") == [
+        "签到码是 6 位数字，请核对后重新发送。（发送“取消”退出）"
+    ]
     [ok] = await chat.say("member", code)
     assert ok.startswith("✅ 签到成功")
 
@@ -230,13 +232,15 @@ async def test_host_confirms_a_member_by_name(chat: Chat) -> None:
     ]
     [row] = await checkins(chat)
     assert row.method == CheckInMethod.HOST and row.confirmed_by_id is not None
-    assert (await chat.say("member", "/confirm 张三"))[0].startswith("抱歉，您没有使用")
+    assert (await chat.say("member", "/confirm 张三"))[0].startswith(
+        "抱歉，“确认签到”只对支部书记开放"
+    )
 
 
 async def test_code_is_only_for_the_host_unit_secretary_or_admins(chat: Chat) -> None:
-    assert (await chat.say("member", "/code"))[0].startswith("抱歉，您没有使用“签到码”的权限")
+    assert (await chat.say("member", "/code"))[0].startswith("抱歉，“签到码”只对支部书记开放")
     assert (await chat.say("alliance_admin", "/code"))[0].startswith(f"《{PARTY_DAY}》签到码：")
-    assert (await chat.say("mobile", "/code"))[0].startswith("抱歉，您没有使用“签到码”的权限")
+    assert (await chat.say("mobile", "/code"))[0].startswith("抱歉，“签到码”只对支部书记开放")
 
 
 async def test_attendance_lists_who_came_how_and_the_rate(chat: Chat) -> None:
@@ -258,7 +262,9 @@ async def test_attendance_lists_who_came_how_and_the_rate(chat: Chat) -> None:
     assert rows[0][:6] == ("活动", "联盟", "开始时间", "姓名", "所在单位", "是否签到")
     assert len(rows) == 1 + 3 + 28
     assert [r[5] for r in rows[1:4]] == ["是", "是", "是"]
-    assert (await chat.say("member", "/attendance"))[0].startswith("抱歉，您没有使用")
+    assert (await chat.say("member", "/attendance"))[0].startswith(
+        "抱歉，“签到情况”只对支部书记开放"
+    )
     assert await chat.say("host", "/attendance 999") == ["您还没有可以查看签到情况的活动。"]
 
 

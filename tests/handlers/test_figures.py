@@ -97,7 +97,9 @@ async def test_alliance_admin_export_is_their_alliance(chat: Chat, clock: Frozen
     assert await chat.say("alliance_admin", "/export 捐款") == [
         "请发送：/export 类型。可选：members、tickets、notices、resources、attendance"
     ]
-    assert (await chat.say("member", "/export tickets"))[0].startswith("抱歉，您没有使用“导出”")
+    assert (await chat.say("member", "/export tickets"))[0].startswith(
+        "抱歉，“导出”只对联盟管理员开放"
+    )
 
 
 async def test_cli_export_writes_the_same_ticket_rows(

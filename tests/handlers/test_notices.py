@@ -149,7 +149,9 @@ async def test_alliance_admin_cannot_see_another_alliances_figures(chat: Chat) -
     assert await chat.say("admin", "/noticestats") == [
         "请在命令后写通知编号，例如：/noticestats 3"
     ]
-    assert (await chat.say("member", "/noticestats 2"))[0].startswith("抱歉，您没有使用")
+    assert (await chat.say("member", "/noticestats 2"))[0].startswith(
+        "抱歉，“通知统计”只对联盟管理员开放"
+    )
 
 
 async def test_units_are_found_by_keyword_and_toggled(chat: Chat) -> None:
@@ -157,7 +159,7 @@ async def test_units_are_found_by_keyword_and_toggled(chat: Chat) -> None:
     await chat.say("admin", TEXT)
     assert await chat.press("admin", "选择单位") == ["请输入单位名称中的关键词（例如“鑫源”）："]
     assert await chat.say("admin", "不存在的公司") == [
-        "没有找到名称含“不存在的公司”的单位，请换个关键词："
+        "没有找到名称含“不存在的公司”的单位，请换个关键词：（发送“取消”退出）"
     ]
     async with chat.app.sessionmaker() as session:
         host = await session.scalar(
@@ -172,7 +174,7 @@ async def test_units_are_found_by_keyword_and_toggled(chat: Chat) -> None:
     await chat.say("admin", unit_name)
     assert await chat.press("admin", "选好了") == [
         "请至少选择一项。",
-        "请点选（可多选），选好后点“选好了”：",
+        "请点选（可多选），选好后点“选好了”：（发送“取消”退出）",
     ]
     await chat.press("admin", unit_name)
     [preview] = await chat.press("admin", "选好了")
@@ -181,12 +183,20 @@ async def test_units_are_found_by_keyword_and_toggled(chat: Chat) -> None:
 
 async def test_scheduled_notice_goes_out_when_due(chat: Chat, clock: FrozenClock) -> None:
     await _write(chat, "admin", audience="支部书记")
-    assert await chat.press("admin", "定时发送") == ["请输入发送时间，例如 12-05 09:30："]
-    assert await chat.say("admin", "明天早上") == ["没看懂这个时间，请按“12-05 09:30”的格式输入："]
-    assert await chat.say("admin", "12-01 08:00") == ["发送时间需要晚于现在，请重新输入："]
-    assert await chat.say("admin", "12-01 10:30") == ["确认于 12月01日 10:30 发送给 63 人？"]
+    assert await chat.press("admin", "定时发送") == [
+        "什么时候发送？例如：明天上午9点、12-05 09:30："
+    ]
+    assert await chat.say("admin", "明天") == [
+        "没看懂这个时间，可以这样写：明天上午9点、12月5日下午2点、12-05 09:30：（发送“取消”退出）"
+    ]
+    assert await chat.say("admin", "12-01 08:00") == [
+        "12月01日（周二） 08:00 已经过去了，请输入一个将来的时间：（发送“取消”退出）"
+    ]
+    assert await chat.say("admin", "今天上午十点半") == [
+        "确认于 12月01日（周二） 10:30 发送给 63 人？"
+    ]
     assert await chat.press("admin", "确认发送") == [
-        "🕘 通知 #3 将于 12月01日 10:30 发送。\n发送 /noticestats 3 查看情况。"
+        "🕘 通知 #3 将于 12月01日（周二） 10:30 发送。\n发送 /noticestats 3 查看情况。"
     ]
     assert await chat.say("admin", "/noticestats 3") == [
         "通知 #3 定于 12月01日 10:30 发送，尚未发出。"

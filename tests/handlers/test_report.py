@@ -74,8 +74,11 @@ async def test_done_when_member_reports_officer_signs_and_resolves_member_rates(
     )
     assert await chat.press("officer_tax", "办结") == ["请输入办结说明（问题是怎么解决的）："]
     assert await chat.say("officer_tax", "已上门帮助开通数电发票") == [
-        "WT-2026-0005 已办结，已请反映人评价。"
+        "请确认办结 WT-2026-0005：\n"
+        "· 反映人将收到：“🎉 WT-2026-0005 已办结：已上门帮助开通数电发票”\n"
+        "· 提交人将收到：“请为 WT-2026-0005 的办理评价：”"
     ]
+    assert await chat.press("officer_tax", "确认办结") == ["WT-2026-0005 已办结，已请反映人评价。"]
     assert chat.received("member")[-2:] == [
         "🎉 WT-2026-0005 已办结：已上门帮助开通数电发票",
         "请为 WT-2026-0005 的办理评价：",
@@ -104,7 +107,8 @@ async def test_member_cannot_see_or_act_on_someone_elses_ticket(chat: Chat) -> N
     assert await chat.say("member", "/myreports WT-2026-0002") == [NOT_FOUND]
     assert await chat.say("member", "/tickets WT-2026-0002") == [NOT_FOUND]
     assert await chat.say("member", "/tickets") == [
-        "工单队列只对部门干部和联盟管理员开放。查看您反映的问题请发送 /myreports。"
+        "待办工单队列只对部门干部和联盟管理员开放。"
+        "您（及本单位）还没有反映过问题。发送“吹哨”反映一个问题。"
     ]
     assert await chat.say("member", "/myreports") == [
         "您（及本单位）还没有反映过问题。发送“吹哨”反映一个问题。"
@@ -122,12 +126,12 @@ async def test_officer_tax_cannot_see_a_finance_ticket(chat: Chat) -> None:
 async def test_the_category_can_be_corrected_with_a_button(chat: Chat) -> None:
     assert await chat.say("member", "吹哨") == ["请用一两句话说说遇到的问题（发送“取消”可退出）："]
     assert await chat.say("member", "太难了") == [
-        "再具体一点吧（至少 5 个字），比如：增值税发票开不出来，已经三天了。"
+        "再具体一点吧（至少 5 个字），比如：增值税发票开不出来，已经三天了。（发送“取消”退出）"
     ]
     await chat.say("member", "资金周转困难，想问问有没有政策")
     [proposal] = await chat.press("member", chat.last["member"][0].label)
     assert proposal.startswith("建议分类：融资贷款（转县地方金融服务中心，红盟金融跟进）")
-    assert await chat.say("member", "不对") == ["请点按钮选择问题分类。"]
+    assert await chat.say("member", "不对") == ["请点按钮选择问题分类。（发送“取消”退出）"]
     [confirm] = await chat.press("member", "用工社保")
     assert "分类：用工社保" in confirm
     filed, *_ = await chat.press("member", "提交")
@@ -145,7 +149,7 @@ async def test_a_typed_unit_name_and_an_unknown_one(chat: Chat) -> None:
         unit_id = host.home_unit_id
     await chat.say("member", "/report 园区道路坑洼，货车进出困难")
     assert await chat.say("member", "不存在的公司") == [
-        "没有找到“不存在的公司”，请输入单位全称，或点“本单位”按钮。"
+        "没有找到“不存在的公司”，请输入单位全称，或点“本单位”按钮。（发送“取消”退出）"
     ]
     async with chat.app.sessionmaker() as session:
         from models.org import Unit

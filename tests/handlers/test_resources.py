@@ -166,7 +166,7 @@ async def test_admin_adds_one_resource_and_it_expires(chat: Chat, clock: FrozenC
     assert (await chat.say("alliance_admin", "我"))[0] == "这条资源对哪些联盟可见？"
     await chat.press("alliance_admin", "本联盟")
     assert await chat.say("alliance_admin", "明天") == [
-        "日期格式不对或已过，请输入如 2027-06-30 的日期，或发送“无”："
+        "日期格式不对或已过，请输入如 2027-06-30 的日期，或发送“无”：（发送“取消”退出）"
     ]
     assert await chat.say("alliance_admin", "2026-12-31") == [
         "✅ 已添加到管家清单：ERP系统2025版实施顾问（本联盟可见，有效期至 2026-12-31）"
@@ -184,7 +184,7 @@ async def test_admin_adds_one_resource_and_it_expires(chat: Chat, clock: FrozenC
 
 async def test_match_figures_for_admins_only(chat: Chat) -> None:
     assert await chat.say("member", "对接统计") == [
-        "抱歉，您没有使用“对接统计”的权限。发送“帮助”查看您可用的功能。"
+        "抱歉，“对接统计”只对联盟管理员开放。您可以用“我的对接”：资源对接请求与进度。"
     ]
     assert await chat.say("alliance_admin", "对接统计") == ["还没有资源对接记录。"]
     await chat.say("member", "资源 冷链物流干线运输")

@@ -29,5 +29,5 @@ async def test_alliance_admin_sees_only_their_alliance(chat: Chat) -> None:
 
 async def test_member_may_not_see_stats(chat: Chat) -> None:
     assert await chat.say("member", "/stats") == [
-        "抱歉，您没有使用“统计”的权限。发送“帮助”查看您可用的功能。"
+        "抱歉，“统计”只对联盟管理员开放。您可以用“品牌排行”：达标创星本月评分与星级。"
     ]

@@ -37,9 +37,21 @@ async def test_return_then_reroute_moves_the_ticket_to_another_department(chat: 
         "请输入退回理由（为什么不属于本部门）："
     ]
     assert await chat.say("officer_tax", "  ") == ["请写明理由或说明（不能为空），或发送“取消”。"]
+    # What will be sent is shown first; nobody is told before the confirmation.
+    told_before = len(chat.received("alliance_admin"))
     assert await chat.say("officer_tax", "实为银行授信问题") == [
+        f"请确认退回 {number}：\n"
+        f"· 反映人将收到：“↩️ {number} 正在重新分派，请耐心等待。”\n"
+        f"· 联盟和县级管理员将收到：“↩️ 县税务局退回了 {number}。理由：实为银行授信问题\n"
+        "请重新分派。”"
+    ]
+    assert len(chat.received("alliance_admin")) == told_before
+    [confirm] = [b for b in chat.last["officer_tax"] if b.label == "确认退回"]
+    assert await chat.press("officer_tax", "确认退回") == [
         f"已退回 {number}，联盟管理员将重新分派。"
     ]
+    again = await chat.send(chat.event("officer_tax", action=confirm.token))  # a double tap
+    assert [r.text for r in again] == ["这个按钮已失效，请重新操作。"]
     assert chat.received("alliance_admin")[-1] == (
         f"↩️ 县税务局退回了 {number}。理由：实为银行授信问题\n请重新分派。"
     )
@@ -64,7 +76,11 @@ async def test_admin_rejects_with_a_reason_and_may_not_sign(chat: Chat) -> None:
     assert [b.label for b in chat.last["alliance_admin"]] == ["分派", "不予受理", "合并"]
     assert "联系人：" in detail
     assert await chat.press("alliance_admin", "不予受理") == ["请输入不予受理的理由："]
-    assert await chat.say("alliance_admin", "属于企业内部经营事项") == [
+    [shown] = await chat.say("alliance_admin", "属于企业内部经营事项")
+    assert shown.startswith(f"请确认不予受理 {number}：")
+    assert await chat.press("alliance_admin", "修改") == ["请输入不予受理的理由："]
+    await chat.say("alliance_admin", "属于企业内部经营事项")
+    assert await chat.say("alliance_admin", "确认不予受理") == [
         f"{number} 已标记为不予受理，并告知反映人。"
     ]
     assert chat.received("member")[-1] == f"{number} 不予受理。理由：属于企业内部经营事项"
@@ -81,12 +97,14 @@ async def test_merge_into_an_earlier_ticket_adds_the_reporter(chat: Chat) -> Non
         "请输入要并入的更早工单编号和理由，例如：WT-2026-0001 同一问题"
     ]
     assert await chat.say("alliance_admin", "同一问题") == [
-        "格式不对。请输入：工单编号 理由，例如：WT-2026-0001 同一问题"
+        "格式不对。请输入：工单编号 理由，例如：WT-2026-0001 同一问题（发送“取消”退出）"
     ]
     assert await chat.say("alliance_admin", f"{second} 自己") == [
-        "不能并入这个工单：请填写一个更早、仍在办理中的工单编号。"
+        "不能并入这个工单：请填写一个更早、仍在办理中的工单编号。（发送“取消”退出）"
     ]
-    assert await chat.say("alliance_admin", f"{first} 同一问题，一并办理") == [
+    [shown] = await chat.say("alliance_admin", f"{first} 同一问题，一并办理")
+    assert shown.startswith(f"将 {second} 并入 {first}（{second} 的反映人会加入 {first}）。")
+    assert await chat.press("alliance_admin", "确认合并") == [
         f"{second} 已并入 {first}，反映人已加入该工单。"
     ]
     assert (
@@ -111,6 +129,7 @@ async def test_unsatisfied_reopens_and_tells_officer_and_admin(chat: Chat) -> No
     assert chat.received("member")[-1] == f"🔄 {number} 有新进展：已联系企业"
     await chat.press("officer_tax", "办结")
     await chat.say("officer_tax", "已处理")
+    await chat.press("officer_tax", "确认办结")
     assert await chat.press_received("member", "不满意") == [
         f"很抱歉没让您满意，{number} 已重新打开，承办部门会继续办理。"
     ]
@@ -147,7 +166,7 @@ async def test_admin_queue_and_the_member_has_no_figures(chat: Chat) -> None:
     [alliance] = await chat.say("alliance_admin", "工单")
     assert alliance.splitlines()[0] == "📥 本联盟待办工单 3 件（最早的在前）："
     assert await chat.say("member", "/ticketstats") == [
-        "抱歉，您没有使用“工单统计”的权限。发送“帮助”查看您可用的功能。"
+        "抱歉，“工单统计”只对联盟管理员开放。您可以用“我的吹哨”：查看反映问题的进度。"
     ]
     [figures] = await chat.say("admin", "工单统计")
     assert figures.splitlines()[:2] == [
@@ -303,6 +322,7 @@ async def test_history_shows_the_rating(chat: Chat) -> None:
     await chat.press_received("officer_tax", "签收")
     await chat.press("officer_tax", "办结")
     await chat.say("officer_tax", "已处理")
+    await chat.press("officer_tax", "确认办结")
     await chat.press_received("member", "不满意")
     [detail] = await chat.say("member", f"/myreports {number}")
     assert detail.splitlines()[-1].endswith("评价：不满意，重新办理")

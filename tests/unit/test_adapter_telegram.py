@@ -144,7 +144,7 @@ def test_render_picture_with_caption_or_separate_text(tmp_path: Path) -> None:
 
 def test_command_menu_from_routes() -> None:
     menu = {c.command: c.description for c in commands(ROUTES)}
-    assert menu["help"] == "帮助：查看可用功能"
+    assert menu["help"] == "帮助：看看能做什么"
     assert "start" not in menu  # menu=False
     assert all(c.isascii() and c.islower() and len(c) <= 32 for c in menu)
 

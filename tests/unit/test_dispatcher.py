@@ -123,7 +123,7 @@ async def test_command_alias_and_argument(tchat: Chat) -> None:
 
 
 async def test_unknown_command_is_named(tchat: Chat) -> None:
-    assert await tchat.say("u", "/nosuch") == ["没有“/nosuch”这个命令，发送 /help 查看可用命令。"]
+    assert await tchat.say("u", "/nosuch") == ["没有“/nosuch”这个命令。发送“帮助”看看能做什么。"]
 
 
 async def test_free_text_goes_to_intent_with_slots(tchat: Chat) -> None:
@@ -146,10 +146,17 @@ async def test_nothing_understood_gets_help(tchat: Chat) -> None:
     assert texts[0].startswith("没太明白您的意思。")
 
 
-async def test_dialog_step_comes_before_commands_and_intents(tchat: Chat) -> None:
+async def test_a_command_leaves_the_dialog_and_says_so(tchat: Chat) -> None:
     await tchat.say("u", "流程")
-    assert await tchat.say("u", "/echo x") == ["step:/echo x:None"]
+    assert await tchat.say("u", "/echo x") == ["（已退出“流程”）command:x"]
     assert await tchat.say("u", "/echo x") == ["command:x"]
+    await tchat.say("u", "流程")
+    assert await tchat.say("u", "回声 y") == ["（已退出“流程”）command:y"]
+
+
+async def test_free_text_goes_to_the_step(tchat: Chat) -> None:
+    await tchat.say("u", "流程")
+    assert await tchat.say("u", "随便说点什么") == ["step:随便说点什么:None"]
 
 
 async def test_button_of_the_flow_goes_to_the_step_other_buttons_to_their_route(
@@ -185,9 +192,7 @@ async def test_unbound_and_unauthorised_are_refused_politely(tchat: Chat) -> Non
     assert await tchat.say("stranger", "/failing") == [
         "您还没有绑定身份。请发送“绑定 邀请码”（邀请码由所在单位或联盟管理员提供）。"
     ]
-    assert await tchat.say("u", "/secret") == [
-        "抱歉，您没有使用“机密”的权限。发送“帮助”查看您可用的功能。"
-    ]
+    assert await tchat.say("u", "/secret") == ["抱歉，“机密”只对县级管理员开放。"]
 
 
 async def test_role_granted_opens_the_route(tchat: Chat, bound_app: App) -> None:

@@ -36,16 +36,21 @@ DATA = ROOT / "bot" / "nlu" / "data" / "heldout"
 # sets, and never trained or tuned on. (file, intent, category, exact slots): the accuracy
 # measured, rounded down; a change that lowers one fails the suite. Raise them when the
 # parser gets better, never lower them; to teach it new wording, add examples instead.
-# Rules alone had 88.3%, 93.3%, 85.3% and 86.7% intent on these four sets.
+# Rules alone had 88.3%, 93.3%, 85.3% and 86.7% intent on the first four sets. The floors were
+# re-measured when the intents grew from 13 to 30 (every feature reachable from free text) and
+# the labels of blind2-5 were mapped to them (greetings → smalltalk, rankings → ranking, ticket
+# counts → ticket_stats); blind6 was written for the 30 intents, before any of their training
+# examples existed (52.8% intent before them, 96.6% after).
 HELD_OUT = [
-    ("blind2.jsonl", 0.98, 0.96, 0.86),  # 118/120, 24/25, 104/120
-    ("blind3.jsonl", 0.99, 1.00, 0.90),  # 119/120, 25/25, 108/120
-    ("blind4.jsonl", 0.98, 0.96, 0.90),  # 148/150, 29/30, 136/150
-    ("blind5.jsonl", 0.98, 1.00, 0.90),  # 148/150, 30/30, 135/150
+    ("blind2.jsonl", 0.97, 0.96, 0.85),  # 117/120, 24/25, 103/120
+    ("blind3.jsonl", 0.97, 0.96, 0.89),  # 117/120, 24/25, 107/120
+    ("blind4.jsonl", 0.97, 0.96, 0.89),  # 146/150, 29/30, 134/150
+    ("blind5.jsonl", 0.97, 1.00, 0.88),  # 146/150, 30/30, 133/150
+    ("blind6.jsonl", 0.96, 0.96, 0.92),  # 366/379, 57/59, 352/379
 ]
-# Over all held-out sets: how often the bot asks (7/540), how often the guess or one of the
-# offered buttons is what the sender wanted (534/540).
-ASKED_AT_MOST, REACHED_AT_LEAST = 0.02, 0.98
+# Over all held-out sets: how often the bot asks (19/919), how often the guess or one of the
+# offered buttons is what the sender wanted (896/919).
+ASKED_AT_MOST, REACHED_AT_LEAST = 0.021, 0.97
 
 
 def _cases(path: Path) -> list[dict[str, object]]:
@@ -128,7 +133,7 @@ def test_normalize_folds_width_and_script() -> None:
     assert normalize("  簽到ＡＢＣ，１２３  ") == "签到ABC,123"
 
 
-@pytest.mark.parametrize("text", ["", "   ", "😂😂😂", "。。。", "哈哈", "asdfgh", "123"])
+@pytest.mark.parametrize("text", ["", "   ", "。。。", "asdfgh", "123"])
 def test_nothing_understood_is_unknown(text: str) -> None:
     parsed = parse(text)
     assert (parsed.intent, parsed.slots, parsed.alternatives) == ("unknown", {}, ())
@@ -299,9 +304,14 @@ def test_close_intents_are_told_apart(text: str, intent: str) -> None:
     assert parse(text).intent == intent
 
 
-@pytest.mark.parametrize("text", ["今天几号", "你好", "在吗", "你是谁", "谢谢", "明天天气怎么样"])
-def test_small_talk_is_unknown(text: str) -> None:
+@pytest.mark.parametrize("text", ["今天几号", "你是谁", "明天天气怎么样"])
+def test_questions_the_bot_does_not_answer_are_unknown(text: str) -> None:
     assert (parse(text).intent, parse(text).alternatives) == ("unknown", ())
+
+
+@pytest.mark.parametrize("text", ["你好", "在吗", "谢谢", "好的收到", "😂😂😂", "👍", "哈哈"])
+def test_greetings_thanks_and_reactions_are_small_talk(text: str) -> None:
+    assert (parse(text).intent, parse(text).alternatives) == ("smalltalk", ())
 
 
 def test_small_talk_words_inside_a_complaint_still_report() -> None:

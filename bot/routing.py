@@ -1,0 +1,264 @@
+"""Which handler a message goes to: the routing order and the dialog rules, in one place.
+
+Order: a live share's later positions → cancel → a pressed button → a command or alias →
+what a recent button says, typed → the open dialog's step (unless the message clearly asks
+for another feature) → a bare location → the NLU's intent → help.
+
+Dialog rules: nobody is held by a dialog. A command, an alias, or a message the NLU reads
+clearly as another feature leaves the open dialog, and the reply says so in a few words. A
+step that takes free text never takes a command or an alias as its content. What a button
+says can be typed instead of pressed (voice input users say the option).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from bot.core import Button, Handler, Incoming, Reply, Route, Step
+from bot.nlu import Parse, slots_for
+from handlers.context import Context
+from models.button import Press, recent_buttons
+
+BUTTON_GONE = "这个按钮已失效，请重新操作。"
+ASK_WHICH = "您是想："
+UNKNOWN_COMMAND = "没有“/{command}”这个命令。发送“帮助”看看能做什么。"
+LEFT = "（已退出“{title}”）"
+
+CANCEL_WORDS = frozenset(
+    {"/cancel", "取消", "退出", "算了", "不弄了", "不要了", "不办了", "结束", "停止", "撤销"}
+    | {"退出吧", "取消吧", "算了吧", "不用了", "cancel", "quit", "exit"}
+)
+COMMAND_RE = re.compile(r"^/([A-Za-z_]+)(?:@\w+)?\s*(.*)$", re.S)
+# The NLU must be this sure before a message in a dialog counts as asking for something else.
+LEAVE_CONFIDENCE = 0.85
+# In a free-text step only a short question about another feature leaves the dialog: a note
+# such as "已协调税务局" must stay a note.
+QUESTION_RE = re.compile(r"怎么|如何|在哪|哪里|哪儿|能不能|可以.*吗|吗[?？]?$|[?？]$|查看|看看")
+FREE_TEXT_LEAVE_MAX = 20
+SHORT_CANCEL = 8  # 不想弄了, 我不报了: short enough not to be a note
+NEVER_LEAVE_FOR = frozenset({"unknown", "smalltalk", "report"})
+LABEL_STRIP = re.compile(r"[\s\W_]+|^我要|^我想")
+RECENT_BUTTONS = timedelta(minutes=30)
+
+
+@dataclass(frozen=True)
+class Target:
+    """What runs: the route, the function (its handler, a named button, a dialog step) and
+    its keywords; `left` is the route whose dialog the message left."""
+
+    route: Route
+    func: Handler
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    left: Route | None = None
+    at_step: bool = False  # the open dialog's own step runs
+
+
+class Router:
+    def __init__(self, routes: Sequence[Route], nlu: Callable[[str], Parse]) -> None:
+        self.routes = tuple(routes)
+        self.nlu = nlu
+        self.by_name = {r.name: r for r in self.routes}
+        self.by_alias = {a: r for r in self.routes for a in r.aliases}
+        self.aliases_longest_first = sorted(self.by_alias, key=len, reverse=True)
+        self.by_intent = {r.intent: r for r in self.routes if r.intent}
+        self.on_location = next((r for r in self.routes if r.takes_location), None)
+
+    async def route(
+        self, ctx: Context, incoming: Incoming, press: Press | None
+    ) -> Target | list[Reply]:
+        """The target of one message (a list of replies when it is answered right away)."""
+        if followup_position(incoming):
+            # Later positions of a live share go to the location route only: fed into a dialog
+            # step, each would repeat that step's question every few seconds.
+            if self.on_location is None:
+                return []
+            return Target(self.on_location, self.on_location.handler, _location(incoming))
+        text = incoming.text
+        if text in CANCEL_WORDS or (press is not None and press.target == "cancel"):
+            return Target(self.by_name["cancel"], self.by_name["cancel"].handler)
+        if press is not None:
+            return self.pressed(ctx, press)
+        current = self.current_step(ctx)
+        explicit = self._command_or_alias(text)
+        if explicit is not None:
+            return self._leaving(current, explicit)
+        typed = await self._typed_button(ctx, incoming, current)
+        if typed is not None:
+            return self._leaving(current, self.pressed(ctx, typed))
+        if current is not None:
+            route, step = current
+            other = self._clearly_other(text, route, step)
+            if other is not None:
+                return self._leaving(current, other)
+            return Target(route, step.func, {"text": text, **_location(incoming)}, at_step=True)
+        if incoming.location is not None and self.on_location is not None and not text:
+            return Target(self.on_location, self.on_location.handler, _location(incoming))
+        if text:
+            parsed = self.nlu(text)
+            choices = [self.by_intent[i] for i in parsed.alternatives if i in self.by_intent]
+            if len(choices) > 1:
+                return [self._ask_which(choices, text)]
+            route = choices[0] if choices else self.by_intent.get(parsed.intent)
+            if route is not None:
+                return Target(route, route.handler, dict(parsed.slots))
+        return Target(self.by_name["help"], self.by_name["help"].handler, {"unknown": bool(text)})
+
+    def current_step(self, ctx: Context) -> tuple[Route, Step] | None:
+        """The dialog step waiting for this person's next message, if any."""
+        name = ctx.dialog.step
+        route = self.by_name.get(ctx.dialog.flow or "")
+        if name is None or route is None or name not in route.steps:
+            return None
+        return route, route.steps[name]
+
+    def pressed(self, ctx: Context, press: Press) -> Target | list[Reply]:
+        """A button names a route, one of its buttons, or a step of its dialog.
+
+        A step's button counts only while the dialog waits at that step: pressed again after
+        the dialog moved on or ended (a double tap on "提交"), it does nothing.
+        """
+        route_name, _, name = press.target.partition(".")
+        route = self.by_name.get(route_name)
+        if route is None:
+            return [Reply(BUTTON_GONE)]
+        values = dict(press.values)
+        if not name:
+            return Target(route, route.handler, values)
+        if name in route.buttons:
+            return Target(route, route.buttons[name], values)
+        if press.target in route.steps and ctx.dialog.step == press.target:
+            step = route.steps[press.target]
+            return Target(route, step.func, {"text": "", **values}, at_step=True)
+        return [Reply(BUTTON_GONE)]
+
+    def check_target(self, button: Button) -> None:
+        """A button must name something registered; a typo fails loudly, never silently."""
+        route_name, _, name = button.target.partition(".")
+        route = self.by_name.get(route_name)
+        known = route is not None and (
+            not name or name in route.buttons or button.target in route.steps
+        )
+        if not known:
+            raise LookupError(f"button {button.label!r} names {button.target!r}: not registered")
+
+    def _command_or_alias(self, text: str) -> Target | list[Reply] | None:
+        """/command args, an alias alone or before its argument, or an alias glued to an
+        argument of the shape its route takes (签到123456, 附议WT-2026-0001)."""
+        command = COMMAND_RE.match(text)
+        if command:
+            name, args = command.group(1).lower(), command.group(2).strip()
+            route = self.by_name.get(name)
+            if route is None:
+                return [Reply(UNKNOWN_COMMAND.format(command=name))]
+            return Target(route, route.handler, _arg_kwargs(route, args))
+        if text in self.by_alias:
+            route = self.by_alias[text]
+            return Target(route, route.handler, {})
+        head, _, rest = text.partition(" ")
+        if head in self.by_alias and rest.strip():
+            route = self.by_alias[head]
+            return Target(route, route.handler, _arg_kwargs(route, rest.strip()))
+        for alias in self.aliases_longest_first:
+            route = self.by_alias[alias]
+            rest = text[len(alias) :]
+            if text.startswith(alias) and route.glued and re.fullmatch(route.glued, rest):
+                return Target(route, route.handler, _arg_kwargs(route, rest.strip()))
+        return None
+
+    async def _typed_button(
+        self, ctx: Context, incoming: Incoming, current: tuple[Route, Step] | None
+    ) -> Press | None:
+        """A recent button whose label the message repeats ("提交", "下一页", "我要对接 3").
+
+        In a free-text step only the step's own buttons count: a note that says "办结" is a note.
+        """
+        wanted = _label_key(incoming.text)
+        if not wanted or len(incoming.text) > 20:
+            return None
+        recent = await recent_buttons(
+            session=ctx.session,
+            platform=incoming.platform,
+            user_key=incoming.user_key,
+            since=ctx.now - RECENT_BUTTONS,
+        )
+        if current is not None and current[1].free_text:
+            recent = [(label, p) for label, p in recent if p.target == current[1].name]
+        exact = [p for label, p in recent if _label_key(label) == wanted]
+        if exact:
+            return exact[0]
+        starting: dict[str, Press] = {}
+        for label, p in recent:  # newest first: an older copy of a label does not replace it
+            if _label_key(label).startswith(wanted):
+                starting.setdefault(_label_key(label), p)
+        if len(wanted) >= 2 and len(starting) == 1:
+            return next(iter(starting.values()))
+        return None
+
+    def _clearly_other(self, text: str, route: Route, step: Step) -> Target | None:
+        """A message in a dialog that the NLU reads, with confidence, as another feature."""
+        if not text:
+            return None
+        parsed = self.nlu(text)
+        other = self.by_intent.get(parsed.intent)
+        sure = not parsed.alternatives and parsed.confidence >= LEAVE_CONFIDENCE
+        if other is None or other is route or not sure or parsed.intent in NEVER_LEAVE_FOR:
+            return None
+        if step.free_text:
+            short_cancel = parsed.intent == "cancel" and len(text) <= SHORT_CANCEL
+            question = len(text) <= FREE_TEXT_LEAVE_MAX and QUESTION_RE.search(text)
+            if not (short_cancel or question):
+                return None
+        return Target(other, other.handler, dict(parsed.slots))
+
+    def _leaving(
+        self, current: tuple[Route, Step] | None, target: Target | list[Reply]
+    ) -> Target | list[Reply]:
+        """Mark a target that leaves the open dialog (not its own steps, not cancel)."""
+        if current is None or not isinstance(target, Target):
+            return target
+        route, _ = current
+        if target.func in {s.func for s in route.steps.values()} or target.route.name == "cancel":
+            return target
+        return Target(target.route, target.func, target.kwargs, left=route)
+
+    def _ask_which(self, choices: Sequence[Route], text: str) -> Reply:
+        """Offer the likely features; a choice runs with what was understood of the message."""
+        buttons = []
+        for route in choices:
+            slots = slots_for(route.intent or "", text)
+            if route.arg and route.arg not in slots:
+                slots[route.arg] = text
+            buttons.append(Button(route.title, route.name, **_scalars(slots)))
+        return Reply(ASK_WHICH, buttons=tuple(buttons))
+
+
+def left_note(route: Route) -> str:
+    return LEFT.format(title=route.title)
+
+
+def _label_key(text: str) -> str:
+    """What is compared when a typed text is matched to a button label."""
+    return LABEL_STRIP.sub("", text.lower())
+
+
+def _scalars(slots: dict[str, Any]) -> dict[str, Any]:
+    """Button values are scalars: a list slot (resource keywords) travels as words."""
+    return {k: " ".join(v) if isinstance(v, list) else v for k, v in slots.items()}
+
+
+def followup_position(incoming: Incoming) -> bool:
+    """A later position of a live location share, with nothing typed or pressed."""
+    location = incoming.location
+    return bool(location and location.followup and not incoming.text and not incoming.action)
+
+
+def _location(incoming: Incoming) -> dict[str, Any]:
+    return {"location": incoming.location} if incoming.location is not None else {}
+
+
+def _arg_kwargs(route: Route, args: str) -> dict[str, Any]:
+    return {route.arg: args} if route.arg and args else {}
