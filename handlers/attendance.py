@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tempfile
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -51,7 +52,9 @@ async def my_record(ctx: Context) -> list[Reply]:
 
 async def show(ctx: Context, activity: str = "") -> list[Reply]:
     """Who checked in, how and when, who did not, the rate; and the sheet as a file."""
-    target = await _attendance_target(ctx, activity.strip())
+    typed = activity or ("" if ctx.incoming.text.startswith("/") else ctx.incoming.text)
+    number = re.search(r"\d+", typed)
+    target = await _attendance_target(ctx, number.group(0) if number else "")
     if target is None:
         return [Reply(ATTEND_NONE)]
     figures = await attendance(ctx.session, target)

@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core import Reply, Role
+from bot.core import Button, Reply, Role
 from bot.core.clock import fmt_local, local_datetime, to_local
 from handlers.context import Context
 from handlers.stats import pct, scope_label
@@ -33,7 +33,7 @@ DIGEST_OVERDUE = "⚠️ 超期工单 {count} 件："
 DIGEST_NO_OVERDUE = "✅ 没有超期工单。"
 OVERDUE_KIND = {"sign": "未签收", "resolve": "未办结"}
 MORE = "……等 {count} 件，发送 /tickets 查看。"
-EXPORT_USAGE = "请发送：/export 类型。可选：{kinds}"
+EXPORT_USAGE = "导出哪一份？点下面的按钮，或发送：导出 成员 / 签到 / 工单 / 通知 / 资源。"
 EXPORT_DONE = "{label}（{rows} 行）"
 
 Exporter = Callable[..., Awaitable[int]]
@@ -45,27 +45,43 @@ EXPORTS: dict[str, tuple[str, Exporter]] = {
 }
 ALIASES = {
     "成员": "members",
+    "名单": "members",
+    "党员": "members",
     "工单": "tickets",
+    "吹哨": "tickets",
     "通知": "notices",
+    "回执": "notices",
     "签到": "attendance",
+    "考勤": "attendance",
+    "出勤": "attendance",
     "资源": "resources",
 }
+KIND_BUTTONS = (("成员名单", "members"), ("签到记录", "attendance"), ("吹哨工单", "tickets"))
+KIND_BUTTONS += (("通知确认", "notices"), ("资源清单", "resources"))
 
 
 async def export(ctx: Context, kind: str = "") -> list[Reply]:
     """An .xlsx of members, attendance, tickets or notices within the admin's scope."""
-    kind = ALIASES.get(kind.strip(), kind.strip().lower())
+    kind = _kind_of(kind or ("" if ctx.incoming.text.startswith("/") else ctx.incoming.text))
     scope = ctx.me.admin_scope()
     path = _export_path(f"{kind}-{ctx.me.id}-{ctx.now:%Y%m%d%H%M%S}.xlsx")
     if kind == "attendance":
         rows = await export_attendance(session=ctx.session, path=path, scope=scope)
         return [Reply(EXPORT_DONE.format(label="签到记录", rows=rows), file=path)]
     if kind not in EXPORTS:
-        kinds = "、".join([*EXPORTS, "attendance"])
-        return [Reply(EXPORT_USAGE.format(kinds=kinds))]
+        buttons = tuple(Button(label, "export", kind=value) for label, value in KIND_BUTTONS)
+        return [Reply(EXPORT_USAGE, buttons)]
     label, writer = EXPORTS[kind]
     rows = await writer(session=ctx.session, path=path, scope=scope)
     return [Reply(EXPORT_DONE.format(label=label, rows=rows), file=path)]
+
+
+def _kind_of(text: str) -> str:
+    """members, attendance, tickets, notices or resources, named in English or in Chinese."""
+    text = text.strip().lower()
+    if text in (*EXPORTS, "attendance"):
+        return text
+    return next((kind for word, kind in ALIASES.items() if word in text), text)
 
 
 def _export_path(name: str) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -307,10 +308,19 @@ async def ack_latest(ctx: Context, quiet: bool = False) -> list[Reply]:
 
 
 async def stats(ctx: Context, notice_id: str = "") -> list[Reply]:
-    """Delivered, failed, unreachable and acknowledged figures, and who has not acknowledged."""
-    raw = notice_id.strip().lstrip("#")
-    if not raw.isdigit():
-        return [Reply(ASK_ID)]
+    """Delivered, failed, unreachable and acknowledged figures, and who has not acknowledged.
+
+    Without a number (通知统计, 上次那条通知谁没确认): the latest notice the sender sent."""
+    typed = notice_id or ("" if ctx.incoming.text.startswith("/") else ctx.incoming.text)
+    found = re.search(r"\d+", typed)
+    if found is None:
+        latest = await sent_by(session=ctx.session, member=ctx.me, limit=1)
+        if not latest:
+            return [Reply(ASK_ID)]
+        found_id = latest[0].id
+    else:
+        found_id = int(found.group(0))
+    raw = str(found_id)
     try:
         notice = await get_notice_for(session=ctx.session, notice_id=int(raw), viewer=ctx.me)
     except NoticeError as error:

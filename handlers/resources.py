@@ -44,6 +44,7 @@ NO_WORDS = "没看懂要找什么，请换个说法，例如：资源 冷链物�
 END = "（已经是最后一页）"
 MATCH_BUTTON = "我要对接 {n}"
 NEXT = "下一页"
+PREVIOUS = "上一页"
 SUGGESTED = "💡 共享资源清单里也许有能帮上忙的："
 ASKED = "✅ 已向“{provider}”发出对接请求（{title}），对方回复后会通知您。"
 ASKED_OFFLINE = "✅ 已记录您对“{title}”的对接请求。对方暂未开通线上对接，请直接联系：{contact}"
@@ -142,6 +143,8 @@ async def _page(ctx: Context, query: Query, offset: int) -> list[Reply]:
         Button(MATCH_BUTTON.format(n=offset + i), "resources.match", resource=r.id)
         for i, r in enumerate(page.items, 1)
     ]
+    if offset:
+        buttons.append(_page_button(PREVIOUS, query.kind, query.terms, max(0, offset - PAGE)))
     if offset + PAGE < page.total:
         buttons.append(_page_button(NEXT, query.kind, query.terms, offset + PAGE))
     elif offset:

@@ -211,6 +211,12 @@ def render(reply: Reply, task_id: str | None = None) -> list[dict[str, Any]]:
     if len(title) > TITLE_MAX or len(rest) > SUB_MAX:
         payloads += [_text(piece) for piece in split_text(reply.text)]
         title, rest = PICK, ""
+    labels, legend = card_labels([b.label for b in reply.buttons])
+    if legend:  # the full text of each numbered choice, in the card body or before it
+        if len(rest) + len(legend) + 1 <= SUB_MAX and payloads == []:
+            rest = f"{rest}\n{legend}".strip()
+        else:
+            payloads += [_text(piece) for piece in split_text(legend)]
     task_id = task_id or secrets.token_hex(8)
     for n, i in enumerate(range(0, len(reply.buttons), BUTTONS_PER_CARD)):
         card: dict[str, Any] = {
@@ -218,8 +224,12 @@ def render(reply: Reply, task_id: str | None = None) -> list[dict[str, Any]]:
             "main_title": {"title": title or PICK},
             "task_id": f"{task_id}-{n}",
             "button_list": [
-                {"text": b.label[:LABEL_MAX], "style": 1, "key": b.token}
-                for b in reply.buttons[i : i + BUTTONS_PER_CARD]
+                {"text": label, "style": 1, "key": b.token}
+                for label, b in zip(
+                    labels[i : i + BUTTONS_PER_CARD],
+                    reply.buttons[i : i + BUTTONS_PER_CARD],
+                    strict=True,
+                )
             ],
         }
         if rest.strip():
@@ -227,6 +237,19 @@ def render(reply: Reply, task_id: str | None = None) -> list[dict[str, Any]]:
         payloads.append({"msgtype": "template_card", "template_card": card})
         title, rest = MORE, ""
     return payloads
+
+
+def card_labels(labels: list[str]) -> tuple[list[str], str]:
+    """Button texts that fit a card and tell the choices apart, and the legend they need.
+
+    Labels that fit and differ stay as they are. Otherwise every choice is numbered
+    ("1 WT-2026-", "2 WT-2026-" still differ) and the legend lists each in full.
+    """
+    if all(len(label) <= LABEL_MAX for label in labels) and len(set(labels)) == len(labels):
+        return labels, ""
+    numbered = [f"{n} {label}"[:LABEL_MAX] for n, label in enumerate(labels, 1)]
+    legend = "\n".join(f"{n}. {label}" for n, label in enumerate(labels, 1))
+    return numbered, legend
 
 
 def _text(content: str) -> dict[str, Any]:

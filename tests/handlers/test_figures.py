@@ -95,8 +95,10 @@ async def test_alliance_admin_export_is_their_alliance(chat: Chat, clock: Frozen
     [tickets] = await chat.replies("alliance_admin", "/export tickets")
     assert tickets.file is not None and len(rows(tickets.file)) == total
     assert await chat.say("alliance_admin", "/export 捐款") == [
-        "请发送：/export 类型。可选：members、tickets、notices、resources、attendance"
+        "导出哪一份？点下面的按钮，或发送：导出 成员 / 签到 / 工单 / 通知 / 资源。"
     ]
+    [typed] = await chat.replies("alliance_admin", "吹哨工单")  # a button's label, typed
+    assert typed.file is not None and len(rows(typed.file)) == total
     assert (await chat.say("member", "/export tickets"))[0].startswith(
         "抱歉，“导出”只对联盟管理员开放"
     )

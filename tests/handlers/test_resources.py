@@ -104,7 +104,12 @@ async def test_paging_to_the_end(chat: Chat) -> None:
     [third] = await chat.press("member", "下一页")
     assert "第 11–13 条" in third
     assert third.endswith("（已经是最后一页）")
-    assert [b.label for b in chat.last["member"]] == [f"我要对接 {n}" for n in (11, 12, 13)]
+    assert [b.label for b in chat.last["member"]] == [
+        *(f"我要对接 {n}" for n in (11, 12, 13)),
+        "上一页",
+    ]
+    [back] = await chat.say("member", "上一页")  # what the button says, typed
+    assert "第 6–10 条" in back
 
 
 async def test_visibility_by_alliance(chat: Chat) -> None:
