@@ -40,7 +40,7 @@ LEAVE_CONFIDENCE = 0.85
 QUESTION_RE = re.compile(r"怎么|如何|在哪|哪里|哪儿|能不能|可以.*吗|吗[?？]?$|[?？]$|查看|看看")
 FREE_TEXT_LEAVE_MAX = 20
 SHORT_CANCEL = 8  # 不想弄了, 我不报了: short enough not to be a note
-NEVER_LEAVE_FOR = frozenset({"unknown", "smalltalk", "report"})
+NEVER_LEAVE_FOR = frozenset({"unknown", "smalltalk"})
 LABEL_STRIP = re.compile(r"[\s\W_]+|^我要|^我想")
 RECENT_BUTTONS = timedelta(minutes=30)
 

@@ -125,7 +125,7 @@ async def choose_audience(ctx: Context, kind: str = "") -> list[Reply]:
     return await _preview(ctx)
 
 
-@FLOW.step("pick")
+@FLOW.step("pick", free_text=True)
 async def pick(
     ctx: Context, text: str = "", toggle: int | None = None, done: bool = False
 ) -> list[Reply]:

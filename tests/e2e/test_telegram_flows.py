@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from bot.core.clock import Clock
 from bot.demo.activities import VENUE
 from bot.dispatcher import TOO_FAST
 from handlers.checkin import LIVE_ONLY
@@ -21,6 +22,7 @@ from handlers.resources import SUGGESTED
 from models.activity import Activity
 from models.checkin import CheckIn, CheckInMethod
 from models.member import Identity, Member
+from models.notice import Notice, NoticeRecipient, NoticeState
 from models.resource import MatchRequest, MatchState, Resource
 from models.ticket import Ticket, TicketState
 from settings import Settings
@@ -231,3 +233,52 @@ def checked_in(replies: list[str], method: str) -> bool:
 
 def member_name(db: Db, member_id: int) -> str:
     return str(db.scalar(select(Member.name).where(Member.id == member_id)))
+
+
+def test_a_command_leaves_a_dialog_and_a_typed_received_acknowledges(
+    emulator: Emulator, db: Db, live_demo_settings: Settings
+) -> None:
+    user = User(emulator, id=60_004)
+    member_id = as_telegram(db, user, "member")
+    notice_id = notice_for(db, member_id, "本周五下午召开联席会议，请各单位书记参加。")
+    with running_bot("webhook", live_demo_settings.DATABASE_URL, emulator):
+        user.say("吹哨")
+        assert user.expect()[0].startswith("请用一两句话说说遇到的问题")
+        user.say("/me")  # a command in the middle of the dialog
+        [me] = user.expect()
+        assert me.startswith("（已退出“吹哨”）👤 ") and member_name(db, member_id) in me
+        user.say("收到")  # typed instead of pressing the card's button
+        [acked] = user.expect()
+        assert acked.startswith(f"已确认收到通知 #{notice_id}（本周五下午召开联席会议")
+    assert acknowledged(db, notice_id, member_id)
+
+
+def notice_for(db: Db, member_id: int, text: str) -> int:
+    """A notice to one member, recorded as sent (its card is not what this test is about)."""
+
+    async def work(session: Any) -> int:
+        notice = Notice(
+            author_id=None,
+            text=text,
+            audience={"kind": "units", "ids": []},
+            scope=[],
+            state=NoticeState.SENT,
+            created_at=Clock().now(),
+            send_at=Clock().now(),
+            sent_at=Clock().now(),
+        )
+        session.add(notice)
+        await session.flush()
+        session.add(NoticeRecipient(notice_id=notice.id, member_id=member_id))
+        return int(notice.id)
+
+    return int(db.run(work))
+
+
+def acknowledged(db: Db, notice_id: int, member_id: int) -> bool:
+    found = db.scalar(
+        select(NoticeRecipient.acked_at).where(
+            NoticeRecipient.notice_id == notice_id, NoticeRecipient.member_id == member_id
+        )
+    )
+    return found is not None

@@ -29,6 +29,7 @@ from models.activity import Activity
 from models.checkin import CheckIn, CheckInMethod
 from models.db import make_engine, make_sessionmaker
 from models.member import Identity, InviteCode, Member
+from models.notice import Notice, NoticeRecipient, NoticeState
 from models.resource import MatchRequest, MatchState, Resource
 from models.ticket import Ticket, TicketState
 from settings import Settings, load_settings, use_settings
@@ -267,3 +268,37 @@ async def test_bind_check_in_report_and_search_resources_by_card_buttons(
     workbook = load_workbook(io.BytesIO(upload["content"]))
     rows = list(workbook.active.iter_rows(values_only=True))  # type: ignore[union-attr]
     assert any(name in row for row in rows)
+
+
+async def test_a_command_leaves_a_dialog_and_a_typed_received_acknowledges(
+    live: Live, api: FakeWeComApi, db: async_sessionmaker[AsyncSession]
+) -> None:
+    member = Person(live, api, "laoli")
+    member_id = await identity(db, member.user, "member")
+    async with db() as session, session.begin():
+        now = live.app.clock.now()
+        notice = Notice(
+            text="本周五下午召开联席会议，请各单位书记参加。",
+            audience={"kind": "units", "ids": []},
+            scope=[],
+            state=NoticeState.SENT,
+            created_at=now,
+            send_at=now,
+            sent_at=now,
+        )
+        session.add(notice)
+        await session.flush()
+        session.add(NoticeRecipient(notice_id=notice.id, member_id=member_id))
+        notice_id = notice.id
+    assert (await member.say("吹哨")).startswith("请用一两句话说说遇到的问题")
+    me = await member.say("/me")  # a command in the middle of the dialog
+    assert me.startswith("（已退出“吹哨”）👤 ")
+    acked = await member.say("收到")  # typed instead of pressing the card's button
+    assert acked.startswith(f"已确认收到通知 #{notice_id}（本周五下午召开联席会议")
+    async with db() as session:
+        acked_at = await session.scalar(
+            select(NoticeRecipient.acked_at).where(
+                NoticeRecipient.notice_id == notice_id, NoticeRecipient.member_id == member_id
+            )
+        )
+    assert acked_at is not None
