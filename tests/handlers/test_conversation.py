@@ -219,3 +219,19 @@ async def test_help_lists_only_what_the_role_may_use_grouped(chat: Chat) -> None
     assert "统计" not in member and "发通知" not in member and "签到码" not in member
     [admin] = await chat.say("alliance_admin", "帮助")
     assert "【数据与管理】" in admin and "发通知" in admin
+
+
+async def test_a_which_do_you_mean_choice_runs_with_the_words_of_the_message(chat: Chat) -> None:
+    from bot.nlu import Parse
+
+    def unsure(text: str) -> Parse:
+        return Parse("resources", {}, 0.5, alternatives=("resources", "report"))
+
+    chat.app.dispatcher.router.nlu = unsure
+    assert await chat.say("member", "冷链物流") == ["您是想："]
+    assert [b.label for b in chat.last["member"]] == ["资源", "吹哨"]
+    [found] = await chat.press("member", "资源")
+    assert found.startswith("🔎 资源清单里与“冷链 物流”相关的资源")
+    await chat.say("member", "冷链物流")
+    [unit] = await chat.press("member", "吹哨")
+    assert unit.startswith("这个问题涉及哪个单位？")  # the words became the problem's text
