@@ -232,6 +232,6 @@ async def test_a_which_do_you_mean_choice_runs_with_the_words_of_the_message(cha
     assert [b.label for b in chat.last["member"]] == ["资源", "吹哨"]
     [found] = await chat.press("member", "资源")
     assert found.startswith("🔎 资源清单里与“冷链 物流”相关的资源")
-    await chat.say("member", "冷链物流")
+    await chat.say("member", "冷链物流车进不了园区")
     [unit] = await chat.press("member", "吹哨")
     assert unit.startswith("这个问题涉及哪个单位？")  # the words became the problem's text
