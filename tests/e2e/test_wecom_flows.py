@@ -237,7 +237,7 @@ async def test_bind_check_in_report_and_search_resources_by_card_buttons(
     assert found and int(found.group(1)) > 5, page
     assert buttons(card) == [*(f"我要对接 {n}" for n in range(1, 6)), "下一页"]
     assert await newcomer.press("下一页") == ""
-    second, _ = await newcomer.expect(2)
+    second, *_ = await newcomer.expect(3)  # the page; 7 buttons (上一页 too) on two cards
     page = second["text"]["content"]
     assert f"共 {found.group(1)} 条，第 6–" in page
     sixth = re.search(r"^6\. 【\w+】(.+)$", page, re.M)
