@@ -155,7 +155,12 @@ class Dispatcher:
             before = (dialog.step, dialog.get_data())
             replies = refusal or await _call(target.func, ctx, target.kwargs)
             replies = _noted(replies, target, before == (dialog.step, dialog.get_data()))
-        return [await self._tokenize(session, incoming, now, reply) for reply in replies]
+        first = 0  # buttons are numbered across the replies of one event (typed "3" picks one)
+        tokenized = []
+        for reply in replies:
+            tokenized.append(await self._tokenize(session, incoming, now, reply, first))
+            first += len(reply.buttons)
+        return tokenized
 
     def _refusal(self, route: Route, ctx: Context) -> list[Reply] | None:
         if route.role == Role.ANYONE:
@@ -171,12 +176,12 @@ class Dispatcher:
         return None
 
     async def _tokenize(
-        self, session: AsyncSession, incoming: Incoming, now: Any, reply: Reply
+        self, session: AsyncSession, incoming: Incoming, now: Any, reply: Reply, first: int = 0
     ) -> Reply:
         if not reply.buttons:
             return reply
         buttons = []
-        for button in reply.buttons:
+        for position, button in enumerate(reply.buttons):
             self.router.check_target(button)
             token = await issue_token(
                 session=session,
@@ -184,6 +189,7 @@ class Dispatcher:
                 user_key=incoming.user_key,
                 button=button,
                 now=now,
+                position=first + position,
             )
             buttons.append(button.issued(token))
         return replace(reply, buttons=tuple(buttons))

@@ -144,9 +144,10 @@ class OutboxSender:
                         user_key=user_key,
                         button=b,
                         now=self.clock.now(),
+                        position=position,
                     )
                 )
-                for b in reply.buttons
+                for position, b in enumerate(reply.buttons)
             ]
         )
         return replace(reply, buttons=buttons)

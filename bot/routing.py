@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from bot.core import Button, Handler, Incoming, Reply, Route, Step
+from bot.core import Button, Handler, Incoming, Reply, Role, Route, Step
 from bot.nlu import Parse, slots_for
 from handlers.context import Context
 from models.button import Press, recent_buttons
@@ -32,6 +32,10 @@ CANCEL_WORDS = frozenset(
     {"/cancel", "取消", "退出", "算了", "不弄了", "不要了", "不办了", "结束", "停止", "撤销"}
     | {"退出吧", "取消吧", "算了吧", "不用了", "cancel", "quit", "exit"}
 )
+# 我不报了, 还是不提了吧, 先不弄了: giving up what one started.
+GIVING_UP = re.compile(
+    r"(?:我|那)?(?:还是|先)?(?:不|别)(?:提|报|弄|办|填|发|要|反映|吹哨|签)了?[吧啊呀]?"
+)
 COMMAND_RE = re.compile(r"^/([A-Za-z_]+)(?:@\w+)?\s*(.*)$", re.S)
 # The NLU must be this sure before a message in a dialog counts as asking for something else.
 LEAVE_CONFIDENCE = 0.85
@@ -43,6 +47,30 @@ SHORT_CANCEL = 8  # 不想弄了, 我不报了: short enough not to be a note
 NEVER_LEAVE_FOR = frozenset({"unknown", "smalltalk"})
 LABEL_STRIP = re.compile(r"[\s\W_]+|^我要|^我想")
 RECENT_BUTTONS = timedelta(minutes=30)
+NAVIGATION = frozenset({"下一页", "上一页"})
+# Saying yes to the proposal marked ✅ (a suggested category).
+YES = frozenset({"对", "是", "是的", "对的", "好", "好的", "行", "可以", "没问题", "确定", "嗯"})
+YES |= {"就这个", "就这个吧", "就它", "同意", "ok"}
+# Common ways of saying what a rating button says.
+SAYINGS = {
+    "挺满意": "满意",
+    "挺满意的": "满意",
+    "很满意": "满意",
+    "非常满意": "满意",
+    "挺好": "满意",
+    "很好": "满意",
+    "还行": "基本满意",
+    "还行吧": "基本满意",
+    "还可以": "基本满意",
+    "一般": "基本满意",
+    "凑合": "基本满意",
+    "马马虎虎": "基本满意",
+    "不太满意": "不满意",
+    "不行": "不满意",
+    "没解决": "不满意",
+    "没有解决": "不满意",
+    "不好": "不满意",
+}
 
 
 @dataclass(frozen=True)
@@ -78,7 +106,8 @@ class Router:
                 return []
             return Target(self.on_location, self.on_location.handler, _location(incoming))
         text = incoming.text
-        if text in CANCEL_WORDS or (press is not None and press.target == "cancel"):
+        cancelled = text in CANCEL_WORDS or bool(GIVING_UP.fullmatch(text))
+        if cancelled or (press is not None and press.target == "cancel"):
             return Target(self.by_name["cancel"], self.by_name["cancel"].handler)
         if press is not None:
             return self.pressed(ctx, press)
@@ -99,10 +128,18 @@ class Router:
             return Target(self.on_location, self.on_location.handler, _location(incoming))
         if text:
             parsed = self.nlu(text)
-            choices = [self.by_intent[i] for i in parsed.alternatives if i in self.by_intent]
+            # Only what this person may use is offered; one left is taken without asking.
+            choices = [
+                self.by_intent[i]
+                for i in parsed.alternatives
+                if i in self.by_intent and _may_use(ctx, self.by_intent[i])
+            ]
             if len(choices) > 1:
                 return [self._ask_which(choices, text)]
-            route = choices[0] if choices else self.by_intent.get(parsed.intent)
+            if choices:
+                route = choices[0]
+                return Target(route, route.handler, slots_for(route.intent or "", text))
+            route = None if parsed.alternatives else self.by_intent.get(parsed.intent)
             if route is not None:
                 return Target(route, route.handler, dict(parsed.slots))
         return Target(self.by_name["help"], self.by_name["help"].handler, {"unknown": bool(text)})
@@ -172,12 +209,14 @@ class Router:
     async def _typed_button(
         self, ctx: Context, incoming: Incoming, current: tuple[Route, Step] | None
     ) -> Press | None:
-        """A recent button whose label the message repeats ("提交", "下一页", "我要对接 3").
+        """A recent button the message names: its label ("提交", "下一页", "我要对接 3"), a unique
+        start of it ("同意"), its number in the last message ("3"), a yes to a proposal marked ✅
+        ("对", "就这个"), or a common way of saying a rating ("还行" → 基本满意).
 
         In a free-text step only the step's own buttons count: a note that says "办结" is a note.
         """
-        wanted = _label_key(incoming.text)
-        if not wanted or len(incoming.text) > 20:
+        text = incoming.text
+        if not text or len(text) > 20:
             return None
         recent = await recent_buttons(
             session=ctx.session,
@@ -185,18 +224,45 @@ class Router:
             user_key=incoming.user_key,
             since=ctx.now - RECENT_BUTTONS,
         )
-        if current is not None and current[1].free_text:
-            recent = [(label, p) for label, p in recent if p.target == current[1].name]
-        exact = [p for label, p in recent if _label_key(label) == wanted]
+        free_text = current is not None and current[1].free_text
+        step_name = current[1].name if current is not None else None
+        # A typed word never presses a step's button once its dialog has moved on.
+        recent = [
+            shown
+            for shown in recent
+            if shown.press.target == step_name or not self._is_step(shown.press.target)
+        ]
+        if free_text:
+            recent = [shown for shown in recent if shown.press.target == step_name]
+        if not recent:
+            return None
+        latest = [shown for shown in recent if shown.at == recent[0].at]
+        number = re.fullmatch(r"#?第?(\d{1,2})个?", text)
+        if number and not free_text:
+            index = int(number.group(1)) - 1
+            return latest[index].press if 0 <= index < len(latest) else None
+        wanted = _label_key(SAYINGS.get(_label_key(text), text))
+        if wanted in YES and not free_text:
+            proposal = [s for s in latest if s.label.startswith("✅")]
+            return proposal[0].press if len(proposal) == 1 else None
+        if not wanted:
+            return None
+        # Paging goes from the page last shown: an older page's 下一页 would repeat a page.
+        pool = latest if wanted in NAVIGATION else recent
+        exact = [s.press for s in pool if _label_key(s.label) == wanted]
         if exact:
             return exact[0]
         starting: dict[str, Press] = {}
-        for label, p in recent:  # newest first: an older copy of a label does not replace it
-            if _label_key(label).startswith(wanted):
-                starting.setdefault(_label_key(label), p)
+        for shown in pool:  # newest first: an older copy of a label does not replace it
+            if _label_key(shown.label).startswith(wanted):
+                starting.setdefault(_label_key(shown.label), shown.press)
         if len(wanted) >= 2 and len(starting) == 1:
             return next(iter(starting.values()))
         return None
+
+    def _is_step(self, target: str) -> bool:
+        route = self.by_name.get(target.partition(".")[0])
+        return route is not None and target in route.steps
 
     def _clearly_other(self, text: str, route: Route, step: Step) -> Target | None:
         """A message in a dialog that the NLU reads, with confidence, as another feature."""
@@ -234,6 +300,12 @@ class Router:
                 slots[route.arg] = text
             buttons.append(Button(route.title, route.name, **_scalars(slots)))
         return Reply(ASK_WHICH, buttons=tuple(buttons))
+
+
+def _may_use(ctx: Context, route: Route) -> bool:
+    if route.role == Role.ANYONE:
+        return True
+    return ctx.member is not None and ctx.member.has_role(route.role)
 
 
 def left_note(route: Route) -> str:

@@ -10,7 +10,7 @@ from bot.core.text import code_in
 from handlers.context import Context
 from models.member import BindError, bind_lockout, bind_with_code
 
-ASK_CODE = "请输入您的邀请码（8 位数字）："
+ASK_CODE = "请输入您的邀请码（8 位数字）。还没有邀请码？请向所在单位的联络员或联盟管理员索取。"
 ALREADY_BOUND = "您已绑定为 {name}，无需重复绑定。"
 BOUND = "绑定成功！欢迎您，{name}（{unit}）。\n发送“帮助”查看可用功能。"
 LOCKED = "邀请码错误次数过多，绑定已暂停，请在 {until} 后再试。"
@@ -52,6 +52,8 @@ def invite_code_in(text: str) -> str | None:
     digits = code_in(text, 8)
     if digits is not None:
         return digits
+    if re.fullmatch(r"[\d\s\-]+", text.strip()):
+        return None  # digits, but not eight: a typo, not an attempt
     found = re.fullmatch(r"\s*([A-Za-z0-9]{6,12})\s*", text)
     return found.group(1).upper() if found else None
 

@@ -28,6 +28,7 @@ from models.checkin import (
     check_in_by_code,
     check_in_by_location,
     current_code,
+    done_already,
     minute_of,
 )
 from models.member import HOME_LOADED, Member
@@ -47,9 +48,7 @@ WRONG_ACTIVITY = "这个签到码属于《{title}》（{alliance}），不是您
 NOT_YET = "《{title}》的签到还没开始，{opens} 起可以签到。"
 ENDED = "《{title}》已于 {end} 结束，签到已关闭。"
 NO_ACTIVITY = "现在没有可以签到的活动。发送“活动”查看近期安排。"
-TOO_FAR = (
-    "您距离《{title}》地点约 {distance} 米，超出签到范围（{radius} 米）。请到达现场后再签到。"
-)
+TOO_FAR = "您距离《{title}》地点约 {distance}，超出签到范围（{radius} 米）。请到达现场后再签到。"
 NO_PLACE = "现在可签到的活动没有设置签到位置，请使用主持人出示的签到码签到。"
 LIVE_ONLY = "请分享“实时位置”完成签到（在 Telegram 中选择“共享实时位置”），普通位置无法用于签到。"
 CODE_SHOW = (
@@ -74,6 +73,10 @@ async def run(ctx: Context, code: str = "", location: Location | None = None) ->
         return await _by_location(ctx, location)
     typed = code or _own_words(ctx)
     if not digit_runs(typed):
+        rules = CheckInRules.of(ctx.settings)
+        done = await done_already(session=ctx.session, member=ctx.me, now=ctx.now, rules=rules)
+        if done is not None:  # 签到码是多少 from someone who has checked in already
+            return [Reply(ALREADY.format(time=fmt_local(done.at), title=done.activity.title))]
         await ctx.dialog.set_state(receive)
         return [Reply(ASK)]
     digits = code_in(typed, 6)
@@ -154,7 +157,8 @@ def refusal(refused: CheckInRefused) -> str:
             return NO_PLACE
         case "too_far":
             assert activity is not None
-            distance = round(d["distance"])
+            metres = d["distance"]
+            distance = f"{metres / 1000:.1f} 公里" if metres >= 1000 else f"{round(metres)} 米"
             return TOO_FAR.format(title=title, distance=distance, radius=activity.radius_m)
         case "already":
             assert isinstance(refused, AlreadyCheckedIn)

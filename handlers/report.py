@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 
 from bot import nlu
@@ -44,6 +46,15 @@ COSIGN_ERRORS = {
     "illegal": "{number} 已经办结或关闭，不能再附议；如问题仍在，请重新吹哨。",
 }
 MIN_LENGTH = 5
+# What people say before the problem itself: it is not part of the problem.
+REQUEST_WORDS = re.compile(
+    r"^(?:你好|您好)?[，,\s]*(?:我|我们)?(?:想|要|需要)?(?:吹个?哨|反映(?:个|一个|一下)?(?:问题|情况|困难)?)"
+    r"[：:，,。\s]*"
+)
+HESITATION = re.compile(
+    r"(?:(?:嗯+|呃+|那个|等一?下|稍等|我?再想想|让我想想|我想一下|想一想)[，,。.…！!\s]*)+"
+)
+TAKE_YOUR_TIME = "好的，想好了直接发给我，一两句话说清楚就行（发送“取消”可退出）。"
 CONFIRM_BUTTONS = (Button("提交", "report.confirm", submit=True), Button("取消", "cancel"))
 FLOW = Flow("report")
 
@@ -60,17 +71,26 @@ async def start(ctx: Context, text: str = "", category: str | None = None) -> li
 
 
 def _free_text(ctx: Context) -> str:
-    """The sender's own words, unless the message was a bare command or alias."""
+    """The sender's own words, without a leading 我要吹哨 / 反映个问题; empty when the message
+    only asked to report."""
     raw = ctx.incoming.text.strip()
     if not raw or raw.startswith("/") or raw.split()[0] in ALIASES:
         return ""
+    raw = problem_of(raw)
     return raw if len(raw) >= 8 or nlu.category(raw) != "other" else ""
+
+
+def problem_of(text: str) -> str:
+    """The problem itself: 我要吹哨：增值税发票开不出来 → 增值税发票开不出来."""
+    return REQUEST_WORDS.sub("", text, count=1).strip()
 
 
 @FLOW.step("text", free_text=True)
 async def receive_text(ctx: Context, text: str = "") -> list[Reply]:
     """Dialog step: the problem in the member's words."""
-    text = text.strip()
+    text = problem_of(text.strip())
+    if not text or HESITATION.fullmatch(text):
+        return [Reply(TAKE_YOUR_TIME if text else ASK_TEXT)]
     if len(text) < MIN_LENGTH:
         return [Reply(TOO_SHORT)]
     await ctx.dialog.set_state(receive_unit, text=text[:1000])

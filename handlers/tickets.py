@@ -84,6 +84,9 @@ ERRORS = {
     "not_found": NOT_FOUND,
     "department_required": "请从按钮中选择一个部门。",
 }
+SHORT_NUMBER = re.compile(
+    r"(?i)wt\s*-?\s*(\d{1,4})(?!\d)|(?<!\d)(\d{1,4})\s*号|(?<!\d)(\d{4})(?!\d)"
+)
 MERGE_RE = re.compile(r"^\s*(WT-\d{4}-\d{4})\s*(.*)$", re.I | re.S)
 FLOW = Flow("tickets")
 
@@ -126,9 +129,16 @@ async def mine(ctx: Context, ticket: str = "", note: str = "") -> list[Reply]:
 
 
 def _number_in_message(ctx: Context) -> str:
-    """A ticket number in the message, when the NLU routed it here without the slot."""
+    """A ticket number in the message, when the NLU routed it here without the slot: a full
+    one, WT5, 5号工单, or four digits (查一下0005)."""
     text = ctx.incoming.text
-    return (ticket_number(text) or "") if not text.startswith("/") else ""
+    if text.startswith("/"):
+        return ""
+    found = ticket_number(text)
+    if found is not None:
+        return found
+    short = SHORT_NUMBER.search(text)
+    return next(g for g in short.groups() if g) if short else ""
 
 
 async def view(ctx: Context, ticket: int) -> list[Reply]:

@@ -31,6 +31,7 @@ class ButtonToken(Base):
     user_key: Mapped[str] = mapped_column(String(100))
     action: Mapped[str] = mapped_column(String(500))
     label: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    position: Mapped[int] = mapped_column(default=0, server_default="0")  # in its message
     created_at: Mapped[datetime]
 
 
@@ -43,7 +44,13 @@ class Press:
 
 
 async def issue_token(
-    *, session: AsyncSession, platform: str, user_key: str, button: Button, now: datetime
+    *,
+    session: AsyncSession,
+    platform: str,
+    user_key: str,
+    button: Button,
+    now: datetime,
+    position: int = 0,
 ) -> str:
     """Keep the button's target and values; the platform only carries the token."""
     token = "b" + secrets.token_urlsafe(12)
@@ -55,6 +62,7 @@ async def issue_token(
             user_key=user_key,
             action=payload,
             label=button.label[:100],
+            position=position,
             created_at=now,
         )
     )
@@ -84,27 +92,37 @@ async def resolve_token(
         return None  # a token of the earlier "route:data" form: that button is gone
 
 
+@dataclass(frozen=True)
+class Shown:
+    """A button shown to someone: what it says, what a press runs, when, where in its message."""
+
+    label: str
+    press: Press
+    at: datetime
+    position: int
+
+
 async def recent_buttons(
     *, session: AsyncSession, platform: str, user_key: str, since: datetime, limit: int = 60
-) -> list[tuple[str, Press]]:
-    """The buttons last shown to a user (label and press), newest first, so that what a button
-    says can also be typed."""
+) -> list[Shown]:
+    """The buttons last shown to a user, newest message first and in their order, so that what a
+    button says (or its number) can also be typed."""
     stmt = (
-        select(ButtonToken.label, ButtonToken.action)
+        select(ButtonToken.label, ButtonToken.action, ButtonToken.created_at, ButtonToken.position)
         .where(
             ButtonToken.platform == platform,
             ButtonToken.user_key == user_key,
             ButtonToken.created_at >= since,
             ButtonToken.label != "",
         )
-        .order_by(ButtonToken.created_at.desc())
+        .order_by(ButtonToken.created_at.desc(), ButtonToken.position)
         .limit(limit)
     )
     found = []
-    for label, payload in await session.execute(stmt):
+    for label, payload, at, position in await session.execute(stmt):
         try:
             data = json.loads(payload)
-            found.append((label, Press(str(data["to"]), dict(data["v"]))))
+            found.append(Shown(label, Press(str(data["to"]), dict(data["v"])), at, position))
         except (ValueError, KeyError, TypeError):
             continue
     return found

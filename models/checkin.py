@@ -185,6 +185,24 @@ async def check_in(
     return row
 
 
+async def done_already(
+    *, session: AsyncSession, member: Member, now: datetime, rules: CheckInRules
+) -> CheckIn | None:
+    """The member's check-in when every activity open to them now has one (nothing left to
+    check in to), else None."""
+    open_now = await open_activities(
+        session, now=now, opens_before_minutes=rules.opens_before_minutes
+    )
+    mine = [a for a in open_now if member.may_attend(a)]
+    found = [await find_checkin(session, activity_id=a.id, member_id=member.id) for a in mine]
+    if not mine or any(row is None for row in found):
+        return None
+    first = found[0]
+    assert first is not None
+    set_committed_value(first, "activity", mine[0])
+    return first
+
+
 async def check_in_by_code(
     *,
     session: AsyncSession,

@@ -178,7 +178,7 @@ def test_live_location_checks_in_and_its_updates_do_not_flood(
         assert user.expect() == [LIVE_ONLY]
 
         live = user.share_location(*far, live_period=900)
-        assert user.expect()[0].startswith(f"您距离《{PARTY_DAY}》地点约 1112 米")
+        assert user.expect()[0].startswith(f"您距离《{PARTY_DAY}》地点约 1.1 公里")
         assert checkins(db, member_id) == []
         # Walking in: Telegram edits the live location every few seconds; far positions are
         # not answered again, the first one inside the radius checks the member in.

@@ -190,7 +190,7 @@ async def test_bind_check_in_report_and_search_resources_by_card_buttons(
 
     # By location, sent from the chat: too far first, then at the venue.
     far = await member.locate(VENUE[0] + 0.01, VENUE[1])
-    assert far.startswith(f"您距离《{PARTY_DAY}》地点约 1112 米，超出签到范围（500 米）")
+    assert far.startswith(f"您距离《{PARTY_DAY}》地点约 1.1 公里，超出签到范围（500 米）")
     assert await checkins(db, member_id) == []
     assert checked_in(await member.locate(VENUE[0] + 0.002, VENUE[1]), "位置")
     assert await checkins(db, member_id) == [(PARTY_DAY, CheckInMethod.LOCATION, 222)]

@@ -31,7 +31,7 @@ async def test_newcomer_binds_with_the_printed_code(chat: Chat) -> None:
 
 async def test_bind_asks_for_the_code_in_a_dialog(chat: Chat) -> None:
     code = await _newcomer_code(chat)
-    assert await chat.say("newcomer", "/bind") == ["请输入您的邀请码（8 位数字）："]
+    assert (await chat.say("newcomer", "/bind"))[0].startswith("请输入您的邀请码（8 位数字）")
     assert await chat.say("newcomer", "abc") == [
         "邀请码是 8 位数字，请重新输入（发送“取消”可退出）："
     ]

@@ -123,7 +123,7 @@ async def test_five_wrong_codes_pause_code_checkin_for_ten_minutes(
 async def test_location_inside_and_outside_the_radius(chat: Chat) -> None:
     # About 1.1 km north of the venue: outside 500 m.
     assert await chat.locate("member", VENUE[0] + 0.01, VENUE[1]) == [
-        f"您距离《{PARTY_DAY}》地点约 1112 米，超出签到范围（500 米）。请到达现场后再签到。"
+        f"您距离《{PARTY_DAY}》地点约 1.1 公里，超出签到范围（500 米）。请到达现场后再签到。"
     ]
     assert await checkins(chat) == []
     [ok] = await chat.locate("member", VENUE[0] + 0.002, VENUE[1])
@@ -356,7 +356,7 @@ async def test_a_live_share_speaks_up_only_to_check_in_and_never_floods(chat: Ch
         return [r.text for r in await chat.send(event)]
 
     [first] = await send(0, at=far, followup=False)
-    assert first.startswith(f"您距离《{PARTY_DAY}》地点约 1112 米")
+    assert first.startswith(f"您距离《{PARTY_DAY}》地点约 1.1 公里")
     assert (await send(1, text="吹哨"))[0].startswith("请用一两句话说说遇到的问题")
     for n in range(2, 2 + chat.app.settings.MESSAGES_PER_MINUTE + 5):
         assert await send(n, at=far) == []
