@@ -19,7 +19,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot.core import Button, Handler, Incoming, Reply, Role, Route, Step
-from bot.nlu import Parse, slots_for
+from bot.nlu import Parse, normalize, slots_for
 from handlers.context import Context
 from models.button import Press, recent_buttons
 
@@ -39,6 +39,7 @@ GIVING_UP = re.compile(
 COMMAND_RE = re.compile(r"^/([A-Za-z_]+)(?:@\w+)?\s*(.*)$", re.S)
 # The NLU must be this sure before a message in a dialog counts as asking for something else.
 LEAVE_CONFIDENCE = 0.85
+QUESTION_CONFIDENCE = 0.6  # a question (怎么…, …吗？) about another feature needs less
 # In a free-text step only a short question about another feature leaves the dialog: a note
 # such as "已协调税务局" must stay a note.
 QUESTION_RE = re.compile(r"怎么|如何|在哪|哪里|哪儿|能不能|可以.*吗|吗[?？]?$|[?？]$|查看|看看")
@@ -238,7 +239,7 @@ class Router:
             return None
         latest = [shown for shown in recent if shown.at == recent[0].at]
         number = re.fullmatch(r"#?第?(\d{1,2})个?", text)
-        if number and not free_text:
+        if number:  # in a free-text step only the step's own buttons are left to count
             index = int(number.group(1)) - 1
             return latest[index].press if 0 <= index < len(latest) else None
         wanted = _label_key(SAYINGS.get(_label_key(text), text))
@@ -247,17 +248,26 @@ class Router:
             return proposal[0].press if len(proposal) == 1 else None
         if not wanted:
             return None
-        # Paging goes from the page last shown: an older page's 下一页 would repeat a page.
-        pool = latest if wanted in NAVIGATION else recent
-        exact = [s.press for s in pool if _label_key(s.label) == wanted]
+        # Paging goes from the page last shown: an older page's 下一页 would repeat a page; and
+        # an older message's button counts only when the last one has none of its feature (退回
+        # typed under ticket 2 must not return ticket 5 from an older card).
+        shown_now = {s.press.target.partition(".")[0] for s in latest}
+        older = [s for s in recent if s.press.target.partition(".")[0] not in shown_now]
+        pool = latest if wanted in NAVIGATION else [*latest, *older]
+        exact = [s.press for s in pool if wanted in (_label_key(s.label), _label_head(s.label))]
         if exact:
             return exact[0]
         starting: dict[str, Press] = {}
         for shown in pool:  # newest first: an older copy of a label does not replace it
             if _label_key(shown.label).startswith(wanted):
                 starting.setdefault(_label_key(shown.label), shown.press)
-        if len(wanted) >= 2 and len(starting) == 1:
+        if len(wanted) >= 2 and len(starting) == 1 and not free_text:
             return next(iter(starting.values()))
+        containing = {
+            _label_key(s.label): s.press for s in latest if wanted in _label_key(s.label)
+        }
+        if len(wanted) >= 2 and len(containing) == 1 and not free_text:
+            return next(iter(containing.values()))  # 书记 for 支部书记
         return None
 
     def _is_step(self, target: str) -> bool:
@@ -270,14 +280,19 @@ class Router:
             return None
         parsed = self.nlu(text)
         other = self.by_intent.get(parsed.intent)
-        sure = not parsed.alternatives and parsed.confidence >= LEAVE_CONFIDENCE
-        if other is None or other is route or not sure or parsed.intent in NEVER_LEAVE_FOR:
+        question = bool(len(text) <= FREE_TEXT_LEAVE_MAX and QUESTION_RE.search(text))
+        floor = QUESTION_CONFIDENCE if question else LEAVE_CONFIDENCE
+        sure = not parsed.alternatives and parsed.confidence >= floor
+        if other is None or not sure or parsed.intent in NEVER_LEAVE_FOR:
             return None
         if step.free_text:
             short_cancel = parsed.intent == "cancel" and len(text) <= SHORT_CANCEL
-            question = len(text) <= FREE_TEXT_LEAVE_MAX and QUESTION_RE.search(text)
             if not (short_cancel or question):
                 return None
+        elif other is route:
+            return None  # the step's own feature: its answer, for the step
+        # A question in a note step about the step's own feature (我还有几个工单没签收？) asks
+        # for that feature, not for the note.
         return Target(other, other.handler, dict(parsed.slots))
 
     def _leaving(
@@ -312,9 +327,15 @@ def left_note(route: Route) -> str:
     return LEFT.format(title=route.title)
 
 
+def _label_head(label: str) -> str:
+    """The part of a label before its colon: 本单位 of 本单位：依汶佳美食品有限公司."""
+    head, colon, _ = label.replace(":", "：").partition("：")
+    return _label_key(head) if colon else ""
+
+
 def _label_key(text: str) -> str:
-    """What is compared when a typed text is matched to a button label."""
-    return LABEL_STRIP.sub("", text.lower())
+    """What is compared when a typed text is matched to a button label (確認辦結 = 确认办结)."""
+    return LABEL_STRIP.sub("", normalize(text).lower())
 
 
 def _scalars(slots: dict[str, Any]) -> dict[str, Any]:

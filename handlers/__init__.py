@@ -255,6 +255,16 @@ ROUTES: tuple[Route, ...] = (
         group=WHISTLE,
     ),
     Route(
+        "ticketact",
+        tickets.act_typed,
+        "办理工单",
+        "签收、办结、退回工单，例如“签收 0005”“办结 0005 办理说明”",
+        aliases=tuple(tickets.ACTION_WORDS),
+        arg="rest",
+        role=Role.OFFICER,
+        menu=False,
+    ),
+    Route(
         "ticketstats",
         tickets.figures,
         "工单统计",

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import Button, Flow, Location, Reply, Step
-from bot.core.clock import fmt_local, to_local
-from bot.core.times import parse_when, show_when
+from bot.core.money import AmountError, parse_count
+from bot.core.times import parse_end, parse_span, parse_when, show_span, show_when
 from handlers.context import Context
 from models.activity import (
     DEFAULT_RADIUS_M,
@@ -49,6 +50,15 @@ PREVIEW = (
 )
 ASK_CORRECTION = "要修改哪一项？"
 CORRECTABLE = {"title": "名称", "start": "时间", "place": "地点", "geo": "签到位置"}
+FIELD_WORDS = {
+    "title": ("名称", "标题", "名字", "活动名称"),
+    "start": ("时间", "开始时间", "日期"),
+    "place": ("地点", "地方", "活动地点"),
+    "geo": ("签到位置", "位置", "定位"),
+}
+CHANGE_RE = re.compile(
+    r"(?:把)?(名称|标题|名字|时间|日期|地点|地方|位置)(?:改成|改为|换成|改到)(.+)"
+)
 USE_CONFIRM_BUTTONS = "请点“确认发布”，或点“修改”改正某一项。"
 BAD_PLACE = "请写上活动地点（50 字以内）。"
 BAD_GEO = "请分享位置，或发送“跳过”。"
@@ -67,8 +77,7 @@ PUBLISH = Flow("publish")
 
 def line_of(activity: Activity, distance: float | None = None, *, now: datetime) -> str:
     """《title》12月05日（周六） 09:30-11:30 · place, with the distance when given."""
-    start = show_when(activity.starts_at, now)
-    end = fmt_local(activity.ends_at, "%H:%M")
+    when = show_span(activity.starts_at, activity.ends_at, now)
     far = ""
     if distance is not None:
         far = (
@@ -77,7 +86,7 @@ def line_of(activity: Activity, distance: float | None = None, *, now: datetime)
             else f"（约 {distance:.0f} 米）"
         )
     place = f" · {activity.place}" if activity.place else ""
-    return f"《{activity.title}》{start}-{end}{place}{far}"
+    return f"《{activity.title}》{when}{place}{far}"
 
 
 async def show(ctx: Context) -> list[Reply]:
@@ -172,7 +181,12 @@ async def got_title(ctx: Context, text: str = "") -> list[Reply]:
 
 @PUBLISH.step("start")
 async def got_start(ctx: Context, text: str = "") -> list[Reply]:
-    """Step: the start time, as people type it (明天上午9点, 12月10日下午2点半, 下周三 14:00)."""
+    """Step: the start time, as people type it (明天上午9点, 12月10日下午2点半, 下周三 14:00);
+    a start and an end together (下周三下午两点到四点) are both taken."""
+    span = parse_span(text, ctx.now)
+    if span is not None and ctx.now < span[0].moment < span[1].moment:
+        await ctx.dialog.set_state(got_end, starts_at=span[0].moment.isoformat())
+        return await _next(ctx, got_place, ASK_PLACE, ends_at=span[1].moment.isoformat())
     when = parse_when(text, ctx.now)
     if when is None:
         return [Reply(BAD_TIME)]
@@ -188,8 +202,8 @@ async def got_start(ctx: Context, text: str = "") -> list[Reply]:
 async def got_end(ctx: Context, text: str = "") -> list[Reply]:
     """Step: the end time: just a clock time on the start's day, or a day and a time."""
     starts_at = datetime.fromisoformat(ctx.dialog.get_data()["starts_at"])
-    when = parse_when(text, ctx.now, on_day=to_local(starts_at).date())
-    if when is None or not when.has_time:
+    when = parse_end(text, starts_at, ctx.now)
+    if when is None:
         return [Reply(BAD_TIME)]
     if when.moment <= starts_at:
         return [Reply(BAD_END.format(start=show_when(starts_at, ctx.now)))]
@@ -222,9 +236,12 @@ async def got_geo(ctx: Context, text: str = "", location: Location | None = None
 async def got_radius(ctx: Context, text: str = "") -> list[Reply]:
     """Step: the check-in radius in metres."""
     radius = DEFAULT_RADIUS_M if text in DEFAULT_WORDS else None
-    digits = text.removesuffix("米").strip()
-    if radius is None and digits.isdigit() and 50 <= int(digits) <= 5000:
-        radius = int(digits)
+    if radius is None:
+        try:
+            metres, _ = parse_count(text.removesuffix("米").removesuffix("公尺").strip())
+        except AmountError:
+            metres = 0
+        radius = metres if 50 <= metres <= 5000 else None
     if radius is None:
         return [Reply(BAD_RADIUS)]
     await ctx.dialog.update_data(radius=radius)
@@ -249,7 +266,7 @@ async def _preview(ctx: Context) -> list[Reply]:
     where = f"位置签到：活动地点 {data['radius']} 米内" if data.get("radius") else "仅签到码签到"
     text = PREVIEW.format(
         title=data["title"],
-        time=f"{show_when(starts_at, ctx.now)}-{to_local(ends_at):%H:%M}",
+        time=show_span(starts_at, ends_at, ctx.now),
         place=data["place"],
         checkin=where,
         alliance=alliance.name if alliance else "",
@@ -264,8 +281,11 @@ async def _preview(ctx: Context) -> list[Reply]:
 
 
 @PUBLISH.step("confirm")
-async def confirm_publish(ctx: Context, do: str = "") -> list[Reply]:
-    """Step: publish as previewed, or choose what to correct."""
+async def confirm_publish(ctx: Context, do: str = "", text: str = "") -> list[Reply]:
+    """Step: publish as previewed, or choose what to correct (地点改成… corrects at once)."""
+    typed = CHANGE_RE.fullmatch(text)
+    if typed and _field(typed.group(1)) is not None:
+        return await _correct(ctx, str(_field(typed.group(1))), typed.group(2))
     if do == "publish":
         return await _publish(ctx)
     if do == "change":
@@ -278,14 +298,36 @@ async def confirm_publish(ctx: Context, do: str = "") -> list[Reply]:
 
 
 @PUBLISH.step("correct")
-async def choose_correction(ctx: Context, field: str = "") -> list[Reply]:
-    """Step: which field to type again; the preview comes back after it."""
-    steps = {"title": got_title, "start": got_start, "place": got_place, "geo": got_geo}
-    if field not in steps:
+async def choose_correction(ctx: Context, field: str = "", text: str = "") -> list[Reply]:
+    """Step: which field to type again (改地点 too); the preview comes back after it."""
+    if text in ("确认", "确认发布", "不改了", "返回"):
+        return await _preview(ctx)
+    field = field or (_field(text) or "")
+    if field not in CORRECTABLE:
         return [Reply(ASK_CORRECTION)]
-    await ctx.dialog.set_state(steps[field], correcting=True)
-    prompts = {"title": ASK_TITLE, "start": ASK_START, "place": ASK_PLACE, "geo": ASK_GEO}
-    return [Reply(prompts[field])]
+    await ctx.dialog.set_state(CORRECTION_STEPS[field], correcting=True)
+    return [Reply(CORRECTION_PROMPTS[field])]
+
+
+async def _correct(ctx: Context, field: str, value: str) -> list[Reply]:
+    """地点改成县党群服务中心三楼: the step of that field takes the new value at once."""
+    await ctx.dialog.set_state(CORRECTION_STEPS[field], correcting=True)
+    return await CORRECTION_STEPS[field].func(ctx, text=value)
+
+
+def _field(text: str) -> str | None:
+    """The field a person names: 地点, 改地点, 时间, 名称/标题, 位置."""
+    named = text.removeprefix("修改").removeprefix("改").strip()
+    return next((f for f, words in FIELD_WORDS.items() if named in words), None)
+
+
+CORRECTION_STEPS: dict[str, Step] = {
+    "title": got_title,
+    "start": got_start,
+    "place": got_place,
+    "geo": got_geo,
+}
+CORRECTION_PROMPTS = {"title": ASK_TITLE, "start": ASK_START, "place": ASK_PLACE, "geo": ASK_GEO}
 
 
 async def _publish(ctx: Context) -> list[Reply]:

@@ -7,6 +7,7 @@ tickets.route (ticket, department code), tickets.rate (ticket, rating).
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from sqlalchemy import select
 
@@ -25,6 +26,7 @@ from handlers.ticket_text import (
     preview,
     summary,
 )
+from models.button import recent_buttons
 from models.org import Department
 from models.routing import category_label
 from models.ticket import (
@@ -62,7 +64,11 @@ ASK_NOTE = {
 ASK_MERGE = "请输入要并入的更早工单编号和理由，例如：WT-2026-0001 同一问题"
 BAD_MERGE = "格式不对。请输入：工单编号 理由，例如：WT-2026-0001 同一问题"
 ASK_DEPARTMENT = "请选择 {number} 的承办部门："
-CONFIRM_FIRST = frozenset({"resolve", "return", "reject"})
+CONFIRM_FIRST = frozenset({"update", "resolve", "return", "reject"})
+ACTION_WORDS = {"签收": "sign", "办结": "resolve", "退回": "return", "不予受理": "reject"}
+ACTION_WORDS |= {"更新进展": "update", "反馈进展": "update"}
+TYPED_REFERENCE = re.compile(r"\s*((?:[Ww][Tt])?\s*-?\s*(?:\d{4}\s*-\s*)?\d{1,4})(?!\d)\s*")
+WHICH_TICKET = "{action}哪一件？请写上工单编号，例如：{action} 0005，或发送“工单”查看待办。"
 PICK_CONFIRM = "请点“确认”，或点“修改”重新填写。"
 MERGE_INTO = "将 {number} 并入 {target}（{number} 的反映人会加入 {target}）。\n"
 DONE = {
@@ -163,6 +169,41 @@ async def act(ctx: Context, do: str, ticket: int) -> list[Reply]:
         await ctx.dialog.set_state(step, action=do, ticket_id=found.id)
         return [Reply(ASK_MERGE if do == "merge" else ASK_NOTE[do])]
     return await _act(ctx, found, do)
+
+
+async def act_typed(ctx: Context, rest: str = "") -> list[Reply]:
+    """签收 0002 / 办结 WT-2026-0005 已上门辅导… / 退回 实为银行授信问题: an action typed with
+    its ticket (or the ticket last shown) and, for the ones that need it, the note."""
+    word = next(
+        w for w in sorted(ACTION_WORDS, key=len, reverse=True) if ctx.incoming.text.startswith(w)
+    )
+    do = ACTION_WORDS[word]
+    reference = TYPED_REFERENCE.match(rest)
+    note = rest[reference.end() :].strip() if reference else rest.strip()
+    if reference:
+        found = await find_typed(ctx.session, typed=reference.group(1), viewer=ctx.me)
+    else:
+        found = await _last_shown(ctx)
+    if found is None:
+        return [Reply(WHICH_TICKET.format(action=word))]
+    replies = await act(ctx, do=do, ticket=found.id)
+    if note and ctx.dialog.step == note_step.name:
+        return await note_step(ctx, text=note)
+    return replies
+
+
+async def _last_shown(ctx: Context) -> Ticket | None:
+    """The one ticket the buttons of the last message shown to this person were about."""
+    shown = await recent_buttons(
+        session=ctx.session,
+        platform=ctx.platform,
+        user_key=ctx.user_key,
+        since=ctx.now - timedelta(minutes=30),
+    )
+    latest = [s for s in shown if shown and s.at == shown[0].at]
+    ids = {s.press.values.get("ticket") for s in latest if s.press.target.startswith("tickets.")}
+    ids.discard(None)
+    return await _find(ctx, ticket_id=int(ids.pop())) if len(ids) == 1 else None
 
 
 async def route_to(ctx: Context, ticket: int, department: str) -> list[Reply]:

@@ -27,10 +27,14 @@ _DATE = re.compile(
     rf"(?:(?P<year>\d{{4}})\s*[-/.年]\s*)?(?P<month>{_NUM})\s*[-/.月]\s*(?P<day>{_NUM})\s*[日号]?"
 )
 _RELATIVE = {"今天": 0, "今日": 0, "明天": 1, "明日": 1, "后天": 2, "大后天": 3}
+_RELATIVE |= {"昨天": -1, "昨日": -1, "前天": -2, "大前天": -3}
 _SHORT_DAY = {"今晚": (0, "晚上"), "明早": (1, "早上"), "明晚": (1, "晚上"), "今早": (0, "早上")}
+_SHORT_DAY |= {"昨晚": (-1, "晚上"), "昨早": (-1, "早上")}
 _WEEKDAY = re.compile(
-    r"(?P<which>这|本|下下|下)?\s*(?:个)?\s*(?:周|星期|礼拜)(?P<day>[一二三四五六日天1-7])"
+    r"(?P<which>这|本|下下|下|上上|上)?\s*(?:个)?\s*(?:周|星期|礼拜)(?P<day>[一二三四五六日天1-7])"
 )
+# 下午两点到四点, 14:00-16:00, 9点至11点半: a start and an end in one message.
+_RANGE = re.compile(r"(.+?)\s*(?:到|至|~|～|—|－|-(?=\s*\d{1,2}\s*[:：点]))\s*(.+)")
 _PART = re.compile(r"凌晨|清早|早上|早晨|上午|中午|下午|傍晚|晚上|夜里|晚")
 _CLOCK = re.compile(
     rf"(?P<hour>{_NUM})\s*(?:[:：]\s*(?P<minute>\d{{1,2}})|[点时]\s*"
@@ -102,7 +106,7 @@ def _weekday(which: str, name: str, today: date) -> date:
     else:
         target = 6 if name in "日天" else "一二三四五六".index(name)
     monday = today - timedelta(days=today.weekday())
-    weeks = {"下": 1, "下下": 2}.get(which, 0)
+    weeks = {"下": 1, "下下": 2, "上": -1, "上上": -2}.get(which, 0)
     day = monday + timedelta(weeks=weeks, days=target)
     if not which and day < today:  # a bare 周三 after Wednesday: the next one
         day += timedelta(weeks=1)
@@ -152,6 +156,40 @@ def _clock_of(text: str, part: str) -> tuple[int, int] | None:
     if not (0 <= hour <= 23 and 0 <= minute <= 59):
         return None
     return hour, minute
+
+
+def parse_span(text: str, now: datetime) -> tuple[When, When] | None:
+    """A start and an end typed together (下周三下午两点到四点, 12-05 09:30-11:30); an end
+    without a day is on the start's day, and without 上午/下午 it follows the start's half."""
+    found = _RANGE.fullmatch(text.strip())
+    if found is None:
+        return None
+    start = parse_when(found.group(1), now)
+    if start is None or not start.has_time:
+        return None
+    end = parse_end(found.group(2), start.moment, now)
+    return (start, end) if end is not None else None
+
+
+def parse_end(text: str, starts_at: datetime, now: datetime) -> When | None:
+    """An end time: on the start's day unless a day is named; 四点 after a 14:00 start is 16:00."""
+    end = parse_when(text, now, on_day=to_local(starts_at).date())
+    if end is None or not end.has_time:
+        return None
+    spoken = not re.search(r"\d[:：]\d", text)  # 四点, 4点半; not 04:00, which is a clock
+    if end.moment <= starts_at and not end.has_date and spoken and not _PART.search(text):
+        later = end.moment + timedelta(hours=12)
+        if to_local(later).date() == to_local(starts_at).date() and later > starts_at:
+            return When(later, end.has_date, True)
+    return end
+
+
+def show_span(starts_at: datetime, ends_at: datetime, now: datetime) -> str:
+    """12月05日（周六） 09:30-11:30; an end on another day shows its day too."""
+    start, end = to_local(starts_at), to_local(ends_at)
+    if start.date() == end.date():
+        return f"{show_when(starts_at, now)}-{end:%H:%M}"
+    return f"{show_when(starts_at, now)} 至 {show_when(ends_at, now)}"
 
 
 def show_when(moment: datetime, now: datetime, *, clock: bool = True) -> str:

@@ -235,3 +235,59 @@ async def test_a_which_do_you_mean_choice_runs_with_the_words_of_the_message(cha
     await chat.say("member", "冷链物流车进不了园区")
     [unit] = await chat.press("member", "吹哨")
     assert unit.startswith("这个问题涉及哪个单位？")  # the words became the problem's text
+
+
+# --- found by people trying the demo ------------------------------------------------------
+
+
+async def test_an_officer_types_an_action_with_its_ticket_and_note(chat: Chat) -> None:
+    number = await file(chat, "member", COMPLAINT)
+    seq = number.rsplit("-", 1)[1]
+    assert await chat.say("officer_tax", f"签收 {seq}") == [f"已签收 {number}，部门报到成功。"]
+    [shown] = await chat.say("officer_tax", "办结 已上门辅导企业开通数电发票")
+    assert shown.startswith(f"请确认办结 {number}：")
+    assert "已上门辅导企业开通数电发票" in shown
+    assert await chat.say("officer_tax", "确认办结") == [f"{number} 已办结，已请反映人评价。"]
+    assert await chat.say("member", "挺满意的") == [f"感谢您的评价！{number} 已关闭。"]
+
+
+async def test_a_question_in_a_note_step_asks_and_records_no_progress(chat: Chat) -> None:
+    number = await file(chat, "member", COMPLAINT)
+    await chat.press_received("officer_tax", "签收")
+    await chat.press("officer_tax", "更新进展")
+    [queue] = await chat.say("officer_tax", "我还有几个工单没签收？")
+    assert queue.startswith("（已退出“工单”）")
+    assert not any("有新进展" in t for t in chat.received("member"))
+    assert (await _ticket(chat, number)).state == TicketState.SIGNED
+
+
+async def test_yes_to_the_proposal_a_number_and_giving_up(chat: Chat) -> None:
+    await chat.say("member", COMPLAINT)
+    await chat.say("member", "1")  # the first button: 本单位
+    [confirm] = await chat.say("member", "对")  # the ✅ proposed category
+    assert confirm.startswith("请确认：") and "分类：税务发票" in confirm
+    assert await chat.say("member", "我还是不报了吧") == ["已取消当前操作。"]
+
+
+async def test_times_said_together_and_an_end_in_the_afternoon(chat: Chat) -> None:
+    await chat.say("host", "发布活动")
+    await chat.say("host", "组织生活会")
+    assert await chat.say("host", "下周三下午两点到四点") == [
+        "活动地点？（例如：县党群服务中心三楼）"
+    ]
+    await chat.say("host", "会议室")
+    [preview] = await chat.say("host", "跳过")
+    assert "时间：12月09日（周三） 14:00-16:00" in preview
+    [changed] = await chat.say("host", "地点改成县党群服务中心三楼")
+    assert "地点：县党群服务中心三楼" in changed and changed.startswith("请确认要发布的活动")
+    await chat.say("host", "修改")
+    await chat.say("host", "时间")
+    await chat.say("host", "周六下午两点")
+    [preview] = await chat.say("host", "四点")  # people mean the afternoon
+    assert "时间：12月05日（周六） 14:00-16:00" in preview
+    assert (await chat.say("host", "昨天下午3点"))[0] != ""  # at the preview: nothing published
+    await chat.say("host", "修改")
+    await chat.say("host", "时间")
+    assert (await chat.say("host", "昨天下午3点"))[0].startswith(
+        "11月30日（周一） 15:00 已经过去了"
+    )

@@ -123,7 +123,11 @@ async def test_unsatisfied_reopens_and_tells_officer_and_admin(chat: Chat) -> No
     number = await file(chat, "member", COMPLAINT)
     await chat.press_received("officer_tax", "签收")
     await chat.press("officer_tax", "更新进展")
-    assert await chat.say("officer_tax", "已联系企业") == [
+    [shown] = await chat.say("officer_tax", "已联系企业")
+    assert (
+        shown == f"请确认更新进展 {number}：\n· 反映人将收到：“🔄 {number} 有新进展：已联系企业”"
+    )
+    assert await chat.say("officer_tax", "确认更新进展") == [
         f"已记录 {number} 的进展，并告知反映人。"
     ]
     assert chat.received("member")[-1] == f"🔄 {number} 有新进展：已联系企业"
@@ -278,8 +282,9 @@ async def test_the_sender_delivers_after_a_failed_send_and_after_a_lapsed_claim(
 
     # A sender that claimed rows and died before sending: the rows come back after the lease.
     await chat.press("officer_tax", "更新进展")
-    # Handled without draining, as if the sender were busy elsewhere.
-    await chat.app.dispatcher.handle(chat.event("officer_tax", text="已约上门时间"))
+    await chat.say("officer_tax", "已约上门时间")
+    # Confirmed without draining, as if the sender were busy elsewhere.
+    await chat.app.dispatcher.handle(chat.event("officer_tax", text="确认更新进展"))
     async with chat.app.sessionmaker() as session, session.begin():
         claimed = await claim_due(
             session=session, platforms=["console"], now=clock.now(), limit=50

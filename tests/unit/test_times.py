@@ -67,3 +67,27 @@ def test_text_is_folded_and_codes_read_however_typed() -> None:
     assert code_in("123-456", 6) == "123456"
     assert code_in("签到 12345", 6) is None
     assert chinese_number("二十三") == 23 and chinese_number("两") == 2
+
+
+def test_days_already_past_are_past() -> None:
+    for typed in ("昨天下午3点", "前天上午9点", "上周五下午2点", "昨晚八点"):
+        when = parse_when(typed, NOW)
+        assert when is not None and when.moment < NOW, typed
+
+
+def test_a_start_and_an_end_typed_together_and_ends_after_noon() -> None:
+    from bot.core.times import parse_end, parse_span, show_span
+
+    span = parse_span("下周三下午两点到四点", NOW)
+    assert span is not None
+    assert (span[0].moment, span[1].moment) == (
+        local_datetime(2026, 12, 9, 14, 0),
+        local_datetime(2026, 12, 9, 16, 0),
+    )
+    start = local_datetime(2026, 12, 5, 14, 0)
+    end = parse_end("四点", start, NOW)  # people mean the afternoon
+    assert end is not None and end.moment == local_datetime(2026, 12, 5, 16, 0)
+    clock = parse_end("09:00", local_datetime(2026, 12, 5, 9, 30), NOW)
+    assert clock is not None and clock.moment == local_datetime(2026, 12, 5, 9, 0)  # refused later
+    later = local_datetime(2026, 12, 10, 14, 30)
+    assert show_span(start, later, NOW) == "12月05日（周六） 14:00 至 12月10日（周四） 14:30"
