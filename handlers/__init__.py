@@ -395,6 +395,7 @@ ROUTES: tuple[Route, ...] = (
         role=Role.ALLIANCE_ADMIN,
         arg="kind",
         glued=EXPORTS,
+        instead="attendance",
         group=ADMIN,
     ),
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -59,6 +60,7 @@ NEXT_HOSTED = "\n您主办的下一场：《{title}》，{opens} 开放签到。
 CONFIRM_USAGE = "请在命令后写上党员姓名，例如：确认签到 张三"
 CONFIRM_UNKNOWN = "没有找到可参加《{title}》的党员“{name}”，请核对姓名。"
 CONFIRM_WHICH = "有多位党员叫“{name}”，请选择："
+CONFIRM_CLOSE = "没有叫“{name}”的党员，您是说："
 CONFIRMED = "已为 {name} 确认签到《{title}》（{time}）。"
 CONFIRMED_NOTE = "主持人已为您确认签到《{title}》（{time}）。"
 ALREADY_OTHER = "{name} 已于 {time} 签到过《{title}》。"
@@ -209,16 +211,45 @@ async def show_code(ctx: Context) -> list[Reply]:
 
 
 async def confirm(ctx: Context, name: str = "") -> list[Reply]:
-    """The host checks in a member by name."""
+    """The host checks in members by name: 确认签到 张三, 代签 于刚、刘海, 帮谢国华签个到."""
     activities = await _managed_open(ctx)
     if not activities:
         return await show_code(ctx)
-    activity, name = activities[0], name.strip()
-    if not name:
+    activity = activities[0]
+    eligible = await _eligible(ctx, activity)
+    names = [n for n in re.split(r"[、,，和及\s]+", name.strip()) if n]
+    if not names:  # 帮谢国华签个到: the names the message contains
+        said = ctx.incoming.text
+        names = sorted({m.name for m in eligible if len(m.name) >= 2 and m.name in said})
+    if not names:
         return [Reply(CONFIRM_USAGE)]
-    stmt = select(Member).where(Member.name == name).order_by(Member.id).options(HOME_LOADED)
-    people = [m for m in (await ctx.session.execute(stmt)).scalars() if m.may_attend(activity)]
+    replies = []
+    for one in names:
+        replies += await _confirm_name(ctx, activity, eligible, one)
+    return replies
+
+
+async def _eligible(ctx: Context, activity: Activity) -> list[Member]:
+    """Who may attend this activity: its alliance's members, and mobile members."""
+    stmt = select(Member).options(HOME_LOADED).order_by(Member.id)
+    in_alliance = Scope.of([activity.alliance_id]).units_where(Member.home_unit_id)
+    stmt = stmt.where(in_alliance | Member.is_mobile.is_(True))
+    return [m for m in (await ctx.session.execute(stmt)).scalars() if m.may_attend(activity)]
+
+
+async def _confirm_name(
+    ctx: Context, activity: Activity, eligible: list[Member], name: str
+) -> list[Reply]:
+    people = [m for m in eligible if m.name == name]
     if not people:
+        close = [m for m in eligible if m.name.startswith(name) or name in m.name][:3]
+        if close:  # 代签 袁娟: 您是说 袁娟龙？
+            units = await _unit_labels(ctx.session, close)
+            buttons = tuple(
+                Button(units[m.id], "confirm.pick", activity=activity.id, member=m.id)
+                for m in close
+            )
+            return [Reply(CONFIRM_CLOSE.format(name=name), buttons=buttons)]
         return [Reply(CONFIRM_UNKNOWN.format(title=activity.title, name=name))]
     if len(people) > 1:
         units = await _unit_labels(ctx.session, people)

@@ -67,7 +67,7 @@ ASK_DEPARTMENT = "请选择 {number} 的承办部门："
 CONFIRM_FIRST = frozenset({"update", "resolve", "return", "reject"})
 ACTION_WORDS = {"签收": "sign", "办结": "resolve", "退回": "return", "不予受理": "reject"}
 ACTION_WORDS |= {"更新进展": "update", "反馈进展": "update"}
-TYPED_REFERENCE = re.compile(r"\s*((?:[Ww][Tt])?\s*-?\s*(?:\d{4}\s*-\s*)?\d{1,4})(?!\d)\s*")
+TYPED_REFERENCE = re.compile(r"\s*((?:[Ww][Tt])?\s*-?\s*(?:\d{4}\s*-?\s*)?\d{1,4})(?!\d)\s*")
 WHICH_TICKET = "{action}哪一件？请写上工单编号，例如：{action} 0005，或发送“工单”查看待办。"
 PICK_CONFIRM = "请点“确认”，或点“修改”重新填写。"
 MERGE_INTO = "将 {number} 并入 {target}（{number} 的反映人会加入 {target}）。\n"
@@ -93,7 +93,6 @@ ERRORS = {
 SHORT_NUMBER = re.compile(
     r"(?i)wt\s*-?\s*(\d{1,4})(?!\d)|(?<!\d)(\d{1,4})\s*号|(?<!\d)(\d{4})(?!\d)"
 )
-MERGE_RE = re.compile(r"^\s*(WT-\d{4}-\d{4})\s*(.*)$", re.I | re.S)
 FLOW = Flow("tickets")
 
 
@@ -286,15 +285,16 @@ async def confirm_step(ctx: Context, do: str = "") -> list[Reply]:
 @FLOW.step("merge", free_text=True)
 async def merge_step(ctx: Context, text: str = "") -> list[Reply]:
     """Dialog step: the earlier ticket's number and the reason for merging."""
-    match = MERGE_RE.match(text)
-    if not match or not match.group(2).strip():
+    match = TYPED_REFERENCE.match(text)  # WT-2026-0004, wt20260004 or 0004, then the reason
+    reason = text[match.end() :].strip() if match else ""
+    if not match or not reason:
         return [Reply(BAD_MERGE)]
     ticket = await _find(ctx, ticket_id=int(ctx.dialog.get_data().get("ticket_id", 0)))
-    target = await _find(ctx, number=match.group(1))
+    target = await find_typed(ctx.session, typed=match.group(1), viewer=ctx.me)
     if ticket is None or not may_merge_into(ticket, target):
         return [Reply(ERRORS["bad_target"] if ticket else NOT_FOUND)]
     assert target is not None
-    note = match.group(2).strip()
+    note = reason
     await ctx.dialog.set_state(confirm_step, note=note, target_id=target.id)
     confirmation = _confirmation(ctx, ticket, "merge", note)
     text = MERGE_INTO.format(number=ticket.number, target=target.number) + confirmation.text

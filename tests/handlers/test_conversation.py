@@ -291,3 +291,21 @@ async def test_times_said_together_and_an_end_in_the_afternoon(chat: Chat) -> No
     assert (await chat.say("host", "昨天下午3点"))[0].startswith(
         "11月30日（周一） 15:00 已经过去了"
     )
+
+
+async def test_a_host_checks_in_people_named_in_a_sentence_or_by_part_of_a_name(
+    chat: Chat,
+) -> None:
+    from models.member import Member
+
+    async with chat.app.sessionmaker() as session:
+        member = await session.scalar(
+            select(Member).join(Identity).where(Identity.user_key == "member")
+        )
+    assert member is not None
+    [done] = await chat.say("host", f"{member.name}来了 帮他签一下")
+    assert done.startswith(f"已为 {member.name} 确认签到")
+    part = member.name[:2]
+    assert len(member.name) > 2  # the demo's names have three characters
+    assert await chat.say("host", f"代签 {part}") == [f"没有叫“{part}”的党员，您是说："]
+    assert any(b.label.startswith(member.name) for b in chat.last["host"])
