@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core import Reply
 from bot.core.clock import fmt_local, local_datetime, to_local
 from handlers.context import Context
-from models.activity import Activity, get_activity
+from models.activity import Activity, get_activity, live
 from models.checkin import METHOD_ZH, attendance, export_attendance, member_checkins
 from models.member import Member
 from models.outbox import enqueue
@@ -92,7 +92,9 @@ async def _attendance_target(ctx: Context, wanted: str) -> Activity | None:
         return activity if activity is not None and ctx.me.may_manage(activity) else None
     opens = ctx.now + timedelta(minutes=ctx.settings.CHECKIN_OPENS_MINUTES_BEFORE)
     stmt = (
-        select(Activity.id).where(Activity.starts_at <= opens).order_by(Activity.starts_at.desc())
+        select(Activity.id)
+        .where(Activity.starts_at <= opens, live())
+        .order_by(Activity.starts_at.desc())
     )
     for activity_id in (await ctx.session.execute(stmt.limit(200))).scalars():
         activity = await get_activity(ctx.session, activity_id)

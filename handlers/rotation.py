@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core import Button, Reply, Role
 from bot.core.clock import fmt_local, to_local
 from handlers.context import Context
-from models.activity import Activity
+from models.activity import Activity, live
 from models.org import Alliance
 from models.outbox import enqueue
 from models.rotation import (
@@ -352,6 +352,7 @@ async def _remind_unpublished(
             Activity.alliance_id == plan.alliance_id,
             Activity.starts_at >= turn.starts_at,
             Activity.starts_at < turn.ends_at,
+            live(),
         )
         .limit(1)
     )

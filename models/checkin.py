@@ -27,6 +27,7 @@ from models.activity import (
     Activity,
     activity_loads,
     expected_members,
+    live,
     open_activities,
     recently_ended,
     upcoming_activities,
@@ -336,7 +337,7 @@ async def export_attendance(
     from bot.core.clock import fmt_local
 
     stmt = select(Activity).order_by(Activity.starts_at, Activity.id).options(*activity_loads())
-    stmt = stmt.where(scope.where(Activity.alliance_id))
+    stmt = stmt.where(scope.where(Activity.alliance_id), live())
     if activity_ids is not None:
         stmt = stmt.where(Activity.id.in_(activity_ids))
     book = Workbook()

@@ -33,7 +33,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.clock import local_datetime, to_local
-from models.activity import Activity
+from models.activity import Activity, live
 from models.checkin import CheckIn
 from models.member import Member
 from models.notice import Notice, NoticeRecipient
@@ -109,7 +109,10 @@ async def _activities(
     session: AsyncSession, alliances: set[int], start: datetime, end: datetime
 ) -> list[tuple[int, int, int | None]]:
     stmt = select(Activity.id, Activity.alliance_id, Activity.host_unit_id).where(
-        Activity.alliance_id.in_(alliances), Activity.starts_at >= start, Activity.starts_at < end
+        Activity.alliance_id.in_(alliances),
+        Activity.starts_at >= start,
+        Activity.starts_at < end,
+        live(),
     )
     return [tuple(row) for row in await session.execute(stmt)]  # type: ignore[misc]
 

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import Select, distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.activity import Activity
+from models.activity import Activity, live
 from models.checkin import CheckIn, attendance
 from models.member import Member
 from models.notice import Notice, NoticeRecipient
@@ -90,7 +90,7 @@ async def activity_figures(
     since: datetime | None = None,
 ) -> ActivityFigures:
     """Sums models.activity.attendance over the activities held (ended) in the period."""
-    stmt = select(Activity).where(Activity.ends_at <= until)
+    stmt = select(Activity).where(Activity.ends_at <= until, live())
     if since is not None:
         stmt = stmt.where(Activity.ends_at > since)
     stmt = stmt.where(scope.where(Activity.alliance_id))
