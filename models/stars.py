@@ -40,7 +40,7 @@ from models.notice import Notice, NoticeRecipient
 from models.org import Membership, Unit
 from models.rotation import RotationPlan, period_index, turns
 from models.scope import Scope
-from models.ticket import Ticket, TicketState
+from models.ticket import UNCOUNTED_STATES, Ticket
 
 WEIGHTS = {"hosting": 30, "participation": 40, "tickets": 15, "notices": 10, "resources": 5}
 STAR_THRESHOLDS = ((85, 5), (70, 4), (55, 3), (40, 2))
@@ -145,7 +145,7 @@ async def _ticket_shares(
         Ticket.unit_id.in_(list(unit_ids)),
         Ticket.created_at >= start,
         Ticket.created_at < end,
-        Ticket.state.not_in([TicketState.REJECTED, TicketState.MERGED]),
+        Ticket.state.not_in(list(UNCOUNTED_STATES)),
     )
     result: dict[int, tuple[int, int]] = {}
     for unit_id, resolved, due in await session.execute(stmt):

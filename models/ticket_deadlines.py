@@ -1,8 +1,8 @@
 """Ticket deadlines: working days, the reminder lead times, what is due for a reminder or
 overdue, and 督办 (escalation) recorded once per deadline.
 
-Both deadlines count from submission (`file_ticket` sets them), so re-routing never resets
-the clock.
+Both deadlines count from the latest dispatch: `file_ticket` sets them at submission, and
+routing the ticket again (改派, possibly as another category) starts them over from then.
 """
 
 from __future__ import annotations
