@@ -28,7 +28,7 @@ DIGEST_HOUR = 8  # Monday, local time: the digest covers the week that just ende
 DIGEST_HEAD = "🗓️ 上周（{start}—{end}）{scope}数据周报"
 DIGEST_ACTIVITIES = "活动 {held} 场，参与率 {rate}"
 DIGEST_TICKETS = "新吹哨 {filed} 件，办结 {resolved} 件"
-DIGEST_NOTICES = "通知 {notices} 条，确认率 {rate}"
+DIGEST_NOTICES = "通知 {notices} 条，送达 {delivered}/{recipients} 人次，确认率 {rate}"
 DIGEST_OVERDUE = "⚠️ 超期工单 {count} 件："
 DIGEST_NO_OVERDUE = "✅ 没有超期工单。"
 OVERDUE_KIND = {"sign": "未签收", "resolve": "未办结"}
@@ -146,16 +146,24 @@ async def digest_text(
         ),
         DIGEST_ACTIVITIES.format(held=acts.held, rate=pct(acts.rate)),
         DIGEST_TICKETS.format(filed=filed, resolved=resolved),
-        DIGEST_NOTICES.format(notices=notes.notices, rate=pct(notes.rate)),
+        DIGEST_NOTICES.format(
+            notices=notes.notices,
+            delivered=notes.delivered,
+            recipients=notes.recipients,
+            rate=pct(notes.rate),
+        ),
     ]
-    late = await overdue_tickets(session, scope, now)
+    # A ticket past both deadlines is one overdue ticket: counted once, both named.
+    late: dict[int, tuple[Ticket, list[str]]] = {}
+    for ticket, kind in await overdue_tickets(session, scope, now):
+        late.setdefault(ticket.id, (ticket, []))[1].append(OVERDUE_KIND[kind])
     if not late:
         lines.append(DIGEST_NO_OVERDUE)
         return "\n".join(lines)
     lines.append(DIGEST_OVERDUE.format(count=len(late)))
-    for ticket, kind in late[:10]:
+    for ticket, kinds in list(late.values())[:10]:
         department = ticket.department.name if ticket.department else "待分派"
-        lines.append(f"· {ticket.number} {department} {OVERDUE_KIND[kind]}")
+        lines.append(f"· {ticket.number} {department} {'、'.join(kinds)}")
     if len(late) > 10:
         lines.append(MORE.format(count=len(late)))
     return "\n".join(lines)

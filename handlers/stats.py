@@ -27,7 +27,10 @@ TICKETS = (
     "吹哨工单：共 {total} 件，办结率 {resolved}，办结用时中位数 {hours}，满意度 {happy}，"
     "超期 {overdue} 件"
 )
-NOTICES = "通知：{notices} 条，送达 {recipients} 人次，已确认 {acked} 人次，确认率 {rate}"
+NOTICES = (
+    "通知：{notices} 条，应收 {recipients} 人次，送达 {delivered} 人次"
+    "（未绑定或发送失败 {unreached} 人次），已确认 {acked} 人次，确认率 {rate}"
+)
 RESOURCE = "资源·{label}：{items} 条，已对接 {matches} 次"
 CHART = "📈 数据图（{scope}）"
 CHART_TITLE = "红盟数据（{scope}）"
@@ -63,7 +66,12 @@ async def show(ctx: Context) -> list[Reply]:
     n = await notice_figures(ctx.session, scope, until=ctx.now)
     lines.append(
         NOTICES.format(
-            notices=n.notices, recipients=n.recipients, acked=n.acknowledged, rate=pct(n.rate)
+            notices=n.notices,
+            recipients=n.recipients,
+            delivered=n.delivered,
+            unreached=n.unreached,
+            acked=n.acknowledged,
+            rate=pct(n.rate),
         )
     )
     for r in await resource_figures(ctx.session, scope, ctx.now):

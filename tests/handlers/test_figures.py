@@ -22,6 +22,10 @@ from tests.conftest import START
 from tests.fakes import Chat
 
 WEEKS = 4
+NOTICES = (
+    r"通知：(\d+) 条，应收 (\d+) 人次，送达 (\d+) 人次（未绑定或发送失败 (\d+) 人次），"
+    r"已确认 (\d+)"
+)
 
 
 async def simulate(chat: Chat, clock: FrozenClock, weeks: int = WEEKS) -> None:
@@ -58,8 +62,10 @@ async def test_stats_after_simulated_weeks_shows_figures_and_a_chart(
     # 4 demo tickets and two a week: one resolved on time, one still open and overdue.
     assert figure(lines[7], r"共 (\d+) 件")[0] == 4 + 2 * WEEKS
     assert "超期 " in lines[7] and "满意度 100%" in lines[7]
-    notices, recipients, acked = figure(lines[8], r"通知：(\d+) 条，送达 (\d+) 人次，已确认 (\d+)")
-    assert notices == 2 + WEEKS and 0 < acked < recipients
+    notices, recipients, delivered, unreached, acked = figure(lines[8], NOTICES)
+    assert notices == 2 + WEEKS and 0 < acked < delivered < recipients
+    assert delivered + unreached == recipients  # every receipt was sent or could not be
+    assert lines[8].endswith(f"确认率 {acked / delivered:.0%}")
     assert chart.image is not None and chart.image.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     if cjk_font() is None:
         pytest.skip("no CJK font installed (apt-get install fonts-wqy-microhei)")
@@ -71,7 +77,7 @@ async def test_exports_hold_the_numbers_stats_shows(chat: Chat, clock: FrozenClo
     await simulate(chat, clock, weeks=2)
     [stats] = (await chat.say("admin", "/stats"))[:1]
     total = figure(stats, r"吹哨工单：共 (\d+) 件")[0]
-    _, recipients, acked = figure(stats, r"通知：(\d+) 条，送达 (\d+) 人次，已确认 (\d+)")
+    _, recipients, _, _, acked = figure(stats, NOTICES)
     [tickets] = await chat.replies("admin", "/export tickets")
     assert tickets.text == f"吹哨工单（{total} 行）" and tickets.file is not None
     assert len(rows(tickets.file)) == total
@@ -132,7 +138,7 @@ async def test_weekly_digest_once_per_week_with_overdue_tickets(
     assert lines[0] == "🗓️ 上周（12月07日—12月13日）全县数据周报"
     assert lines[1].startswith("活动 14 场，参与率 ")
     assert lines[2] == "新吹哨 2 件，办结 1 件"
-    assert lines[3].startswith("通知 1 条，确认率 ")
+    assert lines[3] == "通知 1 条，送达 360/360 人次，确认率 50%"
     assert lines[4].startswith("⚠️ 超期工单 ") and "WT-2026-" in digest
     [mine] = chat.received("alliance_admin")
     assert mine.startswith("🗓️ 上周（12月07日—12月13日）本联盟数据周报")
