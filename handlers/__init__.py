@@ -360,6 +360,7 @@ ROUTES: tuple[Route, ...] = (
         "资源对接请求与进度",
         aliases=("我的对接",),
         intent="my_matches",
+        buttons={"page": resources.mine_page},
         group=RESOURCE,
     ),
     Route(
