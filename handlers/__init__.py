@@ -17,6 +17,7 @@ from handlers import (
     binding,
     checkin,
     digest,
+    files,
     housekeeping,
     notice_changes,
     notices,
@@ -422,6 +423,7 @@ ROUTES: tuple[Route, ...] = (
 
 SWEEPS: tuple[Sweep, ...] = (
     Sweep("housekeeping", housekeeping.prune, every=timedelta(hours=6)),
+    Sweep("outgoing_files", files.sweep, every=timedelta(minutes=15)),
     Sweep("activity_reminders", activities.remind, every=timedelta(minutes=5)),
     Sweep("rotation_advance", rotation.advance, every=timedelta(minutes=30)),
     Sweep("mobile_summary", attendance.mobile_summary, every=timedelta(hours=6)),

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core import Button, Reply, Role
 from bot.core.clock import fmt_local, to_local
 from handlers.context import Context
+from handlers.files import outgoing, stamp
 from models.activity import Activity, live
 from models.member import Member, reachable_ids
 from models.org import Alliance
@@ -160,9 +159,7 @@ async def _ics(ctx: Context, alliance: int) -> list[Reply]:
     rows = await turns(ctx.session, plan, first_index=period_index(plan, ctx.now), count=12)
     names = await unit_names(ctx.session, [t.unit_id for t in rows])
     text = ics_calendar(alliance.name, [(t, names[t.unit_id]) for t in rows], ctx.now)
-    folder = Path(tempfile.gettempdir()) / "hongmeng-exports"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"rotation-{plan.alliance_id}-{ctx.now:%Y%m%d%H%M%S}.ics"
+    path = outgoing("轮值日历", alliance.name, stamp(ctx.now), suffix=".ics")
     path.write_bytes(text.encode("utf-8"))
     return [Reply(ICS_TEXT.format(alliance=alliance.name), file=path)]
 

@@ -4,8 +4,9 @@ and a chart. An alliance admin sees their alliances, the super admin the county.
 from __future__ import annotations
 
 from bot.core import Reply
-from handlers.charts import chart_path, stats_chart
+from handlers.charts import stats_chart
 from handlers.context import Context
+from handlers.files import outgoing, stamp
 from models.org import ALLIANCE_TYPE_ZH
 from models.scope import Scope
 from models.stats import (
@@ -78,7 +79,7 @@ async def show(ctx: Context) -> list[Reply]:
         lines.append(RESOURCE.format(label=r.label, items=r.items, matches=r.matches))
     where = scope_label(scope)
     path = stats_chart(
-        chart_path(f"stats-{ctx.me.id}-{ctx.now:%Y%m%d%H%M%S}.png"),
+        outgoing("数据图", where, stamp(ctx.now), suffix=".png"),
         CHART_TITLE.format(scope=where),
         {"活动": acts.held, "工单": t.total, "通知": n.notices, "流动党员签到": mobile.checkins},
         {

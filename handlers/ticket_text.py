@@ -20,8 +20,9 @@ from models.routing import category_label
 from models.ticket import (
     ACTIONS,
     OPEN_STATES,
+    RATING_ZH,
+    STATE_ZH,
     TOLD,
-    UNSIGNED_STATES,
     Actor,
     Audience,
     Rating,
@@ -32,19 +33,8 @@ from models.ticket import (
     may_withdraw,
     told,
 )
+from models.ticket_deadlines import late_deadlines
 
-STATE_ZH = {
-    "submitted": "待分派",
-    "dispatched": "已派单，待部门签收",
-    "signed": "部门已报到",
-    "in_progress": "办理中",
-    "resolved": "已办结，待评价",
-    "closed": "已关闭",
-    "returned": "已退回，待重新分派",
-    "rejected": "不予受理",
-    "merged": "已合并",
-    "withdrawn": "已撤回",
-}
 ACTION_ZH = {
     "file": "提交",
     "dispatch": "派单",
@@ -61,11 +51,6 @@ ACTION_ZH = {
     "cosign": "附议",
     "escalate": "督办",
     "withdraw": "撤回",
-}
-RATING_ZH: dict[str, str] = {
-    Rating.SATISFIED: "满意",
-    Rating.BASIC: "基本满意",
-    Rating.UNSATISFIED: "不满意",
 }
 BUTTON_ZH = {
     "sign": "签收",
@@ -146,7 +131,7 @@ def summary(ticket: Ticket, now: datetime | None = None) -> str:
         f"{ticket.number}｜{category_label(ticket.category)}｜{STATE_ZH[ticket.state]}"
         f"｜{fmt_local(ticket.created_at)}"
     )
-    if now is not None and late_for(ticket, now):
+    if now is not None and late_deadlines(ticket, now):
         line += OVERDUE_MARK
     if now is not None and _standing_in(ticket):
         line += STAND_IN_MARK
@@ -225,16 +210,6 @@ def rating_buttons(ticket: Ticket) -> list[Button]:
 
 def _standing_in(ticket: Ticket) -> bool:
     return ticket.admins_stand_in and ticket.state in OPEN_STATES
-
-
-def late_for(ticket: Ticket, now: datetime) -> list[str]:
-    """The deadlines of an open ticket that have passed: 'sign', 'resolve' (none when closed)."""
-    late = []
-    if ticket.state in UNSIGNED_STATES and ticket.sign_due_at <= now:
-        late.append("sign")
-    if ticket.state in OPEN_STATES and ticket.resolve_due_at <= now:
-        late.append("resolve")
-    return late
 
 
 def overdue_digest(day: date, tickets: list[Ticket], now: datetime) -> Reply:

@@ -65,6 +65,26 @@ class Rating(enum.StrEnum):
     UNSATISFIED = "unsatisfied"
 
 
+# What states and ratings are called, in chat and in exported sheets.
+STATE_ZH: dict[str, str] = {
+    S.SUBMITTED: "待分派",
+    S.DISPATCHED: "已派单，待部门签收",
+    S.SIGNED: "部门已报到",
+    S.IN_PROGRESS: "办理中",
+    S.RESOLVED: "已办结，待评价",
+    S.CLOSED: "已关闭",
+    S.RETURNED: "已退回，待重新分派",
+    S.REJECTED: "不予受理",
+    S.MERGED: "已合并",
+    S.WITHDRAWN: "已撤回",
+}
+RATING_ZH: dict[str, str] = {
+    Rating.SATISFIED: "满意",
+    Rating.BASIC: "基本满意",
+    Rating.UNSATISFIED: "不满意",
+}
+
+
 @dataclass(frozen=True)
 class Action:
     actor: Actor

@@ -19,6 +19,17 @@ REMIND_BEFORE_SIGN = timedelta(hours=4)
 REMIND_BEFORE_RESOLVE = timedelta(days=1)
 
 
+def late_deadlines(ticket: Ticket, now: datetime) -> list[str]:
+    """The deadlines of an open ticket that have passed: 'sign', 'resolve' (none when closed);
+    the same rule as `overdue`, for one ticket."""
+    late = []
+    if ticket.state in UNSIGNED_STATES and ticket.sign_due_at <= now:
+        late.append("sign")
+    if ticket.state in OPEN_STATES and ticket.resolve_due_at <= now:
+        late.append("resolve")
+    return late
+
+
 async def due_for_reminder(session: AsyncSession, now: datetime) -> list[tuple[Ticket, str]]:
     """(ticket, 'sign'|'resolve') whose deadline comes within the reminder lead time."""
     sign = select(Ticket).where(
