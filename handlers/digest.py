@@ -172,7 +172,7 @@ async def digest_text(
         lines.append(DIGEST_NO_OVERDUE)
         return "\n".join(lines)
     lines.append(DIGEST_OVERDUE.format(count=len(late)))
-    for ticket, kinds in list(late.values())[:10]:
+    for ticket, kinds in sorted(late.values(), key=lambda v: v[0].id)[:10]:
         department = ticket.department.name if ticket.department else "待分派"
         lines.append(f"· {ticket.number} {department} {'、'.join(kinds)}")
     if len(late) > 10:

@@ -255,3 +255,22 @@ async def test_weekly_digest_once_per_week_with_overdue_tickets(
     await run_all(sweeps, app.sessionmaker, clock, app.settings)
     await app.sender.drain()
     assert len(chat.received("admin")) == 2
+
+
+async def test_the_digest_counts_a_ticket_past_both_deadlines_once(
+    chat: Chat, clock: FrozenClock
+) -> None:
+    clock.set(local_datetime(2026, 12, 14, 8, 5))  # Monday: last week's digest goes out
+    sweeps = [s for s in SWEEPS if s.id == "weekly_digest"]
+    await run_all(sweeps, chat.app.sessionmaker, clock, chat.app.settings)
+    await chat.app.sender.drain()
+    [digest] = chat.received("admin")
+    late = digest.split("⚠️ ", 1)[1].splitlines()
+    assert late == [
+        "超期工单 3 件：",
+        "· WT-2026-0001 县地方金融服务中心 未签收、未办结",
+        "· WT-2026-0002 县税务局 未办结",
+        "· WT-2026-0004 待分派 未签收、未办结",
+    ]
+    [stats, _] = await chat.say("admin", "/stats")
+    assert figure(stats, r"超期 (\d+) 件") == [3]
