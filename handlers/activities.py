@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -74,7 +75,8 @@ EDIT_PREVIEW = (
 CHANGES = "改动：{changes}"
 NO_CHANGES = "还没有改动。要修改哪一项？"
 TOLD = "确认后将告知：{who}。"
-TOLD_NOBODY = "目前还没有人收到提醒，之后的提醒会按新的内容发送。"
+TOLD_NOBODY = "目前还没有党员收到提醒，之后的提醒会按新的内容发送。"
+TOLD_NOBODY_CANCEL = "目前还没有党员收到提醒，取消后也不会再提醒。"
 TOLD_WHO = {
     "reminded": "已收到提醒的 {n} 人",
     "checked": "已签到的 {n} 人",
@@ -89,7 +91,7 @@ CHANGE = {
 CHANGED_NOTE = "📢 活动有变更：{line}\n{changes}"
 SAVED = "✅ 已修改活动：{line}\n{told}"
 SAVED_TOLD = "已告知 {n} 人。"
-SAVED_NOBODY = "之后的提醒会按新的内容发送。"
+SAVED_NOBODY = "还没有党员收到提醒，之后的提醒会按新的内容发送。"
 ACTIVITY_ERRORS = {
     "not_manager": "只有主办单位的书记或联盟管理员可以修改或取消这个活动。",
     "ended": "这个活动已经结束，不能再修改或取消。",
@@ -377,34 +379,56 @@ async def _edit_preview(ctx: Context, values: dict[str, str]) -> list[Reply]:
     return [Reply(text, buttons)]
 
 
-async def told_summary(ctx: Context, activity: Activity) -> str:
-    """Who a change or a cancellation will be told to, in words (for the preview)."""
+@dataclass(frozen=True)
+class Told:
+    """Who hears of a change or a cancellation: members reminded (or told of an earlier
+    change), members checked in, and the alliance's admins and the publisher; the sender of
+    the change is in none of them."""
+
+    reminded: list[int]
+    checked: list[int]
+    others: list[int]
+
+    @property
+    def everyone(self) -> list[int]:
+        return [*self.reminded, *self.checked, *self.others]
+
+
+async def who_is_told(ctx: Context, activity: Activity) -> Told:
     reminded, checked = await people_to_tell(ctx.session, activity)
-    reminded = [m for m in reminded if m != ctx.me.id]
+    admins = [a.id for a in await alliance_admins(ctx.session, activity.alliance_id)]
+    others = [m for m in dict.fromkeys([*admins, activity.created_by_id]) if m is not None]
     checked = [m for m in checked if m != ctx.me.id]
-    if not reminded and not checked:
-        return TOLD_NOBODY
-    parts = [TOLD_WHO["reminded"].format(n=len(reminded))] if reminded else []
-    parts += [TOLD_WHO["checked"].format(n=len(checked))] if checked else []
-    return TOLD.format(who="、".join([*parts, TOLD_WHO["admins"]]))
+    reminded = [m for m in reminded if m != ctx.me.id and m not in others]
+    others = [m for m in others if m != ctx.me.id and m not in checked]
+    return Told(reminded, checked, others)
+
+
+async def told_summary(ctx: Context, activity: Activity, nobody: str = "") -> str:
+    """Who a change or a cancellation will be told to, in words (for the preview); `nobody`
+    says what it means that no member has heard of the activity yet."""
+    told = await who_is_told(ctx, activity)
+    if not told.reminded and not told.checked:
+        admins = TOLD.format(who=TOLD_WHO["admins"]) if told.others else ""
+        return (nobody or TOLD_NOBODY) + admins
+    parts = [TOLD_WHO["reminded"].format(n=len(told.reminded))] if told.reminded else []
+    parts += [TOLD_WHO["checked"].format(n=len(told.checked))] if told.checked else []
+    parts += [TOLD_WHO["admins"]] if told.others else []
+    return TOLD.format(who="、".join(parts))
 
 
 async def tell_people(
     ctx: Context, activity: Activity, reply: Reply, *, stage_key: bool = False
-) -> int:
-    """Tell those reminded of or checked in to the activity, the alliance's admins and the
-    one who published it (not the sender); returns how many were told. With `stage_key` the
-    message takes the place of the reminder now due for the new start time."""
-    reminded, checked = await people_to_tell(ctx.session, activity)
-    admins = [a.id for a in await alliance_admins(ctx.session, activity.alliance_id)]
-    others = [m for m in (activity.created_by_id, *admins) if m is not None]
+) -> Told:
+    """Tell those of `who_is_told`, and return them. With `stage_key` the message takes the
+    place of the reminder now due for the new start time."""
+    told = await who_is_told(ctx, activity)
     stage = "1h" if activity.starts_at - ctx.now <= timedelta(hours=1) else "24h"
     soon = stage_key and activity.starts_at - ctx.now <= timedelta(hours=24)
-    people = [m for m in dict.fromkeys([*reminded, *checked, *others]) if m != ctx.me.id]
-    for member_id in people:
+    for member_id in told.everyone:
         key = reminder_key(activity, member_id, stage) if soon else None
         await ctx.notify(member_id, reply, kind=CHANGE_KIND, ref_id=activity.id, dedupe_key=key)
-    return len([m for m in people if m in reminded or m in checked])
+    return told
 
 
 @PUBLISH.step("confirm")
@@ -501,8 +525,13 @@ async def _save_edit(ctx: Context) -> list[Reply]:
     note = Reply(CHANGED_NOTE.format(line=line, changes="；".join(changes)))
     told = await tell_people(ctx, activity, note, stage_key="starts_at" in changed)
     ctx.audit("activity_edit", activity_id=activity.id, changed=changed)
-    summary = SAVED_TOLD.format(n=told) if told else SAVED_NOBODY
-    return [Reply(SAVED.format(line=line, told=summary))]
+    return [Reply(SAVED.format(line=line, told=told_line(told, SAVED_TOLD, SAVED_NOBODY)))]
+
+
+def told_line(told: Told, some: str, no_members: str) -> str:
+    """'已告知 N 人。', and what happens when no member had heard of the activity yet."""
+    said = some.format(n=len(told.everyone)) if told.everyone else ""
+    return said + ("" if told.reminded or told.checked else no_members)
 
 
 async def _publish(ctx: Context) -> list[Reply]:

@@ -16,10 +16,13 @@ from bot.core import Button, Flow, Reply
 from handlers import paging
 from handlers.activities import (
     ACTIVITY_ERRORS,
+    TOLD_NOBODY_CANCEL,
     begin_edit,
     line_of,
     tell_people,
+    told_line,
     told_summary,
+    who_is_told,
 )
 from handlers.context import Context
 from models.activity import (
@@ -36,7 +39,8 @@ from models.activity import (
 PICK = "要修改或取消哪个活动？"
 NONE = "您近期没有可以修改或取消的活动（只有主办单位的书记或联盟管理员可以）。"
 DETAIL = (
-    "📅 {line}（{alliance}）\n签到：{checkin}\n已签到 {checked} 人，已收到提醒 {reminded} 人。"
+    "📅 {line}（{alliance}）\n签到：{checkin}\n"
+    "已签到 {checked} 人，已收到提醒的党员 {reminded} 人。"
 )
 EDIT, CANCEL = "修改活动", "取消活动"
 ASK_REASON = "请写一句取消的原因（会告知已收到提醒和已签到的党员），或点“跳过”："
@@ -46,7 +50,7 @@ CANCEL_NOTE = "❌ 活动取消：{line}"
 CANCEL_WHY = "\n原因：{reason}"
 CANCELLED = "已取消活动《{title}》。{told}"
 CANCELLED_TOLD = "已告知 {n} 人。"
-CANCELLED_NOBODY = "还没有人收到提醒，之后也不会再提醒。"
+CANCELLED_NOBODY = "还没有党员收到提醒，之后也不会再提醒。"
 USE_BUTTONS = "请点“确认取消活动”，或点“修改原因”。"
 SKIP_WORDS = {"跳过", "不写", "无", "没有"}
 FLOW = Flow("activity")
@@ -91,7 +95,8 @@ async def open_one(ctx: Context, activity: int) -> list[Reply]:
         check_may_change(found, ctx.me, ctx.now)
     except ActivityError as error:
         return [Reply(ACTIVITY_ERRORS[error.reason])]
-    reminded, checked = await people_to_tell(ctx.session, found)
+    _, checked = await people_to_tell(ctx.session, found)
+    reminded = (await who_is_told(ctx, found)).reminded
     placed = found.latitude is not None
     text = DETAIL.format(
         line=line_of(found, now=ctx.now),
@@ -144,7 +149,7 @@ async def got_reason(ctx: Context, text: str = "", skip: bool = False) -> list[R
     await ctx.dialog.set_state(confirm_cancel, reason=reason)
     text = CANCEL_PREVIEW.format(
         line=line_of(activity, now=ctx.now),
-        told=await told_summary(ctx, activity),
+        told=await told_summary(ctx, activity, TOLD_NOBODY_CANCEL),
         note=_note(activity, reason, ctx),
     )
     buttons = (
@@ -178,5 +183,5 @@ async def confirm_cancel(ctx: Context, do: str = "") -> list[Reply]:
         return [Reply(ACTIVITY_ERRORS[error.reason])]
     told = await tell_people(ctx, activity, Reply(note))
     ctx.audit("activity_cancel", activity_id=activity.id, reason=reason)
-    said = CANCELLED_TOLD.format(n=told) if told else CANCELLED_NOBODY
+    said = told_line(told, CANCELLED_TOLD, CANCELLED_NOBODY)
     return [Reply(CANCELLED.format(title=activity.title, told=said))]

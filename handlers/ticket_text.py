@@ -124,16 +124,16 @@ MAX_GATHERED = 20
 DIGEST_TITLE = "📋 {date} 超时工单 {count} 件："
 
 
-def summary(ticket: Ticket, now: datetime | None = None) -> str:
+def summary(ticket: Ticket, now: datetime | None = None, *, staff: bool = False) -> str:
     """One line: number, category, state, filed; when `now` is given, ⏰超时 if a deadline has
-    passed and ⚠️部门未开通 if no officer of its department uses the bot."""
+    passed, and for `staff` (queues) ⚠️部门未开通 if no officer of its department uses the bot."""
     line = (
         f"{ticket.number}｜{category_label(ticket.category)}｜{STATE_ZH[ticket.state]}"
         f"｜{fmt_local(ticket.created_at)}"
     )
     if now is not None and late_deadlines(ticket, now):
         line += OVERDUE_MARK
-    if now is not None and _standing_in(ticket):
+    if staff and _standing_in(ticket):
         line += STAND_IN_MARK
     return line
 
@@ -215,7 +215,7 @@ def _standing_in(ticket: Ticket) -> bool:
 def overdue_digest(day: date, tickets: list[Ticket], now: datetime) -> Reply:
     """The daily list of overdue tickets for one admin (the first 20)."""
     lines = [DIGEST_TITLE.format(date=day.strftime("%m月%d日"), count=len(tickets))]
-    lines += [f"{i}. {summary(t, now)}" for i, t in enumerate(tickets[:20], 1)]
+    lines += [f"{i}. {summary(t, now, staff=True)}" for i, t in enumerate(tickets[:20], 1)]
     return Reply("\n".join(lines))
 
 

@@ -98,6 +98,7 @@ DONE = {
     "reopen": "很抱歉没让您满意，{number} 已重新打开，承办部门会继续办理。",
     "withdraw": "已撤回 {number}，承办部门和联盟管理员已知悉。",
 }
+SIGNED_FOR = "已代{department}签收 {number}，反映人已收到通知。请联系部门办理，进展可在这里记录。"
 ILLEGAL = "{number} 当前状态是“{state}”，不能{action}。"
 NOT_PERMITTED = "您不能对 {number} 执行“{action}”。"
 ERRORS = {
@@ -146,7 +147,8 @@ def _listing(ctx: Context, head: str, tickets: list[Ticket], offset: int, kind: 
     """One page of tickets, numbered, overdue marked, a button per ticket and the paging."""
     shown, offset = paging.window(tickets, offset)
     lines = [head + paging.where(offset, len(shown), len(tickets))]
-    lines += [f"{offset + i}. {summary(t, ctx.now)}" for i, t in enumerate(shown, 1)]
+    staff = kind == "queue"
+    lines += [f"{offset + i}. {summary(t, ctx.now, staff=staff)}" for i, t in enumerate(shown, 1)]
     buttons = [Button(t.number, "tickets.view", ticket=t.id) for t in shown]
     buttons += paging.buttons(PAGE_TARGET[kind], offset, len(tickets))
     return Reply("\n".join(lines), tuple(buttons))
@@ -485,4 +487,7 @@ async def _act(
     )
     if action == "route" and ticket.admins_stand_in:
         done += ROUTED_OFFLINE.format(department=ticket.department.name)
+    officer = ctx.me.has_role(Role.OFFICER) and ctx.me.department_id == ticket.department_id
+    if action == "sign" and ticket.admins_stand_in and not officer and ticket.department:
+        done = SIGNED_FOR.format(department=ticket.department.name, number=ticket.number)
     return [Reply(done, action_buttons(ctx.me, ticket))]

@@ -39,7 +39,7 @@ async def test_host_moves_the_meeting_and_the_reminded_are_told(
     ]
     assert await chat.press("host", f"1. {MEETING}") == [
         f"📅 《{MEETING}》12月04日（周五） 09:00-11:00 · {HALL}（食品产业链党建红色联盟）\n"
-        "签到：签到码\n已签到 0 人，已收到提醒 3 人。"
+        "签到：签到码\n已签到 0 人，已收到提醒的党员 1 人。"
     ]
     assert await chat.press("host", "修改活动") == ["要修改哪一项？"]
     await chat.press("host", "时间")
@@ -49,7 +49,7 @@ async def test_host_moves_the_meeting_and_the_reminded_are_told(
         f"请确认修改后的活动：\n《{MEETING}》（食品产业链党建红色联盟）\n"
         f"时间：12月05日（周六） 14:00-16:00\n地点：{HALL}\n仅签到码签到\n"
         "改动：时间改为 12月05日（周六） 14:00-16:00\n"
-        "确认后将告知：已收到提醒的 2 人、联盟管理员。"
+        "确认后将告知：已收到提醒的 1 人、联盟管理员。"
     )
     assert len(chat.received("member")) == 1  # nothing is sent before the confirmation
     # Another field can still be corrected before saving.
@@ -127,7 +127,7 @@ async def test_cancelling_tells_who_checked_in_and_stops_everything(
     ]
     await chat.say("host", "停电，改期另行通知")
     assert await chat.press("host", "确认取消活动") == [
-        f"已取消活动《{PARTY_DAY}》。已告知 1 人。"
+        f"已取消活动《{PARTY_DAY}》。已告知 2 人。"
     ]
     cancelled = (
         f"❌ 活动取消：《{PARTY_DAY}》12月01日（周二） 08:50-11:00 · 县党群服务中心三楼\n"
@@ -150,10 +150,12 @@ async def test_cancel_without_a_reason_and_nobody_reminded_yet(chat: Chat) -> No
     await chat.press("host", f"2. {MEETING}")
     await chat.press("host", "取消活动")
     [preview] = await chat.press("host", "跳过")
-    assert preview.splitlines()[2] == "目前还没有人收到提醒，之后的提醒会按新的内容发送。"
+    assert preview.splitlines()[2] == (
+        "目前还没有党员收到提醒，取消后也不会再提醒。确认后将告知：联盟管理员。"
+    )
     assert "原因" not in preview
     assert await chat.press("host", "确认取消活动") == [
-        f"已取消活动《{MEETING}》。还没有人收到提醒，之后也不会再提醒。"
+        f"已取消活动《{MEETING}》。已告知 1 人。还没有党员收到提醒，之后也不会再提醒。"
     ]
     assert chat.received("alliance_admin") == [
         f"❌ 活动取消：《{MEETING}》12月04日（周五） 09:00-11:00 · {HALL}"

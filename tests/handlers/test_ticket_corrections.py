@@ -99,7 +99,7 @@ async def test_a_department_without_an_officer_goes_to_the_alliance_admin_at_onc
     [queue] = await chat.say("alliance_admin", "工单")
     assert f"{number}｜用工社保｜已派单，待部门签收｜12月01日 09:00｜⚠️部门未开通" in queue
     assert await chat.press_received("alliance_admin", "签收") == [
-        f"已签收 {number}，部门报到成功。"
+        f"已代{HRSS}签收 {number}，反映人已收到通知。请联系部门办理，进展可在这里记录。"
     ]
     assert chat.received("member")[-1] == (
         f"✅ 您反映的 {number} 已由{HRSS}签收（部门报到），正在办理。"

@@ -102,7 +102,10 @@ async def test_return_then_reroute_moves_the_ticket_to_another_department(
         "不予受理",
         "合并",
     ]
-    assert await chat.press("alliance_admin", "签收") == [f"已签收 {number}，部门报到成功。"]
+    assert await chat.press("alliance_admin", "签收") == [
+        f"已代县地方金融服务中心签收 {number}，反映人已收到通知。"
+        "请联系部门办理，进展可在这里记录。"
+    ]
     assert chat.received("member")[-1] == (
         f"✅ 您反映的 {number} 已由县地方金融服务中心签收（部门报到），正在办理。"
     )
