@@ -192,15 +192,9 @@ def _text_of(line: str) -> str:
     return line
 
 
-def _export_attendance(session: Any, path: Path) -> Awaitable[int]:
-    from models.checkin import export_attendance
-
-    return export_attendance(session=session, path=path)
-
-
 # KIND -> async function(session, path) -> rows written; other kinds are added here.
 def _export(name: str) -> Callable[[Any, Path], Awaitable[int]]:
-    """members, tickets, notices, resources from models/export.py (county-wide)."""
+    """members, attendance, tickets, notices, resources from models/export.py (county-wide)."""
 
     async def run(session: Any, path: Path) -> int:
         from models import export
@@ -211,7 +205,7 @@ def _export(name: str) -> Callable[[Any, Path], Awaitable[int]]:
 
 
 EXPORTS: dict[str, Callable[[Any, Path], Awaitable[int]]] = {
-    "attendance": _export_attendance,
+    "attendance": _export("attendance"),
     "members": _export("members"),
     "tickets": _export("tickets"),
     "notices": _export("notices"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -11,12 +12,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core import Button, Flow, Location, Reply, Step
 from bot.core.money import AmountError, parse_count
 from bot.core.times import parse_end, parse_span, parse_when, show_span, show_when
+from handlers import paging
 from handlers.context import Context
 from models.activity import (
+    CHANGE_KIND,
     DEFAULT_RADIUS_M,
+    REMINDER_KIND,
     Activity,
+    ActivityError,
+    check_may_change,
+    count_upcoming,
     create_activity,
+    edit_activity,
     expected_members,
+    get_activity,
+    live,
+    people_to_tell,
+    reminder_key,
     upcoming_activities,
 )
 from models.checkin import distance_m
@@ -30,6 +42,7 @@ LIST_TITLE = "📅 近期活动："
 LIST_EMPTY = "近期没有活动安排。"
 OPEN_TITLE = "🚩 各联盟开放活动（流动党员可参加）："
 NEAR_BUTTON = "📍 按距离排序"
+MANAGE_BUTTON = "修改或取消活动"
 ASK_LOCATION = "请分享您的位置，我按距离从近到远列出开放活动。"
 ASK_ALLIANCE = "为哪个联盟发布活动？"
 NOT_HOST = "只有本期轮值单位的书记或联盟管理员可以发布活动。发送“轮值”查看本期轮值单位。"
@@ -65,6 +78,38 @@ BAD_GEO = "请分享位置，或发送“跳过”。"
 BAD_RADIUS = "请发送 50 到 5000 之间的数字，或发送“默认”。"
 PUBLISHED = "✅ 活动已发布：{line}\n活动前 24 小时和 1 小时会提醒联盟党员。"
 PUBLISHED_NOTE = "{who} 发布了活动：{line}"
+EDIT_PREVIEW = (
+    "请确认修改后的活动：\n《{title}》（{alliance}）\n时间：{time}\n地点：{place}\n{checkin}\n"
+    "{changes}\n{told}"
+)
+CHANGES = "改动：{changes}"
+NO_CHANGES = "还没有改动。要修改哪一项？"
+TOLD = "确认后将告知：{who}。"
+TOLD_NOBODY = "目前还没有党员收到提醒，之后的提醒会按新的内容发送。"
+TOLD_NOBODY_CANCEL = "目前还没有党员收到提醒，取消后也不会再提醒。"
+TOLD_WHO = {
+    "reminded": "已收到提醒的 {n} 人",
+    "checked": "已签到的 {n} 人",
+    "admins": "联盟管理员",
+}
+CHANGE = {
+    "title": "名称改为《{title}》",
+    "time": "时间改为 {time}",
+    "place": "地点改为 {place}",
+    "geo": "签到方式改为{checkin}",
+}
+CHANGED_NOTE = "📢 活动有变更：{line}\n{changes}"
+SAVED = "✅ 已修改活动：{line}\n{told}"
+SAVED_TOLD = "已告知 {n} 人。"
+SAVED_NOBODY = "还没有党员收到提醒，之后的提醒会按新的内容发送。"
+ACTIVITY_ERRORS = {
+    "not_manager": "只有主办单位的书记或联盟管理员可以修改或取消这个活动。",
+    "ended": "这个活动已经结束，不能再修改或取消。",
+    "cancelled": "这个活动已经取消了。",
+    "past": "新的开始时间已经过去了，请重新选择要修改的项。",
+    "bad_end": "结束时间要晚于开始时间，请重新修改时间。",
+    "missing": "没有找到这个活动。",
+}
 REMIND = {
     "24h": "⏰ 活动提醒：{line}\n到场后发送“签到 签到码”或分享位置签到。",
     "1h": "⏰ 活动 1 小时内开始：{line}\n到场后发送“签到 签到码”或分享位置签到。",
@@ -94,6 +139,11 @@ async def show(ctx: Context) -> list[Reply]:
     return await _listing(ctx, None)
 
 
+async def page(ctx: Context, offset: int = 0) -> list[Reply]:
+    """Button 上一页 / 下一页 of the activities list."""
+    return await _listing(ctx, None, offset)
+
+
 async def near(ctx: Context) -> list[Reply]:
     """Button: ask for a location to sort open activities by distance."""
     await ctx.dialog.set_state(receive_location)
@@ -107,17 +157,27 @@ async def receive_location(ctx: Context, location: Location | None = None) -> li
     return await _listing(ctx, location)
 
 
-async def _listing(ctx: Context, location: Location | None) -> list[Reply]:
+async def _listing(ctx: Context, location: Location | None, offset: int = 0) -> list[Reply]:
     me = ctx.me
     own = me.visible_scope()
-    mine = await upcoming_activities(ctx.session, now=ctx.now, scope=own, limit=8)
+    total = await count_upcoming(ctx.session, now=ctx.now, scope=own)
+    if total and offset >= total:
+        offset = (total - 1) // paging.SIZE * paging.SIZE
+    mine = await upcoming_activities(
+        ctx.session, now=ctx.now, scope=own, limit=paging.SIZE, offset=offset
+    )
     lines = (
-        [LIST_TITLE, *(f"· {line_of(a, now=ctx.now)}（{a.alliance.name}）" for a in mine)]
+        [
+            LIST_TITLE + paging.where(offset, len(mine), total),
+            *(f"· {line_of(a, now=ctx.now)}（{a.alliance.name}）" for a in mine),
+        ]
         if mine
         else []
     )
-    buttons: tuple[Button, ...] = ()
-    if me.is_mobile:
+    buttons: list[Button] = list(paging.buttons("activities.page", offset, total))
+    if any(me.may_manage(a) for a in mine):
+        buttons.append(Button(MANAGE_BUTTON, "activity"))
+    if me.is_mobile and offset == 0:
         others = [
             a
             for a in await upcoming_activities(
@@ -132,8 +192,8 @@ async def _listing(ctx: Context, location: Location | None) -> list[Reply]:
             lines += [
                 f"· {line_of(a, far[a.id], now=ctx.now)}（{a.alliance.name}）" for a in others[:8]
             ]
-            buttons = (Button(NEAR_BUTTON, "activities.near"),)
-    return [Reply("\n".join(lines) if lines else LIST_EMPTY, buttons=buttons)]
+            buttons.append(Button(NEAR_BUTTON, "activities.near"))
+    return [Reply("\n".join(lines) if lines else LIST_EMPTY, buttons=tuple(buttons))]
 
 
 def _distance(activity: Activity, location: Location | None) -> float | None:
@@ -257,54 +317,168 @@ async def _next(ctx: Context, step: Step, prompt: str, **value: object) -> list[
     return [Reply(prompt)]
 
 
+def _checkin_text(radius: object) -> str:
+    return f"位置签到：活动地点 {radius} 米内" if radius else "仅签到码签到"
+
+
+def _time_text(starts_at: datetime, ends_at: datetime, now: datetime) -> str:
+    return show_span(starts_at, ends_at, now)
+
+
 async def _preview(ctx: Context) -> list[Reply]:
-    """What will be published, to confirm (确认发布) or correct (修改) first."""
+    """What will be published (or saved), to confirm or correct (修改) first."""
     data = ctx.dialog.get_data()
     starts_at = datetime.fromisoformat(data["starts_at"])
     ends_at = datetime.fromisoformat(data["ends_at"])
     alliance = await ctx.session.get(Alliance, int(data["alliance_id"]))
-    where = f"位置签到：活动地点 {data['radius']} 米内" if data.get("radius") else "仅签到码签到"
-    text = PREVIEW.format(
-        title=data["title"],
-        time=show_span(starts_at, ends_at, ctx.now),
-        place=data["place"],
-        checkin=where,
-        alliance=alliance.name if alliance else "",
-    )
+    values = {
+        "title": data["title"],
+        "time": _time_text(starts_at, ends_at, ctx.now),
+        "place": data["place"],
+        "checkin": _checkin_text(data.get("radius")),
+        "alliance": alliance.name if alliance else "",
+    }
+    if data.get("editing"):
+        return await _edit_preview(ctx, values)
     await ctx.dialog.set_state(confirm_publish)
     buttons = (
         Button("确认发布", "publish.confirm", do="publish"),
         Button("修改", "publish.confirm", do="change"),
         Button("取消", "cancel"),
     )
+    return [Reply(PREVIEW.format(**values), buttons)]
+
+
+def _changes(data: dict[str, object], values: dict[str, str]) -> list[str]:
+    """What an edit changes, in words, against the activity as it was (data['before'])."""
+    before = data["before"]
+    assert isinstance(before, dict)
+    found = []
+    if data["title"] != before["title"]:
+        found.append(CHANGE["title"].format(**values))
+    if _moments(data) != _moments(before):
+        found.append(CHANGE["time"].format(**values))
+    if data["place"] != before["place"]:
+        found.append(CHANGE["place"].format(**values))
+    where = (data.get("latitude"), data.get("longitude"), data.get("radius"))
+    if where != (before["latitude"], before["longitude"], before["radius"]):
+        found.append(CHANGE["geo"].format(**values))
+    return found
+
+
+def _moments(data: dict[str, object]) -> tuple[datetime, datetime]:
+    return (
+        datetime.fromisoformat(str(data["starts_at"])),
+        datetime.fromisoformat(str(data["ends_at"])),
+    )
+
+
+async def _edit_preview(ctx: Context, values: dict[str, str]) -> list[Reply]:
+    data = ctx.dialog.get_data()
+    changes = _changes(data, values)
+    if not changes:
+        await ctx.dialog.set_state(choose_correction)
+        return [Reply(NO_CHANGES, _correction_buttons())]
+    activity = await get_activity(ctx.session, int(data["editing"]))
+    if activity is None:
+        await ctx.dialog.clear()
+        return [Reply(ACTIVITY_ERRORS["missing"])]
+    told = await told_summary(ctx, activity)
+    await ctx.dialog.set_state(confirm_publish)
+    text = EDIT_PREVIEW.format(
+        **values, changes=CHANGES.format(changes="；".join(changes)), told=told
+    )
+    buttons = (
+        Button("确认修改", "publish.confirm", do="save"),
+        Button("修改", "publish.confirm", do="change"),
+        Button("取消", "cancel"),
+    )
     return [Reply(text, buttons)]
+
+
+@dataclass(frozen=True)
+class Told:
+    """Who hears of a change or a cancellation: members reminded (or told of an earlier
+    change), members checked in, and the alliance's admins and the publisher; the sender of
+    the change is in none of them."""
+
+    reminded: list[int]
+    checked: list[int]
+    others: list[int]
+
+    @property
+    def everyone(self) -> list[int]:
+        return [*self.reminded, *self.checked, *self.others]
+
+
+async def who_is_told(ctx: Context, activity: Activity) -> Told:
+    reminded, checked = await people_to_tell(ctx.session, activity)
+    admins = [a.id for a in await alliance_admins(ctx.session, activity.alliance_id)]
+    others = [m for m in dict.fromkeys([*admins, activity.created_by_id]) if m is not None]
+    checked = [m for m in checked if m != ctx.me.id]
+    reminded = [m for m in reminded if m != ctx.me.id and m not in others]
+    others = [m for m in others if m != ctx.me.id and m not in checked]
+    return Told(reminded, checked, others)
+
+
+async def told_summary(ctx: Context, activity: Activity, nobody: str = "") -> str:
+    """Who a change or a cancellation will be told to, in words (for the preview); `nobody`
+    says what it means that no member has heard of the activity yet."""
+    told = await who_is_told(ctx, activity)
+    if not told.reminded and not told.checked:
+        admins = TOLD.format(who=TOLD_WHO["admins"]) if told.others else ""
+        return (nobody or TOLD_NOBODY) + admins
+    parts = [TOLD_WHO["reminded"].format(n=len(told.reminded))] if told.reminded else []
+    parts += [TOLD_WHO["checked"].format(n=len(told.checked))] if told.checked else []
+    parts += [TOLD_WHO["admins"]] if told.others else []
+    return TOLD.format(who="、".join(parts))
+
+
+async def tell_people(
+    ctx: Context, activity: Activity, reply: Reply, *, stage_key: bool = False
+) -> Told:
+    """Tell those of `who_is_told`, and return them. With `stage_key` the message takes the
+    place of the reminder now due for the new start time."""
+    told = await who_is_told(ctx, activity)
+    stage = "1h" if activity.starts_at - ctx.now <= timedelta(hours=1) else "24h"
+    soon = stage_key and activity.starts_at - ctx.now <= timedelta(hours=24)
+    for member_id in told.everyone:
+        key = reminder_key(activity, member_id, stage) if soon else None
+        await ctx.notify(member_id, reply, kind=CHANGE_KIND, ref_id=activity.id, dedupe_key=key)
+    return told
 
 
 @PUBLISH.step("confirm")
 async def confirm_publish(ctx: Context, do: str = "", text: str = "") -> list[Reply]:
-    """Step: publish as previewed, or choose what to correct (地点改成… corrects at once)."""
+    """Step: publish (or save the edit) as previewed, or choose what to correct (地点改成…
+    corrects at once)."""
     typed = CHANGE_RE.fullmatch(text)
     if typed and _field(typed.group(1)) is not None:
         return await _correct(ctx, str(_field(typed.group(1))), typed.group(2))
-    if do == "publish":
+    if do == "publish" and not ctx.dialog.get_data().get("editing"):
         return await _publish(ctx)
+    if do == "save" and ctx.dialog.get_data().get("editing"):
+        return await _save_edit(ctx)
     if do == "change":
         await ctx.dialog.set_state(choose_correction)
-        buttons = tuple(
-            Button(label, "publish.correct", field=name) for name, label in CORRECTABLE.items()
-        )
-        return [Reply(ASK_CORRECTION, buttons)]
+        return [Reply(ASK_CORRECTION, _correction_buttons())]
     return [Reply(USE_CONFIRM_BUTTONS)]
+
+
+def _correction_buttons() -> tuple[Button, ...]:
+    return tuple(
+        Button(label, "publish.correct", field=name) for name, label in CORRECTABLE.items()
+    )
 
 
 @PUBLISH.step("correct")
 async def choose_correction(ctx: Context, field: str = "", text: str = "") -> list[Reply]:
     """Step: which field to type again (改地点 too); the preview comes back after it."""
-    if text in ("确认", "确认发布", "不改了", "返回"):
+    if text in ("确认", "确认发布", "确认修改", "不改了", "返回"):
         return await _preview(ctx)
     field = field or (_field(text) or "")
     if field not in CORRECTABLE:
-        return [Reply(ASK_CORRECTION)]
+        return [Reply(ASK_CORRECTION, _correction_buttons())]
     await ctx.dialog.set_state(CORRECTION_STEPS[field], correcting=True)
     return [Reply(CORRECTION_PROMPTS[field])]
 
@@ -328,6 +502,79 @@ CORRECTION_STEPS: dict[str, Step] = {
     "geo": got_geo,
 }
 CORRECTION_PROMPTS = {"title": ASK_TITLE, "start": ASK_START, "place": ASK_PLACE, "geo": ASK_GEO}
+
+
+async def begin_edit(ctx: Context, activity: Activity) -> list[Reply]:
+    """Enter the publish dialog on an activity already published: choose what to change."""
+    try:
+        check_may_change(activity, ctx.me, ctx.now)
+    except ActivityError as error:
+        return [Reply(ACTIVITY_ERRORS[error.reason])]
+    placed = activity.latitude is not None and activity.longitude is not None
+    fields = {
+        "title": activity.title,
+        "starts_at": activity.starts_at.isoformat(),
+        "ends_at": activity.ends_at.isoformat(),
+        "place": activity.place,
+        "latitude": activity.latitude if placed else None,
+        "longitude": activity.longitude if placed else None,
+        "radius": activity.radius_m if placed else None,
+    }
+    await ctx.dialog.set_state(
+        choose_correction,
+        alliance_id=activity.alliance_id,
+        editing=activity.id,
+        before=fields,
+        **fields,
+    )
+    return [Reply(ASK_CORRECTION, _correction_buttons())]
+
+
+async def _save_edit(ctx: Context) -> list[Reply]:
+    data = ctx.dialog.get_data()
+    activity = await get_activity(ctx.session, int(data["editing"]))
+    if activity is None:
+        await ctx.dialog.clear()
+        return [Reply(ACTIVITY_ERRORS["missing"])]
+    radius = data.get("radius")
+    values = {
+        "title": data["title"],
+        "place": data["place"],
+        "starts_at": datetime.fromisoformat(data["starts_at"]),
+        "ends_at": datetime.fromisoformat(data["ends_at"]),
+        "latitude": data.get("latitude") if radius else None,
+        "longitude": data.get("longitude") if radius else None,
+        "radius_m": int(radius) if radius else activity.radius_m,
+    }
+    text_values = {
+        "title": data["title"],
+        "time": _time_text(values["starts_at"], values["ends_at"], ctx.now),  # type: ignore[arg-type]
+        "place": data["place"],
+        "checkin": _checkin_text(radius),
+    }
+    changes = _changes(data, text_values)
+    try:
+        changed = await edit_activity(
+            session=ctx.session, activity=activity, actor=ctx.me, now=ctx.now, **values
+        )
+    except ActivityError as error:
+        if error.reason in ("past", "bad_end"):
+            await ctx.dialog.set_state(choose_correction)
+            return [Reply(ACTIVITY_ERRORS[error.reason], _correction_buttons())]
+        await ctx.dialog.clear()
+        return [Reply(ACTIVITY_ERRORS[error.reason])]
+    await ctx.dialog.clear()
+    line = line_of(activity, now=ctx.now)
+    note = Reply(CHANGED_NOTE.format(line=line, changes="；".join(changes)))
+    told = await tell_people(ctx, activity, note, stage_key="starts_at" in changed)
+    ctx.audit("activity_edit", activity_id=activity.id, changed=changed)
+    return [Reply(SAVED.format(line=line, told=told_line(told, SAVED_TOLD, SAVED_NOBODY)))]
+
+
+def told_line(told: Told, some: str, no_members: str) -> str:
+    """'已告知 N 人。', and what happens when no member had heard of the activity yet."""
+    said = some.format(n=len(told.everyone)) if told.everyone else ""
+    return said + ("" if told.reminded or told.checked else no_members)
 
 
 async def _publish(ctx: Context) -> list[Reply]:
@@ -365,7 +612,7 @@ async def remind(*, session: AsyncSession, now: datetime, settings: Settings) ->
     """Sweep: 24 h and 1 h reminders to the alliance's members, each sent once (dedupe key)."""
     stmt = (
         select(Activity)
-        .where(Activity.starts_at > now, Activity.starts_at <= now + timedelta(hours=24))
+        .where(Activity.starts_at > now, Activity.starts_at <= now + timedelta(hours=24), live())
         .order_by(Activity.starts_at)
     )
     for activity in (await session.execute(stmt)).scalars():
@@ -377,7 +624,7 @@ async def remind(*, session: AsyncSession, now: datetime, settings: Settings) ->
                 member_id=member.id,
                 reply=Reply(text),
                 now=now,
-                kind="reminder",
+                kind=REMINDER_KIND,
                 ref_id=activity.id,
-                dedupe_key=f"remind:{activity.id}:{member.id}:{kind}",
+                dedupe_key=reminder_key(activity, member.id, kind),
             )

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import re
-import tempfile
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,8 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core import Reply
 from bot.core.clock import fmt_local, local_datetime, to_local
 from handlers.context import Context
-from models.activity import Activity, get_activity
-from models.checkin import METHOD_ZH, attendance, export_attendance, member_checkins
+from handlers.files import outgoing, stamp
+from models.activity import Activity, get_activity, live
+from models.checkin import METHOD_ZH, attendance, member_checkins
+from models.export import export_attendance
 from models.member import Member
 from models.outbox import enqueue
 from models.rotation import unit_secretary
@@ -81,7 +81,7 @@ async def show(ctx: Context, activity: str = "") -> list[Reply]:
         more = " 等" if len(figures.absent) > 30 else ""
         lines.append(ATTEND_ABSENT.format(count=len(figures.absent), names=names + more))
     lines.append(ATTEND_OTHERS)
-    path = _export_path(f"attendance-{target.id}-{ctx.now:%Y%m%d%H%M%S}.xlsx")
+    path = outgoing("签到表", target.title, stamp(target.starts_at), suffix=".xlsx")
     await export_attendance(session=ctx.session, path=path, activity_ids=[target.id])
     return [Reply("\n".join(lines)), Reply(ATTEND_FILE, file=path)]
 
@@ -92,19 +92,15 @@ async def _attendance_target(ctx: Context, wanted: str) -> Activity | None:
         return activity if activity is not None and ctx.me.may_manage(activity) else None
     opens = ctx.now + timedelta(minutes=ctx.settings.CHECKIN_OPENS_MINUTES_BEFORE)
     stmt = (
-        select(Activity.id).where(Activity.starts_at <= opens).order_by(Activity.starts_at.desc())
+        select(Activity.id)
+        .where(Activity.starts_at <= opens, live())
+        .order_by(Activity.starts_at.desc())
     )
     for activity_id in (await ctx.session.execute(stmt.limit(200))).scalars():
         activity = await get_activity(ctx.session, activity_id)
         if activity is not None and ctx.me.may_manage(activity):
             return activity
     return None
-
-
-def _export_path(name: str) -> Path:
-    folder = Path(tempfile.gettempdir()) / "hongmeng-exports"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder / name
 
 
 async def mobile_summary(*, session: AsyncSession, now: datetime, settings: Settings) -> None:

@@ -8,6 +8,7 @@ from bot.core import Flow, Reply
 from bot.core.clock import fmt_local
 from bot.core.text import code_in
 from handlers.context import Context
+from handlers.rotation import resend_pending_swaps
 from models.member import BindError, bind_lockout, bind_with_code
 
 ASK_CODE = "请输入您的邀请码（8 位数字）。还没有邀请码？请向所在单位的联络员或联盟管理员索取。"
@@ -82,4 +83,5 @@ async def _try_code(ctx: Context, code: str) -> list[Reply]:
         else (member.department.name if member.department else "红盟")
     )
     ctx.audit("bind", platform=ctx.platform, member_id=member.id)
+    await resend_pending_swaps(ctx, member)  # swap requests that waited for this secretary
     return [Reply(BOUND.format(name=member.name, unit=unit))]

@@ -11,7 +11,6 @@ process about 40 MiB and a noticeable part of its start-up, and most never draw 
 from __future__ import annotations
 
 import logging
-import tempfile
 import warnings
 from functools import cache
 from pathlib import Path
@@ -41,12 +40,6 @@ def cjk_font() -> str | None:
             return font_manager.FontProperties(fname=path).get_name()
     log.warning(NO_FONT, ", ".join(CJK_FONT_PATHS))
     return None
-
-
-def chart_path(name: str) -> Path:
-    folder = Path(tempfile.gettempdir()) / "hongmeng-charts"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder / name
 
 
 def stats_chart(

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,10 +11,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core import Button, Reply, Role
 from bot.core.clock import fmt_local, local_datetime, to_local
 from handlers.context import Context
+from handlers.files import outgoing, stamp
 from handlers.stats import pct, scope_label
-from models.checkin import export_attendance
-from models.export import export_members, export_notices, export_resources, export_tickets
+from models.export import (
+    export_attendance,
+    export_members,
+    export_notices,
+    export_resources,
+    export_tickets,
+)
 from models.member import Member, MemberRole
+from models.org import Alliance
 from models.outbox import enqueue
 from models.scope import Scope
 from models.stats import activity_figures, notice_figures, overdue_tickets
@@ -28,7 +33,7 @@ DIGEST_HOUR = 8  # Monday, local time: the digest covers the week that just ende
 DIGEST_HEAD = "🗓️ 上周（{start}—{end}）{scope}数据周报"
 DIGEST_ACTIVITIES = "活动 {held} 场，参与率 {rate}"
 DIGEST_TICKETS = "新吹哨 {filed} 件，办结 {resolved} 件"
-DIGEST_NOTICES = "通知 {notices} 条，确认率 {rate}"
+DIGEST_NOTICES = "通知 {notices} 条，送达 {delivered}/{recipients} 人次，确认率 {rate}"
 DIGEST_OVERDUE = "⚠️ 超期工单 {count} 件："
 DIGEST_NO_OVERDUE = "✅ 没有超期工单。"
 OVERDUE_KIND = {"sign": "未签收", "resolve": "未办结"}
@@ -39,6 +44,7 @@ EXPORT_DONE = "{label}（{rows} 行）"
 Exporter = Callable[..., Awaitable[int]]
 EXPORTS: dict[str, tuple[str, Exporter]] = {
     "members": ("成员名单", export_members),
+    "attendance": ("签到记录", export_attendance),
     "tickets": ("吹哨工单", export_tickets),
     "notices": ("通知确认情况", export_notices),
     "resources": ("资源清单", export_resources),
@@ -61,33 +67,38 @@ KIND_BUTTONS += (("通知确认", "notices"), ("资源清单", "resources"))
 
 
 async def export(ctx: Context, kind: str = "") -> list[Reply]:
-    """An .xlsx of members, attendance, tickets or notices within the admin's scope."""
+    """An .xlsx of members, attendance, tickets, notices or resources within the admin's
+    scope, named for people (吹哨工单-食品产业链党建红色联盟-20261201-0900.xlsx)."""
     kind = _kind_of(kind or ("" if ctx.incoming.text.startswith("/") else ctx.incoming.text))
-    scope = ctx.me.admin_scope()
-    path = _export_path(f"{kind}-{ctx.me.id}-{ctx.now:%Y%m%d%H%M%S}.xlsx")
-    if kind == "attendance":
-        rows = await export_attendance(session=ctx.session, path=path, scope=scope)
-        return [Reply(EXPORT_DONE.format(label="签到记录", rows=rows), file=path)]
     if kind not in EXPORTS:
         buttons = tuple(Button(label, "export", kind=value) for label, value in KIND_BUTTONS)
         return [Reply(EXPORT_USAGE, buttons)]
+    scope = ctx.me.admin_scope()
     label, writer = EXPORTS[kind]
-    rows = await writer(session=ctx.session, path=path, scope=scope)
+    path = outgoing(label, await _scope_name(ctx, scope), stamp(ctx.now), suffix=".xlsx")
+    extra = {"now": ctx.now} if kind == "tickets" else {}
+    rows = await writer(session=ctx.session, path=path, scope=scope, **extra)
     return [Reply(EXPORT_DONE.format(label=label, rows=rows), file=path)]
+
+
+async def _scope_name(ctx: Context, scope: Scope) -> str:
+    """全县, the alliance's name, or the first of several and how many."""
+    if scope.county:
+        return "全县"
+    names = list(
+        await ctx.session.scalars(
+            select(Alliance.name).where(scope.where(Alliance.id)).order_by(Alliance.id)
+        )
+    )
+    return names[0] if len(names) == 1 else f"{names[0]}等{len(names)}个联盟"
 
 
 def _kind_of(text: str) -> str:
     """members, attendance, tickets, notices or resources, named in English or in Chinese."""
     text = text.strip().lower()
-    if text in (*EXPORTS, "attendance"):
+    if text in EXPORTS:
         return text
     return next((kind for word, kind in ALIASES.items() if word in text), text)
-
-
-def _export_path(name: str) -> Path:
-    folder = Path(tempfile.gettempdir()) / "hongmeng-exports"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder / name
 
 
 def last_week(now: datetime) -> tuple[datetime, datetime, str]:
@@ -146,16 +157,24 @@ async def digest_text(
         ),
         DIGEST_ACTIVITIES.format(held=acts.held, rate=pct(acts.rate)),
         DIGEST_TICKETS.format(filed=filed, resolved=resolved),
-        DIGEST_NOTICES.format(notices=notes.notices, rate=pct(notes.rate)),
+        DIGEST_NOTICES.format(
+            notices=notes.notices,
+            delivered=notes.delivered,
+            recipients=notes.recipients,
+            rate=pct(notes.rate),
+        ),
     ]
-    late = await overdue_tickets(session, scope, now)
+    # A ticket past both deadlines is one overdue ticket: counted once, both named.
+    late: dict[int, tuple[Ticket, list[str]]] = {}
+    for ticket, kind in await overdue_tickets(session, scope, now):
+        late.setdefault(ticket.id, (ticket, []))[1].append(OVERDUE_KIND[kind])
     if not late:
         lines.append(DIGEST_NO_OVERDUE)
         return "\n".join(lines)
     lines.append(DIGEST_OVERDUE.format(count=len(late)))
-    for ticket, kind in late[:10]:
+    for ticket, kinds in sorted(late.values(), key=lambda v: v[0].id)[:10]:
         department = ticket.department.name if ticket.department else "待分派"
-        lines.append(f"· {ticket.number} {department} {OVERDUE_KIND[kind]}")
+        lines.append(f"· {ticket.number} {department} {'、'.join(kinds)}")
     if len(late) > 10:
         lines.append(MORE.format(count=len(late)))
     return "\n".join(lines)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -12,23 +12,28 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core import Button, Flow, Reply, Role
 from bot.core.clock import fmt_local
 from bot.core.times import parse_when, show_when
+from handlers import paging
 from handlers.context import Context
+from models.button import recent_buttons
+from models.member import Member
 from models.notice import (
     AudienceKind,
     Notice,
     NoticeError,
     NoticeState,
     acknowledge,
+    count_for,
     count_unreachable,
     create_notice,
     get_notice_for,
     notice_stats,
+    receipt_of,
     recent_for,
     remind_due,
     resolve_audience,
     send_due,
     sent_by,
-    unacknowledged,
+    waiting,
 )
 from models.org import Alliance, Unit
 from models.scope import Scope
@@ -78,7 +83,22 @@ ERRORS = {
     "not_found": "没有编号为 {id} 的通知。",
     "forbidden": "您只能查看本联盟的通知情况。",
     "not_recipient": "通知 #{id} 不是发给您的。",
+    "not_scheduled": "通知 #{id} 已经发出或取消，不能再修改。",
+    "past": "这个时间已经过去了，请输入一个将来的时间：",
 }
+LIST_HEAD = "📬 我的通知（{total} 条，未读 {unread} 条）："
+LIST_TAIL = "点“查看”阅读全文并确认收到。"
+DETAIL = "📢 通知 #{id}（{author}，{when}）\n{text}"
+NOT_ACKED = "🔴 您还没有确认收到，读完请点“收到”。"
+ACKED_AT = "✅ 您已于 {when} 确认收到。"
+STATE_SENT = "已送达 {delivered}/{recipients} 人，已确认 {acked} 人（/noticestats {id} 查看名单）"
+STATE_SCHEDULED = "🕘 定于 {time} 发送，收件人约 {n} 人。"
+STATE_CANCELLED = "已取消，没有发出。"
+CHANGE_BUTTONS = {"edit_text": "修改内容", "edit_time": "修改时间", "drop": "取消发送"}
+WAITING_IGNORED = "· 已送达未确认（{n} 人，可提醒）：{names}"
+WAITING_PENDING = "· 正在发送（{n} 人）：{names}"
+WAITING_UNREACHED = "· 未绑定或无法送达（{n} 人，需先绑定）：{names}"
+NUMBER_IN_TEXT = re.compile(r"(?:通知|#)\s*#?(\d{1,6})|(\d{1,6})\s*号通知")
 MAX_TEXT = 1000
 MAX_NAMES = 50
 FLOW = Flow("notice")
@@ -253,27 +273,119 @@ async def confirm(ctx: Context, remind: bool | None = None) -> list[Reply]:
     return [Reply(SENT_NOW.format(id=notice.id, n=figures.recipients, u=figures.unreachable))]
 
 
-async def show(ctx: Context) -> list[Reply]:
-    """My latest notices, unread ones marked, with a 收到 button each; admins see theirs too."""
-    rows = await recent_for(session=ctx.session, member=ctx.me)
-    lines = ["📬 最近的通知："] if rows else [NO_NOTICES]
+async def show(ctx: Context, notice: str = "") -> list[Reply]:
+    """通知 N: that notice in full; 通知: mine, unread first and marked, a 查看 button each
+    (收到 is pressed on the full text); admins also see those they sent."""
+    number = _number(notice, ctx.incoming.text)
+    if number is not None:
+        return await _detail(ctx, number)
+    return await _listing(ctx, 0)
+
+
+def _number(arg: str, text: str) -> int | None:
+    """The notice number after the command or alias (通知 3), or in free text (通知#3, 3号通知)."""
+    found = re.search(r"\d{1,6}", arg)
+    if found:
+        return int(found.group(0))
+    typed = NUMBER_IN_TEXT.search(text)
+    return int(typed.group(1) or typed.group(2)) if typed else None
+
+
+async def page(ctx: Context, offset: int = 0) -> list[Reply]:
+    """Button 上一页 / 下一页 of /notices."""
+    return await _listing(ctx, offset)
+
+
+async def view(ctx: Context, notice: int) -> list[Reply]:
+    """Button 查看 #N: the notice in full."""
+    return await _detail(ctx, notice)
+
+
+async def _listing(ctx: Context, offset: int) -> list[Reply]:
+    total, unread = await count_for(session=ctx.session, member=ctx.me)
+    if total and offset >= total:
+        offset = (total - 1) // paging.SIZE * paging.SIZE
+    rows = await recent_for(
+        session=ctx.session, member=ctx.me, limit=paging.SIZE, offset=max(offset, 0)
+    )
+    head = LIST_HEAD.format(total=total, unread=unread) + paging.where(offset, len(rows), total)
+    lines = [head] if rows else [NO_NOTICES]
     buttons = []
-    for notice, acked_at in rows:
+    for item, acked_at in rows:
         mark = "✅已收到" if acked_at else "🔴未读"
-        when = fmt_local(notice.sent_at or notice.send_at)
-        lines.append(f"#{notice.id} {when} {mark}\n  {_short(notice.text)}")
-        if acked_at is None and len(buttons) < 5:
-            buttons.append(Button(f"收到 #{notice.id}", "notices.ack", notice=notice.id))
-    if ctx.me.has_role(Role.ALLIANCE_ADMIN):
+        when = fmt_local(item.sent_at or item.send_at)
+        lines.append(f"#{item.id} {when} {mark}\n  {_short(item.text)}")
+        buttons.append(Button(f"查看 #{item.id}", "notices.view", notice=item.id))
+    buttons += paging.buttons("notices.page", offset, total)
+    if ctx.me.has_role(Role.ALLIANCE_ADMIN) and offset == 0:
         mine = await sent_by(session=ctx.session, member=ctx.me)
         lines += ["", "我发出的："] if mine else []
-        for notice in mine:
-            if notice.state == NoticeState.SCHEDULED:
-                lines.append(f"#{notice.id} 定于 {fmt_local(notice.send_at)} 发送")
+        for item in mine:
+            if item.state == NoticeState.SCHEDULED:
+                lines.append(f"#{item.id} 定于 {fmt_local(item.send_at)} 发送")
+                buttons.append(Button(f"查看 #{item.id}", "notices.view", notice=item.id))
+            elif item.state == NoticeState.CANCELLED:
+                lines.append(f"#{item.id} 已取消，未发出")
             else:
-                f = await notice_stats(session=ctx.session, notice_id=notice.id)
-                lines.append(f"#{notice.id} 已确认 {f.acknowledged}/{f.recipients}")
+                f = await notice_stats(session=ctx.session, notice_id=item.id)
+                lines.append(f"#{item.id} 已确认 {f.acknowledged}/{f.delivered}（送达）")
+    if rows:
+        lines.append(LIST_TAIL)
     return [Reply("\n".join(lines), buttons=tuple(buttons))]
+
+
+async def _detail(ctx: Context, notice_id: int) -> list[Reply]:
+    """The full text, with 收到 for a recipient who has not acknowledged; for its author or
+    an admin who follows it up, the figures or (scheduled) 修改 / 取消发送."""
+    notice = await ctx.session.get(Notice, notice_id)
+    if notice is None:
+        return [Reply(ERRORS["not_found"].format(id=notice_id))]
+    receipt = await receipt_of(session=ctx.session, notice_id=notice.id, member=ctx.me)
+    try:
+        followed = await get_notice_for(session=ctx.session, notice_id=notice.id, viewer=ctx.me)
+    except NoticeError:
+        followed = None
+    if receipt is None and followed is None:
+        return [Reply(ERRORS["not_recipient"].format(id=notice.id))]
+    author = await _author(ctx, notice)
+    when = fmt_local(notice.sent_at or notice.send_at)
+    lines = [DETAIL.format(id=notice.id, author=author, when=when, text=notice.text)]
+    buttons: list[Button] = []
+    if receipt is not None:
+        if receipt.acked_at is None:
+            lines.append(NOT_ACKED)
+            buttons.append(Button(ACK_LABEL, "notices.ack", notice=notice.id))
+        else:
+            lines.append(ACKED_AT.format(when=fmt_local(receipt.acked_at)))
+    if followed is not None:
+        lines.append(await _state_line(ctx, notice))
+        if notice.state == NoticeState.SCHEDULED:
+            buttons += [
+                Button(label, f"notice.{name}", notice=notice.id)
+                for name, label in CHANGE_BUTTONS.items()
+            ]
+    return [Reply("\n".join(lines), tuple(buttons))]
+
+
+async def _state_line(ctx: Context, notice: Notice) -> str:
+    if notice.state == NoticeState.CANCELLED:
+        return STATE_CANCELLED
+    if notice.state == NoticeState.SCHEDULED:
+        members = await resolve_audience(
+            session=ctx.session, audience=notice.audience, scope=Scope.from_stored(notice.scope)
+        )
+        return STATE_SCHEDULED.format(time=show_when(notice.send_at, ctx.now), n=len(members))
+    f = await notice_stats(session=ctx.session, notice_id=notice.id)
+    return STATE_SENT.format(
+        delivered=f.delivered, recipients=f.recipients, acked=f.acknowledged, id=notice.id
+    )
+
+
+async def _author(ctx: Context, notice: Notice) -> str:
+    if notice.author_id is None:
+        return "红盟"
+    author = await ctx.session.get(Member, notice.author_id)
+    return author.name if author else "红盟"
 
 
 def _short(text: str, n: int = 30) -> str:
@@ -294,21 +406,39 @@ async def ack(ctx: Context, notice: int) -> list[Reply]:
 
 
 async def ack_latest(ctx: Context, quiet: bool = False) -> list[Reply]:
-    """Typed 收到: acknowledge the latest notice this person has not acknowledged yet."""
+    """Typed 收到: acknowledge the notice whose 收到 button this person was shown last (the one
+    just opened), else the newest one not acknowledged yet."""
     rows = await recent_for(session=ctx.session, member=ctx.me)
     waiting = [notice for notice, acked_at in rows if acked_at is None]
     if not waiting:
         return [Reply("好的 👌" if quiet else NOTHING_TO_ACK)]
-    notice = waiting[0]
+    shown = await _last_shown_ack(ctx)
+    if quiet and shown is None:
+        return [Reply("好的 👌")]  # 收到，谢谢 after something else is not about a notice
+    notice = next((n for n in waiting if n.id == shown), waiting[0])
     await acknowledge(session=ctx.session, notice_id=notice.id, member=ctx.me, now=ctx.now)
     text = ACKED_WHICH.format(id=notice.id, text=_short(notice.text, 20))
-    if len(waiting) > 1:
-        text += MORE_WAITING.format(n=len(waiting) - 1)
+    _, unread = await count_for(session=ctx.session, member=ctx.me)
+    if unread:
+        text += MORE_WAITING.format(n=unread)
     return [Reply(text)]
 
 
+async def _last_shown_ack(ctx: Context) -> int | None:
+    recent = await recent_buttons(
+        session=ctx.session,
+        platform=ctx.platform,
+        user_key=ctx.user_key,
+        since=ctx.now - timedelta(minutes=30),
+    )
+    return next(
+        (int(s.press.values["notice"]) for s in recent if s.press.target == "notices.ack"), None
+    )
+
+
 async def stats(ctx: Context, notice_id: str = "") -> list[Reply]:
-    """Delivered, failed, unreachable and acknowledged figures, and who has not acknowledged.
+    """Delivered, failed, unreachable and acknowledged figures, and who has not acknowledged:
+    those it never reached (to get bound) apart from those who did not answer (to chase).
 
     Without a number (通知统计, 上次那条通知谁没确认): the latest notice the sender sent."""
     typed = notice_id or ("" if ctx.incoming.text.startswith("/") else ctx.incoming.text)
@@ -327,11 +457,11 @@ async def stats(ctx: Context, notice_id: str = "") -> list[Reply]:
         return [Reply(ERRORS[error.reason].format(id=raw))]
     if notice.state == NoticeState.SCHEDULED:
         return [Reply(f"通知 #{notice.id} 定于 {fmt_local(notice.send_at)} 发送，尚未发出。")]
+    if notice.state == NoticeState.CANCELLED:
+        return [Reply(f"通知 #{notice.id} 已取消，没有发出。")]
     f = await notice_stats(session=ctx.session, notice_id=notice.id)
-    waiting = await unacknowledged(session=ctx.session, notice_id=notice.id)
-    names = "、".join(m.name for m in waiting[:MAX_NAMES])
-    if len(waiting) > MAX_NAMES:
-        names += f" 等 {len(waiting)} 人"
+    groups = await waiting(session=ctx.session, notice_id=notice.id)
+    count = len(groups.unreached) + len(groups.pending) + len(groups.ignored)
     lines = [
         f"📊 通知 #{notice.id}（{fmt_local(notice.sent_at or notice.send_at)}）",
         f"收件人：{f.recipients} 人",
@@ -340,9 +470,21 @@ async def stats(ctx: Context, notice_id: str = "") -> list[Reply]:
         f"无法送达：{f.unreachable}",
         *([f"待发送：{f.pending}"] if f.pending else []),
         f"已确认收到：{f.acknowledged}",
-        f"未确认（{len(waiting)} 人）：{names or '无'}",
+        f"未确认（{count} 人）：" + ("" if count else "无"),
     ]
+    for label, people in (
+        (WAITING_IGNORED, groups.ignored),
+        (WAITING_PENDING, groups.pending),
+        (WAITING_UNREACHED, groups.unreached),
+    ):
+        if people:
+            lines.append(label.format(n=len(people), names=_names(people)))
     return [Reply("\n".join(lines))]
+
+
+def _names(people: list[Member]) -> str:
+    names = "、".join(m.name for m in people[:MAX_NAMES])
+    return names + (f" 等 {len(people)} 人" if len(people) > MAX_NAMES else "")
 
 
 def card(notice: Notice, author: str, reminder: bool) -> Reply:

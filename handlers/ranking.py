@@ -6,9 +6,10 @@ from bot.core import Reply, Role
 from bot.core.clock import to_local
 from handlers.context import Context
 from models.scope import Scope
-from models.stars import UnitScore, monthly_scores
+from models.stars import UnitScore, monthly_scores, ranked_month
 
 TITLE = "🏅 品牌排行 · {year} 年 {month} 月（{scope}）"
+LAST_MONTH = "本月还没有已举办的活动，先显示上月的排行。"
 NO_UNITS = "您所在的单位还没有加入联盟，暂无排行。"
 LINE = "{rank}. {name} {stars} {total:.0f} 分"
 PARTS = "   轮办 {h:.0f} · 参与 {p:.0f} · 工单 {t:.0f} · 通知 {n:.0f} · 资源 {r:.0f}"
@@ -21,16 +22,19 @@ TOP = 10
 
 
 async def show(ctx: Context) -> list[Reply]:
-    """Units ranked by this month's score: county-wide for admins, else the member's alliances."""
+    """Units ranked by this month's score (the last month's until one activity of this month
+    has been held): county-wide for admins, else the member's alliances."""
     if ctx.me.has_role(Role.ALLIANCE_ADMIN):
         scope, where = Scope.COUNTY, "全县"
     else:
         scope, where = Scope.of(ctx.me.home_alliances()), "本联盟"
         if scope.empty:
             return [Reply(NO_UNITS)]
-    scores = await monthly_scores(ctx.session, scope, ctx.now)
-    local = to_local(ctx.now)
+    month, fallback = await ranked_month(ctx.session, scope, ctx.now)
+    scores = await monthly_scores(ctx.session, scope, ctx.now, month=month)
+    local = to_local(month)
     lines = [TITLE.format(year=local.year, month=local.month, scope=where)]
+    lines += [LAST_MONTH] if fallback else []
     for rank, score in enumerate(scores[:TOP], start=1):
         lines += _lines(rank, score)
     ranks = {s.unit_id: rank for rank, s in enumerate(scores, start=1)}

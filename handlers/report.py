@@ -14,11 +14,13 @@ from handlers import resources
 from handlers.context import Context
 from handlers.ticket_text import announce
 from handlers.tickets import NOT_FOUND
+from models.member import Member
 from models.org import Department, Unit
 from models.routing import ROUTING, category_label, rule_for
 from models.ticket import (
     Ticket,
     TicketError,
+    admin_ids,
     cosign,
     file_ticket,
     history,
@@ -37,6 +39,11 @@ PICK_CONFIRM = "请点“提交”或“取消”。"
 FILED = (
     "🚩 吹哨成功！工单号 {number}\n已转{department}，{committee}跟进；"
     "部门将在 {sign_due} 前签收，{resolve_due} 前办结。\n发送 /myreports 查看进度。"
+)
+FILED_OFFLINE = (
+    "🚩 吹哨成功！工单号 {number}\n已转{department}，{committee}跟进。\n"
+    "⚠️ {department}还没有干部使用红盟助手，已转联盟管理员（{admins}）联系部门办理或改派，"
+    "{sign_due} 前签收，{resolve_due} 前办结。\n发送 /myreports 查看进度。"
 )
 NO_DEPARTMENT = "联盟管理员分派"
 ASK_COSIGN = "请发送要附议的工单编号，例如：附议 WT-2026-0001"
@@ -167,14 +174,21 @@ async def confirm(ctx: Context, submit: bool = False) -> list[Reply]:
         await announce(ctx, ticket, event)
     await ctx.dialog.clear()
     ctx.audit("ticket_filed", number=ticket.number)
-    filed = FILED.format(
+    filed = (FILED_OFFLINE if ticket.admins_stand_in else FILED).format(
         number=ticket.number,
         department=ticket.department.name if ticket.department else NO_DEPARTMENT,
         committee=ticket.committee,
         sign_due=fmt_local(ticket.sign_due_at),
         resolve_due=fmt_local(ticket.resolve_due_at),
+        admins=await _admin_names(ctx, ticket),
     )
     return [Reply(filed), *await matching_resources(ctx, ticket)]
+
+
+async def _admin_names(ctx: Context, ticket: Ticket) -> str:
+    ids = await admin_ids(ctx.session, ticket.alliance_id, supers="fallback")
+    names = await ctx.session.scalars(select(Member.name).where(Member.id.in_(ids)))
+    return "、".join(names) or "县级管理员"
 
 
 async def matching_resources(ctx: Context, ticket: Ticket) -> list[Reply]:

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from bot.core import Button, Reply
 from bot.core.clock import fmt_local
+from handlers import paging
 from handlers.context import Context
 from models.member import Member
 from models.resource import (
@@ -47,7 +48,10 @@ NEXT = "下一页"
 PREVIOUS = "上一页"
 SUGGESTED = "💡 共享资源清单里也许有能帮上忙的："
 ASKED = "✅ 已向“{provider}”发出对接请求（{title}），对方回复后会通知您。"
-ASKED_OFFLINE = "✅ 已记录您对“{title}”的对接请求。对方暂未开通线上对接，请直接联系：{contact}"
+ASKED_OFFLINE = (
+    "✅ 已记录您对“{title}”的对接请求。“{provider}”的联系人暂未使用红盟助手，请直接联系：{contact}"
+)
+NO_PHONE = "（没有登记电话，请联系联盟管理员协助）"
 TO_PROVIDER = (
     "🤝 资源对接请求：{name}（{unit}）想对接您在{kind}清单的“{title}”。\n"
     "联系电话：{phone}。请选择是否同意对接："
@@ -61,6 +65,7 @@ ERRORS = {
     "gone": "这条资源已过期或不再对您开放。",
     "own": "这是您自己负责的资源，无需对接。",
     "already": "您已对这条资源发出过对接请求，请等待对方回复（发送“我的对接”查看）。",
+    "referred": "您已记录过这条资源的对接请求，对方暂未使用红盟助手，请直接联系：{contact}",
     "not_yours": "只有这条资源的联系人才能处理这个对接请求。",
     "decided": "这个对接请求已经处理过了（{state}）。",
     "missing": "没有找到这条资源或对接请求。",
@@ -69,11 +74,15 @@ STATE_ZH = {
     MatchState.REQUESTED: "待回复",
     MatchState.ACCEPTED: "已同意",
     MatchState.DECLINED: "已婉拒",
+    MatchState.REFERRED: "已转线下联系",
 }
-MY_MATCHES = "🤝 我的对接（最近 10 条）：\n{lines}"
+MY_MATCHES = "🤝 我的对接（{total} 条）：{where}\n{lines}"
+WAITING_FOR_ME = "\n有 {n} 条请求等您答复，点下面的按钮同意或婉拒。"
 NO_MATCHES = "您还没有对接记录。发送“资源 关键词”找资源，点“我要对接”。"
-MADE = "· 我 → {title}（{provider}）：{state}"
-RECEIVED = "· {name}（{unit}）→ {title}：{state}"
+MADE = "{n}. 我 → {title}（{provider}）：{state}"
+MADE_REFERRED = "{n}. 我 → {title}（{provider}）：{state}，请直接联系 {contact}"
+RECEIVED = "{n}. {name}（{unit}）→ {title}：{state}"
+RECEIVED_WAITING = "{n}. {name}（{unit}，{phone}）→ {title}：待您回复"
 
 
 async def run(
@@ -225,16 +234,13 @@ async def _ask(ctx: Context, resource_id: int) -> list[Reply]:
             session=ctx.session, resource=resource, requester=ctx.me, now=ctx.now
         )
     except ResourceError as error:
-        return [Reply(ERRORS[error.reason])]
+        return [Reply(ERRORS[error.reason].format(contact=contact_of(resource)))]
     ctx.audit("resource_match", resource_id=resource.id, match_id=match.id)
-    if resource.contact_member_id is None:
-        return [
-            Reply(
-                ASKED_OFFLINE.format(
-                    title=resource.title, contact=resource.contact or resource.provider
-                )
-            )
-        ]
+    if match.state == MatchState.REFERRED or resource.contact_member_id is None:
+        offline = ASKED_OFFLINE.format(
+            title=resource.title, provider=resource.provider, contact=contact_of(resource)
+        )
+        return [Reply(offline)]
     text = TO_PROVIDER.format(
         name=ctx.me.name,
         unit=_unit(ctx.me),
@@ -280,25 +286,62 @@ async def _decide(ctx: Context, match_id: int, accept: bool) -> list[Reply]:
     return [Reply((ACCEPTED_TO_PROVIDER if accept else DECLINED_TO_PROVIDER).format(**who))]
 
 
+def contact_of(resource: Resource) -> str:
+    """Who to call at the provider: the listed contact, else the contact member's name and
+    phone; said plainly when there is no phone."""
+    if resource.contact:
+        return resource.contact
+    person = resource.contact_member
+    if person is not None and person.phone:
+        return f"{person.name} {person.phone}"
+    return resource.provider + NO_PHONE
+
+
 async def mine(ctx: Context) -> list[Reply]:
-    """Match requests the sender made or received, with their state."""
+    """Match requests the sender made or received, with their state; those waiting for the
+    sender's answer first, with 同意 / 婉拒."""
+    return await _mine(ctx, 0)
+
+
+async def mine_page(ctx: Context, offset: int = 0) -> list[Reply]:
+    """Button 上一页 / 下一页 of 我的对接."""
+    return await _mine(ctx, offset)
+
+
+async def _mine(ctx: Context, offset: int) -> list[Reply]:
     matches = await matches_of(session=ctx.session, member=ctx.me)
     if not matches:
         return [Reply(NO_MATCHES)]
-    lines = []
-    for m in matches:
+    shown, offset = paging.window(matches, offset)
+    lines, buttons = [], []
+    for n, m in enumerate(shown, offset + 1):
         state = STATE_ZH[m.state]
+        names = {"n": n, "title": m.resource.title, "state": state}
         if m.requester_id == ctx.me.id:
+            template = MADE_REFERRED if m.state == MatchState.REFERRED else MADE
             lines.append(
-                MADE.format(title=m.resource.title, provider=m.resource.provider, state=state)
-            )
-        else:
-            lines.append(
-                RECEIVED.format(
-                    name=m.requester.name,
-                    unit=_unit(m.requester),
-                    title=m.resource.title,
-                    state=state,
+                template.format(
+                    **names, provider=m.resource.provider, contact=contact_of(m.resource)
                 )
             )
-    return [Reply(MY_MATCHES.format(lines="\n".join(lines)))]
+            continue
+        who = {"name": m.requester.name, "unit": _unit(m.requester)}
+        if m.state == MatchState.REQUESTED:
+            lines.append(
+                RECEIVED_WAITING.format(**names, **who, phone=m.requester.phone or "未登记")
+            )
+            buttons += [
+                Button(f"同意 {n}", "resources.decide", match=m.id, accept=True),
+                Button(f"婉拒 {n}", "resources.decide", match=m.id, accept=False),
+            ]
+        else:
+            lines.append(RECEIVED.format(**names, **who))
+    text = MY_MATCHES.format(
+        total=len(matches),
+        where=paging.where(offset, len(shown), len(matches)),
+        lines="\n".join(lines),
+    )
+    if buttons:
+        text += WAITING_FOR_ME.format(n=len(buttons) // 2)
+    buttons += paging.buttons("mymatches.page", offset, len(matches))
+    return [Reply(text, tuple(buttons))]

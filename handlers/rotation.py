@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,7 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core import Button, Reply, Role
 from bot.core.clock import fmt_local, to_local
 from handlers.context import Context
-from models.activity import Activity
+from handlers.files import outgoing, stamp
+from models.activity import Activity, live
+from models.member import Member, reachable_ids
 from models.org import Alliance
 from models.outbox import enqueue
 from models.rotation import (
@@ -31,9 +31,11 @@ from models.rotation import (
     current_turn,
     get_plan,
     ics_calendar,
+    pending_swaps_to,
     period_bounds,
     period_index,
     set_override,
+    stand_in_admins,
     turns,
     unit_names,
     unit_secretary,
@@ -52,6 +54,16 @@ ICS_TEXT = "{alliance} 轮值日历（可导入手机日历）"
 SWAP_PICK = "用您单位的 {label} 和哪一期交换？"
 SWAP_ASKED = "已向 {unit} 发出换班申请，对方同意后生效。"
 SWAP_INVITE = "{unit} 想用它的 {mine} 与贵单位的 {theirs} 交换轮值，是否同意？"
+SWAP_TO_ADMIN = (
+    "{unit} 的书记还没有使用红盟助手，收不到换班申请。已转联盟管理员（{admins}）联系该单位"
+    "代为答复；书记绑定后也会收到。结果会通知您。"
+)
+SWAP_FOR_ADMIN = (
+    "🔁 {unit} 想用它的 {mine} 与 {other} 的 {theirs} 交换轮值，但{why}。请联系该单位后代为答复："
+)
+UNBOUND = "{other} 的书记还没有绑定红盟助手"
+NO_SECRETARY = "{other} 还没有登记书记"
+OVERRIDE_UNTOLD = "\n⚠️ 该单位书记还没有使用红盟助手，未能通知到，请电话告知。"
 SWAP_DONE = "换班已生效：{a} 承办 {a_label}，{b} 承办 {b_label}。"
 SWAP_DECLINED = "{unit} 没有同意换班申请（{label}）。"
 SWAP_DECLINED_ME = "已拒绝换班申请。"
@@ -147,9 +159,7 @@ async def _ics(ctx: Context, alliance: int) -> list[Reply]:
     rows = await turns(ctx.session, plan, first_index=period_index(plan, ctx.now), count=12)
     names = await unit_names(ctx.session, [t.unit_id for t in rows])
     text = ics_calendar(alliance.name, [(t, names[t.unit_id]) for t in rows], ctx.now)
-    folder = Path(tempfile.gettempdir()) / "hongmeng-exports"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"rotation-{plan.alliance_id}-{ctx.now:%Y%m%d%H%M%S}.ics"
+    path = outgoing("轮值日历", alliance.name, stamp(ctx.now), suffix=".ics")
     path.write_bytes(text.encode("utf-8"))
     return [Reply(ICS_TEXT.format(alliance=alliance.name), file=path)]
 
@@ -193,18 +203,63 @@ async def _swap_ask(ctx: Context, alliance: int, mine: int, theirs: int) -> list
     )
     names = await unit_names(ctx.session, [swap.from_unit_id, swap.to_unit_id])
     secretary = await unit_secretary(ctx.session, swap.to_unit_id)
-    if secretary is not None:
-        text = SWAP_INVITE.format(
-            unit=names[swap.from_unit_id],
-            mine=period_label(plan, swap.from_index),
-            theirs=period_label(plan, swap.to_index),
+    if secretary is not None and await reachable_ids(ctx.session, [secretary.id]):
+        await ctx.notify(
+            secretary.id,
+            _invite(plan, swap, names),
+            kind="swap",
+            ref_id=swap.id,
+            dedupe_key=f"swap:{swap.id}:invite:{secretary.id}",
         )
-        yes_no = (
-            Button("同意", "rotation.act", do="answer", swap=swap.id, accept=True),
-            Button("拒绝", "rotation.act", do="answer", swap=swap.id, accept=False),
+        return [Reply(SWAP_ASKED.format(unit=names[swap.to_unit_id]))]
+    # Nobody at that unit can read it: the alliance's admins answer for it meanwhile, and
+    # the secretary gets it on binding (resend_pending_swaps).
+    admins = [a for a in await stand_in_admins(ctx.session, plan.alliance_id) if a.id != ctx.me.id]
+    labels = _labels(plan, swap, names)
+    why = (NO_SECRETARY if secretary is None else UNBOUND).format(**labels)
+    text = SWAP_FOR_ADMIN.format(**labels, why=why)
+    for admin in admins:
+        await ctx.notify(admin.id, Reply(text, _yes_no(swap)), kind="swap", ref_id=swap.id)
+    who = "、".join(a.name for a in admins) or "联盟管理员"
+    return [Reply(SWAP_TO_ADMIN.format(unit=names[swap.to_unit_id], admins=who))]
+
+
+def _labels(plan: RotationPlan, swap: SwapRequest, names: dict[int, str]) -> dict[str, str]:
+    return {
+        "unit": names[swap.from_unit_id],
+        "other": names[swap.to_unit_id],
+        "mine": period_label(plan, swap.from_index),
+        "theirs": period_label(plan, swap.to_index),
+    }
+
+
+def _yes_no(swap: SwapRequest) -> tuple[Button, ...]:
+    return (
+        Button("同意", "rotation.act", do="answer", swap=swap.id, accept=True),
+        Button("拒绝", "rotation.act", do="answer", swap=swap.id, accept=False),
+    )
+
+
+def _invite(plan: RotationPlan, swap: SwapRequest, names: dict[int, str]) -> Reply:
+    return Reply(SWAP_INVITE.format(**_labels(plan, swap, names)), _yes_no(swap))
+
+
+async def resend_pending_swaps(ctx: Context, member: Member) -> None:
+    """A secretary just bound: the swap requests waiting for their unit reach them now."""
+    if member.home_unit_id is None or not member.has_role(Role.SECRETARY):
+        return
+    for swap in await pending_swaps_to(ctx.session, member.home_unit_id):
+        plan = await get_plan(ctx.session, swap.alliance_id)
+        if plan is None:
+            continue
+        names = await unit_names(ctx.session, [swap.from_unit_id, swap.to_unit_id])
+        await ctx.notify(
+            member.id,
+            _invite(plan, swap, names),
+            kind="swap",
+            ref_id=swap.id,
+            dedupe_key=f"swap:{swap.id}:invite:{member.id}",
         )
-        await ctx.notify(secretary.id, Reply(text, buttons=yes_no), kind="swap", ref_id=swap.id)
-    return [Reply(SWAP_ASKED.format(unit=names[swap.to_unit_id]))]
 
 
 async def _swap_answer(ctx: Context, swap: int, accept: bool) -> list[Reply]:
@@ -229,9 +284,15 @@ async def _answered(ctx: Context, swap: SwapRequest, accept: bool) -> list[Reply
         label = period_label(plan, swap.from_index)
         text = SWAP_DECLINED.format(unit=names[swap.to_unit_id], label=label)
     told = {ctx.me.id}
+    secretary = await unit_secretary(ctx.session, swap.to_unit_id)
     for who in [
         swap.asked_by_id,
         *(a.id for a in await alliance_admins(ctx.session, plan.alliance_id)),
+        *(
+            [secretary.id]
+            if secretary and await reachable_ids(ctx.session, [secretary.id])
+            else []
+        ),
     ]:
         if who is not None and who not in told:
             told.add(who)
@@ -295,11 +356,13 @@ async def _override_set(ctx: Context, alliance: int, index: int, unit: int) -> l
     alliance = await ctx.session.get(Alliance, plan.alliance_id)
     label = period_label(plan, index)
     secretary = await unit_secretary(ctx.session, unit_id)
-    if secretary is not None and alliance is not None:
+    reached = secretary is not None and bool(await reachable_ids(ctx.session, [secretary.id]))
+    if secretary is not None and reached and alliance is not None:
         note = OVERRIDE_NOTE.format(alliance=alliance.name, label=label)
         await ctx.notify(secretary.id, Reply(note), kind="rotation")
     ctx.audit("rotation_override", alliance_id=plan.alliance_id, index=index, unit_id=unit_id)
-    return [Reply(OVERRIDE_DONE.format(label=label, unit=names[unit_id]))]
+    done = OVERRIDE_DONE.format(label=label, unit=names[unit_id])
+    return [Reply(done + ("" if reached else OVERRIDE_UNTOLD))]
 
 
 ACTIONS: dict[str, Callable[..., Awaitable[list[Reply]]]] = {
@@ -352,6 +415,7 @@ async def _remind_unpublished(
             Activity.alliance_id == plan.alliance_id,
             Activity.starts_at >= turn.starts_at,
             Activity.starts_at < turn.ends_at,
+            live(),
         )
         .limit(1)
     )

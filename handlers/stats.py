@@ -4,8 +4,9 @@ and a chart. An alliance admin sees their alliances, the super admin the county.
 from __future__ import annotations
 
 from bot.core import Reply
-from handlers.charts import chart_path, stats_chart
+from handlers.charts import stats_chart
 from handlers.context import Context
+from handlers.files import outgoing, stamp
 from models.org import ALLIANCE_TYPE_ZH
 from models.scope import Scope
 from models.stats import (
@@ -27,7 +28,10 @@ TICKETS = (
     "吹哨工单：共 {total} 件，办结率 {resolved}，办结用时中位数 {hours}，满意度 {happy}，"
     "超期 {overdue} 件"
 )
-NOTICES = "通知：{notices} 条，送达 {recipients} 人次，已确认 {acked} 人次，确认率 {rate}"
+NOTICES = (
+    "通知：{notices} 条，应收 {recipients} 人次，送达 {delivered} 人次"
+    "（未绑定或发送失败 {unreached} 人次），已确认 {acked} 人次，确认率 {rate}"
+)
 RESOURCE = "资源·{label}：{items} 条，已对接 {matches} 次"
 CHART = "📈 数据图（{scope}）"
 CHART_TITLE = "红盟数据（{scope}）"
@@ -63,14 +67,19 @@ async def show(ctx: Context) -> list[Reply]:
     n = await notice_figures(ctx.session, scope, until=ctx.now)
     lines.append(
         NOTICES.format(
-            notices=n.notices, recipients=n.recipients, acked=n.acknowledged, rate=pct(n.rate)
+            notices=n.notices,
+            recipients=n.recipients,
+            delivered=n.delivered,
+            unreached=n.unreached,
+            acked=n.acknowledged,
+            rate=pct(n.rate),
         )
     )
     for r in await resource_figures(ctx.session, scope, ctx.now):
         lines.append(RESOURCE.format(label=r.label, items=r.items, matches=r.matches))
     where = scope_label(scope)
     path = stats_chart(
-        chart_path(f"stats-{ctx.me.id}-{ctx.now:%Y%m%d%H%M%S}.png"),
+        outgoing("数据图", where, stamp(ctx.now), suffix=".png"),
         CHART_TITLE.format(scope=where),
         {"活动": acts.held, "工单": t.total, "通知": n.notices, "流动党员签到": mobile.checkins},
         {

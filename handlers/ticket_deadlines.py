@@ -1,11 +1,14 @@
 """Ticket deadlines sweep: remind officers, escalate (督办) overdue tickets, daily digest.
 
+Escalations are gathered: whoever is told of several in one sweep gets one message.
+
 Who is told comes from the table `TOLD` ("remind", "escalate") and what they read from
 handlers.ticket_text, as for every other ticket event.
 """
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
 from sqlalchemy import select
@@ -13,10 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import Role
 from bot.core.clock import to_local
-from handlers.ticket_text import messages, overdue_digest
+from handlers.ticket_text import gathered_escalations, messages, overdue_digest
 from models.member import MemberRole
 from models.outbox import enqueue
-from models.ticket import Ticket
+from models.ticket import Audience, Ticket, told
 from models.ticket_deadlines import due_for_reminder, overdue, record_escalation
 from settings import Settings
 
@@ -24,37 +27,69 @@ DIGEST_HOUR = 8  # local time after which the day's digest goes out
 
 
 async def sweep(*, session: AsyncSession, now: datetime, settings: Settings) -> None:
-    """Reminders before deadlines, escalation past them, one digest a day per admin."""
+    """Reminders before deadlines, escalation past them (one message per person per sweep,
+    listing every ticket escalated for them), one digest a day per admin."""
     for ticket, deadline in await due_for_reminder(session, now):
-        await _tell_once(session, ticket, "remind", deadline, now)
+        await _remind_once(session, ticket, deadline, now)
     late = await overdue(session, now)
+    gathered: dict[int, list[tuple[Ticket, str, Audience]]] = {}
     for ticket, deadline in late:
         if ticket.sign_escalated_at if deadline == "sign" else ticket.resolve_escalated_at:
             continue
         await record_escalation(session=session, ticket=ticket, kind=deadline, now=now)
-        await _tell_once(session, ticket, "escalate", deadline, now)
+        for audience, member_ids in await told(session=session, ticket=ticket, event="escalate"):
+            for member_id in member_ids:
+                items = gathered.setdefault(member_id, [])
+                if all(t.id != ticket.id or d != deadline for t, d, _ in items):
+                    items.append((ticket, deadline, audience))
+    for member_id, items in gathered.items():
+        await _send_escalations(session, member_id, items, now)
     if to_local(now).hour >= DIGEST_HOUR and late:
         await _digest(session, late, now)
 
 
-async def _tell_once(
-    session: AsyncSession, ticket: Ticket, event: str, deadline: str, now: datetime
+async def _remind_once(
+    session: AsyncSession, ticket: Ticket, deadline: str, now: datetime
 ) -> None:
-    """Tell those TOLD of a deadline event, never twice for the same ticket and deadline.
+    """Tell those TOLD of "remind", never twice for the same ticket and deadline (a re-routed
+    ticket's new deadline is another one).
 
-    Kinds and keys: ticket_remind / ticket_escalate, "ticket:<id>:remind-sign:<member id>".
+    Kind and key: ticket_remind, "ticket:<id>:remind-sign-<due>:<member id>".
     """
-    told = await messages(session=session, ticket=ticket, event=event, note=deadline, actor=None)
-    for member_id, reply in told:
+    due = ticket.sign_due_at if deadline == "sign" else ticket.resolve_due_at
+    told_now = await messages(
+        session=session, ticket=ticket, event="remind", note=deadline, actor=None
+    )
+    for member_id, reply in told_now:
         await enqueue(
             session=session,
             member_id=member_id,
             reply=reply,
             now=now,
-            kind=f"ticket_{event}",
+            kind="ticket_remind",
             ref_id=ticket.id,
-            dedupe_key=f"ticket:{ticket.id}:{event}-{deadline}:{member_id}",
+            dedupe_key=f"ticket:{ticket.id}:remind-{deadline}-{due:%Y%m%d%H%M}:{member_id}",
         )
+
+
+async def _send_escalations(
+    session: AsyncSession,
+    member_id: int,
+    items: list[tuple[Ticket, str, Audience]],
+    now: datetime,
+) -> None:
+    """One message with this sweep's escalations for one person (kind ticket_escalate)."""
+    tag = ",".join(f"{t.id}-{d}" for t, d, _ in items)
+    digest = hashlib.sha1(tag.encode()).hexdigest()[:16]
+    await enqueue(
+        session=session,
+        member_id=member_id,
+        reply=gathered_escalations(items),
+        now=now,
+        kind="ticket_escalate",
+        ref_id=items[0][0].id if len(items) == 1 else None,
+        dedupe_key=f"ticket-escalate:{member_id}:{digest}",
+    )
 
 
 async def _digest(session: AsyncSession, late: list[tuple[Ticket, str]], now: datetime) -> None:
@@ -80,7 +115,7 @@ async def _digest(session: AsyncSession, late: list[tuple[Ticket, str]], now: da
         await enqueue(
             session=session,
             member_id=member_id,
-            reply=overdue_digest(day, mine),
+            reply=overdue_digest(day, mine, now),
             now=now,
             kind="ticket_digest",
             dedupe_key=f"ticket-digest:{day.isoformat()}:{member_id}",

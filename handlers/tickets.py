@@ -12,7 +12,9 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from bot.core import Button, Flow, Reply, Role
+from bot.core.clock import fmt_local
 from bot.nlu import ticket_number
+from handlers import paging
 from handlers.context import Context
 from handlers.stats import scope_label
 from handlers.ticket_text import (
@@ -28,7 +30,7 @@ from handlers.ticket_text import (
 )
 from models.button import recent_buttons
 from models.org import Department
-from models.routing import category_label
+from models.routing import ROUTING, category_label
 from models.ticket import (
     ACTIONS,
     IllegalTransition,
@@ -43,6 +45,8 @@ from models.ticket import (
     get_ticket,
     history,
     may_merge_into,
+    may_withdraw,
+    offline_departments,
     queue,
     reporter_tickets,
     transition,
@@ -60,11 +64,27 @@ ASK_NOTE = {
     "resolve": "请输入办结说明（问题是怎么解决的）：",
     "return": "请输入退回理由（为什么不属于本部门）：",
     "reject": "请输入不予受理的理由：",
+    "withdraw": "为什么撤回？写一句理由（会告知承办部门和联盟管理员），或点“跳过”：",
 }
+# Notes that may be skipped (跳过): the withdrawal's reason.
+SKIPPABLE = frozenset({"withdraw"})
+SKIP = "跳过"
+SKIP_WORDS = frozenset({"跳过", "不写", "无", "没有", "不用"})
+ASK_UNSATISFIED = "很抱歉没让您满意。请说说哪里不满意（会转给承办部门继续办理），或点“跳过”："
+ASK_CATEGORY = (
+    "改派至{department}：时限从现在重新计算。\n分类还是“{label}”吗？点当前分类即不改，"
+    "或点选新的分类："
+)
+OFFLINE_FLAG = "（⚠️无干部在线）"
+ROUTED_OFFLINE = (
+    "\n⚠️ {department}还没有干部使用红盟助手，工单由您跟进：请联系部门线下办理"
+    "（可代部门签收、记录进展、办结），或再改派。"
+)
+PAGE_TARGET = {"queue": "tickets.page", "mine": "myreports.page"}
 ASK_MERGE = "请输入要并入的更早工单编号和理由，例如：WT-2026-0001 同一问题"
 BAD_MERGE = "格式不对。请输入：工单编号 理由，例如：WT-2026-0001 同一问题"
 ASK_DEPARTMENT = "请选择 {number} 的承办部门："
-CONFIRM_FIRST = frozenset({"update", "resolve", "return", "reject"})
+CONFIRM_FIRST = frozenset({"update", "resolve", "return", "reject", "withdraw"})
 ACTION_WORDS = {"签收": "sign", "办结": "resolve", "退回": "return", "不予受理": "reject"}
 ACTION_WORDS |= {"更新进展": "update", "反馈进展": "update"}
 TYPED_REFERENCE = re.compile(r"\s*((?:[Ww][Tt])?\s*-?\s*(?:\d{4}\s*-?\s*)?\d{1,4})(?!\d)\s*")
@@ -76,12 +96,15 @@ DONE = {
     "update": "已记录 {number} 的进展，并告知反映人。",
     "resolve": "{number} 已办结，已请反映人评价。",
     "return": "已退回 {number}，联盟管理员将重新分派。",
-    "route": "已将 {number} 派至{department}。",
+    "route": "已将 {number} 派至{department}（{category}），新时限：{sign_due} 前签收，"
+    "{resolve_due} 前办结。",
     "reject": "{number} 已标记为不予受理，并告知反映人。",
     "merge": "{number} 已并入 {target}，反映人已加入该工单。",
     "rate": "感谢您的评价！{number} 已关闭。",
     "reopen": "很抱歉没让您满意，{number} 已重新打开，承办部门会继续办理。",
+    "withdraw": "已撤回 {number}，承办部门和联盟管理员已知悉。",
 }
+SIGNED_FOR = "已代{department}签收 {number}，反映人已收到通知。请联系部门办理，进展可在这里记录。"
 ILLEGAL = "{number} 当前状态是“{state}”，不能{action}。"
 NOT_PERMITTED = "您不能对 {number} 执行“{action}”。"
 ERRORS = {
@@ -89,10 +112,12 @@ ERRORS = {
     "bad_target": "不能并入这个工单：请填写一个更早、仍在办理中的工单编号。",
     "not_found": NOT_FOUND,
     "department_required": "请从按钮中选择一个部门。",
+    "cosigned": "已有其他单位附议了这个问题，不能撤回。如问题已解决，请联系联盟管理员。",
 }
 SHORT_NUMBER = re.compile(
     r"(?i)wt\s*-?\s*(\d{1,4})(?!\d)|(?<!\d)(\d{1,4})\s*号|(?<!\d)(\d{4})(?!\d)"
 )
+PICK_CATEGORY = "请点按钮选择分类。"
 FLOW = Flow("tickets")
 
 
@@ -102,6 +127,15 @@ async def show(ctx: Context, ticket: str = "") -> list[Reply]:
     typed = ticket or _number_in_message(ctx)
     if re.search(r"\d", typed):  # 工单 还有哪些没办 asks for the queue, not a number
         return await _view(ctx, await find_typed(ctx.session, typed=typed, viewer=ctx.me))
+    return await _queue(ctx, 0)
+
+
+async def page(ctx: Context, offset: int = 0) -> list[Reply]:
+    """Button 上一页 / 下一页 of the queue."""
+    return await _queue(ctx, offset)
+
+
+async def _queue(ctx: Context, offset: int) -> list[Reply]:
     me = ctx.me
     if me.has_role(Role.OFFICER) and me.department_id is not None:
         tickets = await queue(ctx.session, department_id=me.department_id)
@@ -113,10 +147,19 @@ async def show(ctx: Context, ticket: str = "") -> list[Reply]:
         return await mine(ctx, note=NO_QUEUE)
     if not tickets:
         return [Reply(EMPTY)]
-    lines = [QUEUE_TITLE.format(scope=scope, count=len(tickets))]
-    lines += [f"{i}. {summary(t)}" for i, t in enumerate(tickets[:10], 1)]
-    buttons = tuple(Button(t.number, "tickets.view", ticket=t.id) for t in tickets[:10])
-    return [Reply("\n".join(lines), buttons)]
+    head = QUEUE_TITLE.format(scope=scope, count=len(tickets))
+    return [_listing(ctx, head, tickets, offset, "queue")]
+
+
+def _listing(ctx: Context, head: str, tickets: list[Ticket], offset: int, kind: str) -> Reply:
+    """One page of tickets, numbered, overdue marked, a button per ticket and the paging."""
+    shown, offset = paging.window(tickets, offset)
+    lines = [head + paging.where(offset, len(shown), len(tickets))]
+    staff = kind == "queue"
+    lines += [f"{offset + i}. {summary(t, ctx.now, staff=staff)}" for i, t in enumerate(shown, 1)]
+    buttons = [Button(t.number, "tickets.view", ticket=t.id) for t in shown]
+    buttons += paging.buttons(PAGE_TARGET[kind], offset, len(tickets))
+    return Reply("\n".join(lines), tuple(buttons))
 
 
 async def mine(ctx: Context, ticket: str = "", note: str = "") -> list[Reply]:
@@ -124,13 +167,19 @@ async def mine(ctx: Context, ticket: str = "", note: str = "") -> list[Reply]:
     typed = ticket or _number_in_message(ctx)
     if re.search(r"\d", typed):
         return await _view(ctx, await find_typed(ctx.session, typed=typed, viewer=ctx.me))
+    return await _mine(ctx, 0, note)
+
+
+async def mine_page(ctx: Context, offset: int = 0) -> list[Reply]:
+    """Button 上一页 / 下一页 of /myreports."""
+    return await _mine(ctx, offset)
+
+
+async def _mine(ctx: Context, offset: int, note: str = "") -> list[Reply]:
     found = await reporter_tickets(ctx.session, ctx.me)
     if not found:
         return [Reply(note + NO_REPORTS)]
-    lines = [note + MY_TITLE.format(count=len(found))]
-    lines += [f"{i}. {summary(t)}" for i, t in enumerate(found[:10], 1)]
-    buttons = tuple(Button(t.number, "tickets.view", ticket=t.id) for t in found[:10])
-    return [Reply("\n".join(lines), buttons)]
+    return [_listing(ctx, note + MY_TITLE.format(count=len(found)), found, offset, "mine")]
 
 
 def _number_in_message(ctx: Context) -> str:
@@ -166,7 +215,7 @@ async def act(ctx: Context, do: str, ticket: int) -> list[Reply]:
             return refusal
         step = merge_step if do == "merge" else note_step
         await ctx.dialog.set_state(step, action=do, ticket_id=found.id)
-        return [Reply(ASK_MERGE if do == "merge" else ASK_NOTE[do])]
+        return [_ask_note(do)]
     return await _act(ctx, found, do)
 
 
@@ -205,23 +254,78 @@ async def _last_shown(ctx: Context) -> Ticket | None:
     return await _find(ctx, ticket_id=int(ids.pop())) if len(ids) == 1 else None
 
 
+def _ask_note(action: str) -> Reply:
+    if action == "merge":
+        return Reply(ASK_MERGE)
+    skip = (Button(SKIP, "tickets.note", skip=True),) if action in SKIPPABLE else ()
+    return Reply(ASK_NOTE[action], skip)
+
+
 async def route_to(ctx: Context, ticket: int, department: str) -> list[Reply]:
-    """Button: dispatch the ticket to the chosen department."""
+    """Button: a department chosen for dispatch; then the category (kept or changed)."""
     found = await _find(ctx, ticket_id=ticket)
     if found is None:
         return [Reply(NOT_FOUND)]
+    refusal = _precheck(ctx, found, "route")
+    if refusal:
+        return refusal
     chosen = await department_by_code(ctx.session, department)
-    return await _act(ctx, found, "route", department=chosen)
+    if chosen is None:
+        return [Reply(ERRORS["department_required"])]
+    await ctx.dialog.set_state(category_step, ticket_id=found.id, department=chosen.code)
+    label = category_label(found.category)
+    text = ASK_CATEGORY.format(department=chosen.name, label=label)
+    return [Reply(text, _category_buttons(found.category))]
+
+
+def _category_buttons(current: str) -> tuple[Button, ...]:
+    first = Button(f"✅ {category_label(current)}", "tickets.category", category=current)
+    others = [
+        Button(rule.label, "tickets.category", category=code)
+        for code, rule in ROUTING.items()
+        if code != current
+    ]
+    return (first, *others)
+
+
+@FLOW.step("category")
+async def category_step(ctx: Context, category: str = "") -> list[Reply]:
+    """Dialog step: the category the ticket is re-routed as; then it is dispatched."""
+    state = ctx.dialog.get_data()
+    ticket = await _find(ctx, ticket_id=int(state.get("ticket_id", 0)))
+    if ticket is None:
+        await ctx.dialog.clear()
+        return [Reply(NOT_FOUND)]
+    if category not in ROUTING:
+        return [Reply(PICK_CATEGORY, _category_buttons(ticket.category))]
+    department = await department_by_code(ctx.session, str(state.get("department")))
+    return await _act(ctx, ticket, "route", department=department, category=category)
 
 
 async def rate(ctx: Context, ticket: int, rating: str) -> list[Reply]:
-    """Button: the reporter's 满意 / 基本满意 (closes) or 不满意 (reopens)."""
+    """Button: the reporter's 满意 / 基本满意 (closes) or 不满意 (asks why, then reopens)."""
     found = await _find(ctx, ticket_id=ticket)
     if found is None or rating not in RATING_ZH:
         return [Reply(NOT_FOUND)]
     chosen = Rating(rating)
-    action = "reopen" if chosen is Rating.UNSATISFIED else "rate"
-    return await _act(ctx, found, action, rating=chosen)
+    if chosen is not Rating.UNSATISFIED:
+        return await _act(ctx, found, "rate", rating=chosen)
+    refusal = _precheck(ctx, found, "reopen")
+    if refusal:
+        return refusal
+    await ctx.dialog.set_state(reason_step, ticket_id=found.id)
+    return [Reply(ASK_UNSATISFIED, (Button(SKIP, "tickets.reason", skip=True),))]
+
+
+@FLOW.step("reason", free_text=True)
+async def reason_step(ctx: Context, text: str = "", skip: bool = False) -> list[Reply]:
+    """Dialog step: why the reporter is not satisfied (or 跳过); the ticket reopens with it."""
+    ticket = await _find(ctx, ticket_id=int(ctx.dialog.get_data().get("ticket_id", 0)))
+    if ticket is None:
+        await ctx.dialog.clear()
+        return [Reply(NOT_FOUND)]
+    reason = "" if skip or text.strip() in SKIP_WORDS else text.strip()[:500]
+    return await _act(ctx, ticket, "reopen", rating=Rating.UNSATISFIED, note=reason)
 
 
 async def _leave_note(ctx: Context) -> None:
@@ -231,18 +335,20 @@ async def _leave_note(ctx: Context) -> None:
 
 
 @FLOW.step("note", free_text=True)
-async def note_step(ctx: Context, text: str = "") -> list[Reply]:
-    """Dialog step: the note of an update, resolution, return or rejection; the ones others
-    are told of and that cannot be undone are shown first, to confirm."""
+async def note_step(ctx: Context, text: str = "", skip: bool = False) -> list[Reply]:
+    """Dialog step: the note of an update, resolution, return, rejection or withdrawal; the
+    ones others are told of and that cannot be undone are shown first, to confirm."""
     state = ctx.dialog.get_data()
     ticket = await _find(ctx, ticket_id=int(state.get("ticket_id", 0)))
     if ticket is None:
         await ctx.dialog.clear()
         return [Reply(NOT_FOUND)]
     action = str(state.get("action"))
+    if action in SKIPPABLE and (skip or text.strip() in SKIP_WORDS):
+        text = ""
     if action not in CONFIRM_FIRST:
         return await _act(ctx, ticket, action, note=text)
-    if not text.strip():
+    if not text.strip() and action not in SKIPPABLE:
         return [Reply(ERRORS["note_required"])]
     await ctx.dialog.set_state(confirm_step, note=text.strip())
     return [_confirmation(ctx, ticket, action, text.strip())]
@@ -270,7 +376,7 @@ async def confirm_step(ctx: Context, do: str = "") -> list[Reply]:
     if do == "edit":
         step = merge_step if action == "merge" else note_step
         await ctx.dialog.set_state(step)
-        return [Reply(ASK_MERGE if action == "merge" else ASK_NOTE[action])]
+        return [_ask_note(action)]
     if do != "yes":
         return [Reply(PICK_CONFIRM)]
     target = None
@@ -356,6 +462,8 @@ def _precheck(ctx: Context, ticket: Ticket, action: str) -> list[Reply] | None:
         return [Reply(NOT_PERMITTED.format(number=ticket.number, action=ACTION_ZH[action]))]
     if ticket.state not in rule.moves:
         return [Reply(_illegal(ticket, action))]
+    if action == "withdraw" and not may_withdraw(ticket):
+        return [Reply(ERRORS["cosigned"])]
     return None
 
 
@@ -370,8 +478,15 @@ async def _choose_department(ctx: Context, ticket: Ticket) -> list[Reply]:
     if refusal:
         return refusal
     departments = (await ctx.session.execute(select(Department).order_by(Department.id))).scalars()
+    offline = await offline_departments(ctx.session)
     buttons = tuple(
-        Button(d.name, "tickets.route", ticket=ticket.id, department=d.code) for d in departments
+        Button(
+            d.name + (OFFLINE_FLAG if d.id in offline else ""),
+            "tickets.route",
+            ticket=ticket.id,
+            department=d.code,
+        )
+        for d in departments
     )
     return [Reply(ASK_DEPARTMENT.format(number=ticket.number), buttons)]
 
@@ -385,6 +500,7 @@ async def _act(
     department: Department | None = None,
     rating: Rating | None = None,
     target: Ticket | None = None,
+    category: str | None = None,
 ) -> list[Reply]:
     """Take one transition, tell the people concerned, and say what happened."""
     try:
@@ -398,6 +514,7 @@ async def _act(
             department=department,
             rating=rating,
             target=target,
+            category=category,
         )
     except IllegalTransition:
         await ctx.dialog.clear()
@@ -406,6 +523,8 @@ async def _act(
         await ctx.dialog.clear()
         return [Reply(NOT_PERMITTED.format(number=ticket.number, action=ACTION_ZH[action]))]
     except TicketError as error:
+        if error.reason == "cosigned":
+            await ctx.dialog.clear()
         return [Reply(ERRORS.get(error.reason, NOT_FOUND))]
     await ctx.dialog.clear()
     await announce(ctx, ticket, event)
@@ -413,5 +532,13 @@ async def _act(
         number=ticket.number,
         department=ticket.department.name if ticket.department else "",
         target=target.number if target else "",
+        category=category_label(ticket.category),
+        sign_due=fmt_local(ticket.sign_due_at),
+        resolve_due=fmt_local(ticket.resolve_due_at),
     )
+    if action == "route" and ticket.admins_stand_in:
+        done += ROUTED_OFFLINE.format(department=ticket.department.name)
+    officer = ctx.me.has_role(Role.OFFICER) and ctx.me.department_id == ticket.department_id
+    if action == "sign" and ticket.admins_stand_in and not officer and ticket.department:
+        done = SIGNED_FOR.format(department=ticket.department.name, number=ticket.number)
     return [Reply(done, action_buttons(ctx.me, ticket))]

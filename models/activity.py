@@ -9,13 +9,14 @@ import secrets
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, String, select
+from sqlalchemy import ColumnElement, ForeignKey, String, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 
 from models.base import Base, TimestampMixin
 from models.member import Member
 from models.org import Alliance, Membership, Unit
+from models.outbox import OutboxMessage, OutboxStatus
 from models.scope import Scope
 
 if TYPE_CHECKING:
@@ -39,10 +40,40 @@ class Activity(TimestampMixin, Base):
     longitude: Mapped[float | None]
     radius_m: Mapped[int] = mapped_column(default=DEFAULT_RADIUS_M)
     secret: Mapped[str] = mapped_column(String(64), default=lambda: secrets.token_hex(32))
+    # Bumped when the start time changes: the reminders start over for the new time.
+    revision: Mapped[int] = mapped_column(default=0, server_default="0")
+    cancelled_at: Mapped[datetime | None]
+    cancel_reason: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
     alliance: Mapped[Alliance] = relationship()
     host_unit: Mapped[Unit | None] = relationship()
     checkins: Mapped[list[CheckIn]] = relationship(back_populates="activity")
+
+
+class ActivityError(Exception):
+    """An activity cannot be changed: `reason` is not_manager, ended, cancelled, past or
+    bad_end."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+# What the reminder sweep and the change notices are queued as (kinds of outbox rows).
+REMINDER_KIND = "reminder"
+CHANGE_KIND = "activity_change"
+EDITABLE = ("title", "place", "starts_at", "ends_at", "latitude", "longitude", "radius_m")
+
+
+def live() -> ColumnElement[bool]:
+    """An SQL condition: the activity was not cancelled."""
+    return Activity.cancelled_at.is_(None)
+
+
+def reminder_key(activity: Activity, member_id: int, stage: str) -> str:
+    """The dedupe key of one reminder stage ('24h', '1h') to one member, per start time."""
+    tag = f"{activity.id}" if not activity.revision else f"{activity.id}r{activity.revision}"
+    return f"remind:{tag}:{member_id}:{stage}"
 
 
 def activity_loads() -> tuple[object, ...]:
@@ -63,6 +94,7 @@ async def open_activities(
         .where(
             Activity.starts_at <= now + timedelta(minutes=opens_before_minutes),
             Activity.ends_at > now,
+            live(),
         )
         .order_by(Activity.starts_at, Activity.id)
         .options(*activity_loads())
@@ -71,11 +103,14 @@ async def open_activities(
 
 
 async def upcoming_activities(
-    session: AsyncSession, *, now: datetime, scope: Scope, limit: int = 10
+    session: AsyncSession, *, now: datetime, scope: Scope, limit: int = 10, offset: int = 0
 ) -> list[Activity]:
     """Activities not yet ended, of the alliances in scope."""
-    stmt = select(Activity).where(Activity.ends_at > now, scope.where(Activity.alliance_id))
-    stmt = stmt.order_by(Activity.starts_at, Activity.id).limit(limit).options(*activity_loads())
+    stmt = select(Activity).where(
+        Activity.ends_at > now, live(), scope.where(Activity.alliance_id)
+    )
+    stmt = stmt.order_by(Activity.starts_at, Activity.id).offset(offset).limit(limit)
+    stmt = stmt.options(*activity_loads())
     return list((await session.execute(stmt)).scalars())
 
 
@@ -84,6 +119,7 @@ async def recently_ended(session: AsyncSession, *, now: datetime, scope: Scope) 
     stmt = select(Activity).where(
         Activity.ends_at <= now,
         Activity.ends_at > now - timedelta(1),
+        live(),
         scope.where(Activity.alliance_id),
     )
     stmt = stmt.order_by(Activity.ends_at.desc()).limit(1).options(*activity_loads())
@@ -133,3 +169,81 @@ async def expected_members(session: AsyncSession, alliance_id: int) -> list[Memb
         .options(selectinload(Member.home_unit))
     )
     return list((await session.execute(stmt)).scalars())
+
+
+async def count_upcoming(session: AsyncSession, *, now: datetime, scope: Scope) -> int:
+    stmt = select(func.count()).where(
+        Activity.ends_at > now, live(), scope.where(Activity.alliance_id)
+    )
+    return int(await session.scalar(stmt) or 0)
+
+
+def check_may_change(activity: Activity, actor: Member, now: datetime) -> None:
+    """Raise ActivityError unless `actor` may still edit or cancel the activity."""
+    if not actor.may_manage(activity):
+        raise ActivityError("not_manager")
+    if activity.cancelled_at is not None:
+        raise ActivityError("cancelled")
+    if activity.ends_at <= now:
+        raise ActivityError("ended")
+
+
+async def edit_activity(
+    *, session: AsyncSession, activity: Activity, actor: Member, now: datetime, **values: object
+) -> list[str]:
+    """Change the fields given (of EDITABLE) as the host or an admin; returns those that
+    changed. A new start time starts the reminders over (`revision`)."""
+    check_may_change(activity, actor, now)
+    unknown = set(values) - set(EDITABLE)
+    if unknown:
+        raise TypeError(f"not editable: {sorted(unknown)}")
+    starts_at = values.get("starts_at", activity.starts_at)
+    ends_at = values.get("ends_at", activity.ends_at)
+    assert isinstance(starts_at, datetime) and isinstance(ends_at, datetime)
+    if starts_at != activity.starts_at and starts_at <= now:
+        raise ActivityError("past")
+    if ends_at <= starts_at:
+        raise ActivityError("bad_end")
+    changed = [
+        name for name in EDITABLE if name in values and getattr(activity, name) != values[name]
+    ]
+    if "starts_at" in changed:
+        activity.revision += 1
+    for name in changed:
+        setattr(activity, name, values[name])
+    await session.flush()
+    return changed
+
+
+async def cancel_activity(
+    *, session: AsyncSession, activity: Activity, actor: Member, now: datetime, reason: str = ""
+) -> None:
+    """Cancel as the host or an admin: no more reminders, check-ins or listings."""
+    check_may_change(activity, actor, now)
+    activity.cancelled_at = now
+    activity.cancel_reason = reason.strip()[:200]
+    await session.flush()
+
+
+async def people_to_tell(session: AsyncSession, activity: Activity) -> tuple[list[int], list[int]]:
+    """Who has heard of the activity personally: (members reminded, members checked in).
+
+    Reminded: a reminder or an earlier change notice was queued to one of their accounts
+    (unbound members, who received nothing, are not counted)."""
+    from models.checkin import CheckIn  # models.checkin imports this module
+
+    reminded = await session.scalars(
+        select(OutboxMessage.member_id)
+        .where(
+            OutboxMessage.kind.in_([REMINDER_KIND, CHANGE_KIND]),
+            OutboxMessage.ref_id == activity.id,
+            OutboxMessage.status != OutboxStatus.UNREACHABLE,
+            OutboxMessage.member_id.is_not(None),
+        )
+        .distinct()
+    )
+    came = await session.scalars(
+        select(CheckIn.member_id).where(CheckIn.activity_id == activity.id).distinct()
+    )
+    checked = sorted(set(came))
+    return sorted(set(m for m in reminded if m is not None) - set(checked)), checked

@@ -13,7 +13,6 @@ import hmac
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import ForeignKey, String, UniqueConstraint, select
@@ -25,7 +24,6 @@ from sqlalchemy.orm.attributes import set_committed_value
 from bot.core import Location
 from models.activity import (
     Activity,
-    activity_loads,
     expected_members,
     open_activities,
     recently_ended,
@@ -33,7 +31,6 @@ from models.activity import (
 )
 from models.base import Base
 from models.member import Member
-from models.scope import Scope
 from models.throttle import Lockout
 from settings import Settings
 
@@ -338,48 +335,6 @@ async def attendance(session: AsyncSession, activity: Activity) -> Attendance:
         absent=[m for m in expected if m.id not in came],
         expected=len(expected),
     )
-
-
-async def export_attendance(
-    *,
-    session: AsyncSession,
-    path: Path,
-    scope: Scope = Scope.COUNTY,
-    activity_ids: list[int] | None = None,
-) -> int:
-    """Write one sheet row per member and activity (present or absent) of the activities in
-    scope (or only these); returns the rows."""
-    from openpyxl import Workbook
-
-    from bot.core.clock import fmt_local
-
-    stmt = select(Activity).order_by(Activity.starts_at, Activity.id).options(*activity_loads())
-    stmt = stmt.where(scope.where(Activity.alliance_id))
-    if activity_ids is not None:
-        stmt = stmt.where(Activity.id.in_(activity_ids))
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = "签到记录"
-    sheet.append(["活动", "联盟", "开始时间", "姓名", "所在单位", "是否签到", "方式", "签到时间"])
-    count = 0
-    for activity in (await session.execute(stmt)).scalars():
-        figures = await attendance(session, activity)
-        head = [
-            activity.title,
-            activity.alliance.name,
-            fmt_local(activity.starts_at, "%Y-%m-%d %H:%M"),
-        ]
-        for c in figures.present:
-            unit = c.member.home_unit.name if c.member.home_unit else ""
-            when = fmt_local(c.at, "%Y-%m-%d %H:%M:%S")
-            sheet.append([*head, c.member.name, unit, "是", METHOD_ZH[c.method], when])
-        for m in figures.absent:
-            sheet.append([*head, m.name, m.home_unit.name if m.home_unit else "", "否", "", ""])
-        count += len(figures.present) + len(figures.absent)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    book.save(path)
-    return count
 
 
 async def member_checkins(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -127,6 +128,21 @@ class Identity(TimestampMixin, Base):
     unreachable: Mapped[bool] = mapped_column(default=False)
 
     member: Mapped[Member] = relationship(back_populates="identities")
+
+
+async def reachable_ids(session: AsyncSession, member_ids: Iterable[int]) -> set[int]:
+    """Those of these members with a bound account that messages can reach."""
+    wanted = sorted(set(member_ids))
+    found: set[int] = set()
+    for start in range(0, len(wanted), 500):
+        rows = await session.scalars(
+            select(Identity.member_id).where(
+                Identity.member_id.in_(wanted[start : start + 500]),
+                Identity.unreachable.is_(False),
+            )
+        )
+        found.update(rows)
+    return found
 
 
 class InviteCode(TimestampMixin, Base):

@@ -44,6 +44,7 @@ class AudienceKind(enum.StrEnum):
 class NoticeState(enum.StrEnum):
     SCHEDULED = "scheduled"
     SENT = "sent"
+    CANCELLED = "cancelled"  # a scheduled notice called off before it was sent
 
 
 class Notice(Base):
@@ -74,7 +75,7 @@ class NoticeRecipient(Base):
 
 
 class NoticeError(Exception):
-    """`reason`: not_found, forbidden, not_recipient."""
+    """`reason`: not_found, forbidden, not_recipient, not_scheduled, past."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -273,19 +274,31 @@ class NoticeStats:
     acknowledged: int
 
 
+async def delivery(
+    *, session: AsyncSession, notice_ids: Iterable[int]
+) -> dict[tuple[int, int], str]:
+    """(notice, member) → delivered, pending, failed or unreachable (no account could get it),
+    from the notice's outbox rows."""
+    ids = sorted(set(notice_ids))
+    by_member: dict[tuple[int, int], set[str]] = {}
+    for start in range(0, len(ids), CHUNK):
+        rows = await session.execute(
+            select(OutboxMessage.ref_id, OutboxMessage.member_id, OutboxMessage.status).where(
+                OutboxMessage.kind == NOTICE_KIND,
+                OutboxMessage.ref_id.in_(ids[start : start + CHUNK]),
+                OutboxMessage.member_id.is_not(None),
+            )
+        )
+        for notice_id, member_id, status in rows:
+            by_member.setdefault((notice_id, member_id), set()).add(status)
+    return {key: _member_status(statuses) for key, statuses in by_member.items()}
+
+
 async def notice_stats(*, session: AsyncSession, notice_id: int) -> NoticeStats:
     """Figures per recipient: delivered if any identity got it, unreachable if none could."""
-    rows = await session.execute(
-        select(OutboxMessage.member_id, OutboxMessage.status).where(
-            OutboxMessage.kind == NOTICE_KIND, OutboxMessage.ref_id == notice_id
-        )
-    )
-    by_member: dict[int | None, set[str]] = {}
-    for member_id, status in rows:
-        by_member.setdefault(member_id, set()).add(status)
     counts = dict.fromkeys(("delivered", "failed", "unreachable", "pending"), 0)
-    for statuses in by_member.values():
-        counts[_member_status(statuses)] += 1
+    for status in (await delivery(session=session, notice_ids=[notice_id])).values():
+        counts[status] += 1
     recipients = await session.scalar(
         select(func.count()).where(NoticeRecipient.notice_id == notice_id)
     )
@@ -308,6 +321,26 @@ def _member_status(statuses: Iterable[str]) -> str:
     return "unreachable"
 
 
+@dataclass(frozen=True)
+class Waiting:
+    """Who has not acknowledged a notice, by why: it never reached them (not bound, or every
+    send failed), it is still being sent, or it reached them and they did not answer."""
+
+    unreached: list[Member]
+    pending: list[Member]
+    ignored: list[Member]
+
+
+async def waiting(*, session: AsyncSession, notice_id: int) -> Waiting:
+    reach = await delivery(session=session, notice_ids=[notice_id])
+    groups: dict[str, list[Member]] = {"unreached": [], "pending": [], "ignored": []}
+    for member in await unacknowledged(session=session, notice_id=notice_id):
+        status = reach.get((notice_id, member.id), "unreachable")
+        group = {"delivered": "ignored", "pending": "pending"}.get(status, "unreached")
+        groups[group].append(member)
+    return Waiting(**groups)
+
+
 async def unacknowledged(*, session: AsyncSession, notice_id: int) -> list[Member]:
     stmt = (
         select(Member)
@@ -319,17 +352,79 @@ async def unacknowledged(*, session: AsyncSession, notice_id: int) -> list[Membe
 
 
 async def recent_for(
-    *, session: AsyncSession, member: Member, limit: int = 10
+    *, session: AsyncSession, member: Member, limit: int = 10, offset: int = 0
 ) -> list[tuple[Notice, datetime | None]]:
-    """The member's latest notices with when they acknowledged each (None: unread)."""
+    """The member's notices, unread first, each newest first, with when they acknowledged
+    each (None: unread)."""
     stmt = (
         select(Notice, NoticeRecipient.acked_at)
         .join(NoticeRecipient, NoticeRecipient.notice_id == Notice.id)
         .where(NoticeRecipient.member_id == member.id)
-        .order_by(Notice.sent_at.desc(), Notice.id.desc())
+        .order_by(NoticeRecipient.acked_at.is_not(None), Notice.sent_at.desc(), Notice.id.desc())
+        .offset(offset)
         .limit(limit)
     )
     return [(n, at) for n, at in (await session.execute(stmt)).all()]
+
+
+async def count_for(*, session: AsyncSession, member: Member) -> tuple[int, int]:
+    """(notices the member received, of them not acknowledged)."""
+    rows = await session.execute(
+        select(func.count(), func.count(NoticeRecipient.acked_at)).where(
+            NoticeRecipient.member_id == member.id
+        )
+    )
+    total, acked = rows.one()
+    return int(total), int(total) - int(acked)
+
+
+async def receipt_of(
+    *, session: AsyncSession, notice_id: int, member: Member
+) -> NoticeRecipient | None:
+    """The member's receipt of a notice: None when it was not sent to them."""
+    return await session.scalar(
+        select(NoticeRecipient).where(
+            NoticeRecipient.notice_id == notice_id, NoticeRecipient.member_id == member.id
+        )
+    )
+
+
+def _scheduled(notice: Notice) -> None:
+    if notice.state != NoticeState.SCHEDULED:
+        raise NoticeError("not_scheduled")
+
+
+async def cancel_notice(
+    *, session: AsyncSession, notice_id: int, actor: Member, now: datetime
+) -> Notice:
+    """Call off a scheduled notice (its author, or an admin who may follow it up)."""
+    notice = await get_notice_for(session=session, notice_id=notice_id, viewer=actor)
+    _scheduled(notice)
+    notice.state = NoticeState.CANCELLED
+    await session.flush()
+    return notice
+
+
+async def change_notice(
+    *,
+    session: AsyncSession,
+    notice_id: int,
+    actor: Member,
+    now: datetime,
+    text: str | None = None,
+    send_at: datetime | None = None,
+) -> Notice:
+    """Change a scheduled notice's text or time before it is sent."""
+    notice = await get_notice_for(session=session, notice_id=notice_id, viewer=actor)
+    _scheduled(notice)
+    if send_at is not None and send_at <= now:
+        raise NoticeError("past")
+    if text is not None:
+        notice.text = text
+    if send_at is not None:
+        notice.send_at = send_at
+    await session.flush()
+    return notice
 
 
 async def sent_by(*, session: AsyncSession, member: Member, limit: int = 5) -> list[Notice]:

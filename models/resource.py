@@ -30,7 +30,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 
 from bot import nlu
 from models.base import Base, TimestampMixin
-from models.member import Member
+from models.member import Member, reachable_ids
 from models.org import Alliance, Membership
 from models.scope import Scope
 
@@ -54,6 +54,11 @@ class MatchState(enum.StrEnum):
     REQUESTED = "requested"
     ACCEPTED = "accepted"
     DECLINED = "declined"
+    # Nobody at the provider uses the bot: the requester was given the phone to call.
+    REFERRED = "referred"
+
+
+OPEN_MATCH_STATES = (MatchState.REQUESTED, MatchState.ACCEPTED, MatchState.REFERRED)
 
 
 TITLE_WEIGHT = 10
@@ -383,7 +388,10 @@ async def request_match(
     requester: Member,
     now: datetime,
 ) -> MatchRequest:
-    """Record a match request; raises ResourceError: gone, own, already."""
+    """Record a match request; raises ResourceError: gone, own, already.
+
+    When the resource's contact does not use the bot (no contact member, or not bound) the
+    request is REFERRED at once: the requester calls the contact instead of waiting."""
     scope = requester.visible_scope()
     visible = resource.all_alliances or any(
         scope.covers(a.alliance_id) for a in resource.alliances
@@ -396,13 +404,21 @@ async def request_match(
         select(MatchRequest).where(
             MatchRequest.resource_id == resource.id,
             MatchRequest.requester_id == requester.id,
-            MatchRequest.state.in_((MatchState.REQUESTED, MatchState.ACCEPTED)),
+            MatchRequest.state.in_(OPEN_MATCH_STATES),
         )
     )
     if open_one is not None:
-        raise ResourceError("already")
+        raise ResourceError("referred" if open_one.state == MatchState.REFERRED else "already")
+    online = resource.contact_member_id is not None and bool(
+        await reachable_ids(session, [resource.contact_member_id])
+    )
     match = MatchRequest(
-        resource_id=resource.id, requester_id=requester.id, requested_at=now, created_at=now
+        resource_id=resource.id,
+        requester_id=requester.id,
+        requested_at=now,
+        created_at=now,
+        state=MatchState.REQUESTED if online else MatchState.REFERRED,
+        decided_at=None if online else now,
     )
     session.add(match)
     await session.flush()
@@ -435,8 +451,11 @@ async def decide_match(
     return match
 
 
-async def matches_of(*, session: AsyncSession, member: Member) -> list[MatchRequest]:
-    """Match requests a member made or received as a contact, newest first."""
+async def matches_of(
+    *, session: AsyncSession, member: Member, limit: int = 200
+) -> list[MatchRequest]:
+    """Match requests a member made or received as a contact, those waiting for the member's
+    answer first, then newest first."""
     stmt = (
         select(MatchRequest)
         .join(Resource)
@@ -447,11 +466,18 @@ async def matches_of(*, session: AsyncSession, member: Member) -> list[MatchRequ
             selectinload(MatchRequest.resource),
             selectinload(MatchRequest.requester).selectinload(Member.home_unit),
             selectinload(MatchRequest.requester).selectinload(Member.department),
+            selectinload(MatchRequest.resource).selectinload(Resource.contact_member),
         )
         .order_by(MatchRequest.id.desc())
-        .limit(10)
+        .limit(limit)
     )
-    return list(await session.scalars(stmt))
+    found = list(await session.scalars(stmt))
+    waiting = [
+        m
+        for m in found
+        if m.state == MatchState.REQUESTED and m.resource.contact_member_id == member.id
+    ]
+    return waiting + [m for m in found if m not in waiting]
 
 
 @dataclass(frozen=True)

@@ -223,6 +223,24 @@ async def alliance_admins(session: AsyncSession, alliance_id: int) -> list[Membe
     return list((await session.execute(stmt)).scalars())
 
 
+async def stand_in_admins(session: AsyncSession, alliance_id: int) -> list[Member]:
+    """Who answers for a unit whose secretary cannot be reached: the alliance's admins, else
+    the super admins."""
+    admins = await alliance_admins(session, alliance_id)
+    if admins:
+        return admins
+    stmt = select(Member).join(MemberRole).where(MemberRole.role == Role.SUPER_ADMIN)
+    return list((await session.execute(stmt.order_by(Member.id))).scalars())
+
+
+async def pending_swaps_to(session: AsyncSession, unit_id: int) -> list[SwapRequest]:
+    """Swap requests still waiting for this unit's answer."""
+    stmt = select(SwapRequest).where(
+        SwapRequest.to_unit_id == unit_id, SwapRequest.status == SwapStatus.PENDING
+    )
+    return list((await session.execute(stmt.order_by(SwapRequest.id))).scalars())
+
+
 async def unit_names(session: AsyncSession, ids: list[int]) -> dict[int, str]:
     rows = await session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(ids)))
     return dict(rows.all())
@@ -295,10 +313,12 @@ async def ask_swap(
 async def answer_swap(
     *, session: AsyncSession, swap: SwapRequest, member: Member, accept: bool, now: datetime
 ) -> None:
-    """The asked unit's secretary accepts (both turns change hands) or declines."""
+    """The asked unit's secretary, or an admin of the alliance answering for it, accepts (both
+    turns change hands) or declines."""
     if swap.status != SwapStatus.PENDING:
         raise RotationError("not_pending")
-    if member.home_unit_id != swap.to_unit_id or not member.has_role(Role.SECRETARY):
+    secretary = member.home_unit_id == swap.to_unit_id and member.has_role(Role.SECRETARY)
+    if not secretary and not member.administers(swap.alliance_id):
         raise RotationError("not_yours")
     plan = await get_plan(session, swap.alliance_id)
     if plan is None:

@@ -1,17 +1,21 @@
 """达标创星: a monthly score per member unit from measurable facts, turned into 1–5 stars.
 
-Only units with a party organisation are scored (they host and send party members). For the
-local calendar month M, a unit U of the alliances in scope scores (0–100 points):
+Only units with a party organisation are scored (they host and send party members). The
+month ranked is the current local calendar month once an activity of the scope has been held
+(has ended) in it; until then, the last complete month (so the first days of a month do not
+collapse every score). Facts are judged as of now: what has not happened yet is not held
+against a unit. For the month M, a unit U of the alliances in scope scores (0–100 points):
 
 - Hosting, 30: for each alliance of U whose rotation gives U a turn starting in M, U should
-  host at least one activity of that alliance starting in M.
-  H = 30 × turns hosted / turns. With no turn in M: 30 if U hosted any activity in M
-  anyway, else 15 (neutral: it was not U's turn).
+  host at least one activity of that alliance starting in M. A turn is judged once it has
+  ended or U has hosted in it. H = 30 × turns hosted / turns judged. With no judged turn: 30
+  if U hosted any activity in M anyway, else 15 (neutral).
 - Participation, 40: P = 40 × check-ins of U's party members at activities of U's alliances
-  that started in M ÷ (U's party members × those activities). 0 when nothing was held.
-- Tickets answered on time, 15: of the tickets filed by U in M (not rejected or merged)
-  that are resolved or past their resolve deadline when scored (a ticket still within its
-  deadline is not judged yet), the share resolved by the deadline.
+  that started in M and have ended ÷ (U's party members × those activities). 0 when nothing
+  was held.
+- Tickets answered on time, 15: of the tickets filed by U in M (not rejected, merged or
+  withdrawn) that are resolved or past their resolve deadline when scored (a ticket still
+  within its deadline is not judged yet), the share resolved by the deadline.
   T = 15 × on time / judged; 15 when none is judged.
 - Notices acknowledged, 10: N = 10 × receipts of U's members acknowledged ÷ receipts, for
   notices sent in M; 10 when none were sent to U.
@@ -27,20 +31,20 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.clock import local_datetime, to_local
-from models.activity import Activity
+from models.activity import Activity, live
 from models.checkin import CheckIn
 from models.member import Member
 from models.notice import Notice, NoticeRecipient
 from models.org import Membership, Unit
 from models.rotation import RotationPlan, period_index, turns
 from models.scope import Scope
-from models.ticket import Ticket, TicketState
+from models.ticket import UNCOUNTED_STATES, Ticket
 
 WEIGHTS = {"hosting": 30, "participation": 40, "tickets": 15, "notices": 10, "resources": 5}
 STAR_THRESHOLDS = ((85, 5), (70, 4), (55, 3), (40, 2))
@@ -92,24 +96,29 @@ async def _units(session: AsyncSession, scope: Scope) -> dict[int, tuple[str, se
 
 async def _turns(
     session: AsyncSession, alliances: set[int], start: datetime, end: datetime
-) -> set[tuple[int, int]]:
-    """(alliance, unit) pairs whose rotation turn starts within [start, end)."""
+) -> set[tuple[int, int, datetime]]:
+    """(alliance, unit, turn's end) of the rotation turns starting within [start, end)."""
     plans = select(RotationPlan).where(RotationPlan.alliance_id.in_(alliances))
-    pairs = set()
+    found = set()
     for plan in (await session.execute(plans)).scalars():
         first = max(period_index(plan, start), 0)
         count = period_index(plan, end) - first + 1
         for turn in await turns(session, plan, first_index=first, count=count):
             if start <= turn.starts_at < end:
-                pairs.add((plan.alliance_id, turn.unit_id))
-    return pairs
+                found.add((plan.alliance_id, turn.unit_id, turn.ends_at))
+    return found
 
 
 async def _activities(
     session: AsyncSession, alliances: set[int], start: datetime, end: datetime
-) -> list[tuple[int, int, int | None]]:
-    stmt = select(Activity.id, Activity.alliance_id, Activity.host_unit_id).where(
-        Activity.alliance_id.in_(alliances), Activity.starts_at >= start, Activity.starts_at < end
+) -> list[tuple[int, int, int | None, datetime]]:
+    stmt = select(
+        Activity.id, Activity.alliance_id, Activity.host_unit_id, Activity.ends_at
+    ).where(
+        Activity.alliance_id.in_(alliances),
+        Activity.starts_at >= start,
+        Activity.starts_at < end,
+        live(),
     )
     return [tuple(row) for row in await session.execute(stmt)]  # type: ignore[misc]
 
@@ -142,7 +151,7 @@ async def _ticket_shares(
         Ticket.unit_id.in_(list(unit_ids)),
         Ticket.created_at >= start,
         Ticket.created_at < end,
-        Ticket.state.not_in([TicketState.REJECTED, TicketState.MERGED]),
+        Ticket.state.not_in(list(UNCOUNTED_STATES)),
     )
     result: dict[int, tuple[int, int]] = {}
     for unit_id, resolved, due in await session.execute(stmt):
@@ -182,28 +191,57 @@ async def resources_shared(
     return {unit: min(1.0, count / 2) for unit, count in provided.items()}
 
 
-async def monthly_scores(session: AsyncSession, scope: Scope, moment: datetime) -> list[UnitScore]:
-    """Scores of the units in scope for the month containing `moment`, best first."""
-    start, end = month_bounds(moment)
+async def ranked_month(
+    session: AsyncSession, scope: Scope, now: datetime
+) -> tuple[datetime, bool]:
+    """A moment in the month to rank: this month once an activity of the scope has been held
+    (ended) in it, else the last complete month (then True)."""
+    start, _ = month_bounds(now)
+    held = await session.scalar(
+        select(Activity.id)
+        .where(
+            Activity.starts_at >= start,
+            Activity.ends_at <= now,
+            live(),
+            scope.where(Activity.alliance_id),
+        )
+        .limit(1)
+    )
+    if held is not None:
+        return now, False
+    return start - timedelta(seconds=1), True
+
+
+async def monthly_scores(
+    session: AsyncSession, scope: Scope, moment: datetime, month: datetime | None = None
+) -> list[UnitScore]:
+    """Scores of the units in scope for the month containing `month` (default: `moment`'s),
+    judged as of `moment`, best first."""
+    start, end = month_bounds(month or moment)
     units = await _units(session, scope)
     alliances = set().union(*(a for _, a in units.values())) if units else set()
     due = await _turns(session, alliances, start, end)
-    acts = await _activities(session, alliances, start, end)
+    acts = [a for a in await _activities(session, alliances, start, end) if a[3] <= moment]
     members = await _party_members(session, units)
-    came = await _checkins(session, [a for a, _, _ in acts])
+    came = await _checkins(session, [a for a, _, _, _ in acts])
     tickets = await _ticket_shares(session, units, start, end, moment)
     receipts = await _receipts(session, units, start, end)
     shared = await resources_shared(session, units, moment)
     w = WEIGHTS
     scores = []
     for unit_id, (name, mine) in units.items():
-        hosted = {a for _, a, host in acts if host == unit_id}
-        owed = {a for a, u in due if u == unit_id and a in mine}
+        hosted = {a for _, a, host, _ in acts if host == unit_id}
+        # A turn still running that the unit has not hosted yet is not judged yet.
+        owed = {
+            a
+            for a, u, ends in due
+            if u == unit_id and a in mine and (ends <= moment or a in hosted)
+        }
         if owed:
             hosting = w["hosting"] * len(owed & hosted) / len(owed)
         else:
             hosting = w["hosting"] if hosted else w["hosting"] / 2
-        held = [a for a, alliance, _ in acts if alliance in mine]
+        held = [a for a, alliance, _, _ in acts if alliance in mine]
         seats = members[unit_id] * len(held)
         present = sum(came[(a, unit_id)] for a in held)
         filed, on_time = tickets.get(unit_id, (0, 0))

@@ -13,10 +13,10 @@ from datetime import datetime
 from sqlalchemy import Select, distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.activity import Activity
+from models.activity import Activity, live
 from models.checkin import CheckIn, attendance
 from models.member import Member
-from models.notice import Notice, NoticeRecipient
+from models.notice import Notice, NoticeRecipient, delivery
 from models.org import Alliance, AllianceType, Membership, Unit
 from models.scope import Scope
 from models.ticket import Ticket
@@ -90,7 +90,7 @@ async def activity_figures(
     since: datetime | None = None,
 ) -> ActivityFigures:
     """Sums models.activity.attendance over the activities held (ended) in the period."""
-    stmt = select(Activity).where(Activity.ends_at <= until)
+    stmt = select(Activity).where(Activity.ends_at <= until, live())
     if since is not None:
         stmt = stmt.where(Activity.ends_at > since)
     stmt = stmt.where(scope.where(Activity.alliance_id))
@@ -132,13 +132,19 @@ async def mobile_figures(
 
 @dataclass(frozen=True)
 class NoticeFigures:
+    """Receipts (人次) of sent notices: `delivered` reached an account (or was acknowledged),
+    `unreached` never could (not bound, or every send failed); the rate is acknowledged ÷
+    delivered."""
+
     notices: int
     recipients: int
+    delivered: int
+    unreached: int
     acknowledged: int
 
     @property
     def rate(self) -> float | None:
-        return self.acknowledged / self.recipients if self.recipients else None
+        return self.acknowledged / self.delivered if self.delivered else None
 
 
 async def notice_figures(
@@ -148,9 +154,10 @@ async def notice_figures(
     until: datetime,
     since: datetime | None = None,
 ) -> NoticeFigures:
-    """Sent notices reaching members in scope; receipts (NoticeRecipient) of those members."""
+    """Sent notices reaching members in scope; receipts (NoticeRecipient) of those members,
+    with what the outbox says reached them."""
     stmt = (
-        select(NoticeRecipient.notice_id, NoticeRecipient.acked_at)
+        select(NoticeRecipient.notice_id, NoticeRecipient.member_id, NoticeRecipient.acked_at)
         .join(Notice, Notice.id == NoticeRecipient.notice_id)
         .where(Notice.sent_at.is_not(None), Notice.sent_at <= until)
     )
@@ -160,8 +167,18 @@ async def notice_figures(
         members = select(Member.id).where(Member.home_unit_id.in_(_scope_units(scope)))
         stmt = stmt.where(NoticeRecipient.member_id.in_(members))
     rows = (await session.execute(stmt)).all()
-    acked = sum(1 for _, at in rows if at is not None)
-    return NoticeFigures(len({n for n, _ in rows}), len(rows), acked)
+    reach = await delivery(session=session, notice_ids={n for n, _, _ in rows})
+    # An acknowledgement proves the notice reached its reader, whatever the outbox says.
+    statuses = [
+        "delivered" if at is not None else reach.get((n, m), "unreachable") for n, m, at in rows
+    ]
+    return NoticeFigures(
+        notices=len({n for n, _, _ in rows}),
+        recipients=len(rows),
+        delivered=statuses.count("delivered"),
+        unreached=statuses.count("unreachable") + statuses.count("failed"),
+        acknowledged=sum(1 for _, _, at in rows if at is not None),
+    )
 
 
 @dataclass(frozen=True)

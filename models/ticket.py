@@ -13,7 +13,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint, func, or_, select
+from sqlalchemy import ForeignKey, String, UniqueConstraint, false, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -22,9 +22,9 @@ from bot.core import Role
 from bot.core.clock import add_working_days, to_local
 from bot.nlu import ticket_number
 from models.base import Base
-from models.member import Member, MemberRole
+from models.member import Member, MemberRole, reachable_ids
 from models.org import Department, Membership, Unit
-from models.routing import rule_for
+from models.routing import category_label, rule_for
 from models.scope import Scope
 
 
@@ -38,11 +38,14 @@ class TicketState(enum.StrEnum):
     RETURNED = "returned"
     REJECTED = "rejected"
     MERGED = "merged"
+    WITHDRAWN = "withdrawn"
 
 
 S = TicketState
 OPEN_STATES = frozenset({S.SUBMITTED, S.DISPATCHED, S.SIGNED, S.IN_PROGRESS, S.RETURNED})
-FINAL_STATES = frozenset({S.CLOSED, S.REJECTED, S.MERGED})
+FINAL_STATES = frozenset({S.CLOSED, S.REJECTED, S.MERGED, S.WITHDRAWN})
+# Not counted in rates: never taken on (rejected), counted elsewhere (merged), taken back.
+UNCOUNTED_STATES = frozenset({S.REJECTED, S.MERGED, S.WITHDRAWN})
 UNSIGNED_STATES = frozenset({S.SUBMITTED, S.DISPATCHED, S.RETURNED})
 
 
@@ -50,7 +53,8 @@ class Actor(enum.StrEnum):
     """Who may take an action on a given ticket."""
 
     SYSTEM = "system"
-    OFFICER = "officer"  # an officer of the ticket's department
+    OFFICER = "officer"  # an officer of the ticket's department; its alliance's admins stand in
+    # for a department that has no officer using the bot (Ticket.admins_stand_in)
     ADMIN = "admin"  # an admin of the ticket's alliance, or the super admin
     REPORTER = "reporter"  # the member who filed it
 
@@ -59,6 +63,26 @@ class Rating(enum.StrEnum):
     SATISFIED = "satisfied"
     BASIC = "basic"
     UNSATISFIED = "unsatisfied"
+
+
+# What states and ratings are called, in chat and in exported sheets.
+STATE_ZH: dict[str, str] = {
+    S.SUBMITTED: "待分派",
+    S.DISPATCHED: "已派单，待部门签收",
+    S.SIGNED: "部门已报到",
+    S.IN_PROGRESS: "办理中",
+    S.RESOLVED: "已办结，待评价",
+    S.CLOSED: "已关闭",
+    S.RETURNED: "已退回，待重新分派",
+    S.REJECTED: "不予受理",
+    S.MERGED: "已合并",
+    S.WITHDRAWN: "已撤回",
+}
+RATING_ZH: dict[str, str] = {
+    Rating.SATISFIED: "满意",
+    Rating.BASIC: "基本满意",
+    Rating.UNSATISFIED: "不满意",
+}
 
 
 @dataclass(frozen=True)
@@ -98,6 +122,11 @@ ACTIONS: dict[str, Action] = {
     ),
     "rate": Action(Actor.REPORTER, {S.RESOLVED: S.CLOSED}),
     "reopen": Action(Actor.REPORTER, {S.RESOLVED: S.IN_PROGRESS}),
+    # The reporter takes the problem back before a department has signed for it.
+    "withdraw": Action(
+        Actor.REPORTER,
+        {S.SUBMITTED: S.WITHDRAWN, S.DISPATCHED: S.WITHDRAWN, S.RETURNED: S.WITHDRAWN},
+    ),
 }
 # Events that record something without moving the state.
 NOTE_ACTIONS = frozenset({"cosign", "escalate", "merged_in"})
@@ -111,27 +140,32 @@ class Audience(enum.StrEnum):
     OFFICERS = "officers"  # the officers of the ticket's department
     REPORTERS = "reporters"  # everyone behind the ticket: the filer and every co-signer
     FILER = "filer"  # the member who filed it
+    # The alliance's admins (else the super admins) while they stand in for a department
+    # without an officer using the bot (Ticket.admins_stand_in); nobody otherwise.
+    STAND_INS = "stand_ins"
 
 
 A = Audience
 # Who is told of each event, in this order: the actions of ACTIONS, the note events, and the
 # deadline sweep's "remind" (a deadline is near) and "escalate" (督办, it has passed). The
-# member whose message caused the event is not told.
+# member whose message caused the event is not told. At filing the admins' message says
+# when the department has no officer to receive it ("file"), so "dispatch" adds nobody.
 TOLD: dict[str, tuple[Audience, ...]] = {
     "file": (A.ALLIANCE_ADMINS,),
     "dispatch": (A.OFFICERS,),
-    "route": (A.OFFICERS, A.REPORTERS),
+    "route": (A.OFFICERS, A.STAND_INS, A.REPORTERS),
     "sign": (A.REPORTERS,),
     "update": (A.REPORTERS,),
     "resolve": (A.REPORTERS, A.FILER),
     "return": (A.REPORTERS, A.ALLIANCE_AND_SUPER_ADMINS),
     "reject": (A.REPORTERS,),
     "merge": (A.REPORTERS,),
-    "rate": (A.OFFICERS,),
+    "rate": (A.OFFICERS, A.STAND_INS),
     "reopen": (A.OFFICERS, A.ALLIANCE_AND_SUPER_ADMINS),
-    "cosign": (A.FILER, A.OFFICERS),
+    "withdraw": (A.OFFICERS, A.ALLIANCE_ADMINS),
+    "cosign": (A.FILER, A.OFFICERS, A.STAND_INS),
     "merged_in": (),
-    "remind": (A.OFFICERS,),
+    "remind": (A.OFFICERS, A.STAND_INS),
     "escalate": (A.ALLIANCE_AND_SUPER_ADMINS, A.OFFICERS),
 }
 
@@ -167,12 +201,18 @@ class Ticket(Base):
     resolve_due_at: Mapped[datetime]
     sign_escalated_at: Mapped[datetime | None]
     resolve_escalated_at: Mapped[datetime | None]
+    # Dispatched to a department with no officer using the bot: the alliance's admins are
+    # told instead and may act for the department (sign, update, resolve) or re-route it.
+    admins_stand_in: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     reporter: Mapped[Member] = relationship(lazy="selectin")
     unit: Mapped[Unit | None] = relationship(lazy="selectin")
     department: Mapped[Department | None] = relationship(lazy="selectin")
     reporters: Mapped[list[TicketReporter]] = relationship(
         back_populates="ticket", lazy="selectin", order_by="TicketReporter.id"
+    )
+    merged_into: Mapped[Ticket | None] = relationship(
+        remote_side=[id], lazy="selectin", join_depth=1
     )
 
     def reporter_member_ids(self) -> list[int]:
@@ -246,6 +286,8 @@ def actor_kinds(member: Member | None, ticket: Ticket) -> set[Actor]:
         and member.department_id is not None
         and member.department_id == ticket.department_id
     ):
+        kinds.add(Actor.OFFICER)
+    if ticket.admins_stand_in and Actor.ADMIN in kinds:
         kinds.add(Actor.OFFICER)
     if member.id == ticket.reporter_id:
         kinds.add(Actor.REPORTER)
@@ -363,6 +405,7 @@ async def file_ticket(
     if department is not None:
         ticket.department_id = department.id
         ticket.state = S.DISPATCHED
+        ticket.admins_stand_in = not await department_online(session, department.id)
         events.append(new_event(ticket, "dispatch", None, now, S.SUBMITTED, department.name))
     session.add_all(events)
     await session.flush()
@@ -381,8 +424,12 @@ async def transition(
     department: Department | None = None,
     rating: Rating | None = None,
     target: Ticket | None = None,
+    category: str | None = None,
 ) -> TicketEvent:
-    """Take `action` on `ticket` if the table allows it from its state and for this actor."""
+    """Take `action` on `ticket` if the table allows it from its state and for this actor.
+
+    `route` may change the category (`category`); its deadlines then start again from now.
+    """
     rule = ACTIONS.get(action)
     if rule is None:
         raise TicketError("unknown_action", action=action)
@@ -398,9 +445,9 @@ async def transition(
     if action == "route":
         if department is None:
             raise TicketError("department_required")
-        ticket.department_id = department.id
-        ticket.department = department
-        note = f"{department.name}" + (f"：{note}" if note else "")
+        note = await _dispatch_again(session, ticket, department, category, now) + (
+            f"：{note}" if note else ""
+        )
     elif action == "sign":
         ticket.signed_at = now
     elif action == "resolve":
@@ -415,6 +462,8 @@ async def transition(
             ticket.resolved_at = None
     elif action == "merge":
         await _merge_into(session, ticket, target, now)
+    elif action == "withdraw" and not may_withdraw(ticket):
+        raise TicketError("cosigned")
     ticket.state = after
     if after in FINAL_STATES:
         ticket.closed_at = now
@@ -422,6 +471,35 @@ async def transition(
     session.add(event)
     await session.flush()
     return event
+
+
+async def _dispatch_again(
+    session: AsyncSession,
+    ticket: Ticket,
+    department: Department,
+    category: str | None,
+    now: datetime,
+) -> str:
+    """Route to `department`, maybe as another category; the deadlines restart from now.
+    Returns the event's note: the department, and the new category when it changed."""
+    note = department.name
+    if category is not None and category != ticket.category:
+        rule = rule_for(category)
+        ticket.category, ticket.committee = rule.category, rule.committee
+        note += f"，分类改为{category_label(rule.category)}"
+    rule = rule_for(ticket.category)
+    ticket.department_id = department.id
+    ticket.department = department
+    ticket.admins_stand_in = not await department_online(session, department.id)
+    ticket.sign_due_at = add_working_days(now, rule.sign_working_days)
+    ticket.resolve_due_at = now + timedelta(days=rule.resolve_days)
+    ticket.sign_escalated_at = ticket.resolve_escalated_at = None
+    return note
+
+
+def may_withdraw(ticket: Ticket) -> bool:
+    """The filer takes a ticket back only while nobody else stands behind it (附议, 合并)."""
+    return len(set(ticket.reporter_member_ids())) <= 1
 
 
 def may_merge_into(ticket: Ticket, target: Ticket | None) -> bool:
@@ -446,6 +524,7 @@ async def _merge_into(
                 )
             )
     ticket.merged_into_id = target.id
+    ticket.merged_into = target
     session.add(
         TicketEvent(
             ticket_id=target.id,
@@ -555,6 +634,17 @@ async def officer_ids(session: AsyncSession, department_id: int | None) -> list[
     return sorted(set((await session.execute(stmt)).scalars()))
 
 
+async def department_online(session: AsyncSession, department_id: int) -> bool:
+    """Whether an officer of the department uses the bot (a bound, reachable account)."""
+    return bool(await reachable_ids(session, await officer_ids(session, department_id)))
+
+
+async def offline_departments(session: AsyncSession) -> set[int]:
+    """Departments without an officer using the bot: tickets sent there reach nobody."""
+    departments = list(await session.scalars(select(Department.id)))
+    return {d for d in departments if not await department_online(session, d)}
+
+
 async def admin_ids(
     session: AsyncSession, alliance_id: int | None, *, supers: str = "always"
 ) -> list[int]:
@@ -583,6 +673,10 @@ async def audience_ids(*, session: AsyncSession, ticket: Ticket, audience: Audie
             return ticket.reporter_member_ids()
         case Audience.FILER:
             return [ticket.reporter_id]
+        case Audience.STAND_INS:
+            if not ticket.admins_stand_in:
+                return []
+            return await admin_ids(session, ticket.alliance_id, supers="fallback")
 
 
 async def told(

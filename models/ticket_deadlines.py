@@ -1,8 +1,8 @@
 """Ticket deadlines: working days, the reminder lead times, what is due for a reminder or
 overdue, and 督办 (escalation) recorded once per deadline.
 
-Both deadlines count from submission (`file_ticket` sets them), so re-routing never resets
-the clock.
+Both deadlines count from the latest dispatch: `file_ticket` sets them at submission, and
+routing the ticket again (改派, possibly as another category) starts them over from then.
 """
 
 from __future__ import annotations
@@ -17,6 +17,17 @@ from models.ticket import TicketState as S
 
 REMIND_BEFORE_SIGN = timedelta(hours=4)
 REMIND_BEFORE_RESOLVE = timedelta(days=1)
+
+
+def late_deadlines(ticket: Ticket, now: datetime) -> list[str]:
+    """The deadlines of an open ticket that have passed: 'sign', 'resolve' (none when closed);
+    the same rule as `overdue`, for one ticket."""
+    late = []
+    if ticket.state in UNSIGNED_STATES and ticket.sign_due_at <= now:
+        late.append("sign")
+    if ticket.state in OPEN_STATES and ticket.resolve_due_at <= now:
+        late.append("resolve")
+    return late
 
 
 async def due_for_reminder(session: AsyncSession, now: datetime) -> list[tuple[Ticket, str]]:

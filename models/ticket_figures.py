@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from models.scope import Scope
-from models.ticket import Rating, Ticket, TicketState
+from models.ticket import UNCOUNTED_STATES, Rating, Ticket, TicketState
 
 
 @dataclass
@@ -40,7 +40,7 @@ async def ticket_figures(session: AsyncSession, scope: Scope = Scope.COUNTY) -> 
         figures.by_department[t.department.name if t.department else "待分派"] += 1
         if t.rating:
             figures.ratings[t.rating] += 1
-    counted = [t for t in tickets if t.state not in (TicketState.REJECTED, TicketState.MERGED)]
+    counted = [t for t in tickets if t.state not in UNCOUNTED_STATES]
     done = [t for t in counted if t.state in (TicketState.RESOLVED, TicketState.CLOSED)]
     if counted:
         figures.resolution_rate = len(done) / len(counted)

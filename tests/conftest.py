@@ -144,6 +144,15 @@ def live_demo_settings(templates: dict[str, str], tmp_path: Path) -> Iterator[Se
     use_settings(None)
 
 
+@pytest.fixture(autouse=True)
+def private_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Files the bot sends go to this test's own folder (handlers.files)."""
+    import handlers.files
+
+    monkeypatch.setattr(handlers.files, "BASE", tmp_path)
+    return handlers.files.folder()
+
+
 @pytest.fixture
 def clock() -> FrozenClock:
     return FrozenClock(START)

@@ -80,5 +80,5 @@ def test_host_code_then_member_checks_in(tmp_path: Path) -> None:
     printed = run_bot(["export", "attendance", str(sheet)], env)
     assert printed.startswith("已导出 ")
     rows = list(load_workbook(sheet).active.iter_rows(values_only=True))  # type: ignore[union-attr]
-    present = [r for r in rows if r[0] == PARTY_DAY and r[5] == "是"]
+    present = [r for r in rows if r[0] == PARTY_DAY and r[6] == "是"]  # 是否签到
     assert len(present) == 3

@@ -39,4 +39,4 @@ def test_member_asks_a_cold_chain_partner_and_the_host_accepts(env: dict[str, st
     assert any(line.startswith("已同意对接，已通知 ") for line in lines)
     told = next(line for line in lines if line.startswith(">> member: "))
     assert "已同意您对“冷链物流肉制品专线”的对接请求" in told
-    assert lines[-1] == "· 我 → 冷链物流肉制品专线（砖埠和信食品有限公司）：已同意"
+    assert lines[-1] == "1. 我 → 冷链物流肉制品专线（砖埠和信食品有限公司）：已同意"

@@ -8,7 +8,7 @@ of the host's alliance is on 12月04日 09:00-11:00.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from openpyxl import load_workbook
@@ -258,10 +258,25 @@ async def test_attendance_lists_who_came_how_and_the_rate(chat: Chat) -> None:
     assert "另有流动党员 1 人参加。" in lines
     assert any(line.startswith("未签到（28 人）：") for line in lines)
     assert sheet.file is not None and Path(sheet.file).exists()
-    rows = list(load_workbook(sheet.file).active.iter_rows(values_only=True))  # type: ignore[union-attr]
-    assert rows[0][:6] == ("活动", "联盟", "开始时间", "姓名", "所在单位", "是否签到")
+    assert Path(sheet.file).name == f"签到表-{PARTY_DAY}-20261201-0850.xlsx"
+    book = load_workbook(sheet.file).active
+    assert book is not None and book.freeze_panes == "A2"
+    rows = list(book.iter_rows(values_only=True))
+    assert rows[0] == (
+        "活动", "联盟", "开始时间", "姓名", "手机号", "所在单位", "是否签到", "签到方式",
+        "签到时间", "备注",
+    )  # fmt: skip
     assert len(rows) == 1 + 3 + 28
-    assert [r[5] for r in rows[1:4]] == ["是", "是", "是"]
+    # The sheet says what the chat said: who came, how, when (real local times).
+    came = [line.split(" ") for line in lines[2:5]]  # ✅ 姓名 09:00 签到码
+    assert [(r[3], r[6], r[7]) for r in rows[1:4]] == [
+        (name, "是", how.split("（")[0]) for _, name, _, how in came
+    ]
+    assert rows[1][2] == datetime(2026, 12, 1, 8, 50) and rows[1][8] == datetime(2026, 12, 1, 9)
+    assert [r[9] for r in rows[1:4]] == [None, "流动党员（外联盟）", None]
+    absent = next(line for line in lines if line.startswith("未签到（28 人）："))
+    assert [r[3] for r in rows[4:]] == absent.split("：", 1)[1].split("、")
+    assert {r[6] for r in rows[4:]} == {"否"}
     assert (await chat.say("member", "/attendance"))[0].startswith(
         "抱歉，“签到情况”只对支部书记开放"
     )

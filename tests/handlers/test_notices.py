@@ -67,9 +67,14 @@ async def test_admin_notices_one_alliance_and_sees_the_figures(chat: Chat) -> No
         "发送失败：0",
         "无法送达：27",
         "已确认收到：1",
-        "未确认（29 人）：" + lines[6].split("：", 1)[1],
+        "未确认（29 人）：",
     ]
-    assert len(lines[6].split("：", 1)[1].split("、")) == 29
+    # Those it reached but who did not answer apart from those it never reached.
+    ignored, unreached = lines[7], lines[8]
+    assert ignored.startswith("· 已送达未确认（2 人，可提醒）：")
+    assert len(ignored.split("：", 1)[1].split("、")) == 2
+    assert unreached.startswith("· 未绑定或无法送达（27 人，需先绑定）：")
+    assert len(unreached.split("：", 1)[1].split("、")) == 27
     assert await _count(chat, OutboxMessage, OutboxMessage.ref_id == 3) == 30
 
 
@@ -90,17 +95,28 @@ async def test_the_member_who_acknowledged_is_not_listed(chat: Chat) -> None:
             .where(Member.identities.any(user_key="host"))
         )
     [stats] = await chat.say("admin", "/noticestats 3")
-    waiting = stats.splitlines()[-1].split("：", 1)[1].split("、")
-    assert member_name not in waiting and host_name in waiting
+    ignored = stats.splitlines()[7]
+    assert ignored.startswith("· 已送达未确认（2 人，可提醒）：")
+    assert member_name not in stats and host_name in ignored
 
 
-async def test_notices_lists_unread_first_marked_and_acks_from_the_list(chat: Chat) -> None:
-    [listing] = await chat.say("member", "/notices")
-    assert listing.startswith("📬 最近的通知：\n#2 ")
-    assert "🔴未读" in listing
-    assert await chat.press("member", "收到 #2") == ["已确认收到通知 #2，谢谢！"]
+async def test_notices_lists_unread_marked_and_acks_only_after_the_full_text(
+    chat: Chat,
+) -> None:
+    [listing] = await chat.replies("member", "/notices")
+    assert listing.text.startswith("📬 我的通知（1 条，未读 1 条）：\n#2 ")
+    assert "🔴未读" in listing.text and listing.text.endswith("点“查看”阅读全文并确认收到。")
+    assert [b.label for b in listing.buttons] == ["查看 #2"]  # no 收到 on a 30-character line
+    [full] = await chat.press("member", "查看 #2")
+    assert full == (
+        "📢 通知 #2（" + full.split("（", 1)[1].split("，", 1)[0] + "，11月29日 09:00）\n"
+        "本季度党建联席会议定于下周三下午在轮值主席单位召开，请各成员单位书记参加。\n"
+        "🔴 您还没有确认收到，读完请点“收到”。"
+    )
+    assert await chat.press("member", "收到") == ["已确认收到通知 #2，谢谢！"]
     [listing] = await chat.say("member", "通知")
     assert "✅已收到" in listing and "🔴未读" not in listing
+    assert (await chat.say("member", "通知 2"))[0].endswith("✅ 您已于 12月01日 09:00 确认收到。")
 
 
 async def test_a_pressed_ack_counts_only_for_a_recipient(chat: Chat) -> None:

@@ -218,8 +218,69 @@ async def test_a_provider_without_a_chat_contact_is_called_directly(chat: Chat) 
         )
     await chat.say("member", "资源 知识产权")
     assert await chat.press("member", "我要对接 1") == [
-        "✅ 已记录您对“知识产权托管服务”的对接请求。对方暂未开通线上对接，请直接联系："
-        "钱律师 0539-1234567"
+        "✅ 已记录您对“知识产权托管服务”的对接请求。“县知识产权服务中心”的联系人暂未使用红盟助手，"
+        "请直接联系：钱律师 0539-1234567"
     ]
     async with chat.app.sessionmaker() as session:
-        assert await session.scalar(select(MatchRequest.state)) == MatchState.REQUESTED
+        assert await session.scalar(select(MatchRequest.state)) == MatchState.REFERRED
+
+
+async def test_a_contact_who_is_not_bound_gives_the_phone_and_the_request_is_handed_over(
+    chat: Chat,
+) -> None:
+    async with chat.app.sessionmaker() as session:
+        resource = await session.scalar(
+            select(Resource).where(Resource.title == "冷链物流城市配送")
+        )
+        assert resource is not None and resource.contact_member_id is not None
+        contact = await session.get(Member, resource.contact_member_id)
+        assert contact is not None and contact.phone
+    await chat.say("member", "资源 冷链物流城市配送")
+    [asked] = await chat.press("member", "我要对接 1")
+    assert asked == (
+        "✅ 已记录您对“冷链物流城市配送”的对接请求。"
+        f"“{resource.provider}”的联系人暂未使用红盟助手，"
+        f"请直接联系：{contact.name} {contact.phone}"
+    )
+    await chat.say("member", "资源 冷链物流城市配送")
+    assert await chat.press("member", "我要对接 1") == [
+        "您已记录过这条资源的对接请求，对方暂未使用红盟助手，请直接联系："
+        f"{contact.name} {contact.phone}"
+    ]
+    [mine] = await chat.say("member", "我的对接")
+    assert mine == (
+        "🤝 我的对接（1 条）：\n"
+        f"1. 我 → 冷链物流城市配送（{resource.provider}）：已转线下联系，请直接联系 "
+        f"{contact.name} {contact.phone}"
+    )
+    async with chat.app.sessionmaker() as session:
+        match = await session.scalar(select(MatchRequest))
+        assert match is not None and match.state == MatchState.REFERRED
+        assert match.decided_at == chat.app.clock.now()
+
+
+async def test_the_contact_answers_from_my_matches(chat: Chat) -> None:
+    for title in ("冷链物流干线运输", "冷链物流肉制品专线"):
+        await chat.say("member", f"资源 {title}")
+        await chat.press("member", "我要对接 1")
+    member = await _name(chat, "member")
+    async with chat.app.sessionmaker() as session:
+        phone = await session.scalar(
+            select(Member.phone).where(Member.identities.any(user_key="member"))
+        )
+    [mine] = await chat.replies("host", "我的对接")
+    unit = mine.text.split("（", 2)[2].split("，", 1)[0]
+    assert mine.text == (
+        "🤝 我的对接（2 条）：\n"
+        f"1. {member}（{unit}，{phone}）→ 冷链物流肉制品专线：待您回复\n"
+        f"2. {member}（{unit}，{phone}）→ 冷链物流干线运输：待您回复\n"
+        "有 2 条请求等您答复，点下面的按钮同意或婉拒。"
+    )
+    assert [b.label for b in mine.buttons] == ["同意 1", "婉拒 1", "同意 2", "婉拒 2"]
+    [done] = await chat.press("host", "婉拒 2")
+    assert done == f"已婉拒，已告知 {member}。"
+    assert "暂时无法对接“冷链物流干线运输”" in chat.received("member")[-1]
+    [mine] = await chat.replies("host", "我的对接")
+    assert [b.label for b in mine.buttons] == ["同意 1", "婉拒 1"]
+    assert "2. " in mine.text and "冷链物流干线运输：已婉拒" in mine.text
+    assert (await chat.say("host", "同意 1"))[0].startswith("已同意对接，已通知 ")

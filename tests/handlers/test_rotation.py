@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import select
@@ -9,7 +10,7 @@ from sqlalchemy import select
 from bot.core.clock import FrozenClock, local_datetime
 from bot.scheduler import run_all
 from handlers import SWEEPS
-from models.member import Identity, Member
+from models.member import Identity, InviteCode, Member
 from models.org import Alliance, Unit
 from models.rotation import RotationOverride, RotationPlan, SwapRequest, SwapStatus, unit_secretary
 from tests.fakes import Chat
@@ -177,3 +178,64 @@ async def test_rotation_as_an_ics_file(chat: Chat) -> None:
     text = Path(ics.file).read_bytes().decode("utf-8")
     assert text.startswith("BEGIN:VCALENDAR\r\n") and text.count("BEGIN:VEVENT") == 12
     assert "DTSTART;VALUE=DATE:20261201\r\nDTEND;VALUE=DATE:20270101" in text
+
+
+async def test_a_swap_to_an_unbound_secretary_goes_to_the_admin_then_to_the_secretary(
+    chat: Chat,
+) -> None:
+    _, names = await food_plan(chat)
+    async with chat.app.sessionmaker() as session, session.begin():
+        unit = await session.scalar(select(Unit).where(Unit.name == names[1]))
+        assert unit is not None
+        secretary = await unit_secretary(session, unit.id)
+        assert secretary is not None
+        session.add(
+            InviteCode(
+                code="24681357",
+                member_id=secretary.id,
+                expires_at=chat.app.clock.now() + timedelta(days=7),
+            )
+        )
+        admin_name = await session.scalar(
+            select(Member.name).where(Member.identities.any(user_key="alliance_admin"))
+        )
+    await chat.replies("host", "/rotation")
+    await chat.press("host", "🔁 申请换班")
+    assert await chat.press("host", f"2027年1月 {names[1]}") == [
+        f"{names[1]} 的书记还没有使用红盟助手，收不到换班申请。已转联盟管理员（{admin_name}）"
+        "联系该单位代为答复；书记绑定后也会收到。结果会通知您。"
+    ]
+    assert chat.received("alliance_admin")[-1] == (
+        f"🔁 {names[0]} 想用它的 2026年12月 与 {names[1]} 的 2027年1月 交换轮值，"
+        f"但{names[1]} 的书记还没有绑定红盟助手。请联系该单位后代为答复："
+    )
+    # The secretary binds later and gets the request that waited for them.
+    [bound] = await chat.say("next_host", "绑定 24681357")
+    assert bound.startswith("绑定成功！")
+    invite = f"{names[0]} 想用它的 2026年12月 与贵单位的 2027年1月 交换轮值，是否同意？"
+    assert chat.received("next_host") == [invite]
+    await chat.say("next_host", "/cancel")
+    assert chat.received("next_host") == [invite]  # sent once
+    done = f"换班已生效：{names[1]} 承办 2026年12月，{names[0]} 承办 2027年1月。"
+    assert await chat.press_received("next_host", "同意") == [done]
+    assert chat.received("host")[-1] == done
+    # The admin's copy is answered already.
+    assert await chat.press_received("alliance_admin", "拒绝") == ["这个换班申请已经处理过了。"]
+
+
+async def test_the_admin_answers_for_a_unit_nobody_can_reach(chat: Chat) -> None:
+    _, names = await food_plan(chat)
+    await chat.replies("host", "/rotation")
+    await chat.press("host", "🔁 申请换班")
+    await chat.press("host", f"2027年1月 {names[1]}")
+    done = f"换班已生效：{names[1]} 承办 2026年12月，{names[0]} 承办 2027年1月。"
+    assert await chat.press_received("alliance_admin", "同意") == [done]
+    assert chat.received("host")[-1] == done
+    # An override for an unbound secretary says that nobody was told.
+    await chat.replies("alliance_admin", "/rotation")
+    await chat.press("alliance_admin", "✏️ 调整轮值")
+    await chat.press("alliance_admin", f"2027年2月 {names[2]}")
+    assert await chat.press("alliance_admin", names[3]) == [
+        f"已调整：2027年2月 由 {names[3]} 承办。\n"
+        "⚠️ 该单位书记还没有使用红盟助手，未能通知到，请电话告知。"
+    ]

@@ -31,7 +31,9 @@ async def _outbox_count(chat: Chat) -> int:
         return int(await session.scalar(select(func.count()).select_from(OutboxMessage)) or 0)
 
 
-async def test_return_then_reroute_moves_the_ticket_to_another_department(chat: Chat) -> None:
+async def test_return_then_reroute_moves_the_ticket_to_another_department(
+    chat: Chat, clock: FrozenClock
+) -> None:
     number = await file(chat, "member", COMPLAINT)
     assert await chat.press_received("officer_tax", "退回") == [
         "请输入退回理由（为什么不属于本部门）："
@@ -56,18 +58,57 @@ async def test_return_then_reroute_moves_the_ticket_to_another_department(chat: 
         f"↩️ 县税务局退回了 {number}。理由：实为银行授信问题\n请重新分派。"
     )
     assert chat.received("member")[-1] == f"↩️ {number} 正在重新分派，请耐心等待。"
+    clock.advance(hours=3)
     [choose] = await chat.press_received("alliance_admin", "改派")
     assert choose == f"请选择 {number} 的承办部门："
-    assert await chat.press("alliance_admin", "县地方金融服务中心") == [
-        f"已将 {number} 派至县地方金融服务中心。"
+    # Departments without an officer using the bot are flagged.
+    labels = [b.label for b in chat.last["alliance_admin"]]
+    assert labels[:3] == [
+        "县税务局",
+        "县人力资源和社会保障局（⚠️无干部在线）",
+        "县地方金融服务中心（⚠️无干部在线）",
+    ]
+    assert await chat.press("alliance_admin", "县地方金融服务中心（⚠️无干部在线）") == [
+        "改派至县地方金融服务中心：时限从现在重新计算。\n"
+        "分类还是“税务发票”吗？点当前分类即不改，或点选新的分类："
+    ]
+    assert [b.label for b in chat.last["alliance_admin"]][:2] == ["✅ 税务发票", "融资贷款"]
+    assert await chat.press("alliance_admin", "融资贷款") == [
+        f"已将 {number} 派至县地方金融服务中心（融资贷款），新时限：12月02日 12:00 前签收，"
+        "12月08日 12:00 前办结。\n"
+        "⚠️ 县地方金融服务中心还没有干部使用红盟助手，工单由您跟进：请联系部门线下办理"
+        "（可代部门签收、记录进展、办结），或再改派。"
     ]
     assert chat.received("member")[-1] == f"📮 {number} 已转县地方金融服务中心办理。"
     assert await chat.say("officer_tax", f"/tickets {number}") == [NOT_FOUND]
     ticket = await _ticket(chat, number)
-    assert ticket.state == TicketState.DISPATCHED
+    assert (ticket.state, ticket.category, ticket.committee) == (
+        TicketState.DISPATCHED,
+        "finance",
+        "红盟金融",
+    )
+    assert ticket.admins_stand_in
     assert [e[0] for e in await _events(chat, number)][-2:] == ["return", "route"]
-    # The clock keeps running from submission.
-    assert ticket.sign_due_at == local_datetime(2026, 12, 2, 9)
+    # The deadlines start again from the new dispatch.
+    assert ticket.sign_due_at == local_datetime(2026, 12, 2, 12)
+    assert ticket.resolve_due_at == local_datetime(2026, 12, 8, 12)
+    [detail] = await chat.say("alliance_admin", f"/tickets {number}")
+    assert "承办：县地方金融服务中心（⚠️该部门无干部在线，由联盟管理员代办）" in detail
+    assert "改派" not in detail and "县地方金融服务中心，分类改为融资贷款" in detail
+    # Standing in for the department, the admin signs and records progress for it.
+    assert [b.label for b in chat.last["alliance_admin"]] == [
+        "分派",
+        "签收",
+        "不予受理",
+        "合并",
+    ]
+    assert await chat.press("alliance_admin", "签收") == [
+        f"已代县地方金融服务中心签收 {number}，反映人已收到通知。"
+        "请联系部门办理，进展可在这里记录。"
+    ]
+    assert chat.received("member")[-1] == (
+        f"✅ 您反映的 {number} 已由县地方金融服务中心签收（部门报到），正在办理。"
+    )
 
 
 async def test_admin_rejects_with_a_reason_and_may_not_sign(chat: Chat) -> None:
@@ -107,9 +148,9 @@ async def test_merge_into_an_earlier_ticket_adds_the_reporter(chat: Chat) -> Non
     assert await chat.press("alliance_admin", "确认合并") == [
         f"{second} 已并入 {first}，反映人已加入该工单。"
     ]
-    assert (
-        chat.received("host")[-1]
-        == f"{second} 与更早反映的同一问题合并办理。说明：同一问题，一并办理"
+    assert chat.received("host")[-1] == (
+        f"{second} 已并入 {first}（更早反映的同一问题）合并办理，进展请查看 {first}。"
+        "说明：同一问题，一并办理"
     )
     [hosts] = await chat.say("host", f"/myreports {first}")
     assert COMPLAINT in hosts  # host now co-reports the earlier ticket
@@ -134,10 +175,18 @@ async def test_unsatisfied_reopens_and_tells_officer_and_admin(chat: Chat) -> No
     await chat.press("officer_tax", "办结")
     await chat.say("officer_tax", "已处理")
     await chat.press("officer_tax", "确认办结")
+    told_before = len(chat.received("officer_tax"))
     assert await chat.press_received("member", "不满意") == [
+        "很抱歉没让您满意。请说说哪里不满意（会转给承办部门继续办理），或点“跳过”："
+    ]
+    assert len(chat.received("officer_tax")) == told_before  # nothing is sent yet
+    assert await chat.say("member", "发票还是开不出来，只是教了操作") == [
         f"很抱歉没让您满意，{number} 已重新打开，承办部门会继续办理。"
     ]
-    reopened = f"⚠️ {number} 评价不满意，已重新打开，请继续办理。"
+    reopened = (
+        f"⚠️ {number} 评价不满意，已重新打开，请继续办理。\n"
+        "不满意的原因：发票还是开不出来，只是教了操作"
+    )
     assert chat.received("officer_tax")[-1] == reopened
     assert chat.received("alliance_admin")[-1] == reopened
     ticket = await _ticket(chat, number)
@@ -194,12 +243,20 @@ async def test_deadlines_remind_escalate_and_digest_once(chat: Chat, clock: Froz
     clock.set(local_datetime(2026, 12, 2, 9, 1))
     await _sweep(chat, clock)
     await _sweep(chat, clock)
-    escalated = f"🚨 督办：{number}（县税务局）超过签收时限 12月02日 09:00，仍未签收。"
-    assert _about(chat, "alliance_admin", f"督办：{number}") == [escalated]
-    assert _about(chat, "admin", f"督办：{number}") == [escalated]
+    # Three tickets passed a deadline: each admin gets one message listing them all.
+    [escalated] = _about(chat, "alliance_admin", "🚨")
+    assert escalated.splitlines() == [
+        "🚨 督办：3 件工单超时：",
+        "1. WT-2026-0001（县地方金融服务中心）超过签收时限 12月02日 07:00，仍未签收",
+        "2. WT-2026-0004（待分派）超过签收时限 12月02日 06:00，仍未签收",
+        f"3. {number}（县税务局）超过签收时限 12月02日 09:00，仍未签收",
+    ]
+    assert _about(chat, "admin", "🚨") == [escalated]
+    # The officer has one of them: the single message.
     assert _about(chat, "officer_tax", "🚨") == [
         f"🚨 {number} 已超时（12月02日 09:00），已报联盟和县级督办，请尽快办理。"
     ]
+    assert await chat.press_received("alliance_admin", "WT-2026-0001") != [NOT_FOUND]
     [digest] = _about(chat, "alliance_admin", "📋")
     assert digest.startswith("📋 12月02日 超时工单 3 件：")
     assert number in digest and "WT-2026-0001" in digest
@@ -225,9 +282,8 @@ async def test_deadlines_remind_escalate_and_digest_once(chat: Chat, clock: Froz
     clock.set(local_datetime(2026, 12, 8, 9, 0))
     await _sweep(chat, clock)
     await _sweep(chat, clock)
-    assert _about(chat, "admin", f"{number}（县税务局）超过办结时限") == [
-        f"🚨 督办：{number}（县税务局）超过办结时限 12月08日 09:00，仍未办结。"
-    ]
+    [late] = _about(chat, "admin", f"{number}（县税务局）超过办结时限")
+    assert f"{number}（县税务局）超过办结时限 12月08日 09:00，仍未办结" in late
 
 
 async def test_a_crash_after_notifying_keeps_neither_the_change_nor_the_message(
@@ -329,6 +385,7 @@ async def test_history_shows_the_rating(chat: Chat) -> None:
     await chat.say("officer_tax", "已处理")
     await chat.press("officer_tax", "确认办结")
     await chat.press_received("member", "不满意")
+    await chat.press("member", "跳过")
     [detail] = await chat.say("member", f"/myreports {number}")
     assert detail.splitlines()[-1].endswith("评价：不满意，重新办理")
     assert "评价：不满意" in detail.splitlines()

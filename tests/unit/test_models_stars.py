@@ -132,3 +132,60 @@ async def test_host_unit_outscores_a_unit_that_stayed_away(chat: Chat, clock: Fr
     assert any(line.endswith("★☆☆☆☆ 30 分") for line in lines)
     [county] = await chat.say("admin", "/ranking")
     assert county.startswith("🏅 品牌排行 · 2026 年 12 月（全县）")
+
+
+async def test_the_first_days_of_a_month_show_the_last_month(
+    chat: Chat, clock: FrozenClock
+) -> None:
+    """On 1 December at 09:00 nothing of December has been held yet: November is ranked."""
+    [early] = await chat.say("host", "品牌排行")
+    assert early.splitlines()[:2] == [
+        "🏅 品牌排行 · 2026 年 11 月（本联盟）",
+        "本月还没有已举办的活动，先显示上月的排行。",
+    ]
+    clock.set(local_datetime(2026, 12, 1, 11, 30))  # the party day has ended
+    [later] = await chat.say("host", "品牌排行")
+    assert later.splitlines()[0] == "🏅 品牌排行 · 2026 年 12 月（本联盟）"
+    assert "上月" not in later
+
+
+async def test_a_turn_still_running_is_not_held_against_its_unit(
+    chat: Chat, clock: FrozenClock
+) -> None:
+    """January is B's turn. On 10 January B has not hosted yet (A held an activity): B gets the
+    neutral 15, not 0; judged after January ends, B's missed turn counts (0)."""
+    async with chat.app.sessionmaker() as session, session.begin():
+        host = await _console(session, "host")
+        a = host.home_unit_id
+        plan = await get_plan(session, min(await _alliances(session, a)))
+        assert plan is not None
+        b = int(plan.unit_ids[1])
+        session.add(
+            Activity(
+                alliance_id=plan.alliance_id,
+                host_unit_id=a,
+                title="一月读书会",
+                starts_at=local_datetime(2027, 1, 3, 9),
+                ends_at=local_datetime(2027, 1, 3, 11),
+            )
+        )
+        await session.flush()
+        scope = Scope.of([plan.alliance_id])
+        running = {
+            s.unit_id: s for s in await monthly_scores(session, scope, local_datetime(2027, 1, 10))
+        }
+        judged = {
+            s.unit_id: s
+            for s in await monthly_scores(
+                session, scope, local_datetime(2027, 2, 5), month=local_datetime(2027, 1, 10)
+            )
+        }
+    assert running[b].hosting == 15 and running[a].hosting == 30
+    assert judged[b].hosting == 0
+
+
+async def _alliances(session, unit_id: int) -> set[int]:  # type: ignore[no-untyped-def]
+    rows = await session.execute(
+        select(Membership.alliance_id).where(Membership.unit_id == unit_id)
+    )
+    return set(rows.scalars())
