@@ -46,6 +46,7 @@ QUESTION_RE = re.compile(r"怎么|如何|在哪|哪里|哪儿|能不能|可以.*
 FREE_TEXT_LEAVE_MAX = 20
 SHORT_CANCEL = 8  # 不想弄了, 我不报了: short enough not to be a note
 NEVER_LEAVE_FOR = frozenset({"unknown", "smalltalk"})
+STEP_NUMBER = re.compile(r"\W*\d{1,5}\W*")  # a count, a time (1430) or an amount
 LABEL_STRIP = re.compile(r"[\s\W_]+|^我要|^我想")
 RECENT_BUTTONS = timedelta(minutes=30)
 NAVIGATION = frozenset({"下一页", "上一页"})
@@ -276,8 +277,8 @@ class Router:
 
     def _clearly_other(self, text: str, route: Route, step: Step) -> Target | None:
         """A message in a dialog that the NLU reads, with confidence, as another feature."""
-        if not text:
-            return None
+        if not text or STEP_NUMBER.fullmatch(text):
+            return None  # 1430, 0005, 12: a number typed in a dialog answers its step
         parsed = self.nlu(text)
         other = self.by_intent.get(parsed.intent)
         question = bool(len(text) <= FREE_TEXT_LEAVE_MAX and QUESTION_RE.search(text))

@@ -44,7 +44,10 @@ FIRST_STEPS: Sequence[tuple[Role, tuple[str, ...]]] = (
     (Role.MEMBER, ("checkin", "report", "resources")),
 )
 
-GREETING = re.compile(r"你好|您好|早|午安|晚上好|下午好|哈喽|hello|hi\b|在吗|在不在|喂", re.I)
+GREETING = re.compile(
+    r"你好|您好|早|午安|晚上好|下午好|哈喽|hello|hi\b|在吗|在么|在不在|有人吗|有人在|喂", re.I
+)
+WHAT_IS = re.compile(r"干嘛|干什么|做什么|是什么|有什么用|能做|会做|怎么用|咋用|你是谁|是谁")
 THANKS = re.compile(r"谢|辛苦|感谢|thank|3q", re.I)
 BYE = re.compile(r"再见|拜拜|晚安|886|bye", re.I)
 LAUGH = re.compile(r"^[哈呵嘿😂🤣😄]+")
@@ -60,6 +63,8 @@ async def start(ctx: Context) -> list[Reply]:
 
 async def show_help(ctx: Context, unknown: bool = False) -> list[Reply]:
     """What the sender may do, grouped by what they do; a short "try this" for unknown text."""
+    if unknown and WHAT_IS.search(ctx.incoming.text):
+        return await start(ctx)
     if unknown:
         return [Reply(f"{NOT_UNDERSTOOD}{TRY.format(examples=_suggestions(ctx))}")]
     groups: dict[str, list[str]] = {}
@@ -103,6 +108,8 @@ async def smalltalk(ctx: Context) -> list[Reply]:
     if ACK_WORDS.search(text) and ctx.member is not None:
         return await ack_latest(ctx, quiet=True)  # 好的收到 after a notice acknowledges it
     name = ctx.member.name if ctx.member else ""
+    if WHAT_IS.search(text):
+        return await start(ctx)  # 这个是干嘛的 deserves what the bot is, not a bare hello
     if THANKS.search(text):
         line = "不客气，有事随时找我 😊"
     elif BYE.search(text):

@@ -43,6 +43,9 @@ class Parse:
         return {"intent": self.intent, "slots": self.slots}
 
 
+BARE_TICKET = re.compile(r"\W*(?:wt\s*-?\s*)?(\d{4})\W*", re.I)
+
+
 def parse(text: str) -> Parse:
     """The intent of one message, with its slots (alternatives when unsure)."""
     text = head(text)
@@ -50,6 +53,9 @@ def parse(text: str) -> Parse:
         # Only emoji (👍, 😂): a reaction, answered as small talk; only punctuation: nothing.
         symbols = any(unicodedata.category(c) == "So" for c in text)
         return Parse("smalltalk" if symbols else "unknown", {}, confidence=0.0)
+    if bare := BARE_TICKET.fullmatch(text):
+        # 0005 alone is a ticket number (codes have 6 digits, invites 8): show that ticket.
+        return Parse("my_reports", {"ticket": bare.group(1)}, confidence=1.0)
     likely = _model().probabilities(intent_features(text))
     ranked = sorted(likely, key=lambda label: (-likely[label], LABELS.index(label)))
     best, top = ranked[0], likely[ranked[0]]

@@ -118,6 +118,31 @@ async def test_ticket_numbers_typed_loosely_are_found(chat: Chat) -> None:
         assert detail.startswith(f"📋 {number}"), typed
 
 
+async def test_a_ticket_number_alone_shows_that_ticket_and_answers_a_step_as_a_number(
+    chat: Chat,
+) -> None:
+    number = await file(chat, "member", COMPLAINT)
+    seq = number.split("-")[2]
+    wide = seq.translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    for typed in (seq, wide, f"WT{seq}"):
+        [detail] = await chat.say("member", typed)
+        assert detail.startswith(f"📋 {number}"), typed
+    assert await chat.say("mobile", seq) == ["没有找到这个工单，或您无权查看。"]
+    # In a dialog a bare number is the step's answer, not a ticket number.
+    await chat.say("member", "签到")
+    assert await chat.say("member", seq) == [f"签到码是 6 位数字，请核对后重新发送。{LEAVE}"]
+
+
+async def test_asking_what_the_bot_is_explains_it(chat: Chat) -> None:
+    [unbound] = await chat.say("newcomer", "在吗 这个是干嘛的")
+    assert unbound.startswith("您好，这里是红盟助手") and "绑定 邀请码" in unbound
+    [hello] = await chat.say("newcomer", "有人吗")
+    assert "有什么可以帮您" in hello
+    replies = await chat.say("member", "这个是干嘛的")
+    assert replies[0].startswith("您好，这里是红盟助手") and "欢迎回来" in replies[0]
+    assert "【活动与签到】" in replies[1]
+
+
 # --- what a button says can be typed ------------------------------------------------------
 
 
