@@ -96,10 +96,10 @@ def _database(templates: dict[str, str], tmp_path: Path, kind: str) -> Settings:
     if ON_POSTGRES:
         url = _pg_url("run")
         _pg_recreate(url, template=_pg_name(templates[kind]))
-        return make_settings(url)
+        return make_settings(url, FILES_DIR=str(tmp_path / "files"))
     path = tmp_path / "test.db"
     shutil.copy(templates[kind], path)
-    return make_settings(f"sqlite:///{path}")
+    return make_settings(f"sqlite:///{path}", FILES_DIR=str(tmp_path / "files"))
 
 
 @pytest.fixture
