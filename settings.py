@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     # (empty: a folder `files` beside a SQLite database, else data/files).
     FILES_DIR: str = ""
     UPLOAD_MAX_MB: int = 20
+    # 督办事项: a reminder this many days before the due date (and one on it); overdue items go
+    # to the owner and the chair at once, and to the county after this many working days.
+    FOLLOWUP_REMIND_DAYS_BEFORE: int = 3
+    FOLLOWUP_COUNTY_AFTER_WORKING_DAYS: int = 3
 
     @field_validator("DATABASE_URL")
     @classmethod
@@ -86,6 +90,7 @@ class Settings(BaseSettings):
         "TELEGRAM_MESSAGES_PER_SECOND",
         "SENDING_WORKERS",
         "UPLOAD_MAX_MB",
+        "FOLLOWUP_COUNTY_AFTER_WORKING_DAYS",
     )
     @classmethod
     def _positive(cls, value: int) -> int:
