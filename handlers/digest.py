@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core import Button, Reply, Role
 from bot.core.clock import fmt_local, local_datetime, to_local
 from handlers.context import Context
+from handlers.meeting_stats import week_line
 from handlers.stats import pct, scope_label
 from models.checkin import export_attendance
 from models.export import export_members, export_notices, export_resources, export_tickets
@@ -151,13 +152,14 @@ async def digest_text(
     late = await overdue_tickets(session, scope, now)
     if not late:
         lines.append(DIGEST_NO_OVERDUE)
-        return "\n".join(lines)
-    lines.append(DIGEST_OVERDUE.format(count=len(late)))
+    else:
+        lines.append(DIGEST_OVERDUE.format(count=len(late)))
     for ticket, kind in late[:10]:
         department = ticket.department.name if ticket.department else "待分派"
         lines.append(f"· {ticket.number} {department} {OVERDUE_KIND[kind]}")
     if len(late) > 10:
         lines.append(MORE.format(count=len(late)))
+    lines.append(await week_line(session, scope, start, end, now))
     return "\n".join(lines)
 
 

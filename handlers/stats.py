@@ -6,6 +6,7 @@ from __future__ import annotations
 from bot.core import Reply
 from handlers.charts import chart_path, stats_chart
 from handlers.context import Context
+from handlers.meeting_stats import quarter_lines
 from models.org import ALLIANCE_TYPE_ZH
 from models.scope import Scope
 from models.stats import (
@@ -68,6 +69,7 @@ async def show(ctx: Context) -> list[Reply]:
     )
     for r in await resource_figures(ctx.session, scope, ctx.now):
         lines.append(RESOURCE.format(label=r.label, items=r.items, matches=r.matches))
+    lines += await quarter_lines(ctx.session, scope, ctx.now)
     where = scope_label(scope)
     path = stats_chart(
         chart_path(f"stats-{ctx.me.id}-{ctx.now:%Y%m%d%H%M%S}.png"),

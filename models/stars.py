@@ -3,11 +3,11 @@
 Only units with a party organisation are scored (they host and send party members). For the
 local calendar month M, a unit U of the alliances in scope scores (0–100 points):
 
-- Hosting, 30: for each alliance of U whose rotation gives U a turn starting in M, U should
+- Hosting, 25: for each alliance of U whose rotation gives U a turn starting in M, U should
   host at least one activity of that alliance starting in M.
-  H = 30 × turns hosted / turns. With no turn in M: 30 if U hosted any activity in M
-  anyway, else 15 (neutral: it was not U's turn).
-- Participation, 40: P = 40 × check-ins of U's party members at activities of U's alliances
+  H = 25 × turns hosted / turns. With no turn in M: 25 if U hosted any activity in M
+  anyway, else 12.5 (neutral: it was not U's turn).
+- Participation, 35: P = 35 × check-ins of U's party members at activities of U's alliances
   that started in M ÷ (U's party members × those activities). 0 when nothing was held.
 - Tickets answered on time, 15: of the tickets filed by U in M (not rejected or merged)
   that are resolved or past their resolve deadline when scored (a ticket still within its
@@ -17,6 +17,10 @@ local calendar month M, a unit U of the alliances in scope scores (0–100 point
   notices sent in M; 10 when none were sent to U.
 - Resources shared, 5: R = 0.5 when the unit provides one valid resource to the shared
   lists (伙伴/管家/千里马/蓝海), 1 for two or more.
+- Decisions carried out, 10: of the 督办事项 owned by U (meeting decisions handed to the unit)
+  due in M and not cancelled, those done or past their due date when scored are judged;
+  D = 10 × done by the due date in force (an approved extension moves it) ÷ judged; 10 when
+  none is judged.
 
 Stars: ≥ 85 ★★★★★, ≥ 70 ★★★★, ≥ 55 ★★★, ≥ 40 ★★, else ★. Ties in 品牌排行 are broken by
 the unit's name so the order is stable.
@@ -35,6 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.clock import local_datetime, to_local
 from models.activity import Activity
 from models.checkin import CheckIn
+from models.followup import FollowUp, Status
 from models.member import Member
 from models.notice import Notice, NoticeRecipient
 from models.org import Membership, Unit
@@ -42,7 +47,14 @@ from models.rotation import RotationPlan, period_index, turns
 from models.scope import Scope
 from models.ticket import Ticket, TicketState
 
-WEIGHTS = {"hosting": 30, "participation": 40, "tickets": 15, "notices": 10, "resources": 5}
+WEIGHTS = {
+    "hosting": 25,
+    "participation": 35,
+    "tickets": 15,
+    "notices": 10,
+    "resources": 5,
+    "decisions": 10,
+}
 STAR_THRESHOLDS = ((85, 5), (70, 4), (55, 3), (40, 2))
 
 
@@ -55,10 +67,18 @@ class UnitScore:
     tickets: float
     notices: float
     resources: float
+    decisions: float = float(WEIGHTS["decisions"])
 
     @property
     def total(self) -> float:
-        return self.hosting + self.participation + self.tickets + self.notices + self.resources
+        return (
+            self.hosting
+            + self.participation
+            + self.tickets
+            + self.notices
+            + self.resources
+            + self.decisions
+        )
 
     @property
     def stars(self) -> int:
@@ -182,6 +202,26 @@ async def resources_shared(
     return {unit: min(1.0, count / 2) for unit, count in provided.items()}
 
 
+async def _decision_shares(
+    session: AsyncSession, unit_ids: Collection[int], start: datetime, end: datetime, now: datetime
+) -> dict[int, tuple[int, int]]:
+    """unit → (judged, done on time) for the unit's follow-up items due within [start, end)."""
+    first, last, today = to_local(start).date(), to_local(end).date(), to_local(now).date()
+    stmt = select(FollowUp).where(
+        FollowUp.owner_unit_id.in_(list(unit_ids)),
+        FollowUp.due_on >= first,
+        FollowUp.due_on < last,
+        FollowUp.status != Status.CANCELLED,
+    )
+    result: dict[int, tuple[int, int]] = {}
+    for item in (await session.execute(stmt)).scalars():
+        if item.status != Status.DONE and item.due_on >= today:
+            continue
+        judged, on_time = result.get(item.owner_unit_id or 0, (0, 0))
+        result[item.owner_unit_id or 0] = (judged + 1, on_time + int(item.done_on_time()))
+    return result
+
+
 async def monthly_scores(session: AsyncSession, scope: Scope, moment: datetime) -> list[UnitScore]:
     """Scores of the units in scope for the month containing `moment`, best first."""
     start, end = month_bounds(moment)
@@ -194,6 +234,7 @@ async def monthly_scores(session: AsyncSession, scope: Scope, moment: datetime) 
     tickets = await _ticket_shares(session, units, start, end, moment)
     receipts = await _receipts(session, units, start, end)
     shared = await resources_shared(session, units, moment)
+    carried = await _decision_shares(session, units, start, end, moment)
     w = WEIGHTS
     scores = []
     for unit_id, (name, mine) in units.items():
@@ -208,6 +249,7 @@ async def monthly_scores(session: AsyncSession, scope: Scope, moment: datetime) 
         present = sum(came[(a, unit_id)] for a in held)
         filed, on_time = tickets.get(unit_id, (0, 0))
         sent, acked = receipts.get(unit_id, (0, 0))
+        judged, kept = carried.get(unit_id, (0, 0))
         scores.append(
             UnitScore(
                 unit_id=unit_id,
@@ -217,6 +259,7 @@ async def monthly_scores(session: AsyncSession, scope: Scope, moment: datetime) 
                 tickets=w["tickets"] * on_time / filed if filed else float(w["tickets"]),
                 notices=w["notices"] * acked / sent if sent else float(w["notices"]),
                 resources=w["resources"] * shared.get(unit_id, 0.0),
+                decisions=w["decisions"] * kept / judged if judged else float(w["decisions"]),
             )
         )
     return sorted(scores, key=lambda s: (-s.total, s.name))
