@@ -462,8 +462,10 @@ ROUTES: tuple[Route, ...] = (
         "记录会议",
         "逐项记录讨论情况与决议，关闭会议",
         aliases=("记录会议", "会议记录"),
+        role=Role.SECRETARY,
         buttons={"close": minutes.close_button},
         steps=minutes.FLOW,
+        instead="meetings",
         group=MEETING,
     ),
 )

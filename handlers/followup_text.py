@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -110,8 +111,8 @@ class Facts:
     request_id: int = 0
     old_due: date | None = None
     new_due: date | None = None
-    image: object = None
-    file: object = None
+    image: Path | None = None
+    file: Path | None = None
     evidence: str = ""
 
 
@@ -254,7 +255,7 @@ def _says(template: str, with_view: bool = True) -> Render:
 
 def _done(item: FollowUp, f: Facts, now: datetime) -> Reply:
     reply = _says(DONE_FOR_CHAIR)(item, f, now)
-    return replace(reply, image=f.image, file=f.file)  # type: ignore[arg-type]
+    return replace(reply, image=f.image, file=f.file)
 
 
 def _extend(item: FollowUp, f: Facts, now: datetime) -> Reply:

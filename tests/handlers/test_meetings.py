@@ -154,7 +154,7 @@ async def test_a_meeting_from_convening_to_closed_minutes(chat: Chat, clock: Fro
     [code] = re.findall(r"签到码：(\d{6})", (await chat.say("host", "签到码"))[0])
     assert (await chat.say("host", f"签到 {code}"))[0].startswith(f"✅ 签到成功：《{TITLE}》")
     assert await chat.say("member", "记录会议") == [
-        "现在没有您可以记录的会议（会议开始后到结束后 48 小时内可以记录）。"
+        "抱歉，“记录会议”只对支部书记开放。您可以用“会议”：近期与以往会议、议程、出席与决议。"
     ]
     [intro, first] = await chat.say("host", "记录会议")
     assert intro.startswith(
