@@ -16,6 +16,8 @@ from models.meeting import (
     MeetingInvitee,
     MeetingKind,
     Reviewed,
+)
+from models.minutes import (
     decision_state,
 )
 

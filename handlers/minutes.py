@@ -34,20 +34,22 @@ from models.meeting import (
     InviteeRole,
     Meeting,
     MeetingError,
-    add_topic,
     attended_ids,
-    check_recording,
-    close,
     decisions,
     get_meeting,
     invitees,
-    owner_choices,
-    record_decision,
-    record_notes,
     review_items,
     running_order,
 )
 from models.member import Member
+from models.minutes import (
+    add_topic,
+    check_recording,
+    close,
+    owner_choices,
+    record_decision,
+    record_notes,
+)
 from models.outbox import enqueue
 from settings import Settings
 

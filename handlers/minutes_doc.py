@@ -30,12 +30,14 @@ from models.meeting import (
     MeetingInvitee,
     agenda,
     attended_ids,
-    decision_state,
     decisions,
     invitees,
     review_items,
 )
 from models.meeting import departments as meeting_departments
+from models.minutes import (
+    decision_state,
+)
 from settings import Settings
 
 TITLE = "会 议 记 录"

@@ -42,16 +42,18 @@ from models.meeting import (
     agenda,
     answer,
     chair_of,
-    close,
     convene,
     decide_topic,
     invitees,
     propose,
-    record_decision,
-    record_notes,
     running_order,
 )
 from models.member import HOME_LOADED, Member
+from models.minutes import (
+    close,
+    record_decision,
+    record_notes,
+)
 from models.org import Alliance
 from models.rotation import get_plan, unit_secretary
 from settings import get_settings

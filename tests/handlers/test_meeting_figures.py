@@ -12,7 +12,13 @@ from bot.core.clock import FrozenClock, local_datetime
 from bot.scheduler import run_all
 from handlers import SWEEPS
 from models.followup import FollowUp, FollowUpEvent
-from models.meeting import Meeting, MeetingDecision, decision_state
+from models.meeting import (
+    Meeting,
+    MeetingDecision,
+)
+from models.minutes import (
+    decision_state,
+)
 from models.scope import Scope
 from models.stars import WEIGHTS, monthly_scores
 from tests.conftest import START
