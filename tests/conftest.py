@@ -65,7 +65,8 @@ def templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         _pg_recreate(demo, template=_pg_name(empty))
         _pg_recreate(full, template=_pg_name(empty))
         asyncio.run(_load_demo(make_settings(demo)))
-        asyncio.run(_load_demo(make_settings(full), extras=True))
+        files = str(tmp_path_factory.mktemp("templates") / "files")
+        asyncio.run(_load_demo(make_settings(full, FILES_DIR=files), extras=True))
         return {"empty": empty, "demo": demo, "full": full}
     folder = tmp_path_factory.mktemp("templates")
     empty_file = folder / "empty.db"

@@ -4,6 +4,7 @@ picture is stored once and the chair (host) is shown it without its location."""
 from __future__ import annotations
 
 import io
+import os
 import re
 from pathlib import Path
 
@@ -11,14 +12,18 @@ import pytest
 from PIL import Image
 
 from models.files import GPS_IFD
-from tests.e2e.cli import demo_env, run_bot
+from tests.e2e.cli import run_bot
 from tests.unit.test_files import photo
 
 pytestmark = pytest.mark.e2e
 
 
 def test_a_photo_as_evidence_is_stored_once_and_shown_to_the_chair(tmp_path: Path) -> None:
-    env = {**demo_env(tmp_path), "FILES_DIR": str(tmp_path / "files")}
+    database = os.environ.get("DATABASE_URL", "")
+    if not database.startswith("postgres"):
+        database = f"sqlite:///{tmp_path / 'demo.db'}"
+    env = {**os.environ, "DATABASE_URL": database, "FILES_DIR": str(tmp_path / "files")}
+    run_bot(["demo", "--reset"], env)
     picture = tmp_path / "台账.jpg"
     picture.write_bytes(photo())
     script = "\n".join(
