@@ -21,7 +21,6 @@ from handlers.context import Context
 from handlers.files import kind_zh, shown
 from models.followup import (
     ACTIVE,
-    TOLD,
     Audience,
     ExtensionRequest,
     FollowUp,
@@ -317,15 +316,27 @@ AUDIENCE_ZH = {
 PREVIEW_HEAD = "请确认{action} {number}："
 PREVIEW_LINE = "· {audience}将收到：“{text}”"
 PREVIEW_FILE = "（附{kind}，已去除位置信息）"
+PREVIEW_NOBODY = "· 不需要另行通知其他人。"
+TICKET_TO_COME = "（提交后编号）"
 
 
-def preview(item: FollowUp, event: str, f: Facts, now: datetime) -> str:
+async def preview(
+    session: AsyncSession, item: FollowUp, event: str, f: Facts, now: datetime, actor: Member
+) -> str:
+    """What each audience of `event` would be told, before it happens (the sender, who is
+    never told of their own action, is left out; nobody else: said so)."""
     lines = [PREVIEW_HEAD.format(action=ACTION_ZH[event], number=item.number)]
-    for audience in TOLD[event]:
+    for audience, member_ids in await told(
+        session=session, item=item, event=event, now=now, actor=actor
+    ):
+        if not member_ids:
+            continue
         reply = RENDER[event, audience](item, f, now)
         extra = PREVIEW_FILE.format(kind="照片") if reply.image else ""
         extra = PREVIEW_FILE.format(kind="文件") if reply.file else extra
         lines.append(PREVIEW_LINE.format(audience=AUDIENCE_ZH[audience], text=reply.text) + extra)
+    if len(lines) == 1:
+        lines.append(PREVIEW_NOBODY)
     return "\n".join(lines)
 
 

@@ -26,6 +26,7 @@ from handlers.files import as_values, from_values, kind_zh, problem, shown, usab
 from handlers.followup_text import (
     ACTION_ZH,
     STATUS_ZH,
+    TICKET_TO_COME,
     action_buttons,
     announce,
     detail,
@@ -75,6 +76,7 @@ ASK_NOTE = {
 ASK_PHOTO = "请发送一张照片或文件作为凭证（给主席单位看时会去除位置信息）；没有就点“跳过”。"
 PHOTO_OR_SKIP = "请发送照片或文件，或点“跳过”。"
 GOT_FILE = "已收到{kind}。"
+EVIDENCE = "凭证：{kind}（{name}）"
 ASK_DATE = "延期到哪一天？（例如：12月31日、下周五）当前时限：{due}"
 BAD_DATE = "没看懂这个日期，可以这样写：12月31日、2027-01-15、下周五。"
 ASK_REASON = "请说明延期理由："
@@ -345,7 +347,11 @@ async def _confirmation(ctx: Context, item: FollowUp, action: str) -> Reply:
         f = replace(f, image=image, file=file, evidence=f"（附{kind_zh(attachment.kind)}）")
     if data.get("new_due"):
         f = replace(f, old_due=item.due_on, new_due=date.fromisoformat(data["new_due"]))
-    text = preview(item, action, f, ctx.now)
+    if action == "coordinate":
+        f = replace(f, note=TICKET_TO_COME)
+    text = await preview(ctx.session, item, action, f, ctx.now, ctx.me)
+    if attachment is not None:
+        text += "\n" + EVIDENCE.format(kind=kind_zh(attachment.kind), name=attachment.name)
     if action == "coordinate":
         text = (
             COORDINATE_HEAD.format(number=item.number, text=await _ticket_text(ctx, item)) + text

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint, select
+from sqlalchemy import ForeignKey, Select, String, UniqueConstraint, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 
@@ -193,6 +193,13 @@ class MeetingError(Exception):
         super().__init__(reason)
         self.reason = reason
         self.detail = detail
+
+
+def meeting_activity_ids() -> Select[tuple[int]]:
+    """The activities that are meetings. Activity figures (participation, 轮办 hosting) leave
+    them out: a meeting's attendance is counted against its invitees (models.meeting_figures),
+    not against every party member of the alliance."""
+    return select(Meeting.activity_id)
 
 
 # Permissions ------------------------------------------------------------------------------

@@ -4,7 +4,9 @@ Only units with a party organisation are scored (they host and send party member
 local calendar month M, a unit U of the alliances in scope scores (0–100 points):
 
 - Hosting, 25: for each alliance of U whose rotation gives U a turn starting in M, U should
-  host at least one activity of that alliance starting in M.
+  host at least one activity of that alliance starting in M. Meetings (党建联席会议, 发展联议)
+  are not activities here, for hosting or participation: they are convened by the chair unit
+  and attended by invitees (models.meeting_figures).
   H = 25 × turns hosted / turns. With no turn in M: 25 if U hosted any activity in M
   anyway, else 12.5 (neutral: it was not U's turn).
 - Participation, 35: P = 35 × check-ins of U's party members at activities of U's alliances
@@ -40,6 +42,7 @@ from bot.core.clock import local_datetime, to_local
 from models.activity import Activity
 from models.checkin import CheckIn
 from models.followup import FollowUp, Status
+from models.meeting import meeting_activity_ids
 from models.member import Member
 from models.notice import Notice, NoticeRecipient
 from models.org import Membership, Unit
@@ -129,7 +132,10 @@ async def _activities(
     session: AsyncSession, alliances: set[int], start: datetime, end: datetime
 ) -> list[tuple[int, int, int | None]]:
     stmt = select(Activity.id, Activity.alliance_id, Activity.host_unit_id).where(
-        Activity.alliance_id.in_(alliances), Activity.starts_at >= start, Activity.starts_at < end
+        Activity.alliance_id.in_(alliances),
+        Activity.starts_at >= start,
+        Activity.starts_at < end,
+        Activity.id.not_in(meeting_activity_ids()),  # meetings count in `decisions`
     )
     return [tuple(row) for row in await session.execute(stmt)]  # type: ignore[misc]
 

@@ -107,7 +107,8 @@ async def test_done_with_a_photo_is_stored_once_and_the_chair_sees_it_without_lo
     assert preview == (
         "已收到照片。\n请确认完成 DB-0001：\n"
         "· 主席单位将收到：“✅ DB-0001（于刚）已完成：建立冷链仓储共享台账\n"
-        "说明：台账已建立，6 家单位录入库容（附照片）”（附照片，已去除位置信息）"
+        "说明：台账已建立，6 家单位录入库容（附照片）”（附照片，已去除位置信息）\n"
+        "凭证：照片（现场.jpg）"
     )
     told_before = len(chat.received("host"))
     assert await chat.press("member", "确认完成") == ["🎉 DB-0001 已完成，已告知主席单位。"]
@@ -151,8 +152,10 @@ async def test_a_photo_sent_first_is_offered_for_an_item_then_too_big_is_refused
         f"· DB-0004｜办理中｜协调税务部门办理出口退税｜{HOST_UNIT}｜12月24日（周四）"
     )
     assert await chat.press("host", "DB-0002") == ["请简要说明完成情况（也可以同时发一张照片）："]
-    [preview] = await chat.say("host", "资源清单已补全")
-    assert preview.startswith("请确认完成 DB-0002：") and "（附照片，已去除位置信息）" in preview
+    # host is the chair's secretary too: nobody else needs telling.
+    assert await chat.say("host", "资源清单已补全") == [
+        "请确认完成 DB-0002：\n· 不需要另行通知其他人。\n凭证：照片（现场.jpg）"
+    ]
     assert await chat.press("host", "取消") == ["已取消当前操作。"]
     assert (await item(chat, "DB-0002")).status == Status.OPEN
     big = chat.app.settings.model_copy(update={"UPLOAD_MAX_MB": 1})
