@@ -53,6 +53,15 @@ class Settings(BaseSettings):
     CHECKIN_TELEGRAM_LIVE_ONLY: bool = True
     ROTATION_UNPUBLISHED_DAYS: int = 7
 
+    # Pictures and files people send (evidence): stored once by content hash in FILES_DIR
+    # (empty: a folder `files` beside a SQLite database, else data/files).
+    FILES_DIR: str = ""
+    UPLOAD_MAX_MB: int = 20
+    # 督办事项: a reminder this many days before the due date (and one on it); overdue items go
+    # to the owner and the chair at once, and to the county after this many working days.
+    FOLLOWUP_REMIND_DAYS_BEFORE: int = 3
+    FOLLOWUP_COUNTY_AFTER_WORKING_DAYS: int = 3
+
     @field_validator("DATABASE_URL")
     @classmethod
     def _known_database(cls, value: str) -> str:
@@ -80,6 +89,8 @@ class Settings(BaseSettings):
         "INVITE_VALID_DAYS",
         "TELEGRAM_MESSAGES_PER_SECOND",
         "SENDING_WORKERS",
+        "UPLOAD_MAX_MB",
+        "FOLLOWUP_COUNTY_AFTER_WORKING_DAYS",
     )
     @classmethod
     def _positive(cls, value: int) -> int:
@@ -100,6 +111,21 @@ class Settings(BaseSettings):
     def telegram_share_per_second(self) -> int:
         """This worker's part of the bot-wide Telegram send rate (rounded down, at least 1)."""
         return max(1, self.TELEGRAM_MESSAGES_PER_SECOND // self.SENDING_WORKERS)
+
+    @property
+    def files_dir(self) -> Path:
+        """Where stored pictures and files live (FILES_DIR, else beside the database)."""
+        if self.FILES_DIR:
+            return Path(self.FILES_DIR)
+        if self.is_sqlite:
+            database = self.DATABASE_URL.split(":///", 1)[-1]
+            if database and database != ":memory:":
+                return Path(database).resolve().parent / "files"
+        return ROOT / "data" / "files"
+
+    @property
+    def upload_max_bytes(self) -> int:
+        return self.UPLOAD_MAX_MB * 1024 * 1024
 
     @property
     def tz(self) -> ZoneInfo:

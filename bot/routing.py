@@ -2,7 +2,8 @@
 
 Order: a live share's later positions → cancel → a pressed button → a command or alias →
 what a recent button says, typed → the open dialog's step (unless the message clearly asks
-for another feature) → a bare location → the NLU's intent → help.
+for another feature) → a bare location → a picture or file → the NLU's intent → help.
+A dialog step receives what was sent with the message: `text`, `location`, `attachments`.
 
 Dialog rules: nobody is held by a dialog. A command, an alias, or a message the NLU reads
 clearly as another feature leaves the open dialog, and the reply says so in a few words. A
@@ -96,6 +97,7 @@ class Router:
         self.aliases_longest_first = sorted(self.by_alias, key=len, reverse=True)
         self.by_intent = {r.intent: r for r in self.routes if r.intent}
         self.on_location = next((r for r in self.routes if r.takes_location), None)
+        self.on_files = next((r for r in self.routes if r.takes_files), None)
 
     async def route(
         self, ctx: Context, incoming: Incoming, press: Press | None
@@ -125,9 +127,11 @@ class Router:
             other = self._clearly_other(text, route, step)
             if other is not None:
                 return self._leaving(current, other)
-            return Target(route, step.func, {"text": text, **_location(incoming)}, at_step=True)
+            return Target(route, step.func, {"text": text, **_sent(incoming)}, at_step=True)
         if incoming.location is not None and self.on_location is not None and not text:
             return Target(self.on_location, self.on_location.handler, _location(incoming))
+        if incoming.attachments and self.on_files is not None:
+            return Target(self.on_files, self.on_files.handler, {"text": text, **_sent(incoming)})
         if text:
             parsed = self.nlu(text)
             # Only what this person may use is offered; one left is taken without asking.
@@ -352,6 +356,14 @@ def followup_position(incoming: Incoming) -> bool:
 
 def _location(incoming: Incoming) -> dict[str, Any]:
     return {"location": incoming.location} if incoming.location is not None else {}
+
+
+def _sent(incoming: Incoming) -> dict[str, Any]:
+    """What came with the text: a location, pictures and files."""
+    sent = _location(incoming)
+    if incoming.attachments:
+        sent["attachments"] = incoming.attachments
+    return sent
 
 
 def _arg_kwargs(route: Route, args: str) -> dict[str, Any]:

@@ -13,12 +13,18 @@ from bot.core import Role, Route, Sweep
 from handlers import (
     activities,
     activity_changes,
+    agenda,
     attendance,
     binding,
     checkin,
+    convene,
     digest,
     files,
+    followup_sweep,
     housekeeping,
+    meeting_sweep,
+    meetings,
+    minutes,
     notice_changes,
     notices,
     profile,
@@ -31,6 +37,7 @@ from handlers import (
     stats,
     ticket_deadlines,
     tickets,
+    todo,
 )
 
 # Shapes of arguments that may follow an alias without a space (签到123456, 附议WT-2026-0001).
@@ -41,6 +48,7 @@ NAME = r"\s*[\u4e00-\u9fff·]{2,6}"
 EXPORTS = (
     r"\s*(?:成员|名单|签到|考勤|工单|通知|资源|members|attendance|tickets|notices|resources).*"
 )
+MEETING = "会议与督办"
 # The headings /help lists the routes under, in this order.
 ACTIVITY, WHISTLE, RESOURCE, NOTICE, ADMIN, ABOUT = (
     "活动与签到",
@@ -430,6 +438,79 @@ ROUTES: tuple[Route, ...] = (
         instead="attendance",
         group=ADMIN,
     ),
+    # 党建联席会议 / 发展联议 and the 督办 engine (handlers/meetings.py, todo.py ...).
+    Route(
+        "todo",
+        todo.show,
+        "我的待办",
+        "督办事项的完成、进度、延期与协调",
+        aliases=("我的待办", "督办事项", "待办事项", "我的督办"),
+        arg="item",
+        buttons={
+            "view": todo.view,
+            "act": todo.act,
+            "decide": todo.decide,
+            "evidence": todo.evidence,
+        },
+        steps=todo.FLOW,
+        group=MEETING,
+    ),
+    Route(
+        "evidence",
+        todo.files,
+        "发送凭证",
+        "发送照片或文件作为督办事项的完成凭证",
+        takes_files=True,
+        menu=False,
+    ),
+    Route(
+        "meetings",
+        meetings.show,
+        "会议",
+        "近期与以往会议、议程、出席与决议",
+        aliases=("会议", "会议列表", "联席会议", "我的会议"),
+        buttons={
+            "view": meetings.view,
+            "rsvp": meetings.rsvp,
+            "topic": meetings.topic,
+            "doc": meetings.doc,
+        },
+        steps=meetings.FLOW,
+        group=MEETING,
+    ),
+    Route(
+        "convene",
+        convene.start,
+        "召开会议",
+        "主席单位书记或联盟管理员召开联席会议或发展联议",
+        aliases=("召开会议", "召集会议", "发起会议"),
+        role=Role.SECRETARY,
+        steps=convene.FLOW,
+        instead="meetings",
+        group=MEETING,
+    ),
+    Route(
+        "propose",
+        agenda.start,
+        "提议题",
+        "为即将召开的会议提交议题",
+        aliases=("提议题", "提交议题", "报议题"),
+        arg="text",
+        steps=agenda.FLOW,
+        group=MEETING,
+    ),
+    Route(
+        "minutes",
+        minutes.start,
+        "记录会议",
+        "逐项记录讨论情况与决议，关闭会议",
+        aliases=("记录会议", "会议记录"),
+        role=Role.SECRETARY,
+        buttons={"close": minutes.close_button},
+        steps=minutes.FLOW,
+        instead="meetings",
+        group=MEETING,
+    ),
 )
 
 SWEEPS: tuple[Sweep, ...] = (
@@ -441,4 +522,6 @@ SWEEPS: tuple[Sweep, ...] = (
     Sweep("ticket_deadlines", ticket_deadlines.sweep, every=timedelta(minutes=15)),
     Sweep("notices", notices.sweep, every=timedelta(minutes=1)),
     Sweep("weekly_digest", digest.weekly, every=timedelta(hours=1)),
+    Sweep("followups", followup_sweep.sweep, every=timedelta(minutes=15)),
+    Sweep("meetings", meeting_sweep.sweep, every=timedelta(minutes=15)),
 )

@@ -12,6 +12,7 @@ from bot.core import Button, Reply, Role
 from bot.core.clock import fmt_local, local_datetime, to_local
 from handlers.context import Context
 from handlers.files import outgoing, stamp
+from handlers.meeting_stats import week_line
 from handlers.stats import pct, scope_label
 from models.export import (
     export_attendance,
@@ -163,6 +164,7 @@ async def digest_text(
             recipients=notes.recipients,
             rate=pct(notes.rate),
         ),
+        await week_line(session, scope, start, end, now),
     ]
     # A ticket past both deadlines is one overdue ticket: counted once, both named.
     late: dict[int, tuple[Ticket, list[str]]] = {}
@@ -170,8 +172,8 @@ async def digest_text(
         late.setdefault(ticket.id, (ticket, []))[1].append(OVERDUE_KIND[kind])
     if not late:
         lines.append(DIGEST_NO_OVERDUE)
-        return "\n".join(lines)
-    lines.append(DIGEST_OVERDUE.format(count=len(late)))
+    else:
+        lines.append(DIGEST_OVERDUE.format(count=len(late)))
     for ticket, kinds in sorted(late.values(), key=lambda v: v[0].id)[:10]:
         department = ticket.department.name if ticket.department else "待分派"
         lines.append(f"· {ticket.number} {department} {'、'.join(kinds)}")

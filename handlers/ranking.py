@@ -12,10 +12,13 @@ TITLE = "🏅 品牌排行 · {year} 年 {month} 月（{scope}）"
 LAST_MONTH = "本月还没有已举办的活动，先显示上月的排行。"
 NO_UNITS = "您所在的单位还没有加入联盟，暂无排行。"
 LINE = "{rank}. {name} {stars} {total:.0f} 分"
-PARTS = "   轮办 {h:.0f} · 参与 {p:.0f} · 工单 {t:.0f} · 通知 {n:.0f} · 资源 {r:.0f}"
+PARTS = (
+    "   轮办 {h:.0f} · 参与 {p:.0f} · 工单 {t:.0f} · 通知 {n:.0f} · 资源 {r:.0f} · 决议 {d:.0f}"
+)
 MINE = "本单位：第 {rank} 名"
 RULE = (
-    "评分：轮值办活动 30 + 党员参与 40 + 吹哨按时办结 15 + 通知确认 10 + 资源共享 5；"
+    "评分：轮值办活动 25 + 党员参与 35 + 吹哨按时办结 15 + 通知确认 10 + 资源共享 5"
+    " + 决议按时落实 10；"
     "≥85 分五星，≥70 四星，≥55 三星，≥40 二星。"
 )
 TOP = 10
@@ -51,5 +54,12 @@ def _lines(rank: int, s: UnitScore) -> list[str]:
     stars = "★" * s.stars + "☆" * (5 - s.stars)
     return [
         LINE.format(rank=rank, name=s.name, stars=stars, total=s.total),
-        PARTS.format(h=s.hosting, p=s.participation, t=s.tickets, n=s.notices, r=s.resources),
+        PARTS.format(
+            h=s.hosting,
+            p=s.participation,
+            t=s.tickets,
+            n=s.notices,
+            r=s.resources,
+            d=s.decisions,
+        ),
     ]

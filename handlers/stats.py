@@ -7,6 +7,7 @@ from bot.core import Reply
 from handlers.charts import stats_chart
 from handlers.context import Context
 from handlers.files import outgoing, stamp
+from handlers.meeting_stats import quarter_lines
 from models.org import ALLIANCE_TYPE_ZH
 from models.scope import Scope
 from models.stats import (
@@ -77,6 +78,7 @@ async def show(ctx: Context) -> list[Reply]:
     )
     for r in await resource_figures(ctx.session, scope, ctx.now):
         lines.append(RESOURCE.format(label=r.label, items=r.items, matches=r.matches))
+    lines += await quarter_lines(ctx.session, scope, ctx.now)
     where = scope_label(scope)
     path = stats_chart(
         outgoing("数据图", where, stamp(ctx.now), suffix=".png"),

@@ -9,8 +9,10 @@ from models.base import Base
 from models.button import ButtonToken
 from models.checkin import CheckIn
 from models.dialog import DialogState
+from models.followup import ExtensionRequest, FollowUp, FollowUpAlert, FollowUpEvent
 from models.inbox import InboxEvent
 from models.kv import KeyValue
+from models.meeting import AgendaItem, Meeting, MeetingDecision, MeetingInvitee
 from models.member import Identity, InviteCode, Member, MemberRole
 from models.notice import Notice, NoticeRecipient
 from models.org import Alliance, AllianceType, Department, Membership, Unit, UnitKind
@@ -28,6 +30,7 @@ from models.ticket import Ticket, TicketEvent, TicketReporter
 
 __all__ = [
     "Activity",
+    "AgendaItem",
     "Alliance",
     "AllianceType",
     "AuditLog",
@@ -36,11 +39,18 @@ __all__ = [
     "CheckIn",
     "Department",
     "DialogState",
+    "ExtensionRequest",
+    "FollowUp",
+    "FollowUpAlert",
+    "FollowUpEvent",
     "Identity",
     "InboxEvent",
     "InviteCode",
     "KeyValue",
     "MatchRequest",
+    "Meeting",
+    "MeetingDecision",
+    "MeetingInvitee",
     "Member",
     "MemberRole",
     "Membership",

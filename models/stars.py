@@ -6,11 +6,13 @@ month ranked is the current local calendar month once an activity of the scope h
 collapse every score). Facts are judged as of now: what has not happened yet is not held
 against a unit. For the month M, a unit U of the alliances in scope scores (0–100 points):
 
-- Hosting, 30: for each alliance of U whose rotation gives U a turn starting in M, U should
+- Hosting, 25: for each alliance of U whose rotation gives U a turn starting in M, U should
   host at least one activity of that alliance starting in M. A turn is judged once it has
-  ended or U has hosted in it. H = 30 × turns hosted / turns judged. With no judged turn: 30
-  if U hosted any activity in M anyway, else 15 (neutral).
-- Participation, 40: P = 40 × check-ins of U's party members at activities of U's alliances
+  ended or U has hosted in it. H = 25 × turns hosted / turns judged. With no judged turn: 25
+  if U hosted any activity in M anyway, else 12.5 (neutral). Meetings (党建联席会议, 发展联议)
+  are not activities here, for hosting or participation: they are convened by the chair unit
+  and attended by invitees, and count in the decisions term (models.meeting_figures).
+- Participation, 35: P = 35 × check-ins of U's party members at activities of U's alliances
   that started in M and have ended ÷ (U's party members × those activities). 0 when nothing
   was held.
 - Tickets answered on time, 15: of the tickets filed by U in M (not rejected, merged or
@@ -21,6 +23,10 @@ against a unit. For the month M, a unit U of the alliances in scope scores (0–
   notices sent in M; 10 when none were sent to U.
 - Resources shared, 5: R = 0.5 when the unit provides one valid resource to the shared
   lists (伙伴/管家/千里马/蓝海), 1 for two or more.
+- Decisions carried out, 10: of the 督办事项 owned by U (meeting decisions handed to the unit)
+  due in M and not cancelled, those done or past their due date when scored are judged;
+  D = 10 × done by the due date in force (an approved extension moves it) ÷ judged; 10 when
+  none is judged.
 
 Stars: ≥ 85 ★★★★★, ≥ 70 ★★★★, ≥ 55 ★★★, ≥ 40 ★★, else ★. Ties in 品牌排行 are broken by
 the unit's name so the order is stable.
@@ -39,6 +45,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.clock import local_datetime, to_local
 from models.activity import Activity, live
 from models.checkin import CheckIn
+from models.followup import FollowUp, Status
+from models.meeting import meeting_activity_ids
 from models.member import Member
 from models.notice import Notice, NoticeRecipient
 from models.org import Membership, Unit
@@ -46,7 +54,14 @@ from models.rotation import RotationPlan, period_index, turns
 from models.scope import Scope
 from models.ticket import UNCOUNTED_STATES, Ticket
 
-WEIGHTS = {"hosting": 30, "participation": 40, "tickets": 15, "notices": 10, "resources": 5}
+WEIGHTS = {
+    "hosting": 25,
+    "participation": 35,
+    "tickets": 15,
+    "notices": 10,
+    "resources": 5,
+    "decisions": 10,
+}
 STAR_THRESHOLDS = ((85, 5), (70, 4), (55, 3), (40, 2))
 
 
@@ -59,10 +74,18 @@ class UnitScore:
     tickets: float
     notices: float
     resources: float
+    decisions: float = float(WEIGHTS["decisions"])
 
     @property
     def total(self) -> float:
-        return self.hosting + self.participation + self.tickets + self.notices + self.resources
+        return (
+            self.hosting
+            + self.participation
+            + self.tickets
+            + self.notices
+            + self.resources
+            + self.decisions
+        )
 
     @property
     def stars(self) -> int:
@@ -119,6 +142,7 @@ async def _activities(
         Activity.starts_at >= start,
         Activity.starts_at < end,
         live(),
+        Activity.id.not_in(meeting_activity_ids()),  # meetings count in `decisions`
     )
     return [tuple(row) for row in await session.execute(stmt)]  # type: ignore[misc]
 
@@ -191,6 +215,26 @@ async def resources_shared(
     return {unit: min(1.0, count / 2) for unit, count in provided.items()}
 
 
+async def _decision_shares(
+    session: AsyncSession, unit_ids: Collection[int], start: datetime, end: datetime, now: datetime
+) -> dict[int, tuple[int, int]]:
+    """unit → (judged, done on time) for the unit's follow-up items due within [start, end)."""
+    first, last, today = to_local(start).date(), to_local(end).date(), to_local(now).date()
+    stmt = select(FollowUp).where(
+        FollowUp.owner_unit_id.in_(list(unit_ids)),
+        FollowUp.due_on >= first,
+        FollowUp.due_on < last,
+        FollowUp.status != Status.CANCELLED,
+    )
+    result: dict[int, tuple[int, int]] = {}
+    for item in (await session.execute(stmt)).scalars():
+        if item.status != Status.DONE and item.due_on >= today:
+            continue
+        judged, on_time = result.get(item.owner_unit_id or 0, (0, 0))
+        result[item.owner_unit_id or 0] = (judged + 1, on_time + int(item.done_on_time()))
+    return result
+
+
 async def ranked_month(
     session: AsyncSession, scope: Scope, now: datetime
 ) -> tuple[datetime, bool]:
@@ -203,6 +247,7 @@ async def ranked_month(
             Activity.starts_at >= start,
             Activity.ends_at <= now,
             live(),
+            Activity.id.not_in(meeting_activity_ids()),
             scope.where(Activity.alliance_id),
         )
         .limit(1)
@@ -227,6 +272,7 @@ async def monthly_scores(
     tickets = await _ticket_shares(session, units, start, end, moment)
     receipts = await _receipts(session, units, start, end)
     shared = await resources_shared(session, units, moment)
+    carried = await _decision_shares(session, units, start, end, moment)
     w = WEIGHTS
     scores = []
     for unit_id, (name, mine) in units.items():
@@ -246,6 +292,7 @@ async def monthly_scores(
         present = sum(came[(a, unit_id)] for a in held)
         filed, on_time = tickets.get(unit_id, (0, 0))
         sent, acked = receipts.get(unit_id, (0, 0))
+        judged, kept = carried.get(unit_id, (0, 0))
         scores.append(
             UnitScore(
                 unit_id=unit_id,
@@ -255,6 +302,7 @@ async def monthly_scores(
                 tickets=w["tickets"] * on_time / filed if filed else float(w["tickets"]),
                 notices=w["notices"] * acked / sent if sent else float(w["notices"]),
                 resources=w["resources"] * shared.get(unit_id, 0.0),
+                decisions=w["decisions"] * kept / judged if judged else float(w["decisions"]),
             )
         )
     return sorted(scores, key=lambda s: (-s.total, s.name))

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.activity import Activity, live
 from models.checkin import CheckIn, attendance
+from models.meeting import meeting_activity_ids
 from models.member import Member
 from models.notice import Notice, NoticeRecipient, delivery
 from models.org import Alliance, AllianceType, Membership, Unit
@@ -94,6 +95,7 @@ async def activity_figures(
     if since is not None:
         stmt = stmt.where(Activity.ends_at > since)
     stmt = stmt.where(scope.where(Activity.alliance_id))
+    stmt = stmt.where(Activity.id.not_in(meeting_activity_ids()))  # meetings: meeting_figures
     held = expected = present = guests = 0
     for activity in (await session.execute(stmt.order_by(Activity.id))).scalars():
         figures = await attendance(session, activity)

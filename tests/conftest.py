@@ -33,39 +33,51 @@ def make_settings(url: str, **overrides: Any) -> Settings:
     return load_settings(_env_file=None, DATABASE_URL=url, **overrides)
 
 
-async def _load_demo(settings: Settings) -> dict[str, Any]:
+async def _load_demo(settings: Settings, extras: bool = False) -> dict[str, Any]:
+    """The demo county; `extras`: with the data that changes other features' figures and
+    sweeps (bot.demo EXTRA_SEEDERS: the quarter of meetings), for the tests of that data."""
     from bot.demo import load_demo
 
     engine = make_engine(settings)
+    use_settings(settings)  # the seeders store files where these settings say
     try:
-        await load_demo(make_sessionmaker(engine), START)
+        await load_demo(make_sessionmaker(engine), START, extras=extras)
     finally:
+        use_settings(None)
         await engine.dispose()
     return {}
 
 
 @pytest.fixture(scope="session")
 def templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """Migrated databases each test starts from a copy of: 'empty' and 'demo'.
+    """Migrated databases each test starts from a copy of: 'empty', 'demo' and 'full' (the
+    demo with its extras, as `python -m bot demo` loads it).
 
     SQLite: files copied per test. PostgreSQL: template databases, cloned per test with
     CREATE DATABASE ... TEMPLATE, which is much faster than emptying and reloading the demo.
     """
     if ON_POSTGRES:
-        empty, demo = _pg_url("tpl_empty"), _pg_url("tpl_demo")
-        _pg_admin(f'DROP DATABASE IF EXISTS "{_pg_name(demo)}" WITH (FORCE)')
+        empty, demo, full = _pg_url("tpl_empty"), _pg_url("tpl_demo"), _pg_url("tpl_full")
+        for name in (demo, full):
+            _pg_admin(f'DROP DATABASE IF EXISTS "{_pg_name(name)}" WITH (FORCE)')
         _pg_recreate(empty, template="template0")
         upgrade(make_settings(empty))
         _pg_recreate(demo, template=_pg_name(empty))
+        _pg_recreate(full, template=_pg_name(empty))
         asyncio.run(_load_demo(make_settings(demo)))
-        return {"empty": empty, "demo": demo}
+        files = str(tmp_path_factory.mktemp("templates") / "files")
+        asyncio.run(_load_demo(make_settings(full, FILES_DIR=files), extras=True))
+        return {"empty": empty, "demo": demo, "full": full}
     folder = tmp_path_factory.mktemp("templates")
     empty_file = folder / "empty.db"
     upgrade(make_settings(f"sqlite:///{empty_file}"))
-    demo_file = folder / "demo.db"
+    demo_file, full_file = folder / "demo.db", folder / "full.db"
     shutil.copy(empty_file, demo_file)
+    shutil.copy(empty_file, full_file)
     asyncio.run(_load_demo(make_settings(f"sqlite:///{demo_file}")))
-    return {"empty": str(empty_file), "demo": str(demo_file)}
+    extras = make_settings(f"sqlite:///{full_file}", FILES_DIR=str(folder / "files"))
+    asyncio.run(_load_demo(extras, extras=True))
+    return {"empty": str(empty_file), "demo": str(demo_file), "full": str(full_file)}
 
 
 def _pg_url(suffix: str) -> str:
@@ -96,10 +108,10 @@ def _database(templates: dict[str, str], tmp_path: Path, kind: str) -> Settings:
     if ON_POSTGRES:
         url = _pg_url("run")
         _pg_recreate(url, template=_pg_name(templates[kind]))
-        return make_settings(url)
+        return make_settings(url, FILES_DIR=str(tmp_path / "files"))
     path = tmp_path / "test.db"
     shutil.copy(templates[kind], path)
-    return make_settings(f"sqlite:///{path}")
+    return make_settings(f"sqlite:///{path}", FILES_DIR=str(tmp_path / "files"))
 
 
 @pytest.fixture
@@ -185,3 +197,22 @@ async def demo_app(
 def chat(demo_app: App, transport: RecordingTransport) -> Chat:
     """A chat over the demo county, as its console accounts."""
     return Chat(demo_app, transport)
+
+
+@pytest.fixture
+def full_settings(templates: dict[str, str], tmp_path: Path) -> Iterator[Settings]:
+    """The demo county with its extras (a quarter of meetings), as `python -m bot demo`."""
+    value = _database(templates, tmp_path, "full")
+    use_settings(value)
+    yield value
+    use_settings(None)
+
+
+@pytest.fixture
+async def full_chat(
+    full_settings: Settings, clock: FrozenClock, transport: RecordingTransport
+) -> AsyncIterator[Chat]:
+    """A chat over the full demo county (with its quarter of meetings)."""
+    app = build_app(full_settings, {"console": transport}, clock)
+    yield Chat(app, transport)
+    await app.close()

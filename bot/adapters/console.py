@@ -8,16 +8,21 @@ import sys
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TextIO
 
 from bot.app import App
-from bot.core import Button, Incoming, Location, Reply
+from bot.core import Attachment, Button, Incoming, Location, Reply
 from bot.ratelimit import RateLimiter
+from models.files import NOT_FETCHED, refused, store_upload
+from settings import Settings
 
 PLATFORM = "console"
 LOC_RE = re.compile(r"^@loc\s+(-?\d+(?:\.\d+)?)\s*[,，]\s*(-?\d+(?:\.\d+)?)$")
 NO_BUTTON = "（没有第 {n} 个按钮）"
 BAD_LOCATION = "（位置格式：@loc 纬度,经度，例如 @loc 35.55,118.46）"
+NO_PATH = "（格式：@photo 图片路径 或 @file 文件路径，可在路径后空一格写说明）"
+FILE_RE = re.compile(r"^@(photo|file)(?:\s+(.*))?$", re.S)
 
 _event_ids = itertools.count(1)
 
@@ -84,6 +89,13 @@ class ConsoleSession:
             if not m:
                 return BAD_LOCATION
             return Incoming(**base, location=Location(float(m.group(1)), float(m.group(2))))
+        sent = FILE_RE.match(line)
+        if sent:
+            if not (sent.group(2) or "").strip():
+                return NO_PATH
+            path, caption = _path_and_caption(sent.group(2).strip())
+            attachment = read_attachment(path, sent.group(1), self.app.settings)
+            return Incoming(**base, text=caption, attachments=(attachment,))
         return Incoming(**base, text=line)
 
     async def feed(self, line: str) -> None:
@@ -102,6 +114,25 @@ class ConsoleSession:
             await self.feed(line)
             if interactive:
                 print(f"{self.user}> ", end="", file=self.transport.out, flush=True)
+
+
+def _path_and_caption(rest: str) -> tuple[Path, str]:
+    """`@photo 现场.jpg 已完成整改`: the path, then an optional caption (a path with spaces
+    is taken whole when such a file exists)."""
+    whole = Path(rest).expanduser()
+    if whole.is_file() or " " not in rest:
+        return whole, ""
+    path, _, caption = rest.partition(" ")
+    return Path(path).expanduser(), caption.strip()
+
+
+def read_attachment(path: Path, sent_as: str, settings: Settings) -> Attachment:
+    """A picture or file from the local disk, stored as a platform download would be."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return refused(sent_as, path.name, NOT_FETCHED)
+    return store_upload(data=data, name=path.name, sent_as=sent_as, settings=settings)
 
 
 def read_lines(interactive: bool) -> Iterable[str]:

@@ -4,12 +4,13 @@ It imports nothing of the project but `settings` (the time zone), so models, han
 machinery above them can all use it. See README, "Layout".
 """
 
-from bot.core.messages import Button, Incoming, Location, Reply, Scalar
+from bot.core.messages import Attachment, Button, Incoming, Location, Reply, Scalar
 from bot.core.roles import ROLE_NAMES_ZH, Role
 from bot.core.routes import Flow, Handler, Route, Step, Sweep, SweepFunc
 
 __all__ = [
     "ROLE_NAMES_ZH",
+    "Attachment",
     "Button",
     "Flow",
     "Handler",

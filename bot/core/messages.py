@@ -22,6 +22,29 @@ class Location:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A picture or file someone sent, as the adapter stored it (models.files.store_upload).
+
+    `sent_as`: "photo" or "file", how the platform delivered it. `kind`: what the bytes are
+    ("picture", "pdf", "word", "excel"), sniffed from the content, not the name. Stored once
+    under its content hash `sha256` with `suffix` (".jpg", ".docx"...). When it could not be
+    taken, `problem` says why ("too_big", "wrong_kind", "not_fetched") and nothing is stored.
+    """
+
+    sent_as: str
+    name: str = ""
+    kind: str = ""
+    sha256: str = ""
+    suffix: str = ""
+    size: int = 0
+    problem: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.problem and bool(self.sha256)
+
+
+@dataclass(frozen=True)
 class Incoming:
     """One event from a platform. (platform, event_id) is the dedupe key."""
 
@@ -35,6 +58,7 @@ class Incoming:
     location: Location | None = None
     display_name: str = ""
     is_group: bool = False
+    attachments: tuple[Attachment, ...] = ()
 
 
 Scalar = str | int | float | bool | None

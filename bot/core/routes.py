@@ -87,6 +87,7 @@ class Route:
     buttons: Mapping[str, Handler] = field(default_factory=dict)
     steps: Flow = field(default_factory=lambda: Flow(""))
     takes_location: bool = False
+    takes_files: bool = False
     menu: bool = True
     only_unbound: bool = False
     glued: str | None = None

@@ -1,7 +1,9 @@
 """`python -m bot demo`: load the demo county, then each feature's demo data.
 
 Feature seeders are listed in SEEDERS; each takes the session, the time and the accounts
-that load_county returned, and adds its own rows.
+that load_county returned, and adds its own rows. EXTRA_SEEDERS run after them: data that
+changes what the others' figures and sweeps see (a quarter of meetings with check-ins and
+follow-up items), left out of the test suite's base county (tests/conftest.py `extras`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.demo import activities as demo_activities
+from bot.demo import meetings as demo_meetings
 from bot.demo import notices as demo_notices
 from bot.demo import resources as demo_resources
 from bot.demo import tickets as demo_tickets
@@ -30,6 +33,7 @@ SEEDERS: tuple[Seeder, ...] = (
     demo_notices.seed,
     demo_resources.seed,
 )
+EXTRA_SEEDERS: tuple[Seeder, ...] = (demo_meetings.seed,)
 
 ACCOUNT_ROLES = {
     "admin": "县级管理员（两新组织工委）",
@@ -49,13 +53,13 @@ async def drop_everything(engine: AsyncEngine) -> None:
 
 
 async def load_demo(
-    sessionmaker: async_sessionmaker[AsyncSession], now: datetime
+    sessionmaker: async_sessionmaker[AsyncSession], now: datetime, *, extras: bool = True
 ) -> tuple[bool, str]:
     """Load the demo once; returns (loaded now?, the printable account list)."""
     async with sessionmaker() as session, session.begin():
         if await session.scalar(select(Alliance.id).limit(1)) is None:
             accounts = await load_county(session, now)
-            for seed in SEEDERS:
+            for seed in SEEDERS + (EXTRA_SEEDERS if extras else ()):
                 await seed(session, now, accounts)
             loaded = True
         else:

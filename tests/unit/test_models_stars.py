@@ -13,7 +13,7 @@ from models.member import Identity, Member
 from models.org import Membership
 from models.rotation import get_plan
 from models.scope import Scope
-from models.stars import month_bounds, monthly_scores, stars_for
+from models.stars import WEIGHTS, month_bounds, monthly_scores, stars_for
 from models.ticket import file_ticket, transition
 from tests.fakes import Chat
 
@@ -33,11 +33,12 @@ async def _console(session, key: str) -> Member:  # type: ignore[no-untyped-def]
 
 
 async def test_host_unit_outscores_a_unit_that_stayed_away(chat: Chat, clock: FrozenClock) -> None:
-    """A hosted on its turn and all its members came: 30 + 40; its two open tickets from the
+    """A hosted on its turn and all its members came: 25 + 35; its two open tickets from the
     morning of 1 December are past due (0 of 15); no notices were sent in December (10).
-    Both units provide two or more resources to the demo's shared lists (5 each).
-    B had no turn (15), none of its members came (0), its one ticket was resolved late (0),
-    no notices (10). A: 85 → 5 stars; B: 30 → 1 star."""
+    Both units provide two or more resources to the demo's shared lists (5 each), and neither
+    owns a decision due in December (10 each, nothing to judge).
+    B had no turn (12.5), none of its members came (0), its one ticket was resolved late (0),
+    no notices (10). A: 85 → 5 stars; B: 37.5 → 1 star."""
     start, end = month_bounds(clock.now())
     async with chat.app.sessionmaker() as session, session.begin():
         host = await _console(session, "host")
@@ -109,27 +110,29 @@ async def test_host_unit_outscores_a_unit_that_stayed_away(chat: Chat, clock: Fr
     # On 3 December A's tickets were still within their deadline: not judged yet.
     assert {s.unit_id: s.tickets for s in early}[a] == 15
     assert (sa.hosting, sa.participation, sa.tickets, sa.notices, sa.resources) == (
-        30,
-        40,
+        25,
+        35,
         0,
         10,
         5,
     )
+    assert sa.decisions == 10
     assert (sa.total, sa.stars) == (85, 5)
     assert (sb.hosting, sb.participation, sb.tickets, sb.notices, sb.resources) == (
-        15,
+        12.5,
         0,
         0,
         10,
         5,
     )
-    assert (sb.total, sb.stars) == (30, 1)
+    assert sb.decisions == 10
+    assert (sb.total, sb.stars) == (37.5, 1)
     [ranking] = await chat.say("host", "品牌排行")
     lines = ranking.splitlines()
     assert lines[0] == "🏅 品牌排行 · 2026 年 12 月（本联盟）"
-    assert lines[2] == "   轮办 30 · 参与 40 · 工单 0 · 通知 10 · 资源 5"
+    assert lines[2] == "   轮办 25 · 参与 35 · 工单 0 · 通知 10 · 资源 5 · 决议 10"
     assert lines[1].endswith("★★★★★ 85 分") and "本单位：第 1 名" in lines
-    assert any(line.endswith("★☆☆☆☆ 30 分") for line in lines)
+    assert any(line.endswith("★☆☆☆☆ 38 分") for line in lines)
     [county] = await chat.say("admin", "/ranking")
     assert county.startswith("🏅 品牌排行 · 2026 年 12 月（全县）")
 
@@ -180,7 +183,8 @@ async def test_a_turn_still_running_is_not_held_against_its_unit(
                 session, scope, local_datetime(2027, 2, 5), month=local_datetime(2027, 1, 10)
             )
         }
-    assert running[b].hosting == 15 and running[a].hosting == 30
+    full = WEIGHTS["hosting"]
+    assert running[b].hosting == full / 2 and running[a].hosting == full
     assert judged[b].hosting == 0
 
 
