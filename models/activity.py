@@ -133,3 +133,73 @@ async def expected_members(session: AsyncSession, alliance_id: int) -> list[Memb
         .options(selectinload(Member.home_unit))
     )
     return list((await session.execute(stmt)).scalars())
+
+
+class ActivityError(Exception):
+    """`reason`: not_manager, ended, started, times, title, place."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+TITLE_MAX = 50
+PLACE_MAX = 50
+
+
+async def update_activity(
+    *,
+    session: AsyncSession,
+    activity: Activity,
+    by: Member,
+    title: str,
+    place: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    now: datetime,
+) -> dict[str, tuple[object, object]]:
+    """Change an activity that has not ended; returns {field: (before, after)}."""
+    if not by.may_manage(activity):
+        raise ActivityError("not_manager")
+    if activity.ends_at <= now:
+        raise ActivityError("ended")
+    title, place = title.strip(), place.strip()
+    if not 2 <= len(title) <= TITLE_MAX:
+        raise ActivityError("title")
+    if len(place) > PLACE_MAX:
+        raise ActivityError("place")
+    if ends_at <= starts_at or (starts_at != activity.starts_at and ends_at <= now):
+        raise ActivityError("times")
+    changed: dict[str, tuple[object, object]] = {}
+    for field, value in (
+        ("title", title),
+        ("place", place),
+        ("starts_at", starts_at),
+        ("ends_at", ends_at),
+    ):
+        before = getattr(activity, field)
+        if before != value:
+            changed[field] = (before, value)
+            setattr(activity, field, value)
+    await session.flush()
+    return changed
+
+
+async def cancel_activity(
+    *, session: AsyncSession, activity: Activity, by: Member, now: datetime
+) -> list[int]:
+    """Call off an activity that has not started: it is removed; returns the members of its
+    alliance to tell. One that started (or has check-ins) is part of the record and stays."""
+    from models.checkin import CheckIn
+
+    if not by.may_manage(activity):
+        raise ActivityError("not_manager")
+    came = await session.scalar(
+        select(CheckIn.id).where(CheckIn.activity_id == activity.id).limit(1)
+    )
+    if activity.starts_at <= now or came is not None:
+        raise ActivityError("started")
+    told = [m.id for m in await expected_members(session, activity.alliance_id)]
+    await session.delete(activity)
+    await session.flush()
+    return told

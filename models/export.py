@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,10 +20,24 @@ from models.notice import Notice, NoticeRecipient
 from models.scope import Scope
 from models.ticket import Ticket
 
+if TYPE_CHECKING:
+    from models.roster import IssuedInvite
+
 TIME = "%Y-%m-%d %H:%M"
 
 
 def _save(path: Path, title: str, head: Sequence[str], rows: Iterable[Sequence[object]]) -> int:
+    """One sheet: the header row, then the rows; returns how many rows."""
+    book, count = sheet_book(title, head, rows)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    book.save(path)
+    return count
+
+
+def sheet_book(
+    title: str, head: Sequence[str], rows: Iterable[Sequence[object]]
+) -> tuple[Any, int]:
+    """An openpyxl workbook of one sheet (the web console streams it), and its row count."""
     from openpyxl import Workbook
 
     book = Workbook()
@@ -34,9 +49,7 @@ def _save(path: Path, title: str, head: Sequence[str], rows: Iterable[Sequence[o
     for row in rows:
         sheet.append(list(row))
         count += 1
-    path.parent.mkdir(parents=True, exist_ok=True)
-    book.save(path)
-    return count
+    return book, count
 
 
 def _when(value: object) -> str:
@@ -137,3 +150,39 @@ async def export_resources(
     )
     head = ["类别", "标题", "描述", "提供单位", "联系方式", "标签", "可见范围", "有效期至"]
     return _save(path, "资源清单", head, rows)
+
+
+INVITE_HEAD = (
+    "姓名",
+    "手机",
+    "单位",
+    "联盟",
+    "邀请码",
+    "有效期至",
+    "Telegram 绑定链接",
+    "聊天中发送",
+)
+
+
+def invite_rows(invites: Iterable[IssuedInvite], bot_username: str) -> list[list[object]]:
+    """An invite sheet's rows: who, where, the code, until when, the deep link, what to type."""
+    from models.roster import deep_link
+
+    return [
+        [
+            i.name,
+            i.phone,
+            i.unit,
+            i.alliances,
+            i.code,
+            fmt_local(i.expires_at, TIME),
+            deep_link(bot_username, i.code),
+            f"绑定 {i.code}",
+        ]
+        for i in invites
+    ]
+
+
+def export_invites(*, path: Path, invites: Iterable[IssuedInvite], bot_username: str) -> int:
+    """The invite codes an office hands out, one row per member."""
+    return _save(path, "邀请码", INVITE_HEAD, invite_rows(invites, bot_username))

@@ -74,7 +74,7 @@ class NoticeRecipient(Base):
 
 
 class NoticeError(Exception):
-    """`reason`: not_found, forbidden, not_recipient."""
+    """`reason`: not_found, forbidden, not_recipient, not_sent."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -226,6 +226,26 @@ async def remind_due(*, session: AsyncSession, now: datetime, card: Card) -> lis
         notice.reminded_at = now
         done.append(notice.id)
     return done
+
+
+async def remind_now(*, session: AsyncSession, notice: Notice, now: datetime, card: Card) -> int:
+    """提醒未确认: remind those who have not acknowledged, now (an admin asked); returns how
+    many. The automatic reminder is then not sent again."""
+    if notice.state != NoticeState.SENT:
+        raise NoticeError("not_sent")
+    pending = await unacknowledged(session=session, notice_id=notice.id)
+    await enqueue_many(
+        session=session,
+        member_ids=[m.id for m in pending],
+        reply=card(notice, await _author_name(session, notice), True),
+        now=now,
+        kind=REMINDER_KIND,
+        ref_id=notice.id,
+        dedupe_prefix=f"notice-remind:{notice.id}:{now:%Y%m%d%H%M}",
+    )
+    notice.reminded_at = now
+    await session.flush()
+    return len(pending)
 
 
 async def acknowledge(

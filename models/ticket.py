@@ -24,7 +24,7 @@ from bot.nlu import ticket_number
 from models.base import Base
 from models.member import Member, MemberRole
 from models.org import Department, Membership, Unit
-from models.routing import rule_for
+from models.routing import current_rule
 from models.scope import Scope
 
 
@@ -325,7 +325,7 @@ async def file_ticket(
     text = text.strip()
     if not text:
         raise TicketError("empty")
-    rule = rule_for(category)
+    rule = await current_rule(session, category)
     year = to_local(now).year
     alliance_id = await _alliance_of(session, unit_id)
     for attempt in range(NUMBER_ATTEMPTS):
