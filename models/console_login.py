@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ForeignKey, String, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, selectinload
 
 from bot.core import Role
 from models.base import Base
@@ -77,6 +77,18 @@ async def issue_login(*, session: AsyncSession, member: Member, now: datetime) -
     return token
 
 
+async def check_login(*, session: AsyncSession, token: str, now: datetime) -> None:
+    """Raise LoginError if the token could not log in now; nothing is marked (a link
+    preview fetching the page must not use the link up)."""
+    row = await session.scalar(select(ConsoleLogin).where(ConsoleLogin.token_hash == _hash(token)))
+    if row is None:
+        raise LoginError("unknown")
+    if row.used_at is not None:
+        raise LoginError("used")
+    if row.expires_at <= now:
+        raise LoginError("expired")
+
+
 async def redeem_login(*, session: AsyncSession, token: str, now: datetime) -> Member:
     """The member a token was issued to; marks it used (once, even with two workers racing)."""
     digest = _hash(token.strip())
@@ -102,7 +114,11 @@ async def redeem_login(*, session: AsyncSession, token: str, now: datetime) -> M
 
 async def console_member(*, session: AsyncSession, member_id: int) -> Member | None:
     """The member of a console session, loaded for scope checks; None if they may not log in."""
-    stmt = select(Member).where(Member.id == member_id).options(HOME_LOADED)
+    stmt = (
+        select(Member)
+        .where(Member.id == member_id)
+        .options(HOME_LOADED, selectinload(Member.department))
+    )
     member = await session.scalar(stmt)
     return member if member is not None and may_use_console(member) else None
 

@@ -77,7 +77,7 @@ def in_scope(scope: Scope) -> ColumnElement[bool]:
 class MemberFilter:
     alliance_id: int | None = None
     unit_id: int | None = None
-    text: str = ""  # part of the name or phone
+    text: str = ""  # part of the name, the phone or the unit's name
     bound: bool | None = None
     role: Role | None = None
     active: bool = True
@@ -93,7 +93,10 @@ def _filtered(scope: Scope, wanted: MemberFilter) -> Select[tuple[Member]]:
         stmt = stmt.where(unit == wanted.unit_id)
     if wanted.text.strip():
         word = wanted.text.strip()
-        stmt = stmt.where(or_(Member.name.contains(word), Member.phone.contains(word)))
+        units = select(Unit.id).where(Unit.name.contains(word))
+        stmt = stmt.where(
+            or_(Member.name.contains(word), Member.phone.contains(word), unit.in_(units))
+        )
     if wanted.bound is not None:
         has = exists().where(Identity.member_id == Member.id)
         stmt = stmt.where(has if wanted.bound else ~has)

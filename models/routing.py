@@ -9,6 +9,7 @@ and wins over the default (`routing_table`, `current_rule`). A category without 
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -80,7 +81,8 @@ class RoutingRow(Base):
 
 
 class RoutingError(Exception):
-    """`reason`: category, department, committee, sign_days, resolve_days."""
+    """`reason`: category, department, committee, sign_days, resolve_days, code, code_taken,
+    name."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -152,3 +154,30 @@ async def set_rule(
     row.updated_by_id = by_id
     await session.flush()
     return await current_rule(session, category)
+
+
+CODE_RE = re.compile(r"[a-z][a-z0-9_]{1,29}")
+NAME_MAX = 100
+
+
+async def add_department(*, session: AsyncSession, code: str, name: str) -> Department:
+    """A new department tickets can be routed to; raises RoutingError (code, code_taken, name)."""
+    code, name = code.strip().lower(), name.strip()
+    if not CODE_RE.fullmatch(code):
+        raise RoutingError("code")
+    if not name or len(name) > NAME_MAX:
+        raise RoutingError("name")
+    if await session.scalar(select(Department.id).where(Department.code == code)) is not None:
+        raise RoutingError("code_taken")
+    department = Department(code=code, name=name)
+    session.add(department)
+    await session.flush()
+    return department
+
+
+async def rename_department(*, session: AsyncSession, department: Department, name: str) -> None:
+    name = name.strip()
+    if not name or len(name) > NAME_MAX:
+        raise RoutingError("name")
+    department.name = name
+    await session.flush()
