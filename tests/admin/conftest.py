@@ -66,10 +66,13 @@ async def anonymous(demo_app: App) -> AsyncIterator[httpx.AsyncClient]:
 
 
 class _Table(HTMLParser):
-    """The cell texts of the first list table (<table class="list ...">) in a page."""
+    """The cell texts of the first list table (<table class="list ...">) of a page's list
+    (inside #listing when the page has one)."""
 
-    def __init__(self) -> None:
+    def __init__(self, within_listing: bool) -> None:
         super().__init__()
+        self._want_listing = within_listing
+        self._in_listing = False
         self.rows: list[list[str]] = []
         self.head: list[str] = []
         self._in_table = False
@@ -80,7 +83,10 @@ class _Table(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         classes = (dict(attrs).get("class") or "").split()
-        if tag == "table" and "list" in classes and not self._done:
+        if tag == "div" and dict(attrs).get("id") == "listing":
+            self._in_listing = True
+        ready = self._in_listing or not self._want_listing
+        if tag == "table" and "list" in classes and not self._done and ready:
             self._in_table = True
         elif self._in_table and tag == "thead":
             self._in_head = True
@@ -109,13 +115,13 @@ class _Table(HTMLParser):
 
 
 def table_rows(page: str) -> list[list[str]]:
-    parser = _Table()
+    parser = _Table('id="listing"' in page)
     parser.feed(page)
     return parser.rows
 
 
 def table_head(page: str) -> list[str]:
-    parser = _Table()
+    parser = _Table('id="listing"' in page)
     parser.feed(page)
     return parser.head[0] if parser.head else []
 

@@ -276,7 +276,7 @@ async def act(request: Request, viewer: Viewer) -> Response:
             kind="ticket",
             ref_id=ticket.id,
         )
-    viewer.audit(f"ticket_{action}", ticket=ticket.number, action=ACTION_ZH[action], note=note)
+    viewer.audit(f"ticket_{action}", ticket=ticket.number, what=ACTION_ZH[action], note=note)
     return back_to(f"/admin/tickets/{ticket.id}", action)
 
 
