@@ -65,8 +65,49 @@ def action_label(action: str) -> str:
     return ACTION_ZH.get(action, action)
 
 
+KEY_ZH = {
+    "name": "姓名",
+    "member_id": "成员",
+    "ticket": "工单",
+    "what": "操作",
+    "note": "说明",
+    "alliance": "联盟",
+    "alliance_id": "联盟",
+    "changed": "改动",
+    "platform": "平台",
+    "platforms": "平台",
+    "notice_id": "通知",
+    "audience": "对象",
+    "send_at": "发送时间",
+    "reminded": "提醒人数",
+    "file": "文件",
+    "sheet": "工作表",
+    "imported": "导入",
+    "skipped": "跳过",
+    "errors": "有误的行",
+    "invites": "邀请码",
+    "count": "人数",
+    "title": "名称",
+    "activity_id": "活动",
+    "category": "分类",
+    "department": "部门",
+    "committee": "委员会",
+    "sign_working_days": "签收时限",
+    "resolve_days": "办结时限",
+    "label": "轮值期",
+    "unit_id": "单位",
+}
+
+
 def detail_text(detail: dict[str, Any]) -> str:
-    return json.dumps(detail, ensure_ascii=False, sort_keys=True)[:500] if detail else ""
+    """key：value；… with the keys in Chinese where they are known."""
+    parts = []
+    for key, value in detail.items():
+        if key == "invites" and isinstance(value, list):
+            value = f"{len(value)} 个"
+        shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        parts.append(f"{KEY_ZH.get(key, key)}：{shown}")
+    return "；".join(parts)[:500]
 
 
 async def page(request: Request, viewer: Viewer) -> Response:

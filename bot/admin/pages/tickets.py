@@ -227,7 +227,7 @@ async def act(request: Request, viewer: Viewer) -> Response:
     if ACTIONS[action].needs_note and not note:
         return await detail_page(request, viewer, ERRORS["note_required"], status=400)
     if action in CONFIRM_FIRST and form.get("confirmed") != "1":
-        text = preview(ticket, action, note, viewer.member)
+        text = preview(ticket, action, note, viewer.member).split("\n", 1)[1]  # no heading
         if target is not None:
             text = MERGE_INTO.format(number=ticket.number, target=target.number) + text
         return render(
