@@ -33,6 +33,7 @@ ROLE_WORDS: dict[str, Role | None] = {
     "支部书记": Role.SECRETARY,
     "联盟管理员": Role.ALLIANCE_ADMIN,
     "部门干部": Role.OFFICER,
+    "县级管理员": Role.SUPER_ADMIN,  # the county office (两新组织工委), from the county's sheet
 }
 SPLIT_RE = re.compile(r"[、,，;；/\s]+")
 NAME_MAX = 50
@@ -44,12 +45,12 @@ PROBLEMS = {
     "phone": "手机“{value}”不对，应为 1 开头的 11 位数字",
     "duplicate": "手机 {value} 与第 {row} 行重复",
     "other_name": "手机 {value} 已登记为{name}，与姓名“{given}”不符",
-    "unit": "单位为空（部门干部可只填部门）",
+    "unit": "单位为空（部门干部、县级管理员可不填）",
     "unit_unknown": "单位“{value}”不存在（请先 import orgs 导入）",
     "yes_no": "{column}“{value}”应为 是 或 否",
     "mobile_not_party": "流动党员必须是党员",
     "workplace_long": "工作地超过 100 字",
-    "role": "角色“{value}”不对，应为 党员、联络员、支部书记、联盟管理员 或 部门干部",
+    "role": "角色“{value}”不对，应为 党员、联络员、支部书记、联盟管理员、部门干部 或 县级管理员",
     "alliance_missing": "联盟管理员须填联盟",
     "alliance_unknown": "联盟“{value}”不存在",
     "department_missing": "部门干部须填部门",
@@ -57,6 +58,7 @@ PROBLEMS = {
     "unit_scope": "单位“{value}”不在您管理的联盟中",
     "alliance_scope": "联盟“{value}”不在您管理的范围内",
     "officer_scope": "部门干部只能由县级管理员导入",
+    "super_scope": "县级管理员只能由县级管理员导入",
 }
 
 
@@ -179,8 +181,9 @@ def _check(values: dict[str, str], lookups: _Lookups) -> tuple[list[str], dict[s
     roles, role_problems = _roles(values, lookups)
     problems += role_problems
     officer = any(r == Role.OFFICER for r, _ in roles)
+    unitless = officer or any(r == Role.SUPER_ADMIN for r, _ in roles)  # no unit needed
     unit = values.get("单位", "")
-    if not unit and not officer:
+    if not unit and not unitless:
         problems.append(PROBLEMS["unit"])
     elif unit and unit not in lookups.units:
         problems.append(PROBLEMS["unit_unknown"].format(value=unit))
@@ -232,6 +235,8 @@ def _roles(
             elif department not in lookups.departments:
                 problems.append(PROBLEMS["department_unknown"].format(value=department))
             roles.append((role, None))
+        elif role == Role.SUPER_ADMIN and not lookups.scope.county:
+            problems.append(PROBLEMS["super_scope"])
         elif role is not None:
             roles.append((role, None))
     return list(dict.fromkeys(roles)), problems

@@ -137,7 +137,7 @@ async def save_plan(
     plan.starts_on = starts_on
     plan.unit_ids = list(draft.unit_ids)
     plan.chair_unit_ids = list(draft.chair_unit_ids)
-    plan.chair_starts_on = date(starts_on.year, starts_on.month, 1)
+    plan.chair_starts_on = date(draft.starts_on.year, draft.starts_on.month, 1)  # as given
     plan.chair_term_months = draft.chair_term_months if draft.chair_unit_ids else 12
     if old is None:
         session.add(plan)
