@@ -25,6 +25,13 @@ from bot.core.clock import fmt_local
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 PAGE_SIZE = 20
+# Pages hold people's data: not cached, not framed, no address (a login link) sent elsewhere.
+HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "X-Content-Type-Options": "nosniff",
+}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 # (path, title, what the viewer needs): the navigation, in this order.
@@ -97,7 +104,9 @@ def render(
         "ok": request.query_params.get("ok", ""),
         **context,
     }
-    return HTMLResponse(ENV.get_template(template).render(values), status_code=status)
+    return HTMLResponse(
+        ENV.get_template(template).render(values), status_code=status, headers=HEADERS
+    )
 
 
 def back_to(path: str, ok: str = "", **query: Any) -> RedirectResponse:

@@ -36,6 +36,8 @@ async def test_a_link_logs_in_once_and_a_used_or_expired_one_says_how_to_get_ano
     for _ in range(2):
         shown = await anonymous.get(url)
         assert shown.status_code == 200 and "点下面的按钮登录" in shown.text
+        assert shown.headers["referrer-policy"] == "same-origin"  # the token stays here
+        assert shown.headers["cache-control"] == "no-store"
     done = await anonymous.post("/admin/login", data={"t": token})
     assert (done.status_code, done.headers["location"]) == (303, "/admin/")
     cookie = done.headers.get_list("set-cookie")

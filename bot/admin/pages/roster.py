@@ -1,25 +1,22 @@
-"""花名册: members (edit, move, roles, unbind, leave and come back, a fresh invite code), the
-alliances and their units, invite sheets with a QR code per member (the Telegram deep link),
-all through models/roster.py within the viewer's scope; uploads are in pages/imports.py."""
+"""花名册: members (edit, move, roles, unbind, leave and come back, a fresh invite code) and
+the alliances and their units, through models/roster.py within the viewer's scope; invite
+sheets are in pages/invites.py, uploads in pages/imports.py."""
 
 from __future__ import annotations
 
 from typing import Any
 from urllib.parse import urlencode
 
-import segno
 from sqlalchemy import func, select
 from starlette.requests import Request
 from starlette.responses import Response
 
 from bot.admin.auth import Need, Viewer
 from bot.admin.pages.common import alliance_options, units_in_scope
-from bot.admin.render import Column, Filter, back_to, listing, render, xlsx_response
+from bot.admin.pages.invites import invite_card
+from bot.admin.render import Column, Filter, back_to, listing, render
 from bot.admin.web import Missing, PageRoute, form_of, int_or
 from bot.core import ROLE_NAMES_ZH, Role
-from bot.core.clock import fmt_local
-from models.audit import AuditLog
-from models.export import INVITE_HEAD, invite_rows
 from models.member import InviteCode, Member
 from models.org import ALLIANCE_TYPE_ZH, Alliance, Department, Membership, Unit
 from models.org_import import UNIT_KIND_ZH
@@ -30,13 +27,11 @@ from models.roster import (
     RosterError,
     add_member,
     deactivate,
-    deep_link,
     find_members,
     get_member,
     grantable,
     held,
     issue_invite,
-    issue_invites,
     reactivate,
     set_roles,
     unbind,
@@ -265,7 +260,7 @@ async def detail_page(
         ],
         left_unit=left_unit,
         error=error,
-        invite=_invite_card(viewer, invite) if invite else None,
+        invite=invite_card(viewer, invite) if invite else None,
         messages=DONE,
         is_self=member.id == viewer.member.id,
     )
@@ -353,7 +348,7 @@ async def reissue(request: Request, viewer: Viewer) -> Response:
     code = await viewer.session.scalar(select(InviteCode.id).where(InviteCode.code == invite.code))
     batch = viewer.audit("invite", member_id=member.id, name=member.name, invites=[code])
     await viewer.session.flush()
-    card = _invite_card(viewer, invite) | {"batch": batch.id}
+    card = invite_card(viewer, invite) | {"batch": batch.id}
     if request.headers.get("HX-Request"):
         return render(request, viewer, "_invite.html", invite=card)
     return await detail_page(request, viewer, invite=invite)
@@ -417,127 +412,6 @@ async def create(request: Request, viewer: Viewer) -> Response:
     return back_to(f"/admin/roster/members/{member.id}", "added")
 
 
-def _invite_card(viewer: Viewer, invite: IssuedInvite) -> dict[str, Any]:
-    link = deep_link(viewer.settings.TELEGRAM_BOT_USERNAME, invite.code)
-    qr = segno.make(link, error="m").svg_inline(scale=4, border=2) if link else ""
-    return {
-        "name": invite.name,
-        "unit": invite.unit,
-        "alliances": invite.alliances,
-        "code": invite.code,
-        "until": fmt_local(invite.expires_at, "%Y-%m-%d %H:%M"),
-        "link": link,
-        "qr": qr,
-    }
-
-
-async def invites_page(request: Request, viewer: Viewer) -> Response:
-    return render(
-        request,
-        viewer,
-        "invites.html",
-        title="花名册 · 邀请码",
-        tab="invites",
-        alliances=(await alliance_options(viewer, first="我管理的全部联盟")),
-        bot=viewer.settings.TELEGRAM_BOT_USERNAME,
-    )
-
-
-async def invites_issue(request: Request, viewer: Viewer) -> Response:
-    """Fresh codes for everyone (not yet bound) in scope or one alliance: a printable sheet."""
-    form = form_of(request)
-    alliance_id = int_or(form.get("alliance"))
-    if alliance_id is not None and not viewer.scope.covers(alliance_id):
-        raise Missing
-    invites = await issue_invites(
-        session=viewer.session,
-        scope=viewer.scope,
-        now=viewer.now,
-        valid_days=viewer.settings.INVITE_VALID_DAYS,
-        alliance_id=alliance_id,
-        unbound_only=_flag(form.get("unbound")),
-    )
-    if not invites:
-        return render(
-            request,
-            viewer,
-            "invites.html",
-            status=400,
-            title="花名册 · 邀请码",
-            tab="invites",
-            alliances=await alliance_options(viewer, first="我管理的全部联盟"),
-            bot=viewer.settings.TELEGRAM_BOT_USERNAME,
-            error="没有需要生成邀请码的成员。",
-        )
-    codes = dict(
-        (
-            await viewer.session.execute(
-                select(InviteCode.code, InviteCode.id).where(
-                    InviteCode.code.in_([i.code for i in invites])
-                )
-            )
-        ).all()
-    )
-    batch = viewer.audit(
-        "invites",
-        alliance_id=alliance_id,
-        unbound=_flag(form.get("unbound")),
-        count=len(invites),
-        invites=[codes[i.code] for i in invites],
-    )
-    await viewer.session.flush()
-    return back_to(f"/admin/roster/invites/{batch.id}")
-
-
-async def invites_sheet(request: Request, viewer: Viewer) -> Response:
-    """The codes one issue made, to print (a QR code each) or as .xlsx."""
-    batch = await viewer.session.get(AuditLog, int(request.path_params["batch"]))
-    if batch is None or batch.member_id != viewer.member.id or not batch.detail.get("invites"):
-        raise Missing  # a sheet is shown to the admin who issued it
-    ids = [int(i) for i in batch.detail.get("invites", [])]
-    rows = (
-        await viewer.session.execute(
-            select(InviteCode).where(InviteCode.id.in_(ids)).order_by(InviteCode.id)
-        )
-    ).scalars()
-    invites = []
-    for code in rows:
-        member = await get_member(
-            session=viewer.session, scope=viewer.scope, member_id=code.member_id
-        )
-        if member is not None:
-            invites.append(
-                IssuedInvite(
-                    member.id,
-                    member.name,
-                    member.phone,
-                    member.home_unit.name
-                    if member.home_unit
-                    else (member.department.name if member.department else ""),
-                    alliances_of(member),
-                    code.code,
-                    code.expires_at,
-                )
-            )
-    if request.query_params.get("format") == "xlsx":
-        stamp = fmt_local(batch.at, "%Y%m%d-%H%M")
-        return xlsx_response(
-            f"邀请码-{stamp}.xlsx",
-            "邀请码",
-            INVITE_HEAD,
-            invite_rows(invites, viewer.settings.TELEGRAM_BOT_USERNAME),
-        )
-    return render(
-        request,
-        viewer,
-        "invite_sheet.html",
-        title="邀请码（可打印）",
-        batch=batch,
-        cards=[_invite_card(viewer, i) for i in invites],
-        bot=viewer.settings.TELEGRAM_BOT_USERNAME,
-    )
-
-
 PAGES = [
     PageRoute("/roster", members_page, Need.ADMIN),
     PageRoute("/roster/units", units_page, Need.ADMIN),
@@ -550,7 +424,4 @@ PAGES = [
     PageRoute("/roster/members/{member_id:int}/invite", reissue, Need.ADMIN, ("POST",)),
     PageRoute("/roster/members/{member_id:int}/leave", leave, Need.ADMIN, ("POST",)),
     PageRoute("/roster/members/{member_id:int}/back", come_back, Need.ADMIN, ("POST",)),
-    PageRoute("/roster/invites", invites_page, Need.ADMIN),
-    PageRoute("/roster/invites", invites_issue, Need.ADMIN, ("POST",)),
-    PageRoute("/roster/invites/{batch:int}", invites_sheet, Need.ADMIN),
 ]
