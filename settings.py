@@ -61,6 +61,12 @@ class Settings(BaseSettings):
     # to the owner and the chair at once, and to the county after this many working days.
     FOLLOWUP_REMIND_DAYS_BEFORE: int = 3
     FOLLOWUP_COUNTY_AFTER_WORKING_DAYS: int = 3
+    # The web console (/admin): the address people open (login links start with it), the
+    # bot's Telegram username for invite deep links (t.me/NAME?start=CODE), and optionally a
+    # fixed key for its cookies (else one is made once and kept in the database).
+    PUBLIC_BASE_URL: str = "http://127.0.0.1:8080"
+    TELEGRAM_BOT_USERNAME: str = ""
+    CONSOLE_SECRET: str = ""
 
     @field_validator("DATABASE_URL")
     @classmethod
@@ -73,6 +79,18 @@ class Settings(BaseSettings):
         if value.startswith(("sqlite+aiosqlite://", "postgresql+psycopg://")):
             return value
         raise ValueError("DATABASE_URL must start with sqlite:/// or postgresql://")
+
+    @field_validator("PUBLIC_BASE_URL")
+    @classmethod
+    def _web_address(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("TELEGRAM_BOT_USERNAME")
+    @classmethod
+    def _bot_name(cls, value: str) -> str:
+        return value.strip().removeprefix("@")
 
     @field_validator("BOT_TIMEZONE")
     @classmethod

@@ -238,17 +238,21 @@ IMPORT_REFUSED = (
 )
 
 
-def _import_resources(path: str, skip_bad_rows: bool, settings: Settings) -> int:
+def _import_resources(args: argparse.Namespace, settings: Settings) -> int:
     from models.resource_import import import_resources
 
     async def work(session: Any) -> tuple[Any, list[str]]:
         report = await import_resources(
-            session=session, path=Path(path), now=Clock().now(), skip_bad_rows=skip_bad_rows
+            session=session,
+            path=Path(args.file),
+            now=Clock().now(),
+            skip_bad_rows=args.skip_bad_rows,
+            sheet=args.sheet,
         )
         skipped = f"，跳过 {report.skipped} 行" if report.skipped else ""
         return report, [f"已导入 {report.imported} 条资源{skipped}。"]
 
-    return _import_with(settings, skip_bad_rows, IMPORT_REFUSED, work)
+    return _import_with(settings, args.skip_bad_rows, IMPORT_REFUSED, work)
 
 
 ORGS_REFUSED = (
@@ -265,10 +269,17 @@ DEPARTMENTS_REFUSED = (
     "有 {n} 行有误，未导入任何部门（改正后重试，或加 --skip-bad-rows 只导入正确的行）。"
 )
 DEPARTMENTS_DONE = "已新增部门 {added} 个、更名 {renamed} 个"
+ROTATION_REFUSED = (
+    "有 {n} 行有误，未导入任何轮值安排（改正后重试，或加 --skip-bad-rows 只导入正确的行）。"
+)
+ROTATION_CREATED = "已设置轮值：{names}"
+ROTATION_REPLACED = "已更新轮值（已开始的轮值期保持原承办单位）：{names}"
+ROTATION_NOTHING = "文件中没有可导入的轮值安排"
 SKIPPED = "，跳过有误的 {n} 行"
 INVITES_WRITTEN = "邀请码已写入 {path}（{days} 天内有效），请分发给新成员。"
 NO_INVITES = "没有新成员，未生成邀请码。"
 INVITES_FAILED = "无法写入邀请码文件 {path}：{error}。未导入任何成员。"
+UNEXPECTED = "导入失败（{error}），未导入任何内容。"
 
 
 def _import_with(
@@ -277,7 +288,8 @@ def _import_with(
     refused: str,
     work: Callable[[Any], Awaitable[tuple[Any, list[str]]]],
 ) -> int:
-    """Run one import in one transaction; print bad rows, then the refusal or the summary."""
+    """Run one import in one transaction; print how the file was read, the bad rows, then
+    the refusal (exit 1) or the summary; a file that cannot be read is one sentence (exit 2)."""
     from models.db import make_engine, make_sessionmaker
     from models.table_import import ImportFileError
 
@@ -291,7 +303,7 @@ def _import_with(
             return 2
         finally:
             await engine.dispose()
-        for line in report.errors:
+        for line in [*report.notes, *report.errors]:
             print(line)
         if report.errors and not skip_bad_rows:
             print(refused.format(n=len(report.errors)))
@@ -303,42 +315,74 @@ def _import_with(
     return asyncio.run(run())
 
 
-def _import_orgs(path: str, skip_bad_rows: bool, settings: Settings) -> int:
+def _import_orgs(args: argparse.Namespace, settings: Settings) -> int:
     from models.org_import import import_orgs
 
     async def work(session: Any) -> tuple[Any, list[str]]:
-        report = await import_orgs(session=session, path=Path(path), skip_bad_rows=skip_bad_rows)
+        report = await import_orgs(
+            session=session,
+            path=Path(args.file),
+            skip_bad_rows=args.skip_bad_rows,
+            sheet=args.sheet,
+        )
         counts = (report.alliances, report.units, report.memberships)
         line = ORGS_DONE.format(**vars(report)) if any(counts) else ORGS_NOTHING_NEW
         return report, [line + (SKIPPED.format(n=report.skipped) if report.skipped else "") + "。"]
 
-    return _import_with(settings, skip_bad_rows, ORGS_REFUSED, work)
+    return _import_with(settings, args.skip_bad_rows, ORGS_REFUSED, work)
 
 
-def _import_departments(path: str, skip_bad_rows: bool, settings: Settings) -> int:
+def _import_departments(args: argparse.Namespace, settings: Settings) -> int:
     from models.department_import import import_departments
 
     async def work(session: Any) -> tuple[Any, list[str]]:
         report = await import_departments(
-            session=session, path=Path(path), skip_bad_rows=skip_bad_rows
+            session=session,
+            path=Path(args.file),
+            skip_bad_rows=args.skip_bad_rows,
+            sheet=args.sheet,
         )
         line = DEPARTMENTS_DONE.format(added=report.added, renamed=report.renamed)
         return report, [line + (SKIPPED.format(n=report.skipped) if report.skipped else "") + "。"]
 
-    return _import_with(settings, skip_bad_rows, DEPARTMENTS_REFUSED, work)
+    return _import_with(settings, args.skip_bad_rows, DEPARTMENTS_REFUSED, work)
 
 
-def _import_members(path: str, skip_bad_rows: bool, settings: Settings) -> int:
+def _import_rotation(args: argparse.Namespace, settings: Settings) -> int:
+    from models.rotation_import import import_rotation
+
+    async def work(session: Any) -> tuple[Any, list[str]]:
+        report = await import_rotation(
+            session=session,
+            path=Path(args.file),
+            now=Clock().now(),
+            skip_bad_rows=args.skip_bad_rows,
+            sheet=args.sheet,
+        )
+        lines = []
+        if report.created:
+            lines.append(ROTATION_CREATED.format(names="、".join(report.created)))
+        if report.replaced:
+            lines.append(ROTATION_REPLACED.format(names="、".join(report.replaced)))
+        lines = lines or [ROTATION_NOTHING]
+        lines[-1] += (SKIPPED.format(n=report.skipped) if report.skipped else "") + "。"
+        return report, lines
+
+    return _import_with(settings, args.skip_bad_rows, ROTATION_REFUSED, work)
+
+
+def _import_members(args: argparse.Namespace, settings: Settings) -> int:
     from models.member_import import import_members, invites_path, write_invites
     from models.table_import import ImportFileError, row_ranges
 
     async def work(session: Any) -> tuple[Any, list[str]]:
         report = await import_members(
             session=session,
-            path=Path(path),
+            path=Path(args.file),
             now=Clock().now(),
             valid_days=settings.INVITE_VALID_DAYS,
-            skip_bad_rows=skip_bad_rows,
+            skip_bad_rows=args.skip_bad_rows,
+            sheet=args.sheet,
         )
         parts = [MEMBERS_DONE.format(n=report.imported)]
         if report.existing:
@@ -355,10 +399,10 @@ def _import_members(path: str, skip_bad_rows: bool, settings: Settings) -> int:
         days = settings.INVITE_VALID_DAYS
         return report, [summary + "。", INVITES_WRITTEN.format(path=target, days=days)]
 
-    target = invites_path(Path(path))
+    target = invites_path(Path(args.file))
     size = target.stat().st_size if target.is_file() else None
     try:
-        return _import_with(settings, skip_bad_rows, MEMBERS_REFUSED, work)
+        return _import_with(settings, args.skip_bad_rows, MEMBERS_REFUSED, work)
     except BaseException:
         _restore(target, size)  # the commit failed: the codes written would bind nobody
         raise
@@ -375,17 +419,92 @@ def _restore(path: Path, size: int | None) -> None:
 
 
 # `import KIND FILE`: one function per kind.
-IMPORTERS: dict[str, Callable[[str, bool, Settings], int]] = {
+IMPORTERS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "resources": _import_resources,
     "orgs": _import_orgs,
     "departments": _import_departments,
     "members": _import_members,
+    "rotation": _import_rotation,
 }
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     upgrade(settings)
-    return IMPORTERS[args.kind](args.file, args.skip_bad_rows, settings)
+    return IMPORTERS[args.kind](args, settings)
+
+
+INVITES_DONE = (
+    "已为 {n} 名成员生成新的邀请码（{days} 天内有效，旧的未用邀请码作废），写入 {path}。"
+)
+INVITES_NONE = "没有需要生成邀请码的成员。"
+INVITES_NO_ALLIANCE = "没有名为“{name}”的联盟。"
+INVITES_NO_FILE = "无法写入 {path}：{error}。未生成邀请码。"
+INVITES_NOT_XLSX = "请给出 .xlsx 文件名，例如 invites.xlsx。"
+INVITES_NO_BOT = "（未设置 TELEGRAM_BOT_USERNAME，表中没有 Telegram 绑定链接。）"
+
+
+def cmd_invites(args: argparse.Namespace, settings: Settings) -> int:
+    """Fresh invite codes for the county's (or one alliance's) members, into an .xlsx."""
+    from sqlalchemy import select
+
+    from models.db import make_engine, make_sessionmaker
+    from models.export import export_invites
+    from models.org import Alliance
+    from models.roster import issue_invites
+    from models.scope import Scope
+
+    path = Path(args.file)
+    if path.suffix.lower() != ".xlsx":
+        print(INVITES_NOT_XLSX)
+        return 2
+    upgrade(settings)
+
+    class Refused(Exception):
+        """Stop with one sentence; the transaction rolls back (no old code is voided)."""
+
+    async def issue() -> int:
+        engine = make_engine(settings)
+        try:
+            async with make_sessionmaker(engine)() as session, session.begin():
+                alliance_id = None
+                if args.alliance:
+                    name = args.alliance.strip()
+                    alliance_id = await session.scalar(
+                        select(Alliance.id).where(Alliance.name == name)
+                    )
+                    if alliance_id is None:
+                        raise Refused(INVITES_NO_ALLIANCE.format(name=name))
+                invites = await issue_invites(
+                    session=session,
+                    scope=Scope.COUNTY,
+                    now=Clock().now(),
+                    valid_days=settings.INVITE_VALID_DAYS,
+                    alliance_id=alliance_id,
+                    unbound_only=args.unbound,
+                )
+                if invites:
+                    try:  # before the commit: codes nobody was given must not void the old ones
+                        export_invites(
+                            path=path, invites=invites, bot_username=settings.TELEGRAM_BOT_USERNAME
+                        )
+                    except OSError as error:
+                        raise Refused(INVITES_NO_FILE.format(path=path, error=error)) from error
+        finally:
+            await engine.dispose()
+        return len(invites)
+
+    try:
+        count = asyncio.run(issue())
+    except Refused as refusal:
+        print(refusal)
+        return 2
+    if not count:
+        print(INVITES_NONE)
+        return 0
+    print(INVITES_DONE.format(n=count, days=settings.INVITE_VALID_DAYS, path=path))
+    if not settings.TELEGRAM_BOT_USERNAME:
+        print(INVITES_NO_BOT)
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -435,7 +554,15 @@ def build_parser() -> argparse.ArgumentParser:
     importer.add_argument(
         "--skip-bad-rows", action="store_true", help="import the good rows of a file with errors"
     )
+    importer.add_argument(
+        "--sheet", help="the worksheet to read (default: the first with the header)"
+    )
     importer.set_defaults(func=cmd_import)
+    invites = sub.add_parser("invites", help="issue fresh invite codes into an .xlsx")
+    invites.add_argument("file")
+    invites.add_argument("--alliance", help="only the members of this alliance (its full name)")
+    invites.add_argument("--unbound", action="store_true", help="only members not bound yet")
+    invites.set_defaults(func=cmd_invites)
     return parser
 
 

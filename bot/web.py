@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
 from bot.adapters import telegram, wecom
+from bot.admin import console_routes
 from bot.app import App
 from bot.outbox import Transport
 from settings import Settings
@@ -65,7 +66,7 @@ def build_web_app(app: App, background: bool = True) -> Starlette:
     async def healthz(request: Request) -> JSONResponse:
         return JSONResponse({"ok": True})
 
-    routes: list[BaseRoute] = [Route("/healthz", healthz, methods=["GET"])]
+    routes: list[BaseRoute] = [Route("/healthz", healthz, methods=["GET"]), *console_routes(app)]
     for platform in PLATFORMS:
         if platform.configured(app.settings):
             routes += platform.routes(app)

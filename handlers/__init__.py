@@ -13,6 +13,7 @@ from bot.core import Role, Route, Sweep
 from handlers import (
     activities,
     activity_changes,
+    admin,
     agenda,
     attendance,
     binding,
@@ -67,6 +68,7 @@ ROUTES: tuple[Route, ...] = (
         "欢迎与使用说明",
         aliases=("开始",),
         role=Role.ANYONE,
+        arg="code",  # /start CODE: a Telegram deep link (t.me/BOT?start=CODE) binds
         menu=False,
     ),
     Route(
@@ -423,6 +425,15 @@ ROUTES: tuple[Route, ...] = (
         intent="stats",
         role=Role.ALLIANCE_ADMIN,
         instead="ranking",
+        group=ADMIN,
+    ),
+    Route(
+        "admin",
+        admin.link,
+        "管理后台",
+        "在浏览器中打开管理后台（发送登录链接）",
+        aliases=("后台", "管理后台"),
+        menu=False,  # /help lists it for those who may use it (admins, officers)
         group=ADMIN,
     ),
     Route(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -20,6 +19,7 @@ from models.activity import (
     REMINDER_KIND,
     Activity,
     ActivityError,
+    Told,
     check_may_change,
     count_upcoming,
     create_activity,
@@ -27,9 +27,9 @@ from models.activity import (
     expected_members,
     get_activity,
     live,
-    people_to_tell,
     reminder_key,
     upcoming_activities,
+    who_is_told,
 )
 from models.checkin import distance_m
 from models.org import Alliance
@@ -396,35 +396,10 @@ async def _edit_preview(ctx: Context, values: dict[str, str]) -> list[Reply]:
     return [Reply(text, buttons)]
 
 
-@dataclass(frozen=True)
-class Told:
-    """Who hears of a change or a cancellation: members reminded (or told of an earlier
-    change), members checked in, and the alliance's admins and the publisher; the sender of
-    the change is in none of them."""
-
-    reminded: list[int]
-    checked: list[int]
-    others: list[int]
-
-    @property
-    def everyone(self) -> list[int]:
-        return [*self.reminded, *self.checked, *self.others]
-
-
-async def who_is_told(ctx: Context, activity: Activity) -> Told:
-    reminded, checked = await people_to_tell(ctx.session, activity)
-    admins = [a.id for a in await alliance_admins(ctx.session, activity.alliance_id)]
-    others = [m for m in dict.fromkeys([*admins, activity.created_by_id]) if m is not None]
-    checked = [m for m in checked if m != ctx.me.id]
-    reminded = [m for m in reminded if m != ctx.me.id and m not in others]
-    others = [m for m in others if m != ctx.me.id and m not in checked]
-    return Told(reminded, checked, others)
-
-
 async def told_summary(ctx: Context, activity: Activity, nobody: str = "") -> str:
     """Who a change or a cancellation will be told to, in words (for the preview); `nobody`
     says what it means that no member has heard of the activity yet."""
-    told = await who_is_told(ctx, activity)
+    told = await who_is_told(ctx.session, activity, ctx.me.id)
     if not told.reminded and not told.checked:
         admins = TOLD.format(who=TOLD_WHO["admins"]) if told.others else ""
         return (nobody or TOLD_NOBODY) + admins
@@ -439,7 +414,7 @@ async def tell_people(
 ) -> Told:
     """Tell those of `who_is_told`, and return them. With `stage_key` the message takes the
     place of the reminder now due for the new start time."""
-    told = await who_is_told(ctx, activity)
+    told = await who_is_told(ctx.session, activity, ctx.me.id)
     stage = "1h" if activity.starts_at - ctx.now <= timedelta(hours=1) else "24h"
     soon = stage_key and activity.starts_at - ctx.now <= timedelta(hours=24)
     for member_id in told.everyone:

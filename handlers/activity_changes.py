@@ -22,7 +22,6 @@ from handlers.activities import (
     tell_people,
     told_line,
     told_summary,
-    who_is_told,
 )
 from handlers.context import Context
 from models.activity import (
@@ -34,6 +33,7 @@ from models.activity import (
     get_activity,
     live,
     people_to_tell,
+    who_is_told,
 )
 
 PICK = "要修改或取消哪个活动？"
@@ -96,7 +96,7 @@ async def open_one(ctx: Context, activity: int) -> list[Reply]:
     except ActivityError as error:
         return [Reply(ACTIVITY_ERRORS[error.reason])]
     _, checked = await people_to_tell(ctx.session, found)
-    reminded = (await who_is_told(ctx, found)).reminded
+    reminded = (await who_is_told(ctx.session, found, ctx.me.id)).reminded
     placed = found.latitude is not None
     text = DETAIL.format(
         line=line_of(found, now=ctx.now),

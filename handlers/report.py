@@ -16,7 +16,7 @@ from handlers.ticket_text import announce
 from handlers.tickets import NOT_FOUND
 from models.member import Member
 from models.org import Department, Unit
-from models.routing import ROUTING, category_label, rule_for
+from models.routing import ROUTING, category_label, current_rule, rule_for
 from models.ticket import (
     Ticket,
     TicketError,
@@ -124,7 +124,7 @@ async def receive_unit(ctx: Context, text: str = "", home: bool = False) -> list
     flow = ctx.dialog.get_data()
     proposed = flow.get("category") or nlu.category(flow.get("text", ""))
     await ctx.dialog.set_state(receive_category, unit_id=unit_id, category=proposed)
-    rule = rule_for(proposed)
+    rule = await current_rule(ctx.session, proposed)  # as the county set it
     department = await _department_name(ctx, rule.department)
     text = ASK_CATEGORY.format(label=rule.label, department=department, committee=rule.committee)
     return [Reply(text, _category_buttons(proposed))]

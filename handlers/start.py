@@ -7,8 +7,10 @@ from collections.abc import Sequence
 
 from bot.core import Reply, Role, Route
 from bot.core.clock import to_local
+from handlers.binding import run as bind
 from handlers.context import Context
 from handlers.notices import ack_latest
+from models.console_login import may_use_console
 
 WELCOME = (
     "您好，这里是红盟助手 🚩\n"
@@ -22,6 +24,7 @@ TRY = "您可以试试：{examples}，或发送“帮助”看全部功能。"
 CANCELLED = "已取消当前操作。"
 NOTHING_TO_CANCEL = "当前没有进行中的操作。"
 BACK = "{name}，欢迎回来！"
+CONSOLE_ROUTE = "admin"  # not in the menu for everyone: listed for those who may use it
 
 # What a person of the route's role would type first; suggestions are drawn from these.
 EXAMPLES = {
@@ -54,8 +57,12 @@ LAUGH = re.compile(r"^[哈呵嘿😂🤣😄]+")
 ACK_WORDS = re.compile(r"收到|已阅|已读")
 
 
-async def start(ctx: Context) -> list[Reply]:
-    """Greet; tell an unbound user how to bind, a bound one what they can do."""
+async def start(ctx: Context, code: str = "") -> list[Reply]:
+    """Greet; tell an unbound user how to bind, a bound one what they can do. `/start CODE`
+    (a Telegram deep link from an invite sheet's QR code) binds like `绑定 CODE`."""
+    if code.strip():
+        [reply, *more] = await bind(ctx, code=code)
+        return [Reply(f"{WELCOME}\n\n{reply.text}", reply.buttons), *more]
     if ctx.member is None:
         return [Reply(f"{WELCOME}\n\n{HOW_TO_BIND}")]
     return [Reply(f"{WELCOME}\n\n{BACK.format(name=ctx.member.name)}"), *(await show_help(ctx))]
@@ -71,6 +78,9 @@ async def show_help(ctx: Context, unknown: bool = False) -> list[Reply]:
     for route in _allowed(ctx):
         if route.group:
             groups.setdefault(route.group, []).append(route.title)
+    console = next((r for r in ctx.routes if r.name == CONSOLE_ROUTE), None)
+    if console is not None and ctx.member is not None and may_use_console(ctx.member):
+        groups.setdefault(console.group, []).append(console.title)
     lines = [HELP_TITLE]
     lines += [f"【{group}】" + " · ".join(titles) for group, titles in groups.items()]
     if ctx.member is None:

@@ -8,6 +8,7 @@ from models.audit import AuditLog
 from models.base import Base
 from models.button import ButtonToken
 from models.checkin import CheckIn
+from models.console_login import ConsoleLogin
 from models.dialog import DialogState
 from models.followup import ExtensionRequest, FollowUp, FollowUpAlert, FollowUpEvent
 from models.inbox import InboxEvent
@@ -25,6 +26,7 @@ from models.resource import (
     ResourceWord,
 )
 from models.rotation import RotationOverride, RotationPlan, SwapRequest
+from models.routing import RoutingRow
 from models.throttle import ThrottleHit
 from models.ticket import Ticket, TicketEvent, TicketReporter
 
@@ -37,6 +39,7 @@ __all__ = [
     "Base",
     "ButtonToken",
     "CheckIn",
+    "ConsoleLogin",
     "Department",
     "DialogState",
     "ExtensionRequest",
@@ -64,6 +67,7 @@ __all__ = [
     "ResourceWord",
     "RotationOverride",
     "RotationPlan",
+    "RoutingRow",
     "SwapRequest",
     "ThrottleHit",
     "Ticket",

@@ -6,6 +6,7 @@ Check-ins and their rules are in models/checkin.py.
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -247,3 +248,31 @@ async def people_to_tell(session: AsyncSession, activity: Activity) -> tuple[lis
     )
     checked = sorted(set(came))
     return sorted(set(m for m in reminded if m is not None) - set(checked)), checked
+
+
+@dataclass(frozen=True)
+class Told:
+    """Who hears of a change or a cancellation: members reminded (or told of an earlier
+    change), members checked in, and the alliance's admins and the publisher; the sender of
+    the change is in none of them."""
+
+    reminded: list[int]
+    checked: list[int]
+    others: list[int]
+
+    @property
+    def everyone(self) -> list[int]:
+        return [*self.reminded, *self.checked, *self.others]
+
+
+async def who_is_told(session: AsyncSession, activity: Activity, sender_id: int) -> Told:
+    """The audience of a change to `activity` made by `sender_id` (chat or console)."""
+    from models.rotation import alliance_admins  # models.rotation is above this module
+
+    reminded, checked = await people_to_tell(session, activity)
+    admins = [a.id for a in await alliance_admins(session, activity.alliance_id)]
+    others = [m for m in dict.fromkeys([*admins, activity.created_by_id]) if m is not None]
+    checked = [m for m in checked if m != sender_id]
+    reminded = [m for m in reminded if m != sender_id and m not in others]
+    others = [m for m in others if m != sender_id and m not in checked]
+    return Told(reminded, checked, others)

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.org import Department
 from models.routing import ROUTING
-from models.table_import import ImportReport, read_rows, row_error
+from models.table_import import ImportReport, read_table, row_error
 
 COLUMNS = ("代码", "名称")
 CODES = sorted({rule.department for rule in ROUTING.values() if rule.department})
@@ -33,15 +33,15 @@ class DepartmentReport(ImportReport):
 
 
 async def import_departments(
-    *, session: AsyncSession, path: Path, skip_bad_rows: bool = False
+    *, session: AsyncSession, path: Path, skip_bad_rows: bool = False, sheet: str | None = None
 ) -> DepartmentReport:
     """Check every row, then add new departments and rename existing ones."""
-    rows = read_rows(path, columns=COLUMNS, required=COLUMNS)
+    table = read_table(path, columns=COLUMNS, required=COLUMNS, sheet=sheet)
     stored = {d.code: d for d in await session.scalars(select(Department))}
-    report = DepartmentReport()
+    report = DepartmentReport(notes=table.notes)
     good: dict[str, str] = {}
     seen: dict[str, int] = {}
-    for number, values in rows:
+    for number, values in table.rows:
         code, name = values.get("代码", "").strip(), values.get("名称", "").strip()
         problems = []
         if code not in CODES:

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,6 +29,9 @@ from models.routing import category_label
 from models.scope import Scope
 from models.ticket import OPEN_STATES, RATING_ZH, STATE_ZH, Ticket
 from models.ticket_deadlines import late_deadlines
+
+if TYPE_CHECKING:
+    from models.roster import IssuedInvite
 
 DATETIME = "yyyy-mm-dd hh:mm"
 DATE = "yyyy-mm-dd"
@@ -54,18 +58,35 @@ class Column:
 
     title: str
     width: int
-    format: str | None = None  # DATETIME, DATE, PERCENT; None: as written
+    format: str | None = None  # DATETIME, DATE, PERCENT; None: as written (times: DATETIME)
     wrap: bool = False
 
 
+def _column(column: Column | str) -> Column:
+    """A plain header (the console's listings) gets a width from its length."""
+    return column if isinstance(column, Column) else Column(column, max(10, 2 * len(column) + 4))
+
+
 def _save(
-    path: Path, title: str, columns: Sequence[Column], rows: Iterable[Sequence[object]]
+    path: Path, title: str, columns: Sequence[Column | str], rows: Iterable[Sequence[object]]
 ) -> int:
-    """Write one sheet: a bold frozen header with filters, widths, formats; returns the rows."""
+    """Write one sheet (see sheet_book); returns the rows."""
+    book, count = sheet_book(title, columns, rows)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    book.save(path)
+    return count
+
+
+def sheet_book(
+    title: str, columns: Sequence[Column | str], rows: Iterable[Sequence[object]]
+) -> tuple[Any, int]:
+    """An openpyxl workbook of one sheet (files sent in chat and the web console's downloads):
+    a bold frozen header with filters, widths, formats; and its row count."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
 
+    columns = [_column(c) for c in columns]
     book = Workbook()
     sheet = book.active
     assert sheet is not None
@@ -78,18 +99,17 @@ def _save(
     for row in rows:
         sheet.append([_cell(v) for v in row])
         count += 1
-        for column, cell in zip(columns, sheet[sheet.max_row], strict=True):
-            if column.format and cell.value is not None and cell.value != "":
-                cell.number_format = column.format
+        for column, value, cell in zip(columns, row, sheet[sheet.max_row], strict=True):
+            shown = column.format or (DATETIME if isinstance(value, datetime) else None)
+            if shown and cell.value is not None and cell.value != "":
+                cell.number_format = shown
             if column.wrap:
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
     for i, column in enumerate(columns, 1):
         sheet.column_dimensions[get_column_letter(i)].width = column.width
     sheet.freeze_panes = "A2"
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{max(1, count + 1)}"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    book.save(path)
-    return count
+    return book, count
 
 
 def _cell(value: object) -> object:
@@ -413,3 +433,39 @@ def _attendance_rows(activity: Activity, figures: Attendance) -> list[list[objec
         unit = m.home_unit.name if m.home_unit else ""
         rows.append([*head, m.name, m.phone, unit, "否", "", None, ""])
     return rows
+
+
+INVITE_HEAD = (
+    "姓名",
+    "手机",
+    "单位",
+    "联盟",
+    "邀请码",
+    "有效期至",
+    "Telegram 绑定链接",
+    "聊天中发送",
+)
+
+
+def invite_rows(invites: Iterable[IssuedInvite], bot_username: str) -> list[list[object]]:
+    """An invite sheet's rows: who, where, the code, until when, the deep link, what to type."""
+    from models.roster import deep_link
+
+    return [
+        [
+            i.name,
+            i.phone,
+            i.unit,
+            i.alliances,
+            i.code,
+            i.expires_at,
+            deep_link(bot_username, i.code),
+            f"绑定 {i.code}",
+        ]
+        for i in invites
+    ]
+
+
+def export_invites(*, path: Path, invites: Iterable[IssuedInvite], bot_username: str) -> int:
+    """The invite codes an office hands out, one row per member."""
+    return _save(path, "邀请码", INVITE_HEAD, invite_rows(invites, bot_username))

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import secrets
+import unicodedata
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint, func, inspect, select
+from sqlalchemy import ForeignKey, String, UniqueConstraint, func, inspect, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 
@@ -41,8 +43,12 @@ class Member(TimestampMixin, Base):
     is_party_member: Mapped[bool] = mapped_column(default=True)
     is_mobile: Mapped[bool] = mapped_column(default=False)
     workplace: Mapped[str] = mapped_column(String(100), default="")
+    # Someone who left: no unit, no roles, no bound accounts; `left_unit_id` keeps where from.
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
+    left_at: Mapped[datetime | None]
+    left_unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
 
-    home_unit: Mapped[Unit | None] = relationship()
+    home_unit: Mapped[Unit | None] = relationship(foreign_keys=[home_unit_id])
     department: Mapped[Department | None] = relationship()
     roles: Mapped[list[MemberRole]] = relationship(
         back_populates="member", cascade="all, delete-orphan", lazy="selectin"
@@ -175,6 +181,27 @@ class BindError(Exception):
 
 def new_invite_code() -> str:
     return f"{secrets.randbelow(10**8):08d}"
+
+
+def fresh_invite_code(taken: set[str]) -> str:
+    """A code not in `taken` (added to it) without a leading 0, which Excel would drop."""
+    code = new_invite_code()
+    while code in taken or code.startswith("0"):
+        code = new_invite_code()
+    taken.add(code)
+    return code
+
+
+PHONE_RE = re.compile(r"1\d{10}")
+PHONE_NOISE_RE = re.compile(r"[\s\-－—()（）]+")
+COUNTRY_RE = re.compile(r"^(?:\+?86|0086)(?=1\d{10}$)")
+
+
+def clean_phone(text: str) -> str | None:
+    """A mobile number however typed (１３９ 0123-4567, +86 139…) as 11 digits, else None."""
+    digits = PHONE_NOISE_RE.sub("", unicodedata.normalize("NFKC", text))
+    digits = COUNTRY_RE.sub("", digits)
+    return digits if PHONE_RE.fullmatch(digits) else None
 
 
 # Load with a member whose scopes are asked: home_alliances() reads the home unit's alliances.

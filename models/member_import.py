@@ -19,9 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import Role
 from bot.core.clock import fmt_local
-from models.member import InviteCode, Member, MemberRole, new_invite_code
+from models.member import InviteCode, Member, MemberRole, clean_phone, fresh_invite_code
 from models.org import Alliance, Department, Unit
-from models.table_import import ImportReport, read_rows, row_error, yes_no
+from models.scope import Scope
+from models.table_import import ImportReport, read_table, row_error, yes_no
 
 COLUMNS = ("姓名", "手机", "单位", "党员", "流动党员", "工作地", "角色", "联盟", "部门")
 REQUIRED = ("姓名", "手机", "单位")
@@ -32,10 +33,9 @@ ROLE_WORDS: dict[str, Role | None] = {
     "支部书记": Role.SECRETARY,
     "联盟管理员": Role.ALLIANCE_ADMIN,
     "部门干部": Role.OFFICER,
+    "县级管理员": Role.SUPER_ADMIN,  # the county office (两新组织工委), from the county's sheet
 }
 SPLIT_RE = re.compile(r"[、,，;；/\s]+")
-PHONE_RE = re.compile(r"1\d{10}")
-PHONE_NOISE_RE = re.compile(r"[\s\-]+")
 NAME_MAX = 50
 WORKPLACE_MAX = 100
 
@@ -45,16 +45,20 @@ PROBLEMS = {
     "phone": "手机“{value}”不对，应为 1 开头的 11 位数字",
     "duplicate": "手机 {value} 与第 {row} 行重复",
     "other_name": "手机 {value} 已登记为{name}，与姓名“{given}”不符",
-    "unit": "单位为空（部门干部可只填部门）",
+    "unit": "单位为空（部门干部、县级管理员可不填）",
     "unit_unknown": "单位“{value}”不存在（请先 import orgs 导入）",
     "yes_no": "{column}“{value}”应为 是 或 否",
     "mobile_not_party": "流动党员必须是党员",
     "workplace_long": "工作地超过 100 字",
-    "role": "角色“{value}”不对，应为 党员、联络员、支部书记、联盟管理员 或 部门干部",
+    "role": "角色“{value}”不对，应为 党员、联络员、支部书记、联盟管理员、部门干部 或 县级管理员",
     "alliance_missing": "联盟管理员须填联盟",
     "alliance_unknown": "联盟“{value}”不存在",
     "department_missing": "部门干部须填部门",
     "department_unknown": "部门“{value}”不存在（填部门代码或名称）",
+    "unit_scope": "单位“{value}”不在您管理的联盟中",
+    "alliance_scope": "联盟“{value}”不在您管理的范围内",
+    "officer_scope": "部门干部只能由县级管理员导入",
+    "super_scope": "县级管理员只能由县级管理员导入",
 }
 
 
@@ -79,6 +83,8 @@ class _Lookups:
     alliances: dict[str, int]
     departments: dict[str, int]  # by code and by name
     phones: dict[str, set[str]]  # stored phone -> names
+    scope: Scope = Scope.COUNTY
+    scope_units: frozenset[int] = frozenset()  # units of the alliances in scope
 
 
 async def import_members(
@@ -88,14 +94,18 @@ async def import_members(
     now: datetime,
     valid_days: int,
     skip_bad_rows: bool = False,
+    sheet: str | None = None,
+    scope: Scope = Scope.COUNTY,
 ) -> MemberReport:
-    """Check every row, then add the new members with their roles and invite codes."""
-    rows = read_rows(path, columns=COLUMNS, required=REQUIRED)
-    lookups = await _lookups(session)
-    report = MemberReport()
+    """Check every row, then add the new members with their roles and invite codes.
+
+    `scope`: an alliance admin's upload may name only units and alliances they administer."""
+    table = read_table(path, columns=COLUMNS, required=REQUIRED, sheet=sheet)
+    lookups = await _lookups(session, scope)
+    report = MemberReport(notes=table.notes)
     drafts: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
-    for number, values in rows:
+    for number, values in table.rows:
         problems, draft = _check(values, lookups)
         phone = draft["phone"]
         if phone in seen:
@@ -125,7 +135,7 @@ async def import_members(
     return report
 
 
-async def _lookups(session: AsyncSession) -> _Lookups:
+async def _lookups(session: AsyncSession, scope: Scope) -> _Lookups:
     departments: dict[str, int] = {}
     for d in await session.scalars(select(Department)):
         departments.setdefault(d.name, d.id)
@@ -139,6 +149,10 @@ async def _lookups(session: AsyncSession) -> _Lookups:
         alliances={a.name: a.id for a in await session.scalars(select(Alliance))},
         departments=departments,
         phones=phones,
+        scope=scope,
+        scope_units=frozenset(
+            await session.scalars(select(Unit.id).where(scope.units_where(Unit.id)))
+        ),
     )
 
 
@@ -150,10 +164,9 @@ def _check(values: dict[str, str], lookups: _Lookups) -> tuple[list[str], dict[s
     elif len(name) > NAME_MAX:
         problems.append(PROBLEMS["name_long"])
     raw_phone = values.get("手机", "")
-    phone = PHONE_NOISE_RE.sub("", raw_phone)
-    if not PHONE_RE.fullmatch(phone):
+    phone = clean_phone(raw_phone) or ""
+    if not phone:
         problems.append(PROBLEMS["phone"].format(value=raw_phone))
-        phone = ""
     flags: dict[str, bool | None] = {}
     for column, default in (("党员", True), ("流动党员", False)):
         text = values.get(column, "")
@@ -168,11 +181,14 @@ def _check(values: dict[str, str], lookups: _Lookups) -> tuple[list[str], dict[s
     roles, role_problems = _roles(values, lookups)
     problems += role_problems
     officer = any(r == Role.OFFICER for r, _ in roles)
+    unitless = officer or any(r == Role.SUPER_ADMIN for r, _ in roles)  # no unit needed
     unit = values.get("单位", "")
-    if not unit and not officer:
+    if not unit and not unitless:
         problems.append(PROBLEMS["unit"])
     elif unit and unit not in lookups.units:
         problems.append(PROBLEMS["unit_unknown"].format(value=unit))
+    elif unit and lookups.units[unit] not in lookups.scope_units:
+        problems.append(PROBLEMS["unit_scope"].format(value=unit))
     draft = {
         "name": name,
         "phone": phone,
@@ -204,17 +220,23 @@ def _roles(
             if not names:
                 problems.append(PROBLEMS["alliance_missing"])
             for n in names:
-                if n in lookups.alliances:
+                if n in lookups.alliances and not lookups.scope.covers(lookups.alliances[n]):
+                    problems.append(PROBLEMS["alliance_scope"].format(value=n))
+                elif n in lookups.alliances:
                     roles.append((role, lookups.alliances[n]))
                 else:
                     problems.append(PROBLEMS["alliance_unknown"].format(value=n))
         elif role == Role.OFFICER:
             department = values.get("部门", "")
-            if not department:
+            if not lookups.scope.county:
+                problems.append(PROBLEMS["officer_scope"])
+            elif not department:
                 problems.append(PROBLEMS["department_missing"])
             elif department not in lookups.departments:
                 problems.append(PROBLEMS["department_unknown"].format(value=department))
             roles.append((role, None))
+        elif role == Role.SUPER_ADMIN and not lookups.scope.county:
+            problems.append(PROBLEMS["super_scope"])
         elif role is not None:
             roles.append((role, None))
     return list(dict.fromkeys(roles)), problems
@@ -236,10 +258,7 @@ async def _add(
     await session.flush()
     for role, alliance_id in draft["roles"]:
         session.add(MemberRole(member_id=member.id, role=role, alliance_id=alliance_id))
-    code = new_invite_code()
-    while code in codes or code.startswith("0"):  # Excel drops a leading 0 from the CSV
-        code = new_invite_code()
-    codes.add(code)
+    code = fresh_invite_code(codes)
     session.add(InviteCode(code=code, member_id=member.id, expires_at=expires_at))
     return Invite(draft["name"], draft["phone"], draft["unit"], code, expires_at)
 

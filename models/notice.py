@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import ForeignKey, Select, String, UniqueConstraint, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, selectinload
 
 from bot.core import Reply, Role
 from models.base import Base
@@ -75,7 +75,7 @@ class NoticeRecipient(Base):
 
 
 class NoticeError(Exception):
-    """`reason`: not_found, forbidden, not_recipient, not_scheduled, past."""
+    """`reason`: not_found, forbidden, not_recipient, not_scheduled, past, not_sent."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -229,6 +229,26 @@ async def remind_due(*, session: AsyncSession, now: datetime, card: Card) -> lis
     return done
 
 
+async def remind_now(*, session: AsyncSession, notice: Notice, now: datetime, card: Card) -> int:
+    """提醒未确认: remind those who have not acknowledged, now (an admin asked); returns how
+    many. The automatic reminder is then not sent again."""
+    if notice.state != NoticeState.SENT:
+        raise NoticeError("not_sent")
+    pending = await unacknowledged(session=session, notice_id=notice.id)
+    await enqueue_many(
+        session=session,
+        member_ids=[m.id for m in pending],
+        reply=card(notice, await _author_name(session, notice), True),
+        now=now,
+        kind=REMINDER_KIND,
+        ref_id=notice.id,
+        dedupe_prefix=f"notice-remind:{notice.id}:{now:%Y%m%d%H%M}",
+    )
+    notice.reminded_at = now
+    await session.flush()
+    return len(pending)
+
+
 async def acknowledge(
     *, session: AsyncSession, notice_id: int, member: Member, now: datetime
 ) -> bool:
@@ -253,15 +273,20 @@ async def get_notice_for(*, session: AsyncSession, notice_id: int, viewer: Membe
     notice = await session.get(Notice, notice_id)
     if notice is None:
         raise NoticeError("not_found")
+    if may_see(viewer, notice):
+        return notice
+    raise NoticeError("forbidden")
+
+
+def may_see(viewer: Member, notice: Notice) -> bool:
+    """Its author, or an admin of every alliance it could reach, may see a notice's figures."""
     mine = viewer.admin_scope()
     if mine.county or notice.author_id == viewer.id:
-        return notice
+        return True
     reached = set(notice.scope)
     if not reached and notice.audience.get("kind") == AudienceKind.ALLIANCES:
         reached = {int(i) for i in notice.audience.get("ids", [])}
-    if reached and mine.covers_all(reached):
-        return notice
-    raise NoticeError("forbidden")
+    return bool(reached) and mine.covers_all(reached)
 
 
 @dataclass(frozen=True)
@@ -339,6 +364,44 @@ async def waiting(*, session: AsyncSession, notice_id: int) -> Waiting:
         group = {"delivered": "ignored", "pending": "pending"}.get(status, "unreached")
         groups[group].append(member)
     return Waiting(**groups)
+
+
+async def receipts(
+    *,
+    session: AsyncSession,
+    notice_id: int,
+    acked: bool | None = None,
+    offset: int = 0,
+    limit: int | None = None,
+) -> tuple[list[tuple[Member, datetime | None, str]], int]:
+    """Each recipient with when they acknowledged and their delivery (delivered, pending,
+    failed, unreachable), by name; `acked` keeps only those who did (True) or did not."""
+    stmt = (
+        select(Member, NoticeRecipient.acked_at)
+        .join(NoticeRecipient, NoticeRecipient.member_id == Member.id)
+        .where(NoticeRecipient.notice_id == notice_id)
+    )
+    if acked is not None:
+        stmt = stmt.where(
+            NoticeRecipient.acked_at.is_not(None) if acked else NoticeRecipient.acked_at.is_(None)
+        )
+    total = await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    stmt = stmt.order_by(Member.name, Member.id).offset(offset)
+    stmt = stmt.options(selectinload(Member.home_unit))
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    rows = (await session.execute(stmt)).all()
+    statuses: dict[int | None, set[str]] = {}
+    found = await session.execute(
+        select(OutboxMessage.member_id, OutboxMessage.status).where(
+            OutboxMessage.kind == NOTICE_KIND,
+            OutboxMessage.ref_id == notice_id,
+            OutboxMessage.member_id.in_([m.id for m, _ in rows]),
+        )
+    )
+    for member_id, status in found:
+        statuses.setdefault(member_id, set()).add(status)
+    return [(m, at, _member_status(statuses.get(m.id, set()))) for m, at in rows], int(total)
 
 
 async def unacknowledged(*, session: AsyncSession, notice_id: int) -> list[Member]:

@@ -13,7 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.org import ALLIANCE_TYPE_ZH, Alliance, AllianceType, Membership, Unit, UnitKind
-from models.table_import import ImportReport, read_rows, row_error, yes_no
+from models.scope import Scope
+from models.table_import import ImportReport, read_table, row_error, yes_no
 
 COLUMNS = ("联盟", "联盟类型", "单位", "单位类型", "有党组织")
 ALLIANCE_TYPES = {zh: kind for kind, zh in ALLIANCE_TYPE_ZH.items()}
@@ -33,6 +34,8 @@ PROBLEMS = {
     "party_missing": "新单位“{value}”缺少有党组织（是 或 否）",
     "party_differs": "单位“{name}”已登记为{old}党组织，与“{new}”不符",
     "long": "{column}超过 100 字",
+    "alliance_scope": "联盟“{value}”不在您管理的范围内",
+    "alliance_new": "新建联盟“{value}”须由县级管理员导入",
 }
 
 
@@ -53,10 +56,17 @@ class _Known:
 
 
 async def import_orgs(
-    *, session: AsyncSession, path: Path, skip_bad_rows: bool = False
+    *,
+    session: AsyncSession,
+    path: Path,
+    skip_bad_rows: bool = False,
+    sheet: str | None = None,
+    scope: Scope = Scope.COUNTY,
 ) -> OrgReport:
-    """Check every row, then add the missing alliances, units and memberships."""
-    rows = read_rows(path, columns=COLUMNS, required=COLUMNS)
+    """Check every row, then add the missing alliances, units and memberships.
+
+    `scope`: an alliance admin may add units to the alliances they administer only."""
+    table = read_table(path, columns=COLUMNS, required=COLUMNS, sheet=sheet)
     alliances = {a.name: _Known(a.type, id=a.id) for a in await session.scalars(select(Alliance))}
     units = {
         u.name: _Known(u.kind, u.has_party_org, u.id) for u in await session.scalars(select(Unit))
@@ -68,11 +78,13 @@ async def import_orgs(
             )
         ).all()
     )
-    report = OrgReport()
+    report = OrgReport(notes=table.notes)
     good: list[tuple[str, str]] = []
-    for number, values in rows:
+    for number, values in table.rows:
         alliance, unit = values.get("联盟", ""), values.get("单位", "")
-        problems = _check_alliance(values, alliances) + _check_unit(values, units)
+        problems = _check_scope(alliance, alliances, scope) or (
+            _check_alliance(values, alliances) + _check_unit(values, units)
+        )
         if problems:
             report.errors.append(row_error(number, problems))
             continue
@@ -85,6 +97,15 @@ async def import_orgs(
     report.imported = len(good)
     report.skipped = len(report.errors)
     return report
+
+
+def _check_scope(name: str, alliances: dict[str, _Known], scope: Scope) -> list[str]:
+    if scope.county or not name:
+        return []
+    known = alliances.get(name)
+    if known is None or known.id is None:
+        return [PROBLEMS["alliance_new"].format(value=name)]
+    return [] if scope.covers(known.id) else [PROBLEMS["alliance_scope"].format(value=name)]
 
 
 def _check_alliance(values: dict[str, str], alliances: dict[str, _Known]) -> list[str]:

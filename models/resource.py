@@ -536,3 +536,11 @@ async def provided_by_units(
         .group_by(Resource.provider_unit_id)
     )
     return {int(unit): int(n) for unit, n in rows.all()}
+
+
+async def withdraw_resource(*, session: AsyncSession, resource: Resource, now: datetime) -> None:
+    """下架: the resource stops being listed now (its valid-until becomes now)."""
+    if resource.valid_until is not None and resource.valid_until <= now:
+        raise ResourceError("expired")
+    resource.valid_until = now
+    await session.flush()

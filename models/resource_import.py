@@ -53,9 +53,9 @@ PROBLEMS = {
 }
 
 
-def read_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
+def read_rows(path: Path, sheet: str | None = None) -> list[tuple[int, dict[str, str]]]:
     """(row number, {column: text}) for each non-empty data row; raises ImportFileError."""
-    return table_import.read_rows(path, columns=COLUMNS, required=REQUIRED)
+    return table_import.read_rows(path, columns=COLUMNS, required=REQUIRED, sheet=sheet)
 
 
 def parse_date(text: str) -> datetime | None:
@@ -71,10 +71,15 @@ def parse_date(text: str) -> datetime | None:
 
 
 async def import_resources(
-    *, session: AsyncSession, path: Path, now: datetime, skip_bad_rows: bool = False
+    *,
+    session: AsyncSession,
+    path: Path,
+    now: datetime,
+    skip_bad_rows: bool = False,
+    sheet: str | None = None,
 ) -> ImportReport:
     """Check every row, then add the good ones (all or nothing unless skip_bad_rows)."""
-    rows = read_rows(path)
+    table = table_import.read_table(path, columns=COLUMNS, required=REQUIRED, sheet=sheet)
     alliances = {a.name: a.id for a in await session.scalars(select(Alliance))}
     units = {u.name: u.id for u in await session.scalars(select(Unit))}
     phones: dict[str, list[int]] = {}
@@ -84,10 +89,10 @@ async def import_resources(
     existing = set(
         (await session.execute(select(Resource.kind, Resource.title, Resource.provider))).all()
     )
-    report = ImportReport()
+    report = ImportReport(notes=table.notes)
     drafts: list[dict[str, Any]] = []
     seen: dict[tuple[str, str, str], int] = {}
-    for number, values in rows:
+    for number, values in table.rows:
         problems, draft = _check(values, alliances, now)
         key = (str(draft.get("kind", "")), draft.get("title", ""), draft.get("provider", ""))
         if not problems and key in seen:

@@ -1,16 +1,31 @@
 """The configurable routing table: problem category → department, committee and deadlines.
 
-Categories are those of INTERFACES.md. A category without a department (`other`) stays
-submitted until an alliance admin routes it by hand.
+Categories are those of INTERFACES.md. ROUTING is the table a new county starts with; the
+county changes it in the web console (部门与分派), and a changed row is kept in `routing_rule`
+and wins over the default (`routing_table`, `current_rule`). A category without a department
+(`other`) stays submitted until an alliance admin routes it by hand.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base
+from models.org import Department
 
 COMMITTEE_SERVICE = "红盟服务"
 COMMITTEE_FINANCE = "红盟金融"
 COMMITTEE_BRAND = "红盟品牌"
+COMMITTEES = (COMMITTEE_SERVICE, COMMITTEE_FINANCE, COMMITTEE_BRAND)
+MAX_SIGN_WORKING_DAYS = 10
+MAX_RESOLVE_DAYS = 90
 
 
 @dataclass(frozen=True)
@@ -47,3 +62,122 @@ def rule_for(category: str) -> RoutingRule:
 
 def category_label(category: str) -> str:
     return rule_for(category).label
+
+
+class RoutingRow(Base):
+    """A category's routing as the county changed it (overrides ROUTING)."""
+
+    __tablename__ = "routing_rule"
+
+    category: Mapped[str] = mapped_column(String(20), primary_key=True)
+    department_id: Mapped[int | None] = mapped_column(
+        ForeignKey("department.id", ondelete="SET NULL")
+    )
+    committee: Mapped[str] = mapped_column(String(20))
+    sign_working_days: Mapped[int]
+    resolve_days: Mapped[int]
+    updated_at: Mapped[datetime]
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id", ondelete="SET NULL"))
+
+
+class RoutingError(Exception):
+    """`reason`: category, department, committee, sign_days, resolve_days, code, code_taken,
+    name."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+async def routing_table(session: AsyncSession) -> dict[str, RoutingRule]:
+    """Every category's rule in force: the stored row if the county changed it, else ROUTING."""
+    table = dict(ROUTING)
+    rows = await session.execute(
+        select(RoutingRow, Department.code).outerjoin(
+            Department, Department.id == RoutingRow.department_id
+        )
+    )
+    for row, code in rows.all():
+        if row.category in table:
+            table[row.category] = dataclasses.replace(
+                table[row.category],
+                department=code,
+                committee=row.committee,
+                sign_working_days=row.sign_working_days,
+                resolve_days=row.resolve_days,
+            )
+    return table
+
+
+async def current_rule(session: AsyncSession, category: str) -> RoutingRule:
+    """The rule in force for a category; an unknown one is treated as `other`."""
+    table = await routing_table(session)
+    return table.get(category, table["other"])
+
+
+async def set_rule(
+    *,
+    session: AsyncSession,
+    category: str,
+    department_code: str | None,
+    committee: str,
+    sign_working_days: int,
+    resolve_days: int,
+    by_id: int | None,
+    now: datetime,
+) -> RoutingRule:
+    """Change one category's department, committee and deadlines; raises RoutingError."""
+    if category not in ROUTING:
+        raise RoutingError("category")
+    department = None
+    if department_code:
+        department = await session.scalar(
+            select(Department).where(Department.code == department_code)
+        )
+        if department is None:
+            raise RoutingError("department")
+    if committee not in COMMITTEES:
+        raise RoutingError("committee")
+    if not 1 <= sign_working_days <= MAX_SIGN_WORKING_DAYS:
+        raise RoutingError("sign_days")
+    if not 1 <= resolve_days <= MAX_RESOLVE_DAYS:
+        raise RoutingError("resolve_days")
+    row = await session.get(RoutingRow, category)
+    if row is None:
+        row = RoutingRow(category=category)
+        session.add(row)
+    row.department_id = department.id if department else None
+    row.committee = committee
+    row.sign_working_days = sign_working_days
+    row.resolve_days = resolve_days
+    row.updated_at = now
+    row.updated_by_id = by_id
+    await session.flush()
+    return await current_rule(session, category)
+
+
+CODE_RE = re.compile(r"[a-z][a-z0-9_]{1,29}")
+NAME_MAX = 100
+
+
+async def add_department(*, session: AsyncSession, code: str, name: str) -> Department:
+    """A new department tickets can be routed to; raises RoutingError (code, code_taken, name)."""
+    code, name = code.strip().lower(), name.strip()
+    if not CODE_RE.fullmatch(code):
+        raise RoutingError("code")
+    if not name or len(name) > NAME_MAX:
+        raise RoutingError("name")
+    if await session.scalar(select(Department.id).where(Department.code == code)) is not None:
+        raise RoutingError("code_taken")
+    department = Department(code=code, name=name)
+    session.add(department)
+    await session.flush()
+    return department
+
+
+async def rename_department(*, session: AsyncSession, department: Department, name: str) -> None:
+    name = name.strip()
+    if not name or len(name) > NAME_MAX:
+        raise RoutingError("name")
+    department.name = name
+    await session.flush()

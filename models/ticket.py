@@ -24,7 +24,7 @@ from bot.nlu import ticket_number
 from models.base import Base
 from models.member import Member, MemberRole, reachable_ids
 from models.org import Department, Membership, Unit
-from models.routing import category_label, rule_for
+from models.routing import category_label, current_rule
 from models.scope import Scope
 
 
@@ -367,7 +367,7 @@ async def file_ticket(
     text = text.strip()
     if not text:
         raise TicketError("empty")
-    rule = rule_for(category)
+    rule = await current_rule(session, category)
     year = to_local(now).year
     alliance_id = await _alliance_of(session, unit_id)
     for attempt in range(NUMBER_ATTEMPTS):
@@ -484,10 +484,10 @@ async def _dispatch_again(
     Returns the event's note: the department, and the new category when it changed."""
     note = department.name
     if category is not None and category != ticket.category:
-        rule = rule_for(category)
+        rule = await current_rule(session, category)
         ticket.category, ticket.committee = rule.category, rule.committee
         note += f"，分类改为{category_label(rule.category)}"
-    rule = rule_for(ticket.category)
+    rule = await current_rule(session, ticket.category)
     ticket.department_id = department.id
     ticket.department = department
     ticket.admins_stand_in = not await department_online(session, department.id)

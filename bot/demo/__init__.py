@@ -46,6 +46,12 @@ ACCOUNT_ROLES = {
 }
 
 
+CONSOLE_HINT = (
+    "管理后台：运行 python -m bot serve，再以 admin 或 alliance_admin 在聊天中发送“后台”，"
+    "打开收到的登录链接（officer_tax 可办理工单）。"
+)
+
+
 async def drop_everything(engine: AsyncEngine) -> None:
     async with engine.begin() as conn:
         await conn.run_sync(Base.metadata.drop_all)
@@ -77,6 +83,7 @@ async def _accounts(session: AsyncSession) -> str:
     for key, role in ACCOUNT_ROLES.items():
         if key in names or key == "newcomer":
             lines.append(f"  {key:<15}{role}" + (f" · {names[key]}" if key in names else ""))
+    lines.append(CONSOLE_HINT)
     invite = await session.scalar(select(InviteCode).order_by(InviteCode.id).limit(1))
     if invite is not None:
         state = "已使用" if invite.used_at else "可用"
