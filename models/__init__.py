@@ -12,6 +12,7 @@ from models.dialog import DialogState
 from models.inbox import InboxEvent
 from models.kv import KeyValue
 from models.member import Identity, InviteCode, Member, MemberRole
+from models.nonce import CallbackNonce
 from models.notice import Notice, NoticeRecipient
 from models.org import Alliance, AllianceType, Department, Membership, Unit, UnitKind
 from models.outbox import OutboxMessage, OutboxStatus
@@ -33,6 +34,7 @@ __all__ = [
     "AuditLog",
     "Base",
     "ButtonToken",
+    "CallbackNonce",
     "CheckIn",
     "Department",
     "DialogState",

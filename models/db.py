@@ -22,7 +22,8 @@ def make_engine(settings: Settings) -> AsyncEngine:
     path = settings.DATABASE_URL.split(":///", 1)[-1]
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(settings.DATABASE_URL, connect_args={"timeout": 30})
+    busy = settings.DATABASE_BUSY_TIMEOUT_SECONDS
+    engine = create_async_engine(settings.DATABASE_URL, connect_args={"timeout": busy})
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -31,7 +32,7 @@ def make_engine(settings: Settings) -> AsyncEngine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy * 1000)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
