@@ -46,6 +46,7 @@ logger = logging.getLogger(__name__)
 CONCURRENCY = 8  # events of different users processed at once by one worker
 LEASE = timedelta(seconds=60)
 RETRY_CAP = 60.0  # seconds: the longest wait between two tries of an event
+RECORD_TRIES = 5  # tries to record a fault while the database is away
 
 
 def default_name() -> str:
@@ -235,20 +236,19 @@ class EventWorker:
             self._processed(event.id, replied=bool(replies))
 
     async def _fault(self, dispatcher: Dispatcher, event: InboxEvent, error: Exception) -> bool:
-        """Retry later or give up; True when the event was marked failed."""
+        """Retry later or give up; True when the event was marked failed.
+
+        Recording that needs the database too: while it is away (the lock that made the event
+        fail still held), recording is tried again after the same waits.
+        """
         attempts = event.attempts + 1
         settings = self.host.settings
-        try:
-            if is_transient(error) and attempts < settings.EVENT_ATTEMPTS:
-                delay = min(RETRY_CAP, settings.EVENT_RETRY_SECONDS * 2 ** (attempts - 1))
-                logger.warning(
-                    "event %s: %s (try %d of %d); again in %.1f s",
-                    event.id,
-                    error,
-                    attempts,
-                    settings.EVENT_ATTEMPTS,
-                    delay,
-                )
+        wait = settings.EVENT_RETRY_SECONDS * 2 ** (attempts - 1)
+        delay = min(RETRY_CAP, wait)
+        for retry in range(RECORD_TRIES):
+            try:
+                if not (is_transient(error) and attempts < settings.EVENT_ATTEMPTS):
+                    return await dispatcher.fail_stored(event.id, error, attempts)
                 async with self.host.sessionmaker() as session, session.begin():
                     await retry_later(
                         session=session,
@@ -257,11 +257,21 @@ class EventWorker:
                         error=f"{type(error).__name__}: {error}",
                         not_before=self.host.clock.now() + timedelta(seconds=delay),
                     )
+                logger.warning(
+                    "event %s: %s (try %d of %d); again in %.1f s",
+                    event.id,
+                    error,
+                    attempts,
+                    settings.EVENT_ATTEMPTS,
+                    delay,
+                )
                 return False
-            return await dispatcher.fail_stored(event.id, error, attempts)
-        except Exception as again:  # the database is away: the claim lapses, it comes back
-            logger.warning("event %s: could not record the fault (%s)", event.id, again)
-            return False
+            except Exception as again:
+                logger.warning("event %s: could not record the fault (%s)", event.id, again)
+                if self._stopping:
+                    break
+                await asyncio.sleep(min(RETRY_CAP, settings.EVENT_RETRY_SECONDS * 2**retry))
+        return False  # the claim lapses and the event comes back
 
     def _processed(self, event_id: int, replied: bool) -> None:
         if replied and self.on_replies is not None:

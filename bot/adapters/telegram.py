@@ -212,6 +212,11 @@ class TelegramTransport:
             self._ready = True
         await deliver(self.bot, int(user_key), reply)
 
+    async def aclose(self) -> None:
+        """Close the Bot's HTTP connections (App.close calls it)."""
+        await self.bot.shutdown()
+        self._ready = False
+
 
 def make_bot(settings: Settings) -> Bot:
     return Bot(settings.TELEGRAM_BOT_TOKEN, base_url=settings.TELEGRAM_API_BASE_URL)
