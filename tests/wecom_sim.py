@@ -4,6 +4,7 @@ wechatpy), a stand-in for the WeCom API that records calls, and a uvicorn server
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
@@ -164,6 +165,7 @@ class FakeWeComApi:
     fail_next: list[int] = field(default_factory=list)
     current_token: str = ""
     base: str = ""  # WECOM_API_BASE_URL once served
+    delay: float = 0.0  # seconds message/send takes to answer, after it has delivered
 
     def reset(self) -> None:
         self.sent.clear()
@@ -174,6 +176,7 @@ class FakeWeComApi:
         self.fail_next.clear()
         self.attempts = self.token_calls = 0
         self.current_token = ""
+        self.delay = 0.0
 
     def deliver(self, body: dict[str, Any]) -> None:
         """Record a message/send body, less the members a duplicate check drops it for."""
@@ -214,6 +217,8 @@ class FakeWeComApi:
             if request.query_params.get("access_token") != self.current_token:
                 return JSONResponse({"errcode": 42001, "errmsg": "access_token expired"})
             self.deliver(await request.json())
+            if self.delay:
+                await asyncio.sleep(self.delay)
             return JSONResponse({"errcode": 0, "errmsg": "ok", "invaliduser": ""})
 
         async def menu(request: Request) -> JSONResponse:

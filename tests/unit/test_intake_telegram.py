@@ -12,9 +12,11 @@ from dataclasses import dataclass
 import httpx
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import App, build_app
 from bot.web import build_web_app, transports_for
+from models.db import make_engine, make_sessionmaker
 from models.inbox import EventStatus, InboxEvent
 from settings import Settings, load_settings
 from tests.fake_botapi import TOKEN, FakeBotApi, start_fake, text_update
@@ -34,7 +36,8 @@ def fake() -> Iterator[FakeBotApi]:
 @dataclass
 class Hook:
     url: str
-    app: App
+    app: App  # served in the server's thread and loop: read with `db`, from this loop
+    db: async_sessionmaker[AsyncSession]
 
     def post(self, content: bytes | str, **headers: str) -> int:
         response = httpx.post(
@@ -46,7 +49,7 @@ class Hook:
         return response.status_code
 
     async def events(self) -> int:
-        async with self.app.sessionmaker() as session:
+        async with self.db() as session:
             return int(await session.scalar(select(func.count()).select_from(InboxEvent)) or 0)
 
 
@@ -62,8 +65,10 @@ async def hook(demo_settings: Settings, fake: FakeBotApi) -> AsyncIterator[Hook]
     )
     app = build_app(settings, transports_for(settings))
     server = await asyncio.to_thread(lambda: ServerThread(build_web_app(app)).start())
-    yield Hook(server.url, app)
+    engine = make_engine(settings)
+    yield Hook(server.url, app, make_sessionmaker(engine))
     await asyncio.to_thread(server.stop)
+    await engine.dispose()
 
 
 async def test_an_update_is_stored_then_answered_through_the_outbox(
@@ -79,7 +84,7 @@ async def test_an_update_is_stored_then_answered_through_the_outbox(
     await asyncio.sleep(0.3)
     [help_text] = fake.texts(4242)
     assert "绑定" in help_text
-    async with hook.app.sessionmaker() as session:
+    async with hook.db() as session:
         [event] = list(await session.scalars(select(InboxEvent)))
     assert (event.event_id, event.seq, event.status) == ("5001", 5001, EventStatus.DONE)
     assert json.loads(event.raw) == update
