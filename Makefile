@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-fast lint clean bench bench-broadcast bench-postgres
+.PHONY: install demo test test-fast lint clean bench bench-broadcast bench-latency bench-postgres
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,11 @@ bench: install
 
 bench-broadcast: install
 	$(PY) bench/broadcast.py
+	$(PY) bench/report.py
+
+## Reply latency through a real `serve` process: a 200-user burst, replies during a broadcast.
+bench-latency: install
+	$(PY) bench/latency.py
 	$(PY) bench/report.py
 
 bench-postgres: install

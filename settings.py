@@ -40,6 +40,24 @@ class Settings(BaseSettings):
     WECOM_TOKEN: str = ""
     WECOM_AES_KEY: str = ""
     WECOM_API_BASE_URL: str = "https://qyapi.weixin.qq.com/cgi-bin"
+    # A callback whose timestamp is further than this from our clock is refused; its nonce
+    # is remembered this long.
+    WECOM_TIMESTAMP_WINDOW_SECONDS: int = 300
+    # message/send asks WeCom to drop a copy of the same content to the same member within
+    # this many seconds (a re-send after a crash); at most 4 hours.
+    WECOM_DUPLICATE_CHECK_SECONDS: int = 600
+
+    # Reliability: an event hit by a transient fault (database busy, connection lost) is
+    # tried EVENT_ATTEMPTS times, waiting EVENT_RETRY_SECONDS, then twice that... (at most
+    # a minute) before it is marked failed.
+    EVENT_ATTEMPTS: int = 6
+    EVENT_RETRY_SECONDS: float = 2.0
+    DATABASE_BUSY_TIMEOUT_SECONDS: float = 30.0  # SQLite: how long a write waits for a lock
+    SHUTDOWN_GRACE_SECONDS: float = 10.0  # SIGTERM: how long sends in flight may finish
+    # /readyz: events and direct replies waiting longer than this mean "not ready"; any
+    # outbox row overdue longer than READY_OUTBOX_LAG_SECONDS too (a broadcast takes a while).
+    READY_LAG_SECONDS: int = 120
+    READY_OUTBOX_LAG_SECONDS: int = 1800
 
     DIALOG_TIMEOUT_MINUTES: int = 30
     MESSAGES_PER_MINUTE: int = 20
@@ -109,11 +127,22 @@ class Settings(BaseSettings):
         "SENDING_WORKERS",
         "UPLOAD_MAX_MB",
         "FOLLOWUP_COUNTY_AFTER_WORKING_DAYS",
+        "WECOM_TIMESTAMP_WINDOW_SECONDS",
+        "EVENT_ATTEMPTS",
+        "READY_LAG_SECONDS",
+        "READY_OUTBOX_LAG_SECONDS",
     )
     @classmethod
     def _positive(cls, value: int) -> int:
         if value <= 0:
             raise ValueError("must be a positive number")
+        return value
+
+    @field_validator("WECOM_DUPLICATE_CHECK_SECONDS")
+    @classmethod
+    def _duplicate_interval(cls, value: int) -> int:
+        if not 1 <= value <= 4 * 3600:
+            raise ValueError("must be between 1 and 14400 seconds (WeCom's limit)")
         return value
 
     @property

@@ -4,8 +4,9 @@ Run: python bench/dispatch.py [--users 300] [--reps 3] [--burst 1000] [--databas
 
 Both bots are python-telegram-bot Applications fed the same de_json'ed updates in-process
 with `process_update`, their Bot talking to a stubbed request object (no network). Ours
-hands each update to bot.adapters.telegram.handle_update (Incoming → dispatcher → replies
-sent through the Bot); the baseline echoes the text back with reply_text.
+takes each update the whole durable way: stored in the inbox, applied by the event worker,
+its replies sent from the outbox by the sender (the rate limiter off: this measures our
+work, not Telegram's 30/s); the baseline echoes the text back with reply_text.
 """
 
 from __future__ import annotations
@@ -88,14 +89,22 @@ class Sink:
 
 
 def ours(app: App, request: StubRequest) -> Application:  # type: ignore[type-arg]
-    from bot.adapters.telegram import handle_update
+    from bot.adapters.telegram import TelegramTransport, incoming_of
 
     async def on_update(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        if isinstance(update, Update):
-            await handle_update(app, context.bot, update)
+        if not isinstance(update, Update):
+            return
+        incoming = incoming_of(app, context.bot, update)
+        if incoming is not None:
+            await app.worker.store(incoming, seq=update.update_id)
+            await app.worker.drain()
+            await app.sender.drain()
 
     application = Application.builder().bot(Bot("1:bench", request=request)).updater(None).build()
     application.add_handler(TypeHandler(Update, on_update))
+    transport = TelegramTransport(app.settings, bot=application.bot)
+    transport.limiter = None
+    app.sender.transports["telegram"] = transport
     return application
 
 
@@ -196,6 +205,7 @@ async def throughput(settings: Settings, users: int, reps: int) -> dict[str, Any
         out["ours"]["median_cpu_ms_per_event"] / out["echo"]["median_cpu_ms_per_event"], 2
     )
     out["replies_sent"] = {"ours": sink_ours.sent, "echo": sink_echo.sent}
+    out["path"] = "stored"  # inbox → event worker → outbox, one update at a time
     out["error_replies"] = sink_ours.errors
     out["checkin_rows"] = checkins
     out["checkin_rows_expected"] = warm + users * reps

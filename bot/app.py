@@ -1,5 +1,6 @@
 """The composition module: the one place the registration tables (handlers.ROUTES, SWEEPS)
-meet the machinery. Every entry point builds its App here: engine, dispatcher, outbox sender."""
+meet the machinery. Every entry point builds its App here: engine, dispatcher, event worker,
+outbox sender."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.core import Route, Sweep
 from bot.core.clock import Clock
 from bot.dispatcher import Dispatcher
+from bot.intake import EventWorker, default_name
 from bot.outbox import OutboxSender, Transport
 from handlers import ROUTES, SWEEPS
 from models.db import make_engine, make_sessionmaker
@@ -28,6 +30,14 @@ class App:
     clock: Clock = field(default_factory=Clock)
     routes: Sequence[Route] = ROUTES
     sweeps: Sequence[Sweep] = SWEEPS
+    name: str = ""  # this worker, as its claims are marked (host:port for `serve`)
+    worker: EventWorker = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.name = self.name or default_name()
+        self.sender.name = self.sender.name or self.name
+        # The worker reads app.dispatcher at each event: tests swap it after build_app.
+        self.worker = EventWorker(self, name=self.name, on_replies=lambda: self.sender.nudge())
 
     async def close(self) -> None:
         for transport in self.sender.transports.values():
@@ -38,7 +48,10 @@ class App:
 
 
 def build_app(
-    settings: Settings, transports: Mapping[str, Transport], clock: Clock | None = None
+    settings: Settings,
+    transports: Mapping[str, Transport],
+    clock: Clock | None = None,
+    name: str = "",
 ) -> App:
     clock = clock or Clock()
     engine = make_engine(settings)
@@ -50,6 +63,7 @@ def build_app(
         dispatcher=Dispatcher(ROUTES, sessionmaker, settings, clock),
         sender=OutboxSender(sessionmaker, transports, clock),
         clock=clock,
+        name=name,
     )
 
 

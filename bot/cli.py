@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import socket
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -83,32 +84,15 @@ def cmd_console(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_telegram(args: argparse.Namespace, settings: Settings) -> int:
-    """Long polling, with the outbox sender and the scheduler alongside (as `serve` does)."""
-    from bot.adapters.telegram import TelegramTransport, build_application, set_commands
-    from bot.web import start_background
+    """Long polling, with the event worker, the outbox sender and the scheduler alongside."""
+    from bot.adapters.telegram import TelegramTransport, run_polling
 
     if not settings.TELEGRAM_BOT_TOKEN:
         print("请先设置 TELEGRAM_BOT_TOKEN（见 README）。", file=sys.stderr)
         return 2
     transport = TelegramTransport(settings)
-    app = build_app(settings, {"telegram": transport})
-    application = build_application(app, polling=True)
-    transport.bot = application.bot
-    background: list[asyncio.Task[None]] = []
-
-    async def post_init(_: object) -> None:
-        await set_commands(application.bot, app.routes)
-        background.extend(start_background(app))
-
-    async def post_shutdown(_: object) -> None:
-        for task in background:
-            task.cancel()
-        await asyncio.gather(*background, return_exceptions=True)
-        await app.close()
-
-    application.post_init = post_init
-    application.post_shutdown = post_shutdown
-    application.run_polling(allowed_updates=["message", "edited_message", "callback_query"])
+    app = build_app(settings, {"telegram": transport}, name=f"{socket.gethostname()}:polling")
+    asyncio.run(run_polling(app, transport.bot))
     return 0
 
 
@@ -119,9 +103,96 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from bot.web import build_web_app, transports_for
 
     warm_up()  # jieba now (~1 s), not while the first user waits
-    app = build_app(settings, transports_for(settings))
-    uvicorn.run(build_web_app(app), host=args.host, port=args.port, log_level="info")
+    name = f"{socket.gethostname()}:{args.port}"  # the same after a restart: it frees its claims
+    app = build_app(settings, transports_for(settings), name=name)
+    uvicorn.run(
+        build_web_app(app),
+        host=args.host,
+        port=args.port,
+        log_level="info",
+        timeout_graceful_shutdown=max(1, round(settings.SHUTDOWN_GRACE_SECONDS)),
+    )
     return 0
+
+
+NO_FAILED = "没有处理失败的事件。"
+REPLAY_USAGE = "events replay 需要事件编号，或用 --failed 重新处理所有失败的事件。"
+PENDING_LINE = "另有 {n} 个事件等待处理。"
+REPLAYED = "事件 {id}：{outcome}"
+OUTCOMES = {
+    "done": "已重新处理",
+    "failed": "仍然失败：{error}",
+    "pending": "已排队（稍后重试：{error}）",
+    "missing": "不是处理失败的事件，未改动",
+}
+
+
+def cmd_events(args: argparse.Namespace, settings: Settings) -> int:
+    """`events`: the failed events; `events replay ID... | --failed`: process them again."""
+    from sqlalchemy import func, select
+
+    from models.inbox import EventStatus, InboxEvent, failed_events, requeue
+
+    async def listing() -> int:
+        app = build_app(settings, {})
+        try:
+            async with app.sessionmaker() as session:
+                failed = await failed_events(session=session)
+                pending = await session.scalar(
+                    select(func.count())
+                    .select_from(InboxEvent)
+                    .where(InboxEvent.status == EventStatus.PENDING)
+                )
+        finally:
+            await app.close()
+        if not failed:
+            print(NO_FAILED)
+        for event in failed:
+            when = event.received_at.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M:%S")
+            print(
+                f"{event.id}\t{event.platform}:{event.user_key}\t{when}\t"
+                f"{event.attempts} 次\t{event.error.splitlines()[0] if event.error else ''}"
+            )
+        if pending:
+            print(PENDING_LINE.format(n=pending))
+        return 0
+
+    async def replay() -> int:
+        app = build_app(settings, {})
+        try:
+            async with app.sessionmaker() as session, session.begin():
+                wanted = args.ids or [e.id for e in await failed_events(session=session)]
+                queued = await requeue(session=session, ids=wanted, now=app.clock.now())
+            # In this process, each user's events in order; a running server may take some
+            # (claims keep it to one of us). The replies go through the outbox.
+            await app.worker.drain(only=queued)
+            async with app.sessionmaker() as session:
+                rows = {
+                    e.id: e
+                    for e in await session.scalars(
+                        select(InboxEvent).where(InboxEvent.id.in_(wanted))
+                    )
+                }
+        finally:
+            await app.close()
+        if not wanted:
+            print(NO_FAILED)
+        for event_id in wanted:
+            event = rows.get(event_id)
+            outcome = event.status if event is not None and event_id in queued else "missing"
+            error = (event.error.splitlines() or [""])[0] if event is not None else ""
+            print(REPLAYED.format(id=event_id, outcome=OUTCOMES[outcome].format(error=error)))
+        failed = [e for e in rows.values() if e.id in queued and e.status != EventStatus.DONE]
+        return 1 if failed else 0
+
+    if args.action == "replay":
+        if not args.ids and not args.failed:
+            print(
+                "events replay 需要事件编号，或 --failed 重新处理所有失败的事件。", file=sys.stderr
+            )
+            return 2
+        return asyncio.run(replay())
+    return asyncio.run(listing())
 
 
 def cmd_wecom_menu(args: argparse.Namespace, settings: Settings) -> int:
@@ -524,10 +595,15 @@ def build_parser() -> argparse.ArgumentParser:
     db.set_defaults(func=cmd_db)
     telegram = sub.add_parser("telegram", help="run the Telegram bot with long polling")
     telegram.set_defaults(func=cmd_telegram)
-    serve = sub.add_parser("serve", help="web server: webhooks and /healthz")
+    serve = sub.add_parser("serve", help="web server: webhooks, /healthz and /readyz")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
     serve.set_defaults(func=cmd_serve)
+    events = sub.add_parser("events", help="failed events: list them, or process them again")
+    events.add_argument("action", nargs="?", choices=["list", "replay"], default="list")
+    events.add_argument("ids", nargs="*", type=int, help="event numbers (from `events`)")
+    events.add_argument("--failed", action="store_true", help="replay every failed event")
+    events.set_defaults(func=cmd_events)
     menu = sub.add_parser("wecom-menu", help="create the WeCom app menu from the handlers")
     menu.set_defaults(func=cmd_wecom_menu)
     nlu = sub.add_parser("nlu", help="print the parse of a text, or of each line of a file")

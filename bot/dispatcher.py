@@ -1,5 +1,9 @@
 """Turns one Incoming into replies, in one transaction.
 
+Two doors: `process_stored` for events an adapter stored (the replies become outbox rows in
+the event's transaction, and the event is marked done there too), `handle` for callers that
+show the replies at once (the console, tests). Transient faults are told apart from failures.
+
 Order: dedupe → text folded (bot.core.text.fold) → flood control → identity → dialog → route
 (bot/routing.py: which handler, and the dialog rules) → role check → handler → the dialog
 notes (left, how to leave) → button tokens → commit. A live location's later positions skip
@@ -9,6 +13,7 @@ flood control and dialogs: they go to the location route, and a refusal of one i
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 from collections.abc import Callable, Sequence
@@ -18,7 +23,8 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core import ROLE_NAMES_ZH, Incoming, Reply, Role, Route
@@ -29,8 +35,16 @@ from bot.routing import BUTTON_GONE, Router, Target, followup_position, left_not
 from handlers.context import Context
 from models.button import issue_token, resolve_token
 from models.dialog import Dialog
-from models.inbox import InboxEvent
-from models.member import find_member
+from models.inbox import (
+    EventStatus,
+    InboxEvent,
+    begin_event,
+    find_event,
+    incoming_payload,
+    mark_failed,
+)
+from models.member import Member, find_member
+from models.outbox import enqueue_replies
 from models.throttle import count_hits, record_hit
 from settings import Settings
 
@@ -42,6 +56,20 @@ TOO_FAST = "您发送得太快了，请稍等一分钟再试。"
 INTERNAL_ERROR = "抱歉，系统出了点问题，本次操作未生效，请稍后再试。"
 INSTEAD = "您可以用“{title}”：{help}。"
 HOW_TO_LEAVE = "（发送“取消”退出）"
+
+
+SYNC_ATTEMPTS = 3  # handle(): tries of an event hit by a transient fault, 0.5 s then 1 s apart
+GROUP_POINTER = "{name}，已私信回复您；如未收到，请先私聊我并发送 /start。"
+
+
+def is_transient(error: BaseException) -> bool:
+    """A fault that may pass if the event is tried again: the database busy or locked, its
+    connection lost, a time-out. Anything else (a bug, a broken rule) would fail again."""
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    if isinstance(error, OperationalError | InterfaceError | PoolTimeout):
+        return True
+    return isinstance(error, ConnectionError | TimeoutError)
 
 
 class Dispatcher:
@@ -61,49 +89,124 @@ class Dispatcher:
         self.router = Router(self.routes, nlu)
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
-        """Process one event at most once and return the replies to its sender."""
-        now = self.clock.now()
-        incoming = replace(incoming, text=fold(incoming.text))
-        try:
-            async with self.sessionmaker() as session, session.begin():
-                await _one_at_a_time(session, incoming)
-                session.add(_inbox_row(incoming, now))
-                await session.flush()
-                return await self._process(session, incoming, now)
-        except IntegrityError:
-            # Another worker holding the same event blocks our insert until it commits, then
-            # we land here: that is a duplicate. Any other conflict is a failed event.
-            if await self._seen(incoming):
-                logger.info("duplicate event %s:%s ignored", incoming.platform, incoming.event_id)
-                return []
-            return await self._failed(incoming, now)
-        except Exception:
-            return await self._failed(incoming, now)
+        """Process one event at most once and return the replies to its sender.
 
-    async def _failed(self, incoming: Incoming, now: Any) -> list[Reply]:
-        logger.exception("handler failed for %s:%s", incoming.platform, incoming.event_id)
-        await self._mark_seen(incoming, now)
+        For callers that show the replies themselves, at once (the console, tests): the event
+        is recorded done in its transaction and its replies are returned, not queued. Platform
+        events are stored first and go through `process_stored` instead.
+        """
+        incoming = replace(incoming, text=fold(incoming.text))
+        for attempt in range(1, SYNC_ATTEMPTS + 1):
+            now = self.clock.now()
+            try:
+                async with self.sessionmaker() as session, session.begin():
+                    await _one_at_a_time(session, incoming)
+                    session.add(_inbox_row(incoming, now))
+                    await session.flush()
+                    replies, _ = await self._process(session, incoming, now)
+                    return replies
+            except IntegrityError as error:
+                # Another worker holding the same event blocks our insert until it commits,
+                # then we land here: that is a duplicate. Any other conflict is a failed event.
+                if await self._seen(incoming):
+                    logger.info(
+                        "duplicate event %s:%s ignored", incoming.platform, incoming.event_id
+                    )
+                    return []
+                return await self._failed(incoming, now, error)
+            except Exception as error:
+                if is_transient(error) and attempt < SYNC_ATTEMPTS:
+                    logger.warning("event %s: %s; trying again", incoming.event_id, error)
+                    await asyncio.sleep(0.5 * attempt)
+                    continue
+                return await self._failed(incoming, now, error)
+        raise AssertionError("unreachable")
+
+    async def process_stored(self, event_id: int) -> list[Reply] | None:
+        """Process a stored event: its effects, its replies (as outbox rows, first in line)
+        and its done mark commit together. None when it is not pending any more."""
+        now = self.clock.now()
+        async with self.sessionmaker() as session, session.begin():
+            event = await session.get(InboxEvent, event_id, populate_existing=True)
+            if event is None or event.status != EventStatus.PENDING:
+                return None
+            incoming = event.incoming()
+            incoming = replace(incoming, text=fold(incoming.text))
+            await _one_at_a_time(session, incoming)
+            if not await begin_event(session=session, event_id=event_id, now=now):
+                return None
+            replies, member = await self._process(session, incoming, now)
+            hold = event.passive_until
+            await enqueue_replies(
+                session=session,
+                incoming=incoming,
+                replies=replies,
+                now=now,
+                inbox_id=event_id,
+                member_id=member.id if member else None,
+                hold_until=hold,
+                pointer=GROUP_POINTER.format(name=incoming.display_name or "您"),
+            )
+            return replies
+
+    async def fail_stored(self, event_id: int, error: BaseException, attempts: int) -> bool:
+        """Give up on a stored event: failed, with its error; its sender is told once (not
+        again when a replay fails). Returns whether the event was marked."""
+        now = self.clock.now()
+        text = f"{type(error).__name__}: {error}"
+        logger.error("event %s failed for good: %s", event_id, text, exc_info=error)
+        async with self.sessionmaker() as session, session.begin():
+            event = await session.get(InboxEvent, event_id, populate_existing=True)
+            if event is None or event.status != EventStatus.PENDING:
+                return False
+            tell = await mark_failed(
+                session=session, event_id=event_id, attempts=attempts, error=text, now=now
+            )
+            if tell:
+                await enqueue_replies(
+                    session=session,
+                    incoming=event.incoming(),
+                    replies=[Reply(INTERNAL_ERROR)],
+                    now=now,
+                    inbox_id=event_id,
+                )
+            return True
+
+    async def _failed(self, incoming: Incoming, now: Any, error: BaseException) -> list[Reply]:
+        logger.error(
+            "handler failed for %s:%s", incoming.platform, incoming.event_id, exc_info=error
+        )
+        await self._mark_failed(incoming, now, error)
         return [Reply(INTERNAL_ERROR)]
 
     async def _seen(self, incoming: Incoming) -> bool:
-        from sqlalchemy import select
-
         async with self.sessionmaker() as session:
-            stmt = select(InboxEvent.id).where(
-                InboxEvent.platform == incoming.platform, InboxEvent.event_id == incoming.event_id
+            found = await find_event(
+                session=session, platform=incoming.platform, event_id=incoming.event_id
             )
-            return (await session.execute(stmt)).first() is not None
+            return found is not None
 
-    async def _mark_seen(self, incoming: Incoming, now: Any) -> None:
-        """A failed event is still recorded so that a re-delivery does not fail again."""
+    async def _mark_failed(self, incoming: Incoming, now: Any, error: BaseException) -> None:
+        """A failed event is recorded, with its error, so that a re-delivery does not fail
+        again and `python -m bot events replay` can try it once the fault is fixed."""
+        row = _inbox_row(incoming, now)
+        row.status = EventStatus.FAILED
+        row.payload = incoming_payload(incoming)
+        row.error = f"{type(error).__name__}: {error}"[:2000]
+        row.attempts = 1
+        row.told_at = now
         try:
             async with self.sessionmaker() as session, session.begin():
                 await _one_at_a_time(session, incoming)
-                session.add(_inbox_row(incoming, now))
+                session.add(row)
         except IntegrityError:
             pass
+        except Exception:
+            logger.exception("could not record the failed event %s", incoming.event_id)
 
-    async def _process(self, session: AsyncSession, incoming: Incoming, now: Any) -> list[Reply]:
+    async def _process(
+        self, session: AsyncSession, incoming: Incoming, now: Any
+    ) -> tuple[list[Reply], Member | None]:
         followup = followup_position(incoming)
         if not followup:  # a live share's positions come from the platform, not the user
             sender = f"{incoming.platform}:{incoming.user_key}"
@@ -113,9 +216,25 @@ class Dispatcher:
             )
             limit = self.settings.MESSAGES_PER_MINUTE
             if recent > limit:
-                return [Reply(TOO_FAST)] if recent == limit + 1 else []
+                return ([Reply(TOO_FAST)] if recent == limit + 1 else []), None
 
         member = await find_member(session, platform=incoming.platform, user_key=incoming.user_key)
+        replies = await self._route(session, incoming, now, member, followup)
+        first = 0  # buttons are numbered across the replies of one event (typed "3" picks one)
+        tokenized = []
+        for reply in replies:
+            tokenized.append(await self._tokenize(session, incoming, now, reply, first))
+            first += len(reply.buttons)
+        return tokenized, member
+
+    async def _route(
+        self,
+        session: AsyncSession,
+        incoming: Incoming,
+        now: Any,
+        member: Member | None,
+        followup: bool,
+    ) -> list[Reply]:
         dialog = Dialog(
             session,
             incoming.platform,
@@ -145,22 +264,15 @@ class Dispatcher:
                 return [Reply(BUTTON_GONE)]
         target = await self.router.route(ctx, incoming, press)
         if isinstance(target, list):
-            replies = target
-        else:
-            refusal = self._refusal(target.route, ctx)
-            if refusal and followup:
-                return []  # answered once, for the share's first position
-            if target.left is not None and not refusal:
-                await dialog.clear()
-            before = (dialog.step, dialog.get_data())
-            replies = refusal or await _call(target.func, ctx, target.kwargs)
-            replies = _noted(replies, target, before == (dialog.step, dialog.get_data()))
-        first = 0  # buttons are numbered across the replies of one event (typed "3" picks one)
-        tokenized = []
-        for reply in replies:
-            tokenized.append(await self._tokenize(session, incoming, now, reply, first))
-            first += len(reply.buttons)
-        return tokenized
+            return target
+        refusal = self._refusal(target.route, ctx)
+        if refusal and followup:
+            return []  # answered once, for the share's first position
+        if target.left is not None and not refusal:
+            await dialog.clear()
+        before = (dialog.step, dialog.get_data())
+        replies = refusal or await _call(target.func, ctx, target.kwargs)
+        return _noted(replies, target, before == (dialog.step, dialog.get_data()))
 
     def _refusal(self, route: Route, ctx: Context) -> list[Reply] | None:
         if route.role == Role.ANYONE:
@@ -220,6 +332,8 @@ def _inbox_row(incoming: Incoming, now: Any) -> InboxEvent:
         event_id=incoming.event_id,
         user_key=incoming.user_key,
         received_at=now,
+        status=EventStatus.DONE,
+        done_at=now,
     )
 
 

@@ -1,16 +1,19 @@
 """Outbox sender: claims due rows, sends them through each platform's transport, marks them.
 
 A row is marked sent right after its send, so a crash re-sends at most the rows in flight;
-failures are retried with back-off, and a permanent failure marks the identity unreachable.
+failures are retried with back-off (429 waits its retry_after), and a permanent failure marks
+the identity unreachable. Direct replies go first, through the same rate limit.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy import update
@@ -21,11 +24,19 @@ from bot.core.clock import Clock
 from bot.ratelimit import RateLimiter
 from models.button import SHARED, issue_token
 from models.member import Identity
-from models.outbox import OutboxMessage, OutboxStatus, claim_due
+from models.outbox import (
+    PRIORITY_BULK,
+    PRIORITY_REPLY,
+    OutboxMessage,
+    OutboxStatus,
+    claim_due,
+    release_claims,
+    stored_buttons,
+)
 
 logger = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 5
+MAX_ATTEMPTS = 8
 
 
 class DeliveryError(Exception):
@@ -80,23 +91,60 @@ def _groups(rows: list[OutboxMessage], size: int) -> list[list[OutboxMessage]]:
     return [group[i : i + size] for group in same.values() for i in range(0, len(group), size)]
 
 
+def retry_delay(attempts: int, priority: int) -> float:
+    """Seconds before the next try: a direct reply from 2 s (at most a minute), other rows
+    from 10 s (at most ten minutes)."""
+    if priority <= PRIORITY_REPLY:
+        return min(60.0, 2.0**attempts)
+    return min(600.0, 5.0 * 2**attempts)
+
+
+Job = tuple[list[OutboxMessage], Reply]
+URGENT = (PRIORITY_REPLY, PRIORITY_REPLY)
+LATER = (PRIORITY_REPLY + 1, PRIORITY_BULK)
+
+
 class OutboxSender:
+    """Sends outbox rows; in `run_forever`, direct replies in a lane of their own.
+
+    Two lanes share each platform's rate limiter: the reply lane (woken by `nudge`) and the
+    lane of everything else (polled every second). The limiter serves a waiting reply before
+    a waiting broadcast message, so a broadcast never starves a conversation. `stop()` lets
+    the sends in flight finish, then the rows claimed but not sent go back to the queue.
+    """
+
     def __init__(
         self,
         sessionmaker: async_sessionmaker[AsyncSession],
         transports: Mapping[str, Transport],
         clock: Clock | None = None,
         batch: int = 200,
+        name: str = "",
     ) -> None:
         self.sessionmaker = sessionmaker
         self.transports = dict(transports)
         self.clock = clock or Clock()
         self.batch = batch
+        self.name = name
+        self.heartbeat = 0.0  # time.monotonic() of the reply lane's last turn; 0: not running
+        self._held: dict[int, datetime | None] = {}  # claimed by us, not finished: id → lease
+        self._stopping = False
+        self._wake = {True: asyncio.Event(), False: asyncio.Event()}
+
+    def nudge(self) -> None:
+        """New rows are due: look now rather than at the next poll."""
+        for event in self._wake.values():
+            event.set()
+
+    def stop(self) -> None:
+        """Claim nothing more and start no new send; `run_forever` then returns."""
+        self._stopping = True
+        self.nudge()
 
     async def drain(self) -> int:
-        """Send everything due now; returns how many rows were sent."""
+        """Send everything due now, most urgent first; returns how many rows were sent."""
         sent = 0
-        while rows := await self._claim():
+        while rows := await self._claim(URGENT[0], LATER[1]):
             results = await self._send_all(rows)
             sent += sum(results)
         if sent:
@@ -104,35 +152,90 @@ class OutboxSender:
         return sent
 
     async def run_forever(self, interval: float = 1.0) -> None:
-        while True:
-            try:
-                await self.drain()
-            except Exception:
-                logger.exception("outbox drain failed")
-            await asyncio.sleep(interval)
+        """Both lanes until stop(); then give back the rows claimed and not sent."""
+        self._stopping = False
+        await self._release(previous_run=True)
+        lanes = [
+            asyncio.create_task(self._lane(True, interval)),
+            asyncio.create_task(self._lane(False, interval)),
+        ]
+        try:
+            await asyncio.gather(*lanes)
+        finally:
+            for lane in lanes:
+                lane.cancel()
+            await asyncio.gather(*lanes, return_exceptions=True)
+            self.heartbeat = 0.0
+            await self._release()
 
-    async def _claim(self) -> list[tuple[list[OutboxMessage], Reply]]:
+    async def _lane(self, urgent: bool, interval: float) -> None:
+        low, high = URGENT if urgent else LATER
+        wake = self._wake[urgent]
+        while not self._stopping:
+            if urgent:
+                self.heartbeat = time.monotonic()
+            sent = 0
+            try:
+                jobs = await self._claim(low, high)
+                if jobs:
+                    sent = sum(await self._send_all(jobs))
+                    if sent:
+                        logger.info("outbox: sent %d message(s)", sent)
+                    continue
+            except Exception:
+                logger.exception("outbox lane failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), interval)
+            wake.clear()
+
+    async def _release(self, previous_run: bool = False) -> None:
+        """Rows claimed and not sent go back to the queue, due at once."""
+        held, self._held = dict(self._held), {}
+        if not held and not (previous_run and self.name):
+            return
+        try:
+            async with self.sessionmaker() as session, session.begin():
+                released = await release_claims(
+                    session=session, held=held, worker=self.name if previous_run else ""
+                )
+            if released:
+                logger.info("outbox: gave back %d claimed row(s)", released)
+        except Exception as error:
+            logger.warning("outbox: could not give back claimed rows: %s", error)
+
+    async def _claim(self, low: int, high: int) -> list[Job]:
         """Claim due rows per platform; rows a batching transport can send together are grouped.
 
         Buttons carry tokens issued to the recipient, or to SHARED for a group (one card sent
         to many cannot carry per-user tokens; a shared token acts for whoever presses it).
         """
         now = self.clock.now()
-        jobs: list[tuple[list[OutboxMessage], Reply]] = []
+        jobs: list[Job] = []
         async with self.sessionmaker() as session, session.begin():
             for platform, transport in self.transports.items():
                 size = _batch_size(transport)
                 rows = await claim_due(
-                    session=session, platforms=[platform], now=now, limit=max(self.batch, size)
+                    session=session,
+                    platforms=[platform],
+                    now=now,
+                    limit=max(self.batch, size),
+                    priorities=(low, high),
+                    worker=self.name,
                 )
+                for row in rows:
+                    self._held[row.id] = row.claimed_until
                 for group in _groups(rows, size):
                     jobs.append((group, await self._reply_for(session, group)))
         return jobs
 
     async def _reply_for(self, session: AsyncSession, rows: list[OutboxMessage]) -> Reply:
-        """The rows' common content as a Reply whose buttons carry fresh tokens."""
+        """The rows' common content as a Reply whose buttons carry tokens.
+
+        Tokens are issued once and kept on the rows, so a re-send after a crash is the same
+        message (WeCom's duplicate check can then drop it).
+        """
         reply = rows[0].to_reply()
-        if not reply.buttons:
+        if not reply.buttons or all(b.token for b in reply.buttons):
             return reply
         user_key = rows[0].user_key if len(rows) == 1 else SHARED
         buttons = tuple(
@@ -150,38 +253,55 @@ class OutboxSender:
                 for position, b in enumerate(reply.buttons)
             ]
         )
-        return replace(reply, buttons=buttons)
+        reply = replace(reply, buttons=buttons)
+        for row in rows:
+            row.buttons = stored_buttons(reply)
+        return reply
 
-    async def _send_all(self, jobs: list[tuple[list[OutboxMessage], Reply]]) -> list[int]:
-        by_platform: dict[str, list[tuple[list[OutboxMessage], Reply]]] = {}
-        for rows, reply in jobs:
-            by_platform.setdefault(rows[0].platform, []).append((rows, reply))
-        results: list[int] = []
-        for platform, items in by_platform.items():
+    async def _send_all(self, jobs: list[Job]) -> list[int]:
+        """Jobs in claim order, up to each transport's concurrency at once; a user's rows one
+        after the other (a reply's parts arrive in order)."""
+        gates = {p: asyncio.Semaphore(max(1, t.concurrency)) for p, t in self.transports.items()}
+        loop = asyncio.get_running_loop()
+        last: dict[tuple[str, str], asyncio.Future[None]] = {}
+
+        async def one(
+            rows: list[OutboxMessage],
+            reply: Reply,
+            before: asyncio.Future[None] | None,
+            done: asyncio.Future[None],
+        ) -> int:
+            platform = rows[0].platform
             transport = self.transports[platform]
-            gate = asyncio.Semaphore(max(1, transport.concurrency))
-
-            async def one(
-                rows: list[OutboxMessage],
-                reply: Reply,
-                t: Transport = transport,
-                g: asyncio.Semaphore = gate,
-            ) -> int:
-                async with g:
+            try:
+                async with gates[platform]:  # taken in claim order: the user's earlier row first
+                    if before is not None:
+                        await before
                     if len(rows) > 1:
-                        return await self._send_batch(t, rows, reply)
-                    return int(await self._send_one(t, rows[0], reply))
+                        return await self._send_batch(transport, rows, reply)
+                    return int(await self._send_one(transport, rows[0], reply))
+            finally:
+                done.set_result(None)
 
-            results += await asyncio.gather(*(one(rows, reply) for rows, reply in items))
-        return results
+        calls = []
+        for n, (rows, reply) in enumerate(jobs):
+            who = rows[0].user_key if len(rows) == 1 else f"#batch{n}"
+            done: asyncio.Future[None] = loop.create_future()
+            calls.append(one(rows, reply, last.get((rows[0].platform, who)), done))
+            last[(rows[0].platform, who)] = done
+        return list(await asyncio.gather(*calls))
 
     async def _send_batch(
         self, transport: Transport, rows: list[OutboxMessage], reply: Reply
     ) -> int:
         """One call for many recipients; the users the platform rejects become unreachable."""
+        if self._stopping:
+            return 0
         keys = [row.user_key for row in rows]
         if transport.limiter is not None:
             await transport.limiter.acquire_many(keys)
+        if self._stopping:
+            return 0
         try:
             invalid = set(await transport.send_batch(keys, reply))  # type: ignore[attr-defined]
         except Exception as error:
@@ -202,15 +322,25 @@ class OutboxSender:
                 .where(OutboxMessage.id.in_(sent))
                 .values(status=OutboxStatus.SENT, sent_at=self.clock.now(), error="")
             )
+        for row_id in sent:
+            self._held.pop(row_id, None)
         return len(sent)
 
     async def _send_one(self, transport: Transport, row: OutboxMessage, reply: Reply) -> bool:
+        if self._stopping:
+            return False  # given back to the queue when the lane stops
         if transport.limiter is not None:
-            await transport.limiter.acquire(row.user_key)
+            if row.priority <= PRIORITY_REPLY:
+                await transport.limiter.acquire(row.user_key, urgent=True)
+            else:
+                await transport.limiter.acquire(row.user_key)
+        if self._stopping:
+            return False
         lease = row.claimed_until
         if lease is not None and self.clock.now() >= lease:
             # We waited past our claim (a long 429 pause): another worker may own the row now.
             logger.info("outbox row %s: claim lapsed before sending, left for a new claim", row.id)
+            self._held.pop(row.id, None)
             return False
         try:
             await transport.send(row.user_key, reply)
@@ -239,7 +369,7 @@ class OutboxSender:
             if error.unreachable:
                 await self._mark_unreachable(row)
             return
-        delay = error.retry_after or min(600.0, 5.0 * 2**attempts)
+        delay = error.retry_after or retry_delay(attempts, row.priority)
         await self._mark(
             row.id,
             status=OutboxStatus.PENDING,
@@ -253,8 +383,11 @@ class OutboxSender:
             await session.execute(
                 update(OutboxMessage).where(OutboxMessage.id == row_id).values(**values)
             )
+        self._held.pop(row_id, None)
 
     async def _mark_unreachable(self, row: OutboxMessage) -> None:
+        if row.kind == "pointer":
+            return  # a group chat the bot was removed from: nobody's identity
         async with self.sessionmaker() as session, session.begin():
             await session.execute(
                 update(Identity)

@@ -1,7 +1,8 @@
-"""The web app of `python -m bot serve`: platform webhooks plus GET /healthz.
+"""The web app of `python -m bot serve`: platform webhooks, GET /healthz and GET /readyz.
 
 Each platform adapter that is configured contributes its routes and its outbox transport
-through `PLATFORMS`; the app also runs the outbox sender and the scheduler in the background.
+through `PLATFORMS`; the app also runs the event worker, the outbox sender and the scheduler
+(bot/runtime.py). /healthz: the process answers. /readyz: it can do its work (see readiness).
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -23,6 +26,9 @@ from bot.adapters import telegram, wecom
 from bot.admin import console_routes
 from bot.app import App
 from bot.outbox import Transport
+from bot.runtime import Background
+from models.inbox import oldest_pending
+from models.outbox import PRIORITY_REPLY, oldest_due
 from settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -61,12 +67,23 @@ def transports_for(settings: Settings) -> dict[str, Transport]:
 
 
 def build_web_app(app: App, background: bool = True) -> Starlette:
-    """The ASGI app; with `background`, the outbox sender and scheduler run alongside."""
+    """The ASGI app. The event worker always runs; with `background`, the outbox sender and
+    the scheduler run alongside (without them, tests drain the outbox themselves)."""
+    runtime = Background(app, sender=background, scheduler=None if background else False)
 
     async def healthz(request: Request) -> JSONResponse:
         return JSONResponse({"ok": True})
 
-    routes: list[BaseRoute] = [Route("/healthz", healthz, methods=["GET"]), *console_routes(app)]
+    async def readyz(request: Request) -> JSONResponse:
+        checks = await readiness(app, runtime)
+        ready = all(check["ok"] for check in checks.values())
+        return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+
+    routes: list[BaseRoute] = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        *console_routes(app),
+    ]
     for platform in PLATFORMS:
         if platform.configured(app.settings):
             routes += platform.routes(app)
@@ -78,32 +95,47 @@ def build_web_app(app: App, background: bool = True) -> Starlette:
         for platform in PLATFORMS:
             if platform.lifespan is not None and platform.configured(app.settings):
                 state.update(await stack.enter_async_context(platform.lifespan(app)))
-        tasks = start_background(app) if background else []
+        runtime.start()
         try:
             yield state
         finally:
+            await runtime.stop()
             await stack.aclose()
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
             await app.close()
 
     return Starlette(routes=routes, lifespan=lifespan)
 
 
-def start_background(app: App) -> list[asyncio.Task[None]]:
-    """The outbox sender, and the scheduler whenever this worker holds the leader lock."""
-    from bot.leader import LeaderLock, lead_when_possible
-    from bot.scheduler import start_scheduler
+async def readiness(app: App, runtime: Background) -> dict[str, dict[str, Any]]:
+    """The database answers; the worker and sender loops turn; nothing waits too long: the
+    oldest unprocessed event and the oldest due direct reply within READY_LAG_SECONDS, any
+    due outbox row within READY_OUTBOX_LAG_SECONDS (platforms this worker sends to)."""
+    settings = app.settings
+    checks: dict[str, dict[str, Any]] = {}
+    health = runtime.health()
+    checks["worker"] = {"ok": health["worker"]}
+    checks["sender"] = {"ok": health["sender"] or not runtime.with_sender}
+    now = app.clock.now()
+    platforms = list(app.sender.transports)
 
-    def start() -> object:
-        return start_scheduler(app.sweeps, app.sessionmaker, app.clock, app.settings)
+    def lag(since: datetime | None, bound: int) -> dict[str, Any]:
+        seconds = max(0.0, (now - since).total_seconds()) if since else 0.0
+        return {"ok": seconds <= bound, "seconds": round(seconds, 1), "bound": bound}
 
-    def stop(scheduler: object) -> None:
-        scheduler.shutdown(wait=False)  # type: ignore[attr-defined]
-
-    tasks = [asyncio.create_task(app.sender.run_forever())]
-    if app.settings.SCHEDULER_ENABLED:
-        lock = LeaderLock(app.engine, app.settings)
-        tasks.append(asyncio.create_task(lead_when_possible(lock, start, stop)))
-    return tasks
+    try:
+        async with asyncio.timeout(3):
+            async with app.sessionmaker() as session:
+                await session.execute(text("SELECT 1"))
+                event = await oldest_pending(session=session)
+                reply = await oldest_due(
+                    session=session, platforms=platforms, now=now, priority=PRIORITY_REPLY
+                )
+                row = await oldest_due(session=session, platforms=platforms, now=now)
+    except Exception as error:
+        checks["database"] = {"ok": False, "error": f"{type(error).__name__}: {error}"[:200]}
+        return checks
+    checks["database"] = {"ok": True}
+    checks["oldest_event"] = lag(event, settings.READY_LAG_SECONDS)
+    checks["oldest_reply"] = lag(reply, settings.READY_LAG_SECONDS)
+    checks["oldest_outbox"] = lag(row, settings.READY_OUTBOX_LAG_SECONDS)
+    return checks

@@ -15,6 +15,7 @@ from models.inbox import InboxEvent
 from models.kv import KeyValue
 from models.meeting import AgendaItem, Meeting, MeetingDecision, MeetingInvitee
 from models.member import Identity, InviteCode, Member, MemberRole
+from models.nonce import CallbackNonce
 from models.notice import Notice, NoticeRecipient
 from models.org import Alliance, AllianceType, Department, Membership, Unit, UnitKind
 from models.outbox import OutboxMessage, OutboxStatus
@@ -38,6 +39,7 @@ __all__ = [
     "AuditLog",
     "Base",
     "ButtonToken",
+    "CallbackNonce",
     "CheckIn",
     "ConsoleLogin",
     "Department",

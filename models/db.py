@@ -1,4 +1,5 @@
-"""Engine and session factory; SQLite gets WAL, a busy time-out and BEGIN IMMEDIATE."""
+"""Engine and session factory; SQLite gets WAL, a busy time-out, BEGIN IMMEDIATE and one
+connection per process."""
 
 from __future__ import annotations
 
@@ -22,7 +23,19 @@ def make_engine(settings: Settings) -> AsyncEngine:
     path = settings.DATABASE_URL.split(":///", 1)[-1]
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(settings.DATABASE_URL, connect_args={"timeout": 30})
+    busy = settings.DATABASE_BUSY_TIMEOUT_SECONDS
+    # One connection per process, so this process's transactions queue in order for it.
+    # Every transaction here writes (IMMEDIATE, below) and SQLite runs one at a time; with
+    # several connections each waiter sleeps in SQLite's busy handler and a newcomer can take
+    # the lock first, again and again: under a burst (webhooks, the worker, the sender) an
+    # event could wait seconds. A waiter now queues for the pool up to the busy time-out.
+    engine = create_async_engine(
+        settings.DATABASE_URL,
+        connect_args={"timeout": busy},
+        pool_size=1,
+        max_overflow=0,
+        pool_timeout=busy,
+    )
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -31,7 +44,7 @@ def make_engine(settings: Settings) -> AsyncEngine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy * 1000)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()

@@ -1,14 +1,48 @@
-"""Inbound events already processed: the dedupe record, also counted for flood control."""
+"""Inbound events: stored before the platform hears they arrived, processed once, in user order.
+
+An adapter stores each event (status `pending`, the Incoming as JSON, the raw payload) and only
+then answers the platform (the webhook's 200, the next polling offset). Workers claim the
+oldest pending event of each user — many users at once, one event of a user at a time — and
+mark it `done` in the transaction of its effects. (platform, event_id) is unique, so a
+re-delivery is the same row. A transient fault puts the event back with a later `not_before`;
+an event that cannot be processed is `failed`, keeps its error and can be queued again.
+The console and the tests call the dispatcher directly: their rows are written `done`.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+import enum
+from dataclasses import asdict
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Index, String, UniqueConstraint, delete
+from sqlalchemy import (
+    BigInteger,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    and_,
+    delete,
+    exists,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, aliased, mapped_column
 
+from bot.core import Attachment, Incoming, Location
 from models.base import Base
+
+RAW_LIMIT = 64 * 1024  # characters of the raw payload kept with an event
+
+
+class EventStatus(enum.StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
 
 
 class InboxEvent(Base):
@@ -16,6 +50,7 @@ class InboxEvent(Base):
     __table_args__ = (
         UniqueConstraint("platform", "event_id"),
         Index("ix_inbox_event_user_time", "platform", "user_key", "received_at"),
+        Index("ix_inbox_event_queue", "status", "platform", "user_key", "seq"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -23,9 +58,250 @@ class InboxEvent(Base):
     event_id: Mapped[str] = mapped_column(String(120))
     user_key: Mapped[str] = mapped_column(String(100))
     received_at: Mapped[datetime]
+    status: Mapped[EventStatus] = mapped_column(
+        String(10), default=EventStatus.DONE, server_default=EventStatus.DONE.value
+    )
+    # The platform's own order of a user's events (Telegram update_id, WeCom CreateTime);
+    # a user's events are processed by (seq, id).
+    seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    payload: Mapped[dict[str, Any] | None]
+    raw: Mapped[str] = mapped_column(Text, default="", server_default="")
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    error: Mapped[str] = mapped_column(Text, default="", server_default="")
+    not_before: Mapped[datetime | None]
+    claimed_until: Mapped[datetime | None]
+    claimed_by: Mapped[str] = mapped_column(String(80), default="", server_default="")
+    # Until then the callback that stored the event may still answer it passively (WeCom):
+    # its reply rows are held back from the sender that long.
+    passive_until: Mapped[datetime | None]
+    done_at: Mapped[datetime | None]
+    told_at: Mapped[datetime | None]
+
+    def incoming(self) -> Incoming:
+        """The stored event as the dispatcher takes it."""
+        return incoming_from(self.payload or {})
 
 
-async def prune_inbox(*, session: AsyncSession, before: datetime) -> int:
-    """Forget events older than any platform re-delivers (days, not minutes)."""
-    result = await session.execute(delete(InboxEvent).where(InboxEvent.received_at < before))
+def incoming_payload(incoming: Incoming) -> dict[str, Any]:
+    """An Incoming as JSON-able data (the inverse of incoming_from)."""
+    data = asdict(incoming)
+    data["received_at"] = incoming.received_at.isoformat()
+    return data
+
+
+def incoming_from(payload: dict[str, Any]) -> Incoming:
+    data = dict(payload)
+    data["received_at"] = datetime.fromisoformat(data["received_at"])
+    if data.get("location") is not None:
+        data["location"] = Location(**data["location"])
+    data["attachments"] = tuple(Attachment(**a) for a in data.get("attachments", ()))
+    return Incoming(**data)
+
+
+def pending_event(
+    incoming: Incoming,
+    *,
+    now: datetime,
+    raw: str = "",
+    seq: int = 0,
+    passive_until: datetime | None = None,
+) -> InboxEvent:
+    """A new stored event, waiting for a worker."""
+    return InboxEvent(
+        platform=incoming.platform,
+        event_id=incoming.event_id,
+        user_key=incoming.user_key,
+        received_at=now,
+        status=EventStatus.PENDING,
+        seq=seq,
+        payload=incoming_payload(incoming),
+        raw=raw[:RAW_LIMIT],
+        attempts=0,
+        error="",
+        not_before=now,
+        passive_until=passive_until,
+    )
+
+
+async def find_event(*, session: AsyncSession, platform: str, event_id: str) -> InboxEvent | None:
+    stmt = select(InboxEvent).where(
+        InboxEvent.platform == platform, InboxEvent.event_id == event_id
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+def _claimable(now: datetime) -> Any:
+    """Pending, due, not held by a live claim, and the first unfinished event of its user."""
+    earlier = aliased(InboxEvent)
+    return and_(
+        InboxEvent.status == EventStatus.PENDING,
+        or_(InboxEvent.not_before.is_(None), InboxEvent.not_before <= now),
+        or_(InboxEvent.claimed_until.is_(None), InboxEvent.claimed_until < now),
+        ~exists().where(
+            earlier.platform == InboxEvent.platform,
+            earlier.user_key == InboxEvent.user_key,
+            earlier.status == EventStatus.PENDING,
+            or_(
+                earlier.seq < InboxEvent.seq,
+                and_(earlier.seq == InboxEvent.seq, earlier.id < InboxEvent.id),
+            ),
+        ),
+    )
+
+
+async def claim_events(
+    *,
+    session: AsyncSession,
+    now: datetime,
+    limit: int,
+    worker: str,
+    lease: timedelta = timedelta(seconds=60),
+    only: list[int] | None = None,
+) -> list[InboxEvent]:
+    """Claim up to `limit` events, at most one per user: each user's oldest pending one.
+
+    On PostgreSQL the SELECT skips rows another worker holds (FOR UPDATE SKIP LOCKED). The
+    claim only spreads the work: the event's own transaction marks it done only if it is
+    still pending, so two workers can never both apply it.
+    """
+    stmt = select(InboxEvent).where(_claimable(now))
+    if only is not None:
+        stmt = stmt.where(InboxEvent.id.in_(only))
+    stmt = stmt.order_by(InboxEvent.seq, InboxEvent.id).limit(limit)
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True, of=InboxEvent)
+    rows = list((await session.execute(stmt)).scalars())
+    if rows:
+        await session.execute(
+            update(InboxEvent)
+            .where(InboxEvent.id.in_([r.id for r in rows]))
+            .values(claimed_until=now + lease, claimed_by=worker)
+        )
+    return rows
+
+
+async def begin_event(*, session: AsyncSession, event_id: int, now: datetime) -> bool:
+    """Mark a pending event done, in the transaction that applies it; False if it is not
+    pending any more (another worker did it). On PostgreSQL this waits for a worker that
+    holds the row."""
+    result = await session.execute(
+        update(InboxEvent)
+        .where(InboxEvent.id == event_id, InboxEvent.status == EventStatus.PENDING)
+        .values(status=EventStatus.DONE, done_at=now, claimed_until=None, claimed_by="")
+    )
+    return (result.rowcount or 0) == 1  # type: ignore[attr-defined]
+
+
+async def retry_later(
+    *, session: AsyncSession, event_id: int, attempts: int, error: str, not_before: datetime
+) -> None:
+    """A transient fault: the event stays pending and is tried again from `not_before`."""
+    await session.execute(
+        update(InboxEvent)
+        .where(InboxEvent.id == event_id, InboxEvent.status == EventStatus.PENDING)
+        .values(
+            attempts=attempts,
+            error=error[:2000],
+            not_before=not_before,
+            claimed_until=None,
+            claimed_by="",
+        )
+    )
+
+
+async def mark_failed(
+    *, session: AsyncSession, event_id: int, attempts: int, error: str, now: datetime
+) -> bool:
+    """The event gives up: failed with its error. True when the sender is to be told now (the
+    first failure of this event; a replay that fails again tells nobody twice)."""
+    row = await session.get(InboxEvent, event_id, populate_existing=True)
+    if row is None or row.status != EventStatus.PENDING:
+        return False
+    first = row.told_at is None
+    row.status = EventStatus.FAILED
+    row.attempts = attempts
+    row.error = error[:2000]
+    row.claimed_until = None
+    row.claimed_by = ""
+    row.passive_until = None
+    if first:
+        row.told_at = now
+    return first
+
+
+async def release_claims(*, session: AsyncSession, worker: str) -> int:
+    """Give back the events this worker claimed but did not finish (shutdown, restart)."""
+    result = await session.execute(
+        update(InboxEvent)
+        .where(InboxEvent.claimed_by == worker, InboxEvent.status == EventStatus.PENDING)
+        .values(claimed_until=None, claimed_by="")
+    )
+    return result.rowcount or 0  # type: ignore[attr-defined]
+
+
+async def end_passive_wait(*, session: AsyncSession, event_id: int) -> None:
+    """The callback answered without a passive reply: replies need not wait for it."""
+    await session.execute(
+        update(InboxEvent).where(InboxEvent.id == event_id).values(passive_until=None)
+    )
+
+
+async def event_status(*, session: AsyncSession, event_id: int) -> EventStatus | None:
+    stmt = select(InboxEvent.status).where(InboxEvent.id == event_id)
+    found = (await session.execute(stmt)).scalar_one_or_none()
+    return EventStatus(found) if found is not None else None
+
+
+async def failed_events(*, session: AsyncSession, limit: int = 200) -> list[InboxEvent]:
+    stmt = (
+        select(InboxEvent)
+        .where(InboxEvent.status == EventStatus.FAILED)
+        .order_by(InboxEvent.id)
+        .limit(limit)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def requeue(*, session: AsyncSession, ids: list[int], now: datetime) -> list[int]:
+    """Put failed events back in their users' queues; returns the ids that were failed."""
+    stmt = select(InboxEvent.id).where(
+        InboxEvent.id.in_(ids),
+        InboxEvent.status == EventStatus.FAILED,
+        InboxEvent.payload.is_not(None),
+    )
+    found = list((await session.execute(stmt)).scalars())
+    if found:
+        await session.execute(
+            update(InboxEvent)
+            .where(InboxEvent.id.in_(found))
+            .values(
+                status=EventStatus.PENDING,
+                attempts=0,
+                not_before=now,
+                claimed_until=None,
+                claimed_by="",
+                passive_until=None,
+            )
+        )
+    return found
+
+
+async def oldest_pending(*, session: AsyncSession) -> datetime | None:
+    """When the oldest event still waiting to be processed arrived."""
+    stmt = select(func.min(InboxEvent.received_at)).where(InboxEvent.status == EventStatus.PENDING)
+    value: datetime | None = (await session.execute(stmt)).scalar()
+    return value
+
+
+async def prune_inbox(
+    *, session: AsyncSession, before: datetime, failed_before: datetime | None = None
+) -> int:
+    """Forget finished events older than any platform re-delivers (days, not minutes), and
+    failed ones older than `failed_before`; pending events stay until processed."""
+    done = (InboxEvent.status == EventStatus.DONE) & (InboxEvent.received_at < before)
+    if failed_before is not None:
+        done = done | (
+            (InboxEvent.status == EventStatus.FAILED) & (InboxEvent.received_at < failed_before)
+        )
+    result = await session.execute(delete(InboxEvent).where(done))
     return result.rowcount or 0  # type: ignore[attr-defined]

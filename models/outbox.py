@@ -1,7 +1,9 @@
-"""Outbox: every message other than the direct reply, written in the causing transaction.
+"""Outbox: every message the bot sends, written in the transaction that caused it.
 
-A sender claims due rows, sends them and marks each one; a crash resumes without loss, and
-`dedupe_key` makes "send once" (reminders, broadcasts) hold across restarts.
+Direct replies to an event (kind "reply", `inbox_id` the event) go first (`priority` 0), then
+messages to others from a conversation (1), then broadcasts and sweeps (2). A sender claims
+due rows, sends them and marks each one; a crash resumes without loss, and `dedupe_key`
+makes "send once" (reminders, broadcasts) hold across restarts.
 """
 
 from __future__ import annotations
@@ -15,9 +17,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.core import Button, Reply
+from bot.core import Button, Incoming, Reply
 from models.base import Base
 from models.member import Identity
+
+PRIORITY_REPLY = 0  # the answer to what a user just sent
+PRIORITY_MESSAGE = 1  # a message to someone else, caused by a conversation
+PRIORITY_BULK = 2  # broadcasts, reminders, digests
 
 
 class OutboxStatus(enum.StrEnum):
@@ -33,6 +39,7 @@ class OutboxMessage(Base):
     __table_args__ = (
         Index("ix_outbox_message_due", "status", "platform", "not_before"),
         Index("ix_outbox_message_ref", "kind", "ref_id"),  # delivery figures per notice
+        Index("ix_outbox_message_queue", "status", "priority", "not_before"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -54,23 +61,79 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime]
     not_before: Mapped[datetime]
     claimed_until: Mapped[datetime | None]
+    claimed_by: Mapped[str] = mapped_column(String(80), default="", server_default="")
     sent_at: Mapped[datetime | None]
+    priority: Mapped[int] = mapped_column(default=PRIORITY_BULK, server_default="2")
+    inbox_id: Mapped[int | None] = mapped_column(
+        ForeignKey("inbox_event.id", ondelete="SET NULL"), index=True
+    )
 
     def to_reply(self) -> Reply:
         from pathlib import Path
 
         return Reply(
             text=self.text,
-            # Rows queued before buttons were typed ([label, "route:data"]) lose their buttons.
-            buttons=tuple(Button(b[0], b[1], **b[2]) for b in self.buttons if len(b) == 3),
+            # Rows queued before buttons were typed ([label, "route:data"]) lose their buttons;
+            # a fourth item is the token already issued for this row (kept for a re-send).
+            buttons=tuple(
+                Button(b[0], b[1], token=b[3] if len(b) == 4 else "", **b[2])
+                for b in self.buttons
+                if len(b) in (3, 4)
+            ),
             image=Path(self.image) if self.image else None,
             file=Path(self.file) if self.file else None,
         )
 
 
 def stored_buttons(reply: Reply) -> list[list[Any]]:
-    """A reply's buttons as the row keeps them: [label, target, values]."""
-    return [[b.label, b.target, dict(b.values)] for b in reply.buttons]
+    """A reply's buttons as the row keeps them: [label, target, values], plus the token when
+    one was issued."""
+    return [
+        [b.label, b.target, dict(b.values), *([b.token] if b.token else [])] for b in reply.buttons
+    ]
+
+
+async def enqueue_replies(
+    *,
+    session: AsyncSession,
+    incoming: Incoming,
+    replies: list[Reply],
+    now: datetime,
+    inbox_id: int | None,
+    member_id: int | None = None,
+    hold_until: datetime | None = None,
+    pointer: str = "",
+) -> list[OutboxMessage]:
+    """The answer to an event, to the chat it came from, first in line (PRIORITY_REPLY).
+
+    From a group, replies go to the user's private chat and `pointer` (if any) to the group.
+    `hold_until`: not sent before then (a callback may still deliver them passively).
+    """
+    target = incoming.user_key if incoming.is_group else incoming.chat_key
+    addressed = [(target, reply, "reply") for reply in replies]
+    if incoming.is_group and replies and pointer:
+        addressed.append((incoming.chat_key, Reply(pointer), "pointer"))
+    rows = [
+        OutboxMessage(
+            member_id=member_id,
+            platform=incoming.platform,
+            user_key=user_key,
+            text=reply.text,
+            buttons=stored_buttons(reply),
+            image=str(reply.image or ""),
+            file=str(reply.file or ""),
+            kind=kind,
+            status=OutboxStatus.PENDING,
+            priority=PRIORITY_REPLY,
+            inbox_id=inbox_id,
+            created_at=now,
+            not_before=max(now, hold_until) if hold_until else now,
+        )
+        for user_key, reply, kind in addressed
+    ]
+    session.add_all(rows)
+    await session.flush()
+    return rows
 
 
 async def enqueue(
@@ -83,6 +146,7 @@ async def enqueue(
     ref_id: int | None = None,
     dedupe_key: str | None = None,
     not_before: datetime | None = None,
+    priority: int = PRIORITY_BULK,
 ) -> list[OutboxMessage]:
     """One row per bound identity of the member; an unbound member gets one UNREACHABLE row.
 
@@ -122,6 +186,7 @@ async def enqueue(
             ref_id=ref_id,
             dedupe_key=f"{dedupe_key}|{platform}" if dedupe_key else None,
             status=status,
+            priority=priority,
             created_at=now,
             not_before=not_before or now,
         )
@@ -142,19 +207,8 @@ async def enqueue(
     return rows
 
 
-async def claim_due(
-    *,
-    session: AsyncSession,
-    platforms: list[str],
-    now: datetime,
-    limit: int,
-    lease: timedelta = timedelta(minutes=2),
-) -> list[OutboxMessage]:
-    """Claim due rows for sending: pending ones, or ones whose earlier claim lapsed.
-
-    On PostgreSQL the SELECT skips rows another sender holds (FOR UPDATE SKIP LOCKED).
-    """
-    due = (
+def _due(platforms: list[str], now: datetime) -> Any:
+    return (
         (OutboxMessage.platform.in_(platforms))
         & (OutboxMessage.not_before <= now)
         & (
@@ -165,7 +219,31 @@ async def claim_due(
             )
         )
     )
-    stmt = select(OutboxMessage).where(due).order_by(OutboxMessage.id).limit(limit)
+
+
+async def claim_due(
+    *,
+    session: AsyncSession,
+    platforms: list[str],
+    now: datetime,
+    limit: int,
+    lease: timedelta = timedelta(minutes=2),
+    priorities: tuple[int, int] = (PRIORITY_REPLY, PRIORITY_BULK),
+    worker: str = "",
+) -> list[OutboxMessage]:
+    """Claim due rows for sending, most urgent first: pending ones, or ones whose earlier
+    claim lapsed. `priorities`: the lowest and highest priority value to take.
+
+    On PostgreSQL the SELECT skips rows another sender holds (FOR UPDATE SKIP LOCKED).
+    """
+    low, high = priorities
+    due = _due(platforms, now) & OutboxMessage.priority.between(low, high)
+    stmt = (
+        select(OutboxMessage)
+        .where(due)
+        .order_by(OutboxMessage.priority, OutboxMessage.id)
+        .limit(limit)
+    )
     if session.bind is not None and session.bind.dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
     rows = list((await session.execute(stmt)).scalars())
@@ -173,12 +251,100 @@ async def claim_due(
         await session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id.in_([r.id for r in rows]))
-            .values(status=OutboxStatus.SENDING, claimed_until=now + lease)
+            .values(status=OutboxStatus.SENDING, claimed_until=now + lease, claimed_by=worker)
         )
         for row in rows:
             row.status = OutboxStatus.SENDING
             row.claimed_until = now + lease
+            row.claimed_by = worker
     return rows
+
+
+async def release_claims(
+    *, session: AsyncSession, held: dict[int, datetime | None] | None = None, worker: str = ""
+) -> int:
+    """Give rows claimed but not sent back to the queue, due at once: those in `held` (id →
+    the lease this sender set), or every row claimed by `worker` (its previous run)."""
+    unsent = OutboxMessage.status == OutboxStatus.SENDING
+    released = 0
+    by_lease: dict[datetime | None, list[int]] = {}
+    for row_id, lease in (held or {}).items():
+        by_lease.setdefault(lease, []).append(row_id)
+    for lease, ids in by_lease.items():
+        for start in range(0, len(ids), CHUNK):
+            result = await session.execute(
+                update(OutboxMessage)
+                .where(
+                    unsent,
+                    OutboxMessage.id.in_(ids[start : start + CHUNK]),
+                    OutboxMessage.claimed_until == lease,
+                )
+                .values(status=OutboxStatus.PENDING, claimed_until=None, claimed_by="")
+            )
+            released += result.rowcount or 0  # type: ignore[attr-defined]
+    if worker:
+        result = await session.execute(
+            update(OutboxMessage)
+            .where(unsent, OutboxMessage.claimed_by == worker)
+            .values(status=OutboxStatus.PENDING, claimed_until=None, claimed_by="")
+        )
+        released += result.rowcount or 0  # type: ignore[attr-defined]
+    return released
+
+
+async def release_hold(*, session: AsyncSession, inbox_id: int, now: datetime) -> None:
+    """An event's replies held for a passive answer may go out now."""
+    await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.inbox_id == inbox_id,
+            OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.not_before > now,
+        )
+        .values(not_before=now)
+    )
+
+
+async def held_replies(
+    *, session: AsyncSession, inbox_id: int, now: datetime
+) -> list[OutboxMessage]:
+    """An event's replies still held back from the sender (not due before `now`)."""
+    stmt = (
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.inbox_id == inbox_id,
+            OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.priority == PRIORITY_REPLY,
+        )
+        .order_by(OutboxMessage.id)
+    )
+    rows = list((await session.execute(stmt)).scalars())
+    if any(row.not_before <= now for row in rows):
+        return []  # one of them may be with the sender already
+    return rows
+
+
+async def mark_sent(*, session: AsyncSession, row_id: int, now: datetime) -> bool:
+    """Record a row as delivered some other way (a passive callback answer)."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == row_id, OutboxMessage.status == OutboxStatus.PENDING)
+        .values(status=OutboxStatus.SENT, sent_at=now, error="")
+    )
+    return (result.rowcount or 0) == 1  # type: ignore[attr-defined]
+
+
+async def oldest_due(
+    *, session: AsyncSession, platforms: list[str], now: datetime, priority: int | None = None
+) -> datetime | None:
+    """Since when the most overdue row of these platforms has been due (None: nothing due)."""
+    from sqlalchemy import func
+
+    stmt = select(func.min(OutboxMessage.not_before)).where(_due(platforms, now))
+    if priority is not None:
+        stmt = stmt.where(OutboxMessage.priority <= priority)
+    value: datetime | None = (await session.execute(stmt)).scalar()
+    return value
 
 
 CHUNK = 500  # ids per IN (...) list: well under SQLite's and PostgreSQL's parameter limits
@@ -194,6 +360,7 @@ async def enqueue_many(
     ref_id: int | None = None,
     dedupe_prefix: str | None = None,
     not_before: datetime | None = None,
+    priority: int = PRIORITY_BULK,
 ) -> int:
     """`enqueue` for many members in a few queries (broadcasts); returns the rows added.
 
@@ -241,6 +408,7 @@ async def enqueue_many(
             "ref_id": ref_id,
             "dedupe_key": f"{dedupe_prefix}:{member_id}|{platform}" if dedupe_prefix else None,
             "status": status,
+            "priority": priority,
             "attempts": 0,
             "error": "",
             "created_at": now,

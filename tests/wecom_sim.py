@@ -4,8 +4,10 @@ wechatpy), a stand-in for the WeCom API that records calls, and a uvicorn server
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
+import json
 import os
 import socket
 import struct
@@ -52,8 +54,8 @@ class WeComCrypto:
         joined = "".join(sorted([self.token, timestamp, nonce, encrypt]))
         return hashlib.sha1(joined.encode()).hexdigest()
 
-    def encrypt(self, text: str) -> str:
-        body = text.encode()
+    def encrypt(self, text: str | bytes) -> str:
+        body = text.encode() if isinstance(text, str) else text
         plain = os.urandom(16) + struct.pack(">I", len(body)) + body + self.corp_id.encode()
         pad = 32 - len(plain) % 32
         plain += bytes([pad]) * pad
@@ -68,9 +70,16 @@ class WeComCrypto:
         assert plain[20 + length :].decode() == self.corp_id
         return plain[20 : 20 + length].decode()
 
-    def callback(self, xml: str, forge: bool = False) -> tuple[dict[str, str], str]:
+    def callback(
+        self,
+        xml: str | bytes,
+        forge: bool = False,
+        timestamp: str | None = None,
+        nonce: str | None = None,
+    ) -> tuple[dict[str, str], str]:
         """Query parameters and body of one encrypted callback POST."""
-        timestamp, nonce = str(int(time.time())), os.urandom(6).hex()
+        timestamp = timestamp or str(int(time.time()))
+        nonce = nonce or os.urandom(6).hex()
         encrypt = self.encrypt(xml)
         signature = self.sign(timestamp, nonce, encrypt)
         if forge:
@@ -139,9 +148,16 @@ def event_xml(user: str, event: str, created: int | None = None, **fields: str) 
 @dataclass
 class FakeWeComApi:
     """gettoken, message/send, media/upload and menu/create as WeCom answers them; `fail_next`
-    holds errcodes that the next message/send calls answer instead."""
+    holds errcodes that the next message/send calls answer instead.
+
+    message/send with enable_duplicate_check drops, as WeCom does, a message whose content
+    this member already got within duplicate_check_interval seconds (recorded in `dropped`);
+    `sent` holds what was delivered, to the members it reached.
+    """
 
     sent: list[dict[str, Any]] = field(default_factory=list)
+    dropped: list[dict[str, Any]] = field(default_factory=list)
+    delivered_at: dict[tuple[str, str], float] = field(default_factory=dict)
     attempts: int = 0
     menus: list[dict[str, Any]] = field(default_factory=list)
     uploads: list[dict[str, Any]] = field(default_factory=list)
@@ -149,14 +165,37 @@ class FakeWeComApi:
     fail_next: list[int] = field(default_factory=list)
     current_token: str = ""
     base: str = ""  # WECOM_API_BASE_URL once served
+    delay: float = 0.0  # seconds message/send takes to answer, after it has delivered
 
     def reset(self) -> None:
         self.sent.clear()
+        self.dropped.clear()
+        self.delivered_at.clear()
         self.menus.clear()
         self.uploads.clear()
         self.fail_next.clear()
         self.attempts = self.token_calls = 0
         self.current_token = ""
+        self.delay = 0.0
+
+    def deliver(self, body: dict[str, Any]) -> None:
+        """Record a message/send body, less the members a duplicate check drops it for."""
+        check = ("enable_duplicate_check", "duplicate_check_interval", "touser", "agentid")
+        content = json.dumps(
+            {k: v for k, v in body.items() if k not in check}, sort_keys=True, ensure_ascii=False
+        )
+        interval = float(body.get("duplicate_check_interval") or 1800)
+        now = time.monotonic()
+        reached = []
+        for user in str(body.get("touser", "")).split("|"):
+            last = self.delivered_at.get((user, content))
+            if body.get("enable_duplicate_check") and last is not None and now - last < interval:
+                self.dropped.append({**body, "touser": user})
+                continue
+            self.delivered_at[(user, content)] = now
+            reached.append(user)
+        if reached:
+            self.sent.append({**body, "touser": "|".join(reached)})
 
     def asgi(self) -> Starlette:
         async def gettoken(request: Request) -> JSONResponse:
@@ -177,7 +216,9 @@ class FakeWeComApi:
                 return JSONResponse({"errcode": code, "errmsg": "simulated"})
             if request.query_params.get("access_token") != self.current_token:
                 return JSONResponse({"errcode": 42001, "errmsg": "access_token expired"})
-            self.sent.append(await request.json())
+            self.deliver(await request.json())
+            if self.delay:
+                await asyncio.sleep(self.delay)
             return JSONResponse({"errcode": 0, "errmsg": "ok", "invaliduser": ""})
 
         async def menu(request: Request) -> JSONResponse:

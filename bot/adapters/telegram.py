@@ -1,5 +1,8 @@
 """Telegram adapter: updates → Incoming, Reply → Bot API calls, and the outbox transport.
 
+Intake is durable: the webhook stores an update before its 200, polling before the next
+getUpdates moves the offset past it; the event worker then processes it and its replies go
+out through the outbox (bot/intake.py, bot/outbox.py).
 Texts go out without a parse mode, so user-supplied text can never be read as markup.
 In groups the bot answers only commands and mentions, and answers in the user's private
 chat (a reply may show codes, tickets or a profile); the group gets a one-line pointer.
@@ -7,12 +10,15 @@ chat (a reply may show codes, tickets or a profile); the group gets a one-line p
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hmac
+import json
 import logging
 import os
 import re
-from collections.abc import AsyncIterator
+import signal
+from collections.abc import AsyncIterator, Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,8 +28,8 @@ from starlette.routing import BaseRoute
 from starlette.routing import Route as WebRoute
 from telegram import Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
-from telegram.ext import Application, ContextTypes, TypeHandler
 
+from bot.adapters.http import BodyTooLarge, read_limited
 from bot.app import App
 from bot.core import Incoming, Location, Reply, Route
 from bot.outbox import DeliveryError
@@ -39,8 +45,9 @@ MAX_TEXT = 4096
 MAX_CAPTION = 1024
 BUTTONS_PER_ROW = 2
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-SENT_PRIVATELY = "{name}，已私信回复您。"
-START_PRIVATE = "{name}，请先私聊我并发送 /start，我再把结果私信给您。"
+MAX_UPDATE_BYTES = 1024 * 1024  # an update is a few kilobytes; a body over this is refused
+POLL_TIMEOUT = 10  # seconds a getUpdates call waits for news
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
 
 Call = tuple[str, dict[str, Any]]
 
@@ -205,59 +212,113 @@ class TelegramTransport:
             self._ready = True
         await deliver(self.bot, int(user_key), reply)
 
+    async def aclose(self) -> None:
+        """Close the Bot's HTTP connections (App.close calls it)."""
+        await self.bot.shutdown()
+        self._ready = False
+
 
 def make_bot(settings: Settings) -> Bot:
     return Bot(settings.TELEGRAM_BOT_TOKEN, base_url=settings.TELEGRAM_API_BASE_URL)
 
 
-def build_application(app: App, polling: bool) -> Application:  # type: ignore[type-arg]
-    """A PTB Application with one catch-all handler that hands updates to the dispatcher."""
-    builder = Application.builder().token(app.settings.TELEGRAM_BOT_TOKEN)
-    builder = builder.base_url(app.settings.TELEGRAM_API_BASE_URL)
-    if not polling:
-        builder = builder.updater(None)
-
-    async def on_update(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        if isinstance(update, Update):
-            await handle_update(app, context.bot, update)
-
-    application = builder.build()
-    application.add_handler(TypeHandler(Update, on_update))
-    return application
+def incoming_of(app: App, bot: Bot, update: Update) -> Incoming | None:
+    return to_incoming(update, bot.username, app.settings.CHECKIN_TELEGRAM_LIVE_ONLY)
 
 
-async def handle_update(app: App, bot: Bot, update: Update) -> None:
-    """Dispatch one update and send the replies (privately when it came from a group)."""
-    incoming = to_incoming(update, bot.username, app.settings.CHECKIN_TELEGRAM_LIVE_ONLY)
-    if update.callback_query is not None:
-        try:
-            await update.callback_query.answer()
-        except TelegramError as error:
-            logger.info("answerCallbackQuery failed: %s", error)
-    if incoming is None:
-        return
-    replies = await app.dispatcher.handle(incoming)
-    if not replies:
-        return
-    target = incoming.user_key if incoming.is_group else incoming.chat_key
-    name = incoming.display_name or "您"
+async def receive(app: App, bot: Bot, update: Update, incoming: Incoming, raw: str) -> None:
+    """Store an update for the worker (raises when the database cannot take it), then answer
+    a button press's spinner."""
+    await app.worker.store(incoming, raw=raw, seq=update.update_id)
+    query = update.callback_query
+    if query is not None:
+        _later(_answer(bot, query.id))
+
+
+async def _answer(bot: Bot, query_id: str) -> None:
     try:
-        for reply in replies:
-            await deliver(bot, int(target), reply)
-    except DeliveryError as error:
-        logger.warning("reply to %s failed: %s", target, error)
-        if incoming.is_group and error.permanent:
-            await _say(bot, incoming.chat_key, START_PRIVATE.format(name=name))
-        return
-    if incoming.is_group:
-        await _say(bot, incoming.chat_key, SENT_PRIVATELY.format(name=name))
-
-
-async def _say(bot: Bot, chat_id: str, text: str) -> None:
-    try:
-        await bot.send_message(chat_id=int(chat_id), text=text)
+        await bot.answer_callback_query(query_id)
     except TelegramError as error:
-        logger.warning("message to %s failed: %s", chat_id, error)
+        logger.info("answerCallbackQuery failed: %s", error)
+
+
+_tasks: set[asyncio.Task[None]] = set()
+
+
+def _later(work: Coroutine[Any, Any, None]) -> None:
+    task = asyncio.create_task(work)
+    _tasks.add(task)
+    task.add_done_callback(_tasks.discard)
+
+
+async def poll(app: App, bot: Bot, stop: asyncio.Event, timeout: int = POLL_TIMEOUT) -> None:
+    """Long polling: each batch is stored before the next getUpdates confirms its offset, so
+    an update Telegram counts as delivered is always in the inbox."""
+    offset: int | None = None
+    while not stop.is_set():
+        try:
+            updates = await bot.get_updates(
+                offset=offset,
+                timeout=timeout,
+                allowed_updates=ALLOWED_UPDATES,
+                read_timeout=timeout + 10,
+            )
+        except TelegramError as error:
+            logger.warning("getUpdates failed, retrying: %s", error)
+            await _pause(stop, 2.0)
+            continue
+        for update in updates:
+            incoming = None
+            try:
+                incoming = incoming_of(app, bot, update)
+            except Exception as error:  # an update we cannot read: skip it, as Telegram would
+                logger.warning("update %s ignored: %r", update.update_id, error)
+            while incoming is not None and not stop.is_set():
+                try:
+                    raw = json.dumps(update.to_dict(), ensure_ascii=False, default=str)
+                    await receive(app, bot, update, incoming, raw)
+                    break
+                except Exception as error:
+                    logger.warning(
+                        "storing update %s failed, retrying: %s", update.update_id, error
+                    )
+                    await _pause(stop, 2.0)
+            if stop.is_set():
+                return  # not stored: the offset stays, Telegram delivers it again
+            offset = update.update_id + 1
+
+
+async def _pause(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+
+
+async def run_polling(app: App, bot: Bot) -> None:
+    """`python -m bot telegram`: poll, process and send until SIGTERM or SIGINT, then stop in
+    order (bot/runtime.py)."""
+    from bot.runtime import Background
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await bot.initialize()
+    try:
+        await bot.delete_webhook()
+    except TelegramError as error:
+        logger.warning("deleteWebhook failed: %s", error)
+    await set_commands(bot, app.routes)
+    runtime = Background(app)
+    runtime.start()
+    poller = asyncio.create_task(poll(app, bot, stop))
+    try:
+        await stop.wait()
+    finally:
+        logger.info("stopping: no more polling; letting sends in flight finish")
+        poller.cancel()
+        await asyncio.gather(poller, return_exceptions=True)
+        await runtime.stop()
+        await app.close()
 
 
 async def set_commands(bot: Bot, routes: tuple[Route, ...] | list[Route]) -> None:
@@ -273,7 +334,8 @@ def configured(settings: Settings) -> bool:
 
 
 def webhook_routes(app: App) -> list[BaseRoute]:
-    """POST /telegram/webhook: the secret header is checked before the body is read."""
+    """POST /telegram/webhook: the secret header is checked before the body is read; the
+    update is stored before the 200 (a database fault answers 503: Telegram sends it again)."""
     secret = app.settings.TELEGRAM_WEBHOOK_SECRET.encode()
     if not secret:
         logger.warning("TELEGRAM_WEBHOOK_SECRET is empty: every webhook call will be refused")
@@ -282,13 +344,27 @@ def webhook_routes(app: App) -> list[BaseRoute]:
         given = request.headers.get(SECRET_HEADER, "").encode()
         if not secret or not hmac.compare_digest(given, secret):
             return Response(status_code=403)
-        application = request.state.telegram
         try:
-            update = Update.de_json(await request.json(), application.bot)
-        except (ValueError, TypeError, KeyError):
+            body = await read_limited(request, MAX_UPDATE_BYTES)
+        except BodyTooLarge:
+            return Response(status_code=413)
+        bot: Bot = request.state.telegram
+        try:
+            data = json.loads(body)
+            if not isinstance(data, dict):
+                raise ValueError("an update is a JSON object")
+            update = Update.de_json(data, bot)
+            incoming = incoming_of(app, bot, update)
+        except Exception as error:  # malformed, hostile or of a kind we cannot read
+            logger.info("webhook body refused: %r", error)
             return Response(status_code=400)
-        # Answer at once; the application's own loop dispatches (the inbox dedupes re-sends).
-        await application.update_queue.put(update)
+        if incoming is None:
+            return Response()
+        try:
+            await receive(app, bot, update, incoming, body.decode("utf-8", "replace"))
+        except Exception:
+            logger.exception("could not store update %s", update.update_id)
+            return Response(status_code=503)
         return Response()
 
     return [WebRoute("/telegram/webhook", webhook, methods=["POST"])]
@@ -296,12 +372,9 @@ def webhook_routes(app: App) -> list[BaseRoute]:
 
 @contextlib.asynccontextmanager
 async def webhook_lifespan(app: App) -> AsyncIterator[dict[str, Any]]:
-    """Run the PTB application (no updater) while the web server runs."""
-    application = build_application(app, polling=False)
-    async with application:
-        await set_commands(application.bot, app.routes)
-        await application.start()
-        try:
-            yield {"telegram": application}
-        finally:
-            await application.stop()
+    """The Bot (the sender's) ready while the web server runs: it knows its own username."""
+    transport = app.sender.transports.get(PLATFORM)
+    bot = transport.bot if isinstance(transport, TelegramTransport) else make_bot(app.settings)
+    await bot.initialize()
+    await set_commands(bot, app.routes)
+    yield {"telegram": bot}

@@ -1,19 +1,23 @@
 """WeCom (企业微信) self-built app: the callback routes of `serve` and the outbox transport.
 
-A callback is verified (signature, then decryption) before anything else reads it, becomes
-one Incoming, and is answered within 5 s: a quick single text goes back passively, anything
-else (buttons, several replies, a slow handler) through the API once the handler finishes.
+A callback is checked (timestamp, size, signature, nonce) before anything else reads it, is
+decrypted and stored as one event, and is answered within 5 s: a quick single text goes back
+passively, anything else (buttons, several replies, a slow handler) through the outbox.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import hashlib
+import hmac
 import logging
 import re
-from collections.abc import Coroutine
-from datetime import datetime
+import time
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -22,10 +26,13 @@ from wechatpy.enterprise.crypto import WeChatCrypto
 from wechatpy.enterprise.events import ClickEvent, SubscribeEvent
 from wechatpy.enterprise.messages import LocationMessage, TextMessage
 from wechatpy.messages import BaseMessage
-from wechatpy.replies import TextReply
 
+from bot.adapters.http import BodyTooLarge, read_limited
 from bot.adapters.wecom_api import TEXT_LIMIT, WeComTransport, render, split_text
 from bot.core import Incoming, Location, Reply
+from models.inbox import end_passive_wait
+from models.nonce import remember_nonce
+from models.outbox import OutboxMessage, held_replies, mark_sent, release_hold
 from settings import Settings, SettingsError
 
 __all__ = ["Callback", "WeComTransport", "render", "routes", "split_text", "to_incoming"]
@@ -38,7 +45,9 @@ logger = logging.getLogger(__name__)
 PLATFORM = "wecom"
 PATH = "/wecom/callback"
 REPLY_WAIT = 4.0  # seconds; WeCom gives up after 5 and retries
+PASSIVE_MARGIN = 2.0  # seconds the replies stay held after REPLY_WAIT (for the answer)
 MAX_BODY = 64 * 1024
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # not allowed in XML 1.0
 ENCRYPT_RE = re.compile(rb"<Encrypt>\s*(?:<!\[CDATA\[)?([A-Za-z0-9+/=]+)(?:\]\]>)?\s*</Encrypt>")
 
 
@@ -81,7 +90,15 @@ def to_incoming(message: BaseMessage, now: datetime) -> Incoming | None:
 
 
 class Callback:
-    """GET: URL verification; POST: one event, answered within REPLY_WAIT seconds."""
+    """GET: URL verification; POST: one event, stored, then answered within REPLY_WAIT s.
+
+    Checked in this order, each refusal before anything is parsed or stored: the timestamp
+    (within WECOM_TIMESTAMP_WINDOW_SECONDS), the body size (MAX_BODY, before reading more),
+    the signature, the nonce (the same nonce with other content is a replay). Then the event
+    is decrypted, parsed (malformed: 400) and stored; the worker processes it. If its reply is
+    one short text ready within REPLY_WAIT, it goes back passively in the answer (and its
+    outbox row is marked sent); otherwise the outbox sends the replies through the API.
+    """
 
     def __init__(self, app: App, transport: WeComTransport, reply_wait: float = REPLY_WAIT):
         settings = app.settings
@@ -96,11 +113,26 @@ class Callback:
         self.app = app
         self.transport = transport
         self.reply_wait = reply_wait
+        self.token = settings.WECOM_TOKEN
         self.corp_id = settings.WECOM_CORP_ID
-        self.tasks: set[asyncio.Task[None]] = set()
+        self.window = settings.WECOM_TIMESTAMP_WINDOW_SECONDS
+
+    def _fresh(self, timestamp: str) -> bool:
+        try:
+            sent = int(timestamp)
+        except ValueError:
+            return False
+        return abs(time.time() - sent) <= self.window
+
+    def _signed(self, signature: str, timestamp: str, nonce: str, encrypt: str) -> bool:
+        joined = "".join(sorted([self.token, timestamp, nonce, encrypt]))
+        expected = hashlib.sha1(joined.encode()).hexdigest()
+        return hmac.compare_digest(expected, signature.lower())
 
     async def verify(self, request: Request) -> Response:
         q = request.query_params
+        if not self._fresh(q.get("timestamp", "")):
+            return Response(status_code=403)
         try:
             echo = self.crypto.check_signature(
                 q["msg_signature"], q["timestamp"], q["nonce"], q["echostr"]
@@ -112,51 +144,127 @@ class Callback:
 
     async def receive(self, request: Request) -> Response:
         q = request.query_params
-        body = await request.body()
-        found = ENCRYPT_RE.search(body) if len(body) <= MAX_BODY else None
-        try:
-            if found is None:
-                raise ValueError("no Encrypt element")
-            xml = self.crypto.decrypt_message(
-                {"Encrypt": found.group(1).decode()},
-                q.get("msg_signature", ""),
-                q.get("timestamp", ""),
-                q.get("nonce", ""),
-            )
-        except Exception as error:  # refused before any parsing or database write
-            logger.info("WeCom callback refused: %r", error)
+        signature, timestamp, nonce = (
+            q.get(k, "") for k in ("msg_signature", "timestamp", "nonce")
+        )
+        if not self._fresh(timestamp):
+            logger.info("WeCom callback refused: timestamp %r outside the window", timestamp)
             return Response(status_code=403)
-        incoming = to_incoming(parse_message(xml), self.app.clock.now())
+        try:
+            body = await read_limited(request, MAX_BODY)
+        except BodyTooLarge:
+            return Response(status_code=413)
+        found = ENCRYPT_RE.search(body)
+        encrypt = found.group(1).decode() if found else ""
+        if not encrypt or not self._signed(signature, timestamp, nonce, encrypt):
+            logger.info("WeCom callback refused: bad or missing signature")
+            return Response(status_code=403)
+        try:
+            if not await self._new_nonce(timestamp, nonce, signature):
+                logger.info("WeCom callback refused: nonce %r reused with other content", nonce)
+                return Response(status_code=403)
+        except Exception:
+            logger.exception("could not check the callback nonce")
+            return Response(status_code=503)
+        try:
+            xml = self.crypto.decrypt_message({"Encrypt": encrypt}, signature, timestamp, nonce)
+        except Exception as error:  # another key or corp, bad padding, not base64
+            logger.info("WeCom callback refused: cannot decrypt (%r)", error)
+            return Response(status_code=403)
+        try:
+            incoming = to_incoming(parse_message(xml), self.app.clock.now())
+            seq = _create_time(xml)
+        except Exception as error:  # signed, yet not a message we can read
+            logger.info("WeCom callback malformed: %r", error)
+            return Response(status_code=400)
         if incoming is None:
             return PlainTextResponse("")
-        task = asyncio.create_task(self.app.dispatcher.handle(incoming))
-        done, _ = await asyncio.wait({task}, timeout=self.reply_wait)
-        if done and task.exception() is None:
-            replies = task.result()
-            if len(replies) == 1 and _passive(replies[0]):
-                return self._passive_reply(incoming.user_key, replies[0].text, q)
-        self._later(self._deliver(incoming.user_key, task))
-        return PlainTextResponse("")
-
-    def _passive_reply(self, user: str, text: str, q: Any) -> Response:
-        xml = TextReply(source=self.corp_id, target=user, content=text).render()
-        encrypted = self.crypto.encrypt_message(xml, q.get("nonce", ""), q.get("timestamp"))
-        return Response(encrypted, media_type="application/xml")
-
-    async def _deliver(self, user: str, task: asyncio.Task[list[Reply]]) -> None:
-        """Send a handler's replies through the API once it finishes."""
+        deadline = time.monotonic() + self.reply_wait
+        hold = self.app.clock.now() + timedelta(seconds=self.reply_wait + PASSIVE_MARGIN)
         try:
-            for reply in await task:
-                if self.transport.limiter is not None:
-                    await self.transport.limiter.acquire(user)
-                await self.transport.send(user, reply)
+            stored = await self.app.worker.store(incoming, raw=xml, seq=seq, passive_until=hold)
         except Exception:
-            logger.exception("WeCom reply to %s failed", user)
+            logger.exception("could not store the WeCom event %s", incoming.event_id)
+            return Response(status_code=503)  # WeCom tries again
+        if await self.app.worker.wait_done(stored.id, deadline - time.monotonic()):
+            with contextlib.suppress(TimeoutError):
+                left = max(0.2, deadline - time.monotonic())
+                row = await asyncio.wait_for(self._passive_row(stored.id), left)
+                if row is not None:
+                    return self._passive_reply(incoming.user_key, row, q)
+        # No passive answer: the replies go through the outbox, without waiting for the hold.
+        return PlainTextResponse("", background=BackgroundTask(self._no_passive, stored.id))
 
-    def _later(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(work)
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+    async def _new_nonce(self, timestamp: str, nonce: str, signature: str) -> bool:
+        now = self.app.clock.now()
+        async with self.app.sessionmaker() as session, session.begin():
+            return await remember_nonce(
+                session=session,
+                key=f"wecom:{timestamp}:{nonce}",
+                signature=signature,
+                now=now,
+                expires_at=now + timedelta(seconds=2 * self.window),
+            )
+
+    async def _passive_row(self, inbox_id: int) -> OutboxMessage | None:
+        """The event's one reply, if it is a short plain text still held for this answer."""
+        now = self.app.clock.now() + timedelta(seconds=PASSIVE_MARGIN)
+        async with self.app.sessionmaker() as session:
+            rows = await held_replies(session=session, inbox_id=inbox_id, now=now)
+        if len(rows) == 1 and _passive(rows[0].to_reply()):
+            return rows[0]
+        return None
+
+    async def _no_passive(self, inbox_id: int) -> None:
+        """No passive answer (not processed in time, or not a short text): nothing waits."""
+        try:
+            async with self.app.sessionmaker() as session, session.begin():
+                await end_passive_wait(session=session, event_id=inbox_id)
+                await release_hold(session=session, inbox_id=inbox_id, now=self.app.clock.now())
+            self.app.sender.nudge()
+        except Exception as error:  # the replies then go out when their hold ends
+            logger.warning("could not release the held replies of event %s: %s", inbox_id, error)
+
+    def _passive_reply(self, user: str, row: OutboxMessage, q: Any) -> Response:
+        xml = passive_xml(self.corp_id, user, row.text, int(time.time()))
+        encrypted = self.crypto.encrypt_message(xml, q.get("nonce", ""), q.get("timestamp"))
+        # Marked sent once the answer is on its way: should we die first, the row's hold ends
+        # and the sender delivers it (a copy at most, never a loss).
+        task = BackgroundTask(self._mark_sent, row.id)
+        return Response(encrypted, media_type="application/xml", background=task)
+
+    async def _mark_sent(self, row_id: int) -> None:
+        try:
+            async with self.app.sessionmaker() as session, session.begin():
+                await mark_sent(session=session, row_id=row_id, now=self.app.clock.now())
+        except Exception as error:
+            logger.warning(
+                "passive reply %s not recorded (%s): the API sends a copy", row_id, error
+            )
+
+
+def passive_xml(source: str, target: str, text: str, created: int) -> str:
+    """A passive text reply. Each value sits in CDATA with every "]]>" split across two
+    sections, so no text a user or the bot writes can end the section and add elements."""
+    fields = {
+        "ToUserName": target,
+        "FromUserName": source,
+        "CreateTime": str(created),
+        "MsgType": "text",
+        "Content": text,
+    }
+    parts = "".join(f"<{k}><![CDATA[{_cdata(v)}]]></{k}>" for k, v in fields.items())
+    return f"<xml>{parts}</xml>"
+
+
+def _cdata(value: str) -> str:
+    return NOT_XML.sub("", value).replace("]]>", "]]]]><![CDATA[>")
+
+
+def _create_time(xml: str) -> int:
+    """The callback's CreateTime (the order WeCom gives a user's messages), 0 if none."""
+    found = re.search(r"<CreateTime>\s*(?:<!\[CDATA\[)?(\d{1,12})", xml)
+    return int(found.group(1)) if found else 0
 
 
 def _passive(reply: Reply) -> bool:

@@ -10,6 +10,7 @@ several workers share one.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import secrets
 from collections.abc import Sequence
@@ -239,6 +240,13 @@ def render(reply: Reply, task_id: str | None = None) -> list[dict[str, Any]]:
     return payloads
 
 
+def task_id(reply: Reply) -> str:
+    """A card's task id from its content: the same outbox row sent again (after a crash) is
+    the same message, while buttons of every row carry their own tokens, so ids never clash."""
+    content = repr((reply.text, [(b.label, b.token) for b in reply.buttons]))
+    return hashlib.sha1(content.encode()).hexdigest()[:16]
+
+
 def card_labels(labels: list[str]) -> tuple[list[str], str]:
     """Button texts that fit a card and tell the choices apart, and the legend they need.
 
@@ -276,6 +284,7 @@ class WeComTransport:
         self.client = client or WeComClient(settings)
         self.agent_id = int(settings.WECOM_AGENT_ID or 0)
         self.backoff = backoff
+        self.duplicate_check = settings.WECOM_DUPLICATE_CHECK_SECONDS
         self.limiter: RateLimiter | None = RateLimiter(CALLS_PER_SECOND, MEMBER_GAP)
 
     async def aclose(self) -> None:
@@ -292,13 +301,22 @@ class WeComTransport:
         missing = [str(path) for _, path in attachments if not path.is_file()]
         if missing:  # an export deleted before the send: retrying cannot help
             raise DeliveryError(f"attachment missing: {', '.join(missing)}", permanent=True)
-        payloads = render(reply) if reply.text.strip() or not attachments else []
+        text = reply.text.strip() or not attachments
+        payloads = render(reply, task_id(reply)) if text else []
         try:
             for kind, path in attachments:
                 media_id = await self.client.upload(path, kind)
                 payloads.append({"msgtype": kind, kind: {"media_id": media_id}})
             for payload in payloads:
-                body = {"touser": "|".join(user_keys), "agentid": self.agent_id, **payload}
+                body = {
+                    "touser": "|".join(user_keys),
+                    "agentid": self.agent_id,
+                    **payload,
+                    # A copy of this message to the same member within the interval (a re-send
+                    # after a crash) is dropped by WeCom.
+                    "enable_duplicate_check": 1,
+                    "duplicate_check_interval": self.duplicate_check,
+                }
                 data = await self.client.call("message/send", body)
                 invalid.update(k for k in str(data.get("invaliduser") or "").split("|") if k)
         except WeComError as error:

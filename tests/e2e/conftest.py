@@ -25,3 +25,10 @@ def emulator() -> Iterator[Emulator]:
     """A fresh Telegram Bot API emulator (npm telegram-test-api) on 127.0.0.1."""
     with running_emulator() as value:
         yield value
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Keep each phase's report on the test item, so fixtures can tell a failed test."""
+    outcome = yield
+    setattr(item, f"rep_{call.when}", outcome.get_result())  # type: ignore[attr-defined]

@@ -77,6 +77,7 @@ def settings(demo_settings: Settings, api: FakeWeComApi) -> Iterator[Settings]:
     value = load_settings(
         _env_file=None,
         DATABASE_URL=demo_settings.DATABASE_URL,
+        SCHEDULER_ENABLED=False,  # the sender runs; the sweeps would remind of the demo's days
         **wecom_settings(api.base),
     )
     use_settings(value)
@@ -106,7 +107,7 @@ class Live:
 def live(settings: Settings) -> Iterator[Live]:
     app = build_app(settings, transports_for(settings))
     app.dispatcher = Dispatcher((*ROUTES, *EXTRA_ROUTES), app.sessionmaker, settings, app.clock)
-    server = ServerThread(build_web_app(app, background=False)).start()
+    server = ServerThread(build_web_app(app)).start()
     yield Live(server.url, app)
     server.stop()
 

@@ -53,7 +53,10 @@ _msg_ids = iter(range(2_000_000, 3_000_000))
 def settings(live_demo_settings: Settings, api: FakeWeComApi) -> Iterator[Settings]:
     api.reset()
     value = load_settings(
-        _env_file=None, DATABASE_URL=live_demo_settings.DATABASE_URL, **wecom_settings(api.base)
+        _env_file=None,
+        DATABASE_URL=live_demo_settings.DATABASE_URL,
+        SCHEDULER_ENABLED=False,  # the sender runs; the sweeps would remind of the demo's days
+        **wecom_settings(api.base),
     )
     use_settings(value)
     yield value
@@ -68,7 +71,7 @@ def live(settings: Settings) -> Iterator[Live]:
     # The 3.6 s gap per member (WeCom's hourly cap) is tested in test_wecom.py; here each step
     # of a dialog would wait for it.
     wecom.limiter = RateLimiter(CALLS_PER_SECOND, 0.05)
-    server = ServerThread(build_web_app(app, background=False)).start()
+    server = ServerThread(build_web_app(app)).start()
     yield Live(server.url, app)
     server.stop()
 
@@ -250,6 +253,10 @@ async def test_bind_check_in_report_and_search_resources_by_card_buttons(
             .where(MatchRequest.requester_id == invite.member_id)
         )
         assert [tuple(r) for r in rows] == [(sixth.group(1), MatchState.REQUESTED)]
+    # The resource's contact is the host: the request reaches them, with the choice as a card.
+    request, choice = await host.expect(2)
+    assert request["text"]["content"].startswith("🤝 资源对接请求：")
+    assert buttons(choice) == ["同意对接", "婉拒"]
 
     # The host's attendance sheet: the summary, then the .xlsx uploaded and sent as a file.
     assert await host.say("/attendance") == ""
@@ -264,6 +271,8 @@ async def test_bind_check_in_report_and_search_resources_by_card_buttons(
         "agentid": 1000002,
         "msgtype": "file",
         "file": {"media_id": upload["media_id"]},
+        "enable_duplicate_check": 1,  # a re-send after a crash is dropped by WeCom
+        "duplicate_check_interval": 600,
     }
     workbook = load_workbook(io.BytesIO(upload["content"]))
     rows = list(workbook.active.iter_rows(values_only=True))  # type: ignore[union-attr]

@@ -159,6 +159,9 @@ class FakeBot:
     async def initialize(self) -> None:
         pass
 
+    async def shutdown(self) -> None:
+        pass
+
     async def send_message(self, chat_id: int, text: str, **_: Any) -> None:
         if self.error is not None:
             raise self.error

@@ -4,23 +4,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
-import httpx
 import pytest
-from starlette.applications import Starlette
-from starlette.routing import Route as WebRoute
 from wechatpy.enterprise import parse_message
 
-from bot.adapters.wecom import Callback, render, split_text, to_incoming
+from bot.adapters.wecom import render, split_text, to_incoming
 from bot.adapters.wecom_api import WeComTransport, build_menu
 from bot.core import Button, Incoming, Location, Reply, Role, Route
-from bot.core.clock import Clock
 from bot.outbox import DeliveryError
 from handlers import ROUTES
 from settings import load_settings
-from tests.wecom_sim import WeComCrypto, event_xml, text_xml, wecom_settings
+from tests.wecom_sim import event_xml, text_xml, wecom_settings
 
 NOW = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
 
@@ -158,73 +153,6 @@ def test_menu_of_the_real_routes_fits_wecom_limits() -> None:
         items = group.get("sub_button", [group])
         assert len(items) <= 5
         assert all(item["key"] in names for item in items)
-
-
-class StubDispatcher:
-    def __init__(self, replies: list[Reply]) -> None:
-        self.replies = replies
-        self.seen: list[Incoming] = []
-
-    async def handle(self, event: Incoming) -> list[Reply]:
-        self.seen.append(event)
-        return self.replies
-
-
-def _client(dispatcher: StubDispatcher) -> httpx.AsyncClient:
-    settings = load_settings(
-        _env_file=None, DATABASE_URL="sqlite:///unused.db", **wecom_settings("http://0.0.0.0")
-    )
-    app = SimpleNamespace(settings=settings, dispatcher=dispatcher, clock=Clock())
-    callback = Callback(app, WeComTransport(settings))  # type: ignore[arg-type]
-    web = Starlette(
-        routes=[
-            WebRoute("/wecom/callback", callback.verify, methods=["GET"]),
-            WebRoute("/wecom/callback", callback.receive, methods=["POST"]),
-        ]
-    )
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=web), base_url="http://test")
-
-
-async def test_forged_or_garbled_callbacks_are_refused_before_parsing() -> None:
-    dispatcher = StubDispatcher([Reply("不该出现")])
-    crypto = WeComCrypto()
-    async with _client(dispatcher) as client:
-        params, body = crypto.callback(text_xml("u", "hi", 1), forge=True)
-        assert (
-            await client.post("/wecom/callback", params=params, content=body)
-        ).status_code == 403
-        wrong_key = WeComCrypto(aes_key="A" * 43)
-        params, body = wrong_key.callback(text_xml("u", "hi", 2))
-        assert (
-            await client.post("/wecom/callback", params=params, content=body)
-        ).status_code == 403
-        params, body = crypto.callback(text_xml("u", "hi", 3))
-        assert (
-            await client.post("/wecom/callback", params=params, content="<xml/>")
-        ).status_code == 403
-        bad = {**crypto.verification("echo"), "msg_signature": "0" * 40}
-        assert (await client.get("/wecom/callback", params=bad)).status_code == 403
-    assert dispatcher.seen == []
-
-
-async def test_url_verification_and_a_passive_reply() -> None:
-    dispatcher = StubDispatcher([Reply("收到，谢谢！")])
-    crypto = WeComCrypto()
-    async with _client(dispatcher) as client:
-        answer = await client.get(
-            "/wecom/callback", params=crypto.verification("1616140317555161061")
-        )
-        assert (answer.status_code, answer.text) == (200, "1616140317555161061")
-        params, body = crypto.callback(text_xml("lisi", "你好", 42))
-        response = await client.post("/wecom/callback", params=params, content=body)
-    assert response.status_code == 200
-    fields = crypto.open_reply(response.text, params)
-    assert (fields["ToUserName"], fields["MsgType"], fields["Content"]) == (
-        "lisi",
-        "text",
-        "收到，谢谢！",
-    )
-    assert [(e.user_key, e.text, e.event_id) for e in dispatcher.seen] == [("lisi", "你好", "42")]
 
 
 class StubClient:

@@ -1,0 +1,299 @@
+"""Durable intake: adapters store each event before answering; workers process stored events.
+
+`store_event` writes the event (pending, with its raw payload) in its own short transaction;
+only then does the adapter answer the platform. The `EventWorker` claims the oldest pending
+event of each user — many users at once, one event of a user at a time, in the platform's
+order — and has the dispatcher apply it: effects, replies (outbox rows) and the done mark in
+one transaction. A transient fault (database busy or locked, connection lost) puts the event
+back with a growing delay, EVENT_ATTEMPTS times at most; then, or at once for any other
+fault, the event is marked failed with its error and the sender is told once. At start a
+worker gives back what its previous run had claimed, so a restart resumes at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.core import Incoming
+from bot.core.clock import Clock
+from bot.dispatcher import Dispatcher, is_transient
+from models.inbox import (
+    EventStatus,
+    InboxEvent,
+    claim_events,
+    event_status,
+    find_event,
+    pending_event,
+    release_claims,
+    retry_later,
+)
+from settings import Settings
+
+logger = logging.getLogger(__name__)
+
+CONCURRENCY = 8  # events of different users processed at once by one worker
+LEASE = timedelta(seconds=60)
+RETRY_CAP = 60.0  # seconds: the longest wait between two tries of an event
+RECORD_TRIES = 5  # tries to record a fault while the database is away
+
+
+def default_name() -> str:
+    """This process, as claims name it: host and process id (a server passes its port)."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass(frozen=True)
+class Stored:
+    """An event as the inbox holds it: new, or the row an earlier delivery wrote."""
+
+    id: int
+    new: bool
+    status: EventStatus
+
+
+async def store_event(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    incoming: Incoming,
+    *,
+    now: datetime,
+    raw: str = "",
+    seq: int = 0,
+    passive_until: datetime | None = None,
+) -> Stored:
+    """Store an event, or find the copy an earlier delivery stored; raises if the database
+    cannot take it (the adapter then answers with an error, and the platform re-delivers)."""
+    try:
+        async with sessionmaker() as session, session.begin():
+            row = pending_event(incoming, now=now, raw=raw, seq=seq, passive_until=passive_until)
+            session.add(row)
+            await session.flush()
+            return Stored(row.id, True, EventStatus.PENDING)
+    except IntegrityError:
+        async with sessionmaker() as session:
+            found = await find_event(
+                session=session, platform=incoming.platform, event_id=incoming.event_id
+            )
+        if found is None:
+            raise
+        return Stored(found.id, False, EventStatus(found.status))
+
+
+class Host(Protocol):
+    """What the worker needs of the app (bot.app.App), read at each use: tests swap the
+    dispatcher after the app is built."""
+
+    dispatcher: Dispatcher
+    sessionmaker: async_sessionmaker[AsyncSession]
+    clock: Clock
+    settings: Settings
+
+
+class EventWorker:
+    def __init__(
+        self,
+        host: Host,
+        *,
+        name: str = "",
+        concurrency: int = CONCURRENCY,
+        interval: float = 1.0,
+        on_replies: Callable[[], None] | None = None,
+    ) -> None:
+        self.host = host
+        self.name = name or default_name()
+        self.concurrency = concurrency
+        self.interval = interval
+        self.on_replies = on_replies
+        self.heartbeat = 0.0  # time.monotonic() of the last loop turn; 0: not running
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._running: dict[int, asyncio.Task[None]] = {}
+        self._waiters: dict[int, asyncio.Event] = {}
+
+    async def store(
+        self,
+        incoming: Incoming,
+        *,
+        raw: str = "",
+        seq: int = 0,
+        passive_until: datetime | None = None,
+    ) -> Stored:
+        """Store an event and wake the worker."""
+        stored = await store_event(
+            self.host.sessionmaker,
+            incoming,
+            now=self.host.clock.now(),
+            raw=raw,
+            seq=seq,
+            passive_until=passive_until,
+        )
+        self.nudge()
+        return stored
+
+    def nudge(self) -> None:
+        self._wake.set()
+
+    async def run_forever(self) -> None:
+        """Process stored events until stop(): first those left from an earlier run."""
+        self._stopping = False
+        await self._release()
+        try:
+            while not self._stopping:
+                self.heartbeat = time.monotonic()
+                free = self.concurrency - len(self._running)
+                if free > 0:
+                    try:
+                        for event in await self._claim(free):
+                            self._start(event)
+                    except Exception as error:
+                        logger.warning("claiming events failed, retrying: %s", error)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.interval)
+                self._wake.clear()
+        finally:
+            self.heartbeat = 0.0
+            await self._finish_running()
+            await self._release()
+
+    def stop(self) -> None:
+        """Stop claiming; events being processed finish (or roll back when cancelled)."""
+        self._stopping = True
+        self._wake.set()
+
+    async def drain(self, only: list[int] | None = None) -> int:
+        """Process every event that is due now (tests, the replay command); returns how many."""
+        done = 0
+        while events := await self._claim(self.concurrency, only):
+            await asyncio.gather(*(self._one(event) for event in events))
+            done += len(events)
+        return done
+
+    async def wait_done(self, event_id: int, timeout: float) -> bool:
+        """Wait until the event is processed (done or failed), here or by another worker."""
+        waiter = self._waiters.setdefault(event_id, asyncio.Event())
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(waiter.wait(), min(left, 0.25))
+                    return True
+                if event_id in self._running:
+                    continue  # ours: the waiter tells (a read could wait for its lock on SQLite)
+                with contextlib.suppress(TimeoutError):  # perhaps another worker's
+                    async with asyncio.timeout(max(0.05, deadline - time.monotonic())):
+                        async with self.host.sessionmaker() as session:
+                            status = await event_status(session=session, event_id=event_id)
+                        if status != EventStatus.PENDING:
+                            return True
+        finally:
+            self._waiters.pop(event_id, None)
+
+    async def _claim(self, limit: int, only: list[int] | None = None) -> list[InboxEvent]:
+        async with self.host.sessionmaker() as session, session.begin():
+            return await claim_events(
+                session=session,
+                now=self.host.clock.now(),
+                limit=limit,
+                worker=self.name,
+                lease=LEASE,
+                only=only,
+            )
+
+    def _start(self, event: InboxEvent) -> None:
+        task = asyncio.create_task(self._one(event))
+        self._running[event.id] = task
+
+        def finished(_: asyncio.Task[None], event_id: int = event.id) -> None:
+            self._running.pop(event_id, None)
+            self._wake.set()  # a slot is free, and the user's next event may be due
+
+        task.add_done_callback(finished)
+
+    async def _one(self, event: InboxEvent) -> None:
+        dispatcher = self.host.dispatcher
+        try:
+            replies = await dispatcher.process_stored(event.id)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            if await self._fault(dispatcher, event, error):
+                self._processed(event.id, replied=True)
+        else:
+            self._processed(event.id, replied=bool(replies))
+
+    async def _fault(self, dispatcher: Dispatcher, event: InboxEvent, error: Exception) -> bool:
+        """Retry later or give up; True when the event was marked failed.
+
+        Recording that needs the database too: while it is away (the lock that made the event
+        fail still held), recording is tried again after the same waits.
+        """
+        attempts = event.attempts + 1
+        settings = self.host.settings
+        wait = settings.EVENT_RETRY_SECONDS * 2 ** (attempts - 1)
+        delay = min(RETRY_CAP, wait)
+        for retry in range(RECORD_TRIES):
+            try:
+                if not (is_transient(error) and attempts < settings.EVENT_ATTEMPTS):
+                    return await dispatcher.fail_stored(event.id, error, attempts)
+                async with self.host.sessionmaker() as session, session.begin():
+                    await retry_later(
+                        session=session,
+                        event_id=event.id,
+                        attempts=attempts,
+                        error=f"{type(error).__name__}: {error}",
+                        not_before=self.host.clock.now() + timedelta(seconds=delay),
+                    )
+                logger.warning(
+                    "event %s: %s (try %d of %d); again in %.1f s",
+                    event.id,
+                    error,
+                    attempts,
+                    settings.EVENT_ATTEMPTS,
+                    delay,
+                )
+                return False
+            except Exception as again:
+                logger.warning("event %s: could not record the fault (%s)", event.id, again)
+                if self._stopping:
+                    break
+                await asyncio.sleep(min(RETRY_CAP, settings.EVENT_RETRY_SECONDS * 2**retry))
+        return False  # the claim lapses and the event comes back
+
+    def _processed(self, event_id: int, replied: bool) -> None:
+        if replied and self.on_replies is not None:
+            self.on_replies()
+        waiter = self._waiters.get(event_id)
+        if waiter is not None:
+            waiter.set()
+
+    async def _finish_running(self, grace: float = 5.0) -> None:
+        tasks = list(self._running.values())
+        if not tasks:
+            return
+        _, late = await asyncio.wait(tasks, timeout=grace)
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
+
+    async def _release(self) -> None:
+        try:
+            async with self.host.sessionmaker() as session, session.begin():
+                released = await release_claims(session=session, worker=self.name)
+            if released:
+                logger.info("gave back %d claimed event(s)", released)
+        except Exception as error:
+            logger.warning("could not give back claimed events: %s", error)

@@ -1,0 +1,148 @@
+"""The Telegram webhook at the door: an update is stored before its 200; whatever is not an
+update object answers 4xx and writes nothing; a body over the cap is refused unread."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.app import App, build_app
+from bot.web import build_web_app, transports_for
+from models.db import make_engine, make_sessionmaker
+from models.inbox import EventStatus, InboxEvent
+from settings import Settings, load_settings
+from tests.fake_botapi import TOKEN, FakeBotApi, start_fake, text_update
+from tests.wecom_sim import ServerThread
+
+SECRET = "webhook-secret"
+HEADERS = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeBotApi]:
+    value, server = start_fake()
+    yield value
+    server.stop()
+
+
+@dataclass
+class Hook:
+    url: str
+    app: App  # served in the server's thread and loop: read with `db`, from this loop
+    db: async_sessionmaker[AsyncSession]
+
+    def post(self, content: bytes | str, **headers: str) -> int:
+        response = httpx.post(
+            f"{self.url}/telegram/webhook",
+            content=content,
+            headers={**HEADERS, **headers},
+            timeout=10,
+        )
+        return response.status_code
+
+    async def events(self) -> int:
+        async with self.db() as session:
+            return int(await session.scalar(select(func.count()).select_from(InboxEvent)) or 0)
+
+
+@pytest.fixture
+async def hook(demo_settings: Settings, fake: FakeBotApi) -> AsyncIterator[Hook]:
+    settings = load_settings(
+        _env_file=None,
+        DATABASE_URL=demo_settings.DATABASE_URL,
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_API_BASE_URL=fake.api,
+        TELEGRAM_WEBHOOK_SECRET=SECRET,
+        SCHEDULER_ENABLED=False,
+    )
+    app = build_app(settings, transports_for(settings))
+    server = await asyncio.to_thread(lambda: ServerThread(build_web_app(app)).start())
+    engine = make_engine(settings)
+    yield Hook(server.url, app, make_sessionmaker(engine))
+    await asyncio.to_thread(server.stop)
+    await engine.dispose()
+
+
+async def test_an_update_is_stored_then_answered_through_the_outbox(
+    hook: Hook, fake: FakeBotApi
+) -> None:
+    update = text_update(5001, 4242, "/help")
+    assert await asyncio.to_thread(hook.post, json.dumps(update)) == 200
+    assert await asyncio.to_thread(hook.post, json.dumps(update)) == 200  # Telegram re-sends
+    for _ in range(100):
+        if fake.texts(4242):
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.3)
+    [help_text] = fake.texts(4242)
+    assert "绑定" in help_text
+    async with hook.db() as session:
+        [event] = list(await session.scalars(select(InboxEvent)))
+    assert (event.event_id, event.seq, event.status) == ("5001", 5001, EventStatus.DONE)
+    assert json.loads(event.raw) == update
+
+
+NESTED = b"[" * 200_000 + b"]" * 200_000  # 400 kB, under the cap
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[]",
+        b'"update"',
+        b"42",
+        b"null",
+        b"true",
+        b"{not json",
+        b"\xff\xfe{}",
+        NESTED,
+        b'{"a":' * 50_000 + b"1" + b"}" * 50_000,
+        b'{"message": {"text": "no update id"}}',
+        b'{"update_id": 7, "message": [1, 2, 3]}',
+        b'{"update_id": 8, "message": {"message_id": 1, "date": "x", "chat": 5}}',
+    ],
+    ids=[
+        "list",
+        "string",
+        "number",
+        "null",
+        "bool",
+        "garbled",
+        "binary",
+        "deep-list",
+        "deep-object",
+        "no-id",
+        "list-message",
+        "bad-fields",
+    ],
+)
+async def test_what_is_not_an_update_object_gets_400_and_writes_nothing(
+    hook: Hook, body: bytes
+) -> None:
+    assert await asyncio.to_thread(hook.post, body) == 400
+    assert await hook.events() == 0
+
+
+async def test_a_body_over_the_cap_is_refused_before_it_is_read(hook: Hook) -> None:
+    big = b'{"update_id": 1, "message": {"text": "' + b"x" * (1024 * 1024) + b'"}}'
+    started = time.monotonic()
+    assert await asyncio.to_thread(hook.post, big) == 413
+    assert time.monotonic() - started < 5
+    assert await hook.events() == 0
+
+
+async def test_a_wrong_secret_is_refused_before_the_body_is_read(hook: Hook) -> None:
+    update = json.dumps(text_update(5002, 4242, "/help"))
+    assert await asyncio.to_thread(hook.post, update, **{HEADERS_KEY: "wrong"}) == 403
+    assert await hook.events() == 0
+
+
+HEADERS_KEY = "X-Telegram-Bot-Api-Secret-Token"
