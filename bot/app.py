@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.core import Route, Sweep
 from bot.core.clock import Clock
 from bot.dispatcher import Dispatcher
-from bot.intake import EventWorker, default_name
+from bot.intake import Download, EventWorker, default_name
 from bot.outbox import OutboxSender, Transport
 from handlers import ROUTES, SWEEPS
 from models.db import make_engine, make_sessionmaker
@@ -37,7 +37,18 @@ class App:
         self.name = self.name or default_name()
         self.sender.name = self.sender.name or self.name
         # The worker reads app.dispatcher at each event: tests swap it after build_app.
-        self.worker = EventWorker(self, name=self.name, on_replies=lambda: self.sender.nudge())
+        self.worker = EventWorker(
+            self,
+            name=self.name,
+            on_replies=lambda: self.sender.nudge(),
+            downloader=self._downloader,
+        )
+
+    def _downloader(self, platform: str) -> Download | None:
+        """The platform's download (Telegram getFile, WeCom media/get), read at each use."""
+        transport = self.sender.transports.get(platform)
+        download = getattr(transport, "download", None)
+        return download if callable(download) else None
 
     async def close(self) -> None:
         for transport in self.sender.transports.values():

@@ -18,7 +18,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.core import Incoming
 from bot.core.clock import Clock
 from bot.dispatcher import Dispatcher, is_transient
+from models.files import fetch_pending
 from models.inbox import (
     EventStatus,
     InboxEvent,
@@ -38,6 +39,7 @@ from models.inbox import (
     pending_event,
     release_claims,
     retry_later,
+    store_attachments,
 )
 from settings import Settings
 
@@ -90,6 +92,9 @@ async def store_event(
         return Stored(found.id, False, EventStatus(found.status))
 
 
+Download = Callable[[str], Awaitable[bytes]]  # a platform reference → the file's bytes
+
+
 class Host(Protocol):
     """What the worker needs of the app (bot.app.App), read at each use: tests swap the
     dispatcher after the app is built."""
@@ -109,8 +114,10 @@ class EventWorker:
         concurrency: int = CONCURRENCY,
         interval: float = 1.0,
         on_replies: Callable[[], None] | None = None,
+        downloader: Callable[[str], Download | None] | None = None,
     ) -> None:
         self.host = host
+        self.downloader = downloader  # platform → how to download what its users sent
         self.name = name or default_name()
         self.concurrency = concurrency
         self.interval = interval
@@ -226,6 +233,7 @@ class EventWorker:
     async def _one(self, event: InboxEvent) -> None:
         dispatcher = self.host.dispatcher
         try:
+            await self._download(event)
             replies = await dispatcher.process_stored(event.id)
         except asyncio.CancelledError:
             raise
@@ -234,6 +242,23 @@ class EventWorker:
                 self._processed(event.id, replied=True)
         else:
             self._processed(event.id, replied=bool(replies))
+
+    async def _download(self, event: InboxEvent) -> None:
+        """Fetch the pictures and files the event announced (outside its transaction: a
+        download takes seconds) and keep them on the stored event."""
+        incoming = event.incoming()
+        if not any(a.waiting for a in incoming.attachments):
+            return
+        download = self.downloader(incoming.platform) if self.downloader else None
+        settings = self.host.settings
+        fetched = tuple(
+            [
+                await fetch_pending(a, download, settings) if a.waiting else a
+                for a in incoming.attachments
+            ]
+        )
+        async with self.host.sessionmaker() as session, session.begin():
+            await store_attachments(session=session, event_id=event.id, attachments=fetched)
 
     async def _fault(self, dispatcher: Dispatcher, event: InboxEvent, error: Exception) -> bool:
         """Retry later or give up; True when the event was marked failed.

@@ -9,8 +9,10 @@ renamed, so a half-written file is never found under its hash).
 Photos keep what was received (the evidence); whatever is shown to other people goes through
 `shareable_path`, a copy without location data (EXIF GPS, XMP).
 
-The platform adapters call `fetch_and_store` with a coroutine that downloads the bytes; the
-console calls `store_upload` with a file read from disk.
+The platform adapters announce an attachment by its platform reference (`Attachment.source`);
+the event worker downloads it with `fetch_pending` before the event is applied (so the
+platform's answer never waits for a download). The console calls `store_upload` with a file
+read from disk.
 """
 
 from __future__ import annotations
@@ -143,6 +145,22 @@ async def fetch_and_store(
         logger.warning("download of %s %r failed: %r", sent_as, name, error)
         return refused(sent_as, name, NOT_FETCHED)
     return store_upload(data=data, name=name, sent_as=sent_as, settings=settings)
+
+
+async def fetch_pending(
+    attachment: Attachment, download: Callable[[str], Awaitable[bytes]] | None, settings: Settings
+) -> Attachment:
+    """An attachment the platform announced, downloaded with `download` (its platform's)."""
+    if download is None:
+        return refused(attachment.sent_as, attachment.name, NOT_FETCHED)
+    source = attachment.source
+    return await fetch_and_store(
+        lambda: download(source),
+        name=attachment.name,
+        sent_as=attachment.sent_as,
+        settings=settings,
+        size_hint=attachment.size or None,
+    )
 
 
 def _write_atomically(path: Path, data: bytes) -> None:

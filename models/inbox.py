@@ -98,6 +98,17 @@ def incoming_from(payload: dict[str, Any]) -> Incoming:
     return Incoming(**data)
 
 
+async def store_attachments(
+    *, session: AsyncSession, event_id: int, attachments: tuple[Attachment, ...]
+) -> None:
+    """Keep what was downloaded for a stored event, so a retry does not fetch it again."""
+    event = await session.get(InboxEvent, event_id, populate_existing=True)
+    if event is not None:
+        payload = dict(event.payload or {})
+        payload["attachments"] = [asdict(a) for a in attachments]
+        event.payload = payload
+
+
 def pending_event(
     incoming: Incoming,
     *,

@@ -7,6 +7,8 @@
   `limits` on, more than 30 messages in any second or two to one chat within a second are
   answered 429 (retry_after 1), as Telegram does. `fail_next([502, 502])` makes the next sends
   answer those statuses.
+- getFile and /file/bot<token>/<path> serve what `files` holds (file_id → bytes), as users'
+  photos and documents are fetched.
 - Runs in a thread on 127.0.0.1 (tests.wecom_sim.ServerThread).
 """
 
@@ -21,7 +23,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tests.wecom_sim import ServerThread
@@ -54,6 +56,7 @@ class FakeBotApi:
     failures: list[int] = field(default_factory=list)
     webhook: str = ""
     url: str = ""
+    files: dict[str, bytes] = field(default_factory=dict)  # file_id → what a user sent
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _next_id: int = 1000
 
@@ -91,7 +94,18 @@ class FakeBotApi:
                 return self._send(name, params)
             return _ok(self._other(name, params))
 
-        return Starlette(routes=[Route("/bot{token}/{method}", method, methods=["GET", "POST"])])
+        async def file(request: Request) -> Response:
+            found = self.files.get(request.path_params["path"].rsplit("/", 1)[-1])
+            if found is None:
+                return Response(status_code=404)
+            return Response(found, media_type="application/octet-stream")
+
+        return Starlette(
+            routes=[
+                Route("/bot{token}/{method}", method, methods=["GET", "POST"]),
+                Route("/file/bot{token}/{path:path}", file, methods=["GET"]),
+            ]
+        )
 
     def _other(self, name: str, params: dict[str, Any]) -> Any:
         if name == "getMe":
@@ -102,6 +116,15 @@ class FakeBotApi:
             self.webhook = str(params.get("url") or "")
         if name == "deleteWebhook":
             self.webhook = ""
+        if name == "getFile":
+            file_id = str(params.get("file_id") or "")
+            size = len(self.files.get(file_id, b""))
+            return {
+                "file_id": file_id,
+                "file_unique_id": f"u{file_id}",
+                "file_size": size,
+                "file_path": f"photos/{file_id}",
+            }
         return True
 
     async def _get_updates(self, params: dict[str, Any]) -> JSONResponse:
@@ -203,3 +226,25 @@ def text_update(update_id: int, user_id: int, text: str) -> dict[str, Any]:
             "text": text,
         },
     }
+
+
+def photo_update(
+    update_id: int, user_id: int, file_id: str, size: int, caption: str = ""
+) -> dict[str, Any]:
+    """A private photo message (two sizes, as Telegram sends them) with an optional caption."""
+    update = text_update(update_id, user_id, "")
+    message = update["message"]
+    del message["text"]
+    message["photo"] = [
+        {"file_id": f"{file_id}-thumb", "file_unique_id": "t", "width": 90, "height": 90},
+        {
+            "file_id": file_id,
+            "file_unique_id": "p",
+            "width": 800,
+            "height": 600,
+            "file_size": size,
+        },
+    ]
+    if caption:
+        message["caption"] = caption
+    return update

@@ -23,7 +23,7 @@ import uvicorn
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 TOKEN = "hongmengToken"
@@ -122,6 +122,18 @@ def text_xml(user: str, content: str, msg_id: int, created: int | None = None) -
     )
 
 
+def image_xml(user: str, media_id: str, msg_id: int) -> str:
+    """A picture a member sent in the app's chat (WeCom passes its media id)."""
+    return (
+        f"<xml><ToUserName><![CDATA[{CORP_ID}]]></ToUserName>"
+        f"<FromUserName><![CDATA[{user}]]></FromUserName><CreateTime>{int(time.time())}"
+        f"</CreateTime><MsgType><![CDATA[image]]></MsgType>"
+        f"<PicUrl><![CDATA[http://127.0.0.1/unused.jpg]]></PicUrl>"
+        f"<MediaId><![CDATA[{media_id}]]></MediaId><MsgId>{msg_id}</MsgId>"
+        f"<AgentID>1000002</AgentID></xml>"
+    )
+
+
 def location_xml(user: str, latitude: float, longitude: float, msg_id: int) -> str:
     """A location the user sends from the chat (not the app's automatic LOCATION event)."""
     return (
@@ -166,6 +178,7 @@ class FakeWeComApi:
     current_token: str = ""
     base: str = ""  # WECOM_API_BASE_URL once served
     delay: float = 0.0  # seconds message/send takes to answer, after it has delivered
+    media: dict[str, bytes] = field(default_factory=dict)  # media id → what a member sent
 
     def reset(self) -> None:
         self.sent.clear()
@@ -243,9 +256,18 @@ class FakeWeComApi:
                  "created_at": str(int(time.time()))}
             )  # fmt: skip
 
+        async def media_get(request: Request) -> Response:
+            if request.query_params.get("access_token") != self.current_token:
+                return JSONResponse({"errcode": 42001, "errmsg": "access_token expired"})
+            found = self.media.get(request.query_params.get("media_id", ""))
+            if found is None:
+                return JSONResponse({"errcode": 40007, "errmsg": "invalid media_id"})
+            return Response(found, media_type="image/jpeg")
+
         return Starlette(
             routes=[
                 Route("/cgi-bin/gettoken", gettoken, methods=["GET"]),
+                Route("/cgi-bin/media/get", media_get, methods=["GET"]),
                 Route("/cgi-bin/message/send", send, methods=["POST"]),
                 Route("/cgi-bin/media/upload", upload, methods=["POST"]),
                 Route("/cgi-bin/menu/create", menu, methods=["POST"]),

@@ -31,7 +31,7 @@ from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from bot.adapters.http import BodyTooLarge, read_limited
 from bot.app import App
-from bot.core import Incoming, Location, Reply, Route
+from bot.core import Attachment, Incoming, Location, Reply, Route
 from bot.outbox import DeliveryError
 from bot.ratelimit import RateLimiter
 from settings import Settings
@@ -89,7 +89,8 @@ def to_incoming(update: Update, bot_username: str = "", live_only: bool = True) 
         )
     elif update.edited_message is not None:
         return None  # an edited text is not a new request
-    text = (message.text or "").strip()
+    attachments = _attachments(message)
+    text = (message.text or message.caption or "").strip()
     is_group = message.chat.type != "private"
     if is_group:
         mention = re.compile(rf"@{re.escape(bot_username)}\b", re.I) if bot_username else None
@@ -97,7 +98,7 @@ def to_incoming(update: Update, bot_username: str = "", live_only: bool = True) 
             text = mention.sub("", text).strip()
         elif not text.startswith("/"):
             return None
-    if not text and location is None:
+    if not text and location is None and not attachments:
         return None
     return Incoming(
         platform=PLATFORM,
@@ -109,7 +110,22 @@ def to_incoming(update: Update, bot_username: str = "", live_only: bool = True) 
         location=location,
         display_name=message.from_user.full_name,
         is_group=is_group,
+        attachments=attachments,
     )
+
+
+def _attachments(message: Message) -> tuple[Attachment, ...]:
+    """A photo (its largest size) or a document, announced by file_id; the event worker
+    downloads it (TelegramTransport.download) once the update is stored."""
+    if message.photo:
+        photo = message.photo[-1]
+        name = f"照片{message.message_id}.jpg"
+        return (Attachment("photo", name, source=photo.file_id, size=photo.file_size or 0),)
+    document = message.document
+    if document is not None:
+        name = document.file_name or f"文件{message.message_id}"
+        return (Attachment("file", name, source=document.file_id, size=document.file_size or 0),)
+    return ()
 
 
 def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
@@ -212,6 +228,14 @@ class TelegramTransport:
             self._ready = True
         await deliver(self.bot, int(user_key), reply)
 
+    async def download(self, file_id: str) -> bytes:
+        """getFile, then the file itself (its link is valid for an hour)."""
+        if not self._ready:
+            await self.bot.initialize()
+            self._ready = True
+        found = await self.bot.get_file(file_id)
+        return bytes(await found.download_as_bytearray())
+
     async def aclose(self) -> None:
         """Close the Bot's HTTP connections (App.close calls it)."""
         await self.bot.shutdown()
@@ -219,7 +243,10 @@ class TelegramTransport:
 
 
 def make_bot(settings: Settings) -> Bot:
-    return Bot(settings.TELEGRAM_BOT_TOKEN, base_url=settings.TELEGRAM_API_BASE_URL)
+    base = settings.TELEGRAM_API_BASE_URL
+    # Files live beside the methods: https://api.telegram.org/file/bot<token>/<path>.
+    files = base[: -len("/bot")] + "/file/bot" if base.endswith("/bot") else base
+    return Bot(settings.TELEGRAM_BOT_TOKEN, base_url=base, base_file_url=files)
 
 
 def incoming_of(app: App, bot: Bot, update: Update) -> Incoming | None:

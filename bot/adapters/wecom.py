@@ -24,12 +24,12 @@ from starlette.routing import BaseRoute, Route
 from wechatpy.enterprise import parse_message
 from wechatpy.enterprise.crypto import WeChatCrypto
 from wechatpy.enterprise.events import ClickEvent, SubscribeEvent
-from wechatpy.enterprise.messages import LocationMessage, TextMessage
+from wechatpy.enterprise.messages import ImageMessage, LocationMessage, TextMessage
 from wechatpy.messages import BaseMessage
 
 from bot.adapters.http import BodyTooLarge, read_limited
 from bot.adapters.wecom_api import TEXT_LIMIT, WeComTransport, render, split_text
-from bot.core import Incoming, Location, Reply
+from bot.core import Attachment, Incoming, Location, Reply
 from models.inbox import end_passive_wait
 from models.nonce import remember_nonce
 from models.outbox import OutboxMessage, held_replies, mark_sent, release_hold
@@ -75,6 +75,14 @@ def to_incoming(message: BaseMessage, now: datetime) -> Incoming | None:
     try:
         if isinstance(message, TextMessage):
             return Incoming(**base, text=str(message.content or "").strip())
+        if isinstance(message, ImageMessage) and message.media_id:
+            name = f"图片{data.get('MsgId') or created}.jpg"
+            picture = Attachment("photo", name, source=str(message.media_id))
+            return Incoming(**base, attachments=(picture,))
+        if str(data.get("MsgType") or "") == "file" and data.get("MediaId"):
+            name = str(data.get("FileName") or f"文件{data.get('MsgId') or created}")
+            document = Attachment("file", name, source=str(data["MediaId"]))
+            return Incoming(**base, attachments=(document,))
         if isinstance(message, LocationMessage):
             lat, lon = float(message.location_x), float(message.location_y)
             return Incoming(**base, location=Location(lat, lon))

@@ -147,6 +147,26 @@ class WeComClient:
         data = await self.call("media/upload", upload=path, type=kind)
         return str(data["media_id"])
 
+    async def download(self, media_id: str) -> bytes:
+        """media/get: what a member sent (its media id is valid for 3 days); an invalid token
+        is refreshed once. WeCom answers JSON only for an error."""
+        token = await self.token()
+        for attempt in range(2):
+            response = await self._client().get(
+                f"{self.base_url}/media/get", params={"access_token": token, "media_id": media_id}
+            )
+            response.raise_for_status()
+            kind = response.headers.get("content-type", "")
+            if not kind.startswith(("application/json", "text/")):
+                return response.content
+            data = response.json()
+            code = int(data.get("errcode", 0))
+            if code in TOKEN_INVALID and attempt == 0:
+                token = await self.token(stale=token)
+                continue
+            raise WeComError(code, str(data.get("errmsg", "")))
+        raise WeComError(-1, "media/get failed")
+
     async def _post(
         self,
         path: str,
@@ -289,6 +309,9 @@ class WeComTransport:
 
     async def aclose(self) -> None:
         await self.client.aclose()
+
+    async def download(self, media_id: str) -> bytes:
+        return await self.client.download(media_id)
 
     async def send(self, user_key: str, reply: Reply) -> None:
         if await self.send_batch([user_key], reply):

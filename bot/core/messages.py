@@ -29,6 +29,10 @@ class Attachment:
     ("picture", "pdf", "word", "excel"), sniffed from the content, not the name. Stored once
     under its content hash `sha256` with `suffix` (".jpg", ".docx"...). When it could not be
     taken, `problem` says why ("too_big", "wrong_kind", "not_fetched") and nothing is stored.
+
+    Until it is downloaded (by the event worker, after the platform got its answer), `source`
+    is the platform's reference to it (a Telegram file_id, a WeCom media_id) and `size` the
+    size the platform announced (0: not said).
     """
 
     sent_as: str
@@ -38,10 +42,16 @@ class Attachment:
     suffix: str = ""
     size: int = 0
     problem: str = ""
+    source: str = ""
 
     @property
     def ok(self) -> bool:
         return not self.problem and bool(self.sha256)
+
+    @property
+    def waiting(self) -> bool:
+        """Announced by the platform, not downloaded yet."""
+        return bool(self.source) and not self.sha256 and not self.problem
 
 
 @dataclass(frozen=True)

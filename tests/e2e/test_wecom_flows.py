@@ -8,6 +8,7 @@ The demo county is loaded at the wall-clock time, so its party day is checking i
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 from collections.abc import AsyncIterator, Iterator
@@ -28,16 +29,19 @@ from handlers.resources import SUGGESTED
 from models.activity import Activity
 from models.checkin import CheckIn, CheckInMethod
 from models.db import make_engine, make_sessionmaker
+from models.files import stored_path
 from models.member import Identity, InviteCode, Member
 from models.notice import Notice, NoticeRecipient, NoticeState
 from models.resource import MatchRequest, MatchState, Resource
 from models.ticket import Ticket, TicketState
 from settings import Settings, load_settings, use_settings
 from tests.e2e.test_wecom import CRYPTO, Live, wait_for
+from tests.unit.test_files import photo
 from tests.wecom_sim import (
     FakeWeComApi,
     ServerThread,
     event_xml,
+    image_xml,
     location_xml,
     text_xml,
     wecom_settings,
@@ -311,3 +315,27 @@ async def test_a_command_leaves_a_dialog_and_a_typed_received_acknowledges(
             )
         )
     assert acked_at is not None
+
+
+async def _answer(person: Person, xml: str) -> str:
+    """The passive reply, or else the one message that came through message/send."""
+    passive = await person.send(xml)
+    if passive:
+        return passive
+    [message] = await person.expect(1)
+    return str(message["text"]["content"])
+
+
+async def test_a_picture_sent_in_the_app_is_downloaded_after_the_answer_and_stored(
+    live: Live, api: FakeWeComApi, db: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    await identity(db, "wx-photo", "member")
+    member = Person(live, api, "wx-photo")
+    picture = photo()
+    api.media["img-1"] = picture
+    taken = await _answer(member, image_xml("wx-photo", "img-1", next(_msg_ids)))
+    assert taken.startswith("收到照片"), taken
+    sha = hashlib.sha256(picture).hexdigest()
+    assert stored_path(settings, sha, ".jpg").read_bytes() == picture
+    lost = await _answer(member, image_xml("wx-photo", "expired-id", 4_000_001))
+    assert lost == "没能收到这张照片（图片4000001.jpg），请再发送一次。（未保存）"

@@ -101,6 +101,27 @@ def test_group_answers_only_commands_and_mentions() -> None:
     assert mention.user_key == "4242"
 
 
+def test_photos_and_documents_are_announced_for_the_worker_to_fetch() -> None:
+    sizes = [
+        {"file_id": "small", "file_unique_id": "a", "width": 90, "height": 90},
+        {"file_id": "big", "file_unique_id": "b", "width": 1280, "height": 960, "file_size": 9000},
+    ]
+    event = to_incoming(update(message=message(photo=sizes, caption="整改后现场")))
+    assert event is not None and event.text == "整改后现场"
+    [picture] = event.attachments
+    assert (picture.sent_as, picture.source, picture.size, picture.waiting) == (
+        "photo", "big", 9000, True
+    )  # fmt: skip
+    document = {"file_id": "doc", "file_unique_id": "d", "file_name": "台账.xlsx"}
+    event = to_incoming(update(message=message(document=document)))
+    assert event is not None and event.text == ""
+    assert [(a.sent_as, a.name, a.source) for a in event.attachments] == [
+        ("file", "台账.xlsx", "doc")
+    ]
+    # In a group, a picture is for the bot only with a mention in its caption.
+    assert to_incoming(update(message=message(chat=GROUP, photo=sizes)), "hm_bot") is None
+
+
 def test_split_text_cuts_at_line_ends() -> None:
     line = "甲" * 100 + "\n"
     text = line * 100  # 10,100 characters

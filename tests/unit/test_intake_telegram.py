@@ -4,6 +4,7 @@ update object answers 4xx and writes nothing; a body over the cap is refused unr
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -17,9 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.app import App, build_app
 from bot.web import build_web_app, transports_for
 from models.db import make_engine, make_sessionmaker
+from models.files import stored_path
 from models.inbox import EventStatus, InboxEvent
+from models.member import Identity
 from settings import Settings, load_settings
-from tests.fake_botapi import TOKEN, FakeBotApi, start_fake, text_update
+from tests.fake_botapi import TOKEN, FakeBotApi, photo_update, start_fake, text_update
+from tests.unit.test_files import photo
 from tests.wecom_sim import ServerThread
 
 SECRET = "webhook-secret"
@@ -146,3 +150,57 @@ async def test_a_wrong_secret_is_refused_before_the_body_is_read(hook: Hook) -> 
 
 
 HEADERS_KEY = "X-Telegram-Bot-Api-Secret-Token"
+
+
+async def _bind_member(hook: Hook, user_id: int) -> None:
+    """The demo's member, on Telegram as `user_id`."""
+    async with hook.db() as session, session.begin():
+        console = await session.scalar(
+            select(Identity).where(Identity.platform == "console", Identity.user_key == "member")
+        )
+        assert console is not None
+        session.add(
+            Identity(platform="telegram", user_key=str(user_id), member_id=console.member_id)
+        )
+
+
+async def _texts(fake: FakeBotApi, chat: int, count: int) -> list[str]:
+    for _ in range(200):
+        if len(fake.texts(chat)) >= count:
+            break
+        await asyncio.sleep(0.05)
+    return fake.texts(chat)
+
+
+async def test_a_photo_is_fetched_after_the_200_and_stored_once(
+    hook: Hook, fake: FakeBotApi
+) -> None:
+    await _bind_member(hook, 4243)
+    picture = photo()
+    fake.files["ph-1"] = picture
+    update = photo_update(5101, 4243, "ph-1", len(picture))
+    assert await asyncio.to_thread(hook.post, json.dumps(update)) == 200
+    [offered] = await _texts(fake, 4243, 1)
+    assert offered.startswith("收到照片")  # taken: the 督办 answer depends on the demo's date
+    sha = hashlib.sha256(picture).hexdigest()
+    assert stored_path(hook.app.settings, sha, ".jpg").read_bytes() == picture
+    async with hook.db() as session:
+        [event] = list(await session.scalars(select(InboxEvent)))
+    [kept] = event.incoming().attachments
+    assert (kept.sha256, kept.kind, kept.sent_as) == (sha, "picture", "photo")
+
+
+async def test_a_photo_that_cannot_be_fetched_or_is_too_big_is_said_so(
+    hook: Hook, fake: FakeBotApi
+) -> None:
+    await _bind_member(hook, 4244)
+    gone = photo_update(5201, 4244, "never-uploaded", 1000)
+    assert await asyncio.to_thread(hook.post, json.dumps(gone)) == 200
+    [first] = await _texts(fake, 4244, 1)
+    assert first == "没能收到这张照片（照片5201.jpg），请再发送一次。（未保存）"
+    asked = fake.calls.get("getFile", 0)
+    huge = photo_update(5202, 4244, "huge", 21 * 1024 * 1024)
+    assert await asyncio.to_thread(hook.post, json.dumps(huge)) == 200
+    [_, second] = await _texts(fake, 4244, 2)
+    assert second.startswith("这张照片（照片5202.jpg）太大了，请发送不超过 20 MB")
+    assert fake.calls.get("getFile", 0) == asked  # announced too big: never downloaded
