@@ -448,9 +448,13 @@ def _correction_buttons() -> tuple[Button, ...]:
 
 @PUBLISH.step("correct")
 async def choose_correction(ctx: Context, field: str = "", text: str = "") -> list[Reply]:
-    """Step: which field to type again (改地点 too); the preview comes back after it."""
+    """Step: which field to type again (改地点 too; 地点改成… changes it at once); the preview
+    comes back after it."""
     if text in ("确认", "确认发布", "确认修改", "不改了", "返回"):
         return await _preview(ctx)
+    typed = CHANGE_RE.fullmatch(text)
+    if not field and typed and _field(typed.group(1)) is not None:
+        return await _correct(ctx, str(_field(typed.group(1))), typed.group(2))
     field = field or (_field(text) or "")
     if field not in CORRECTABLE:
         return [Reply(ASK_CORRECTION, _correction_buttons())]

@@ -162,6 +162,15 @@ async def test_cancel_without_a_reason_and_nobody_reminded_yet(chat: Chat) -> No
     ]
 
 
+async def test_a_field_and_its_new_value_typed_at_once_go_to_the_preview(chat: Chat) -> None:
+    await chat.say("host", "活动管理")
+    await chat.press("host", f"2. {MEETING}")
+    [ask] = await chat.press("host", "修改活动")
+    assert ask.startswith("要修改哪一项？")
+    [preview] = await chat.say("host", "地点改成县委党校二楼报告厅")
+    assert preview.startswith("请确认修改后的活动：") and "地点：县委党校二楼报告厅" in preview
+
+
 async def test_only_the_host_unit_or_an_admin_may_change_and_not_after_the_end(
     chat: Chat, clock: FrozenClock
 ) -> None:
