@@ -24,7 +24,6 @@ from models.activity import (
     count_upcoming,
     create_activity,
     edit_activity,
-    expected_members,
     get_activity,
     live,
     reminder_key,
@@ -32,6 +31,7 @@ from models.activity import (
     who_is_told,
 )
 from models.checkin import distance_m
+from models.meeting import to_remind
 from models.org import Alliance
 from models.outbox import enqueue
 from models.rotation import alliance_admins, current_turn, get_plan, hosted_scope
@@ -588,7 +588,8 @@ async def _publish(ctx: Context) -> list[Reply]:
 
 
 async def remind(*, session: AsyncSession, now: datetime, settings: Settings) -> None:
-    """Sweep: 24 h and 1 h reminders to the alliance's members, each sent once (dedupe key)."""
+    """Sweep: 24 h and 1 h reminders to the alliance's members (a meeting's: its invitees who
+    did not ask for leave), each sent once (dedupe key)."""
     stmt = (
         select(Activity)
         .where(Activity.starts_at > now, Activity.starts_at <= now + timedelta(hours=24), live())
@@ -597,13 +598,13 @@ async def remind(*, session: AsyncSession, now: datetime, settings: Settings) ->
     for activity in (await session.execute(stmt)).scalars():
         kind = "1h" if activity.starts_at - now <= timedelta(hours=1) else "24h"
         text = REMIND[kind].format(line=line_of(activity, now=now))
-        for member in await expected_members(session, activity.alliance_id):
+        for member_id in await to_remind(session, activity):
             await enqueue(
                 session=session,
-                member_id=member.id,
+                member_id=member_id,
                 reply=Reply(text),
                 now=now,
                 kind=REMINDER_KIND,
                 ref_id=activity.id,
-                dedupe_key=reminder_key(activity, member.id, kind),
+                dedupe_key=reminder_key(activity, member_id, kind),
             )

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 
 from bot.core import Role
-from models.activity import Activity, activity_loads, create_activity
+from models.activity import Activity, activity_loads, create_activity, expected_members
 from models.base import Base, TimestampMixin
 from models.checkin import CheckIn
 from models.followup import ACTIVE, FollowUp, items_by_source
@@ -200,6 +200,20 @@ def meeting_activity_ids() -> Select[tuple[int]]:
     them out: a meeting's attendance is counted against its invitees (models.meeting_figures),
     not against every party member of the alliance."""
     return select(Meeting.activity_id)
+
+
+async def to_remind(session: AsyncSession, activity: Activity) -> list[int]:
+    """Who an activity's reminders go to: a meeting's invitees who did not ask for leave;
+    for any other activity the alliance's party members."""
+    meeting_id = await session.scalar(select(Meeting.id).where(Meeting.activity_id == activity.id))
+    if meeting_id is None:
+        return [m.id for m in await expected_members(session, activity.alliance_id)]
+    stmt = (
+        select(MeetingInvitee.member_id)
+        .where(MeetingInvitee.meeting_id == meeting_id, MeetingInvitee.answer != Answer.LEAVE)
+        .order_by(MeetingInvitee.member_id)
+    )
+    return list(dict.fromkeys((await session.execute(stmt)).scalars()))
 
 
 # Permissions ------------------------------------------------------------------------------

@@ -390,3 +390,35 @@ async def test_the_meeting_sweep_reminds_reports_and_closes_what_was_left_open(
     assert await chat.say("host", "记录会议") == [
         "现在没有您可以记录的会议（会议开始后到结束后 48 小时内可以记录）。"
     ]
+
+
+async def test_a_meetings_reminders_go_to_its_invitees_not_on_leave(
+    chat: Chat, clock: FrozenClock
+) -> None:
+    from bot.scheduler import run_all
+    from handlers import SWEEPS
+    from models.activity import REMINDER_KIND, expected_members
+    from models.outbox import OutboxMessage
+
+    await convene(chat)
+    await chat.press_received("alliance_admin", "请假")
+    await chat.say("alliance_admin", "在外地招商")
+    meeting = await one(chat, Meeting)
+    assert isinstance(meeting, Meeting)
+    invited = await rows(chat, MeetingInvitee)
+    clock.set(local_datetime(2026, 12, 7, 15, 0))  # the 24 h reminders
+    sweeps = [s for s in SWEEPS if s.id == "activity_reminders"]
+    await run_all(sweeps, chat.app.sessionmaker, clock, chat.app.settings)
+    async with chat.app.sessionmaker() as session:
+        reminded = set(
+            await session.scalars(
+                select(OutboxMessage.member_id).where(
+                    OutboxMessage.kind == REMINDER_KIND,
+                    OutboxMessage.ref_id == meeting.activity_id,
+                )
+            )
+        )
+        alliance = {m.id for m in await expected_members(session, meeting.activity.alliance_id)}
+    on_leave = {i.member_id for i in invited if i.answer == "leave"}  # type: ignore[attr-defined]
+    assert on_leave and reminded == {i.member_id for i in invited} - on_leave  # type: ignore[attr-defined]
+    assert alliance - reminded - on_leave  # party members not invited hear nothing
