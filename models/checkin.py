@@ -182,6 +182,17 @@ async def check_in(
     return row
 
 
+async def attendable(
+    session: AsyncSession, member: Member, activities: list[Activity]
+) -> list[Activity]:
+    """Those of `activities` the member may check in to: of their alliances (or open to a
+    mobile member), or a meeting they are invited to (a department officer sitting in)."""
+    from models.meeting import invited_to  # models.meeting imports this module
+
+    invited = await invited_to(session, member.id, [a.id for a in activities])
+    return [a for a in activities if member.may_attend(a) or a.id in invited]
+
+
 async def done_already(
     *, session: AsyncSession, member: Member, now: datetime, rules: CheckInRules
 ) -> CheckIn | None:
@@ -190,7 +201,7 @@ async def done_already(
     open_now = await open_activities(
         session, now=now, opens_before_minutes=rules.opens_before_minutes
     )
-    mine = [a for a in open_now if member.may_attend(a)]
+    mine = await attendable(session, member, open_now)
     found = [await find_checkin(session, activity_id=a.id, member_id=member.id) for a in mine]
     if not mine or any(row is None for row in found):
         return None
@@ -217,8 +228,9 @@ async def check_in_by_code(
         session, now=now, opens_before_minutes=rules.opens_before_minutes
     )
     mine = []
+    allowed_ids = {a.id for a in await attendable(session, member, open_now)}
     for activity in open_now:
-        allowed = member.may_attend(activity)
+        allowed = activity.id in allowed_ids
         if code_age(activity, code, now, lookback=1) is not None:
             if not allowed:
                 raise CheckInRefused("wrong_alliance", activity=activity)
@@ -258,7 +270,7 @@ async def check_in_by_location(
     open_now = await open_activities(
         session, now=now, opens_before_minutes=rules.opens_before_minutes
     )
-    mine = [a for a in open_now if member.may_attend(a)]
+    mine = await attendable(session, member, open_now)
     if not mine:
         ended = await recently_ended(session, now=now, scope=member.attend_scope())
         raise await _closed(session, member, now, rules, ended)

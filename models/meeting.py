@@ -202,6 +202,18 @@ def meeting_activity_ids() -> Select[tuple[int]]:
     return select(Meeting.activity_id)
 
 
+async def invited_to(session: AsyncSession, member_id: int, activity_ids: list[int]) -> set[int]:
+    """Which of these activities are meetings the member is invited to."""
+    if not activity_ids:
+        return set()
+    stmt = (
+        select(Meeting.activity_id)
+        .join(MeetingInvitee, MeetingInvitee.meeting_id == Meeting.id)
+        .where(MeetingInvitee.member_id == member_id, Meeting.activity_id.in_(activity_ids))
+    )
+    return set((await session.execute(stmt)).scalars())
+
+
 async def to_remind(session: AsyncSession, activity: Activity) -> list[int]:
     """Who an activity's reminders go to: a meeting's invitees who did not ask for leave;
     for any other activity the alliance's party members."""

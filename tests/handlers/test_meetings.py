@@ -422,3 +422,24 @@ async def test_a_meetings_reminders_go_to_its_invitees_not_on_leave(
     on_leave = {i.member_id for i in invited if i.answer == "leave"}  # type: ignore[attr-defined]
     assert on_leave and reminded == {i.member_id for i in invited} - on_leave  # type: ignore[attr-defined]
     assert alliance - reminded - on_leave  # party members not invited hear nothing
+
+
+async def test_a_department_officer_sitting_in_checks_in_to_the_meeting(
+    chat: Chat, clock: FrozenClock
+) -> None:
+    assert await chat.say("host", "召开会议") == ["召开哪种会议？"]
+    await chat.press("host", "党建联席会议")
+    await chat.press("host", "用这个名称")
+    await chat.say("host", "12月8日下午2点半")
+    await chat.say("host", "16:30")
+    await chat.say("host", "联盟党群服务中心会议室")
+    await chat.press("host", "默认")
+    await chat.say("host", "税务")
+    await chat.press("host", "不邀请")
+    await chat.press("host", "确认召开")
+    clock.set(local_datetime(2026, 12, 8, 14, 35))
+    [shown] = await chat.say("host", "签到码")
+    code = re.search(r"(\d{6})", shown)
+    assert code, shown
+    [done] = await chat.say("officer_tax", f"签到 {code.group(1)}")
+    assert done.startswith(f"✅ 签到成功：《{TITLE}》"), done
