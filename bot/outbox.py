@@ -238,6 +238,7 @@ class OutboxSender:
         if not reply.buttons or all(b.token for b in reply.buttons):
             return reply
         user_key = rows[0].user_key if len(rows) == 1 else SHARED
+        now = self.clock.now()  # one moment for the message: its buttons are typed as a set
         buttons = tuple(
             [
                 b.issued(
@@ -246,7 +247,7 @@ class OutboxSender:
                         platform=rows[0].platform,
                         user_key=user_key,
                         button=b,
-                        now=self.clock.now(),
+                        now=now,
                         position=position,
                     )
                 )

@@ -268,8 +268,11 @@ class Router:
                 starting.setdefault(_label_key(shown.label), shown.press)
         if len(wanted) >= 2 and len(starting) == 1 and not free_text:
             return next(iter(starting.values()))
-        containing = {
-            _label_key(s.label): s.press for s in latest if wanted in _label_key(s.label)
+        containing = {  # never the negation of what was typed: 满意 is not 不满意
+            _label_key(s.label): s.press
+            for s in latest
+            if wanted in _label_key(s.label)
+            and not re.search(f"[不没非无]{re.escape(wanted)}", _label_key(s.label))
         }
         if len(wanted) >= 2 and len(containing) == 1 and not free_text:
             return next(iter(containing.values()))  # 书记 for 支部书记
