@@ -31,7 +31,7 @@ from models.activity import (
     who_is_told,
 )
 from models.checkin import distance_m
-from models.meeting import to_remind
+from models.meeting import invitee_ids, to_remind
 from models.org import Alliance
 from models.outbox import enqueue
 from models.rotation import alliance_admins, current_turn, get_plan, hosted_scope
@@ -89,6 +89,7 @@ TOLD_NOBODY = "目前还没有党员收到提醒，之后的提醒会按新的�
 TOLD_NOBODY_CANCEL = "目前还没有党员收到提醒，取消后也不会再提醒。"
 TOLD_WHO = {
     "reminded": "已收到提醒的 {n} 人",
+    "invited": "已收到会议邀请或提醒的 {n} 人",
     "checked": "已签到的 {n} 人",
     "admins": "联盟管理员",
 }
@@ -403,7 +404,8 @@ async def told_summary(ctx: Context, activity: Activity, nobody: str = "") -> st
     if not told.reminded and not told.checked:
         admins = TOLD.format(who=TOLD_WHO["admins"]) if told.others else ""
         return (nobody or TOLD_NOBODY) + admins
-    parts = [TOLD_WHO["reminded"].format(n=len(told.reminded))] if told.reminded else []
+    heard = "invited" if await invitee_ids(ctx.session, activity.id) else "reminded"
+    parts = [TOLD_WHO[heard].format(n=len(told.reminded))] if told.reminded else []
     parts += [TOLD_WHO["checked"].format(n=len(told.checked))] if told.checked else []
     parts += [TOLD_WHO["admins"]] if told.others else []
     return TOLD.format(who="、".join(parts))

@@ -266,10 +266,16 @@ class Told:
 
 
 async def who_is_told(session: AsyncSession, activity: Activity, sender_id: int) -> Told:
-    """The audience of a change to `activity` made by `sender_id` (chat or console)."""
+    """The audience of a change to `activity` made by `sender_id` (chat or console): those
+    reminded or invited (a meeting), those checked in, the alliance's admins and the publisher."""
+    from models.meeting import invitee_ids  # models.meeting imports this module
     from models.rotation import alliance_admins  # models.rotation is above this module
 
     reminded, checked = await people_to_tell(session, activity)
+    # A meeting's invitees have heard of it (invited, answered 参加 or 请假) even before any
+    # reminder: they are told of a change as the reminded are.
+    invited = [m for m in await invitee_ids(session, activity.id) if m not in checked]
+    reminded = list(dict.fromkeys([*reminded, *invited]))
     admins = [a.id for a in await alliance_admins(session, activity.alliance_id)]
     others = [m for m in dict.fromkeys([*admins, activity.created_by_id]) if m is not None]
     checked = [m for m in checked if m != sender_id]

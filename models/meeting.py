@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 
 from bot.core import Role
-from models.activity import Activity, activity_loads, create_activity, expected_members
+from models.activity import Activity, activity_loads, create_activity, expected_members, live
 from models.base import Base, TimestampMixin
 from models.checkin import CheckIn
 from models.followup import ACTIVE, FollowUp, items_by_source
@@ -212,6 +212,17 @@ async def invited_to(session: AsyncSession, member_id: int, activity_ids: list[i
         .where(MeetingInvitee.member_id == member_id, Meeting.activity_id.in_(activity_ids))
     )
     return set((await session.execute(stmt)).scalars())
+
+
+async def invitee_ids(session: AsyncSession, activity_id: int) -> list[int]:
+    """Everyone invited to the meeting held as this activity (none if it is not a meeting)."""
+    stmt = (
+        select(MeetingInvitee.member_id)
+        .join(Meeting, Meeting.id == MeetingInvitee.meeting_id)
+        .where(Meeting.activity_id == activity_id)
+        .order_by(MeetingInvitee.member_id)
+    )
+    return list(dict.fromkeys((await session.execute(stmt)).scalars()))
 
 
 async def to_remind(session: AsyncSession, activity: Activity) -> list[int]:
@@ -445,7 +456,7 @@ async def meetings_in(
     stmt = (
         select(Meeting)
         .join(Activity, Activity.id == Meeting.activity_id)
-        .where(scope.where(Meeting.alliance_id))
+        .where(live(), scope.where(Meeting.alliance_id))
         .order_by(Activity.starts_at.desc(), Meeting.id.desc())
         .limit(limit)
         .options(*_loads())
@@ -462,7 +473,7 @@ async def invited_meetings(
     stmt = (
         select(Meeting)
         .join(Activity, Activity.id == Meeting.activity_id)
-        .where(Meeting.id.in_(ids))
+        .where(live(), Meeting.id.in_(ids))
         .order_by(Activity.starts_at.desc())
         .limit(limit)
         .options(*_loads())
@@ -659,6 +670,7 @@ async def meetings_to_close(session: AsyncSession, now: datetime) -> list[Meetin
         select(Meeting)
         .join(Activity, Activity.id == Meeting.activity_id)
         .where(
+            live(),
             Meeting.closed_at.is_(None),
             Activity.ends_at <= now - timedelta(hours=RECORD_HOURS_AFTER),
         )
@@ -674,6 +686,7 @@ async def meetings_starting(
         select(Meeting)
         .join(Activity, Activity.id == Meeting.activity_id)
         .where(
+            live(),
             Meeting.closed_at.is_(None),
             Activity.starts_at > now,
             Activity.starts_at <= now + within,
@@ -689,6 +702,7 @@ async def deadlines_passed(session: AsyncSession, now: datetime) -> list[Meeting
         select(Meeting)
         .join(Activity, Activity.id == Meeting.activity_id)
         .where(
+            live(),
             Meeting.closed_at.is_(None),
             Meeting.agenda_deadline <= now,
             Activity.starts_at > now,

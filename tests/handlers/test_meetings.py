@@ -443,3 +443,35 @@ async def test_a_department_officer_sitting_in_checks_in_to_the_meeting(
     assert code, shown
     [done] = await chat.say("officer_tax", f"签到 {code.group(1)}")
     assert done.startswith(f"✅ 签到成功：《{TITLE}》"), done
+
+
+async def test_a_meeting_called_off_as_an_activity_tells_its_invitees_and_is_gone(
+    chat: Chat,
+) -> None:
+    await convene(chat)
+    meeting = await one(chat, Meeting)
+    assert isinstance(meeting, Meeting)
+    await chat.say("host", f"/activity {meeting.activity_id}")
+    await chat.press("host", "取消活动")
+    [preview] = await chat.say("host", "与年终总结会冲突，另行安排")
+    assert "确认后将告知：已收到会议邀请或提醒的 5 人、联盟管理员。" in preview  # invited
+    [cancelled] = await chat.press("host", "确认取消活动")
+    assert cancelled.startswith(f"已取消活动《{TITLE}》。已告知 ")
+    note = f"❌ 活动取消：《{TITLE}》"
+    assert chat.received("alliance_admin")[-1].startswith(note)
+    from models.activity import CHANGE_KIND
+    from models.outbox import OutboxMessage
+
+    invited = {i.member_id for i in await rows(chat, MeetingInvitee)}  # type: ignore[attr-defined]
+    async with chat.app.sessionmaker() as session:
+        told = set(
+            await session.scalars(
+                select(OutboxMessage.member_id).where(
+                    OutboxMessage.kind == CHANGE_KIND,
+                    OutboxMessage.ref_id == meeting.activity_id,
+                )
+            )
+        )
+    assert invited - {meeting.convener_id} <= told  # invited, never reminded yet
+    assert TITLE not in "\n".join(await chat.say("member", "会议"))
+    assert TITLE not in "\n".join(await chat.say("member", "提议题 冷链仓储共享方案"))
