@@ -119,12 +119,14 @@ class Router:
         explicit = self._command_or_alias(text)
         if explicit is not None:
             return self._leaving(current, explicit)
-        typed = await self._typed_button(ctx, incoming, current)
+        # A picture's caption describes the picture: it is never a button or another request.
+        sent_file = bool(incoming.attachments)
+        typed = None if sent_file else await self._typed_button(ctx, incoming, current)
         if typed is not None:
             return self._leaving(current, self.pressed(ctx, typed))
         if current is not None:
             route, step = current
-            other = self._clearly_other(text, route, step)
+            other = None if sent_file else self._clearly_other(text, route, step)
             if other is not None:
                 return self._leaving(current, other)
             return Target(route, step.func, {"text": text, **_sent(incoming)}, at_step=True)

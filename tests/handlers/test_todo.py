@@ -347,3 +347,15 @@ async def test_others_see_an_item_but_may_not_act_on_it(chat: Chat, items: list[
     ]
     async with chat.app.sessionmaker() as session:
         assert await session.scalar(select(func.count()).select_from(FollowUpEvent)) == 0
+
+
+async def test_a_photo_with_a_caption_is_the_evidence_whatever_the_caption_says(
+    chat: Chat, items: list[FollowUp]
+) -> None:
+    await chat.say("member", "我的待办")
+    await chat.press("member", "DB-0001")
+    await chat.press("member", "完成")
+    await chat.say("member", "融资需求清单整理好了")
+    # 清单照片 alone reads as a resource search; with a picture it only describes the picture.
+    [preview] = await send_file(chat, "member", attach(chat, photo()), text="清单照片")
+    assert preview.startswith("已收到照片。\n请确认完成 DB-0001：")
