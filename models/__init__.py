@@ -19,6 +19,7 @@ from models.nonce import CallbackNonce
 from models.notice import Notice, NoticeRecipient
 from models.org import Alliance, AllianceType, Department, Membership, Unit, UnitKind
 from models.outbox import OutboxMessage, OutboxStatus
+from models.outcome import OutcomeEntry, OutcomeEvent, OutcomeEvidence
 from models.resource import (
     MatchRequest,
     Resource,
@@ -63,6 +64,9 @@ __all__ = [
     "NoticeRecipient",
     "OutboxMessage",
     "OutboxStatus",
+    "OutcomeEntry",
+    "OutcomeEvent",
+    "OutcomeEvidence",
     "Resource",
     "ResourceAlliance",
     "ResourceTerm",
