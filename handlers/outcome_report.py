@@ -68,7 +68,7 @@ async def report(ctx: Context, period: str = "") -> list[Reply]:
     lines = [HEAD.format(scope=name, period=found_period.label)]
     for who, found in parts:
         lines.append(paragraph(found_period, who, found))
-        lines += [f"  · {phrase(f)}{basis(f)}" for f in found]
+        lines += [f"  · {phrase(f)}{basis(f)}" for f in found if not f.metric.derived]
     doc = outgoing("成果报告", name, found_period.label, stamp(ctx.now), suffix=".docx")
     write_doc(doc, TITLE.format(scope=name, period=found_period.label), found_period, parts)
     sheet = outgoing("成果台账", name, found_period.label, stamp(ctx.now), suffix=".xlsx")
