@@ -22,6 +22,7 @@ from handlers import (
     digest,
     files,
     followup_sweep,
+    funds,
     housekeeping,
     meeting_sweep,
     meetings,
@@ -587,6 +588,45 @@ ROUTES += (
         arg="period",
         instead="outcomes",
         group=OUTCOMES,
+    ),
+)
+
+# 党建经费众筹 (handlers/funds.py).
+ROUTES += (
+    Route(
+        "fund",
+        funds.show,
+        "党建经费",
+        "联盟党建经费众筹的余额、收支明细与审批",
+        aliases=("党建经费", "经费", "经费账目", "众筹经费", "经费余额"),
+        buttons={
+            "view": funds.view,
+            "decide": funds.decide,
+            "pay": funds.pay,
+            "export": funds.export,
+            "income": funds.start_income,
+        },
+        steps=funds.FLOW,
+        group=OUTCOMES,
+    ),
+    Route(
+        "spend",
+        funds.start_spend,
+        "申请支出",
+        "申请使用党建经费（写明用途和类别，审批人同意后付款）",
+        aliases=("申请支出", "申请经费", "经费支出"),
+        steps=funds.SPEND,
+        instead="fund",
+        group=OUTCOMES,
+    ),
+    Route(
+        "income",
+        funds.start_income,
+        "记收入",
+        "出纳登记众筹收入（转账流水号或收据照片）",
+        aliases=("记收入", "登记收入", "经费收入"),
+        instead="fund",
+        menu=False,
     ),
 )
 

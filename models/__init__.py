@@ -11,6 +11,7 @@ from models.checkin import CheckIn
 from models.console_login import ConsoleLogin
 from models.dialog import DialogState
 from models.followup import ExtensionRequest, FollowUp, FollowUpAlert, FollowUpEvent
+from models.fund import ExpenseApproval, Fund, FundApprover, FundExpense, FundIncome
 from models.inbox import InboxEvent
 from models.kv import KeyValue
 from models.meeting import AgendaItem, Meeting, MeetingDecision, MeetingInvitee
@@ -45,10 +46,15 @@ __all__ = [
     "ConsoleLogin",
     "Department",
     "DialogState",
+    "ExpenseApproval",
     "ExtensionRequest",
     "FollowUp",
     "FollowUpAlert",
     "FollowUpEvent",
+    "Fund",
+    "FundApprover",
+    "FundExpense",
+    "FundIncome",
     "Identity",
     "InboxEvent",
     "InviteCode",

@@ -552,3 +552,36 @@ async def export_outcomes(
         ]
 
     return _save(path, "成果台账", columns, (row(e) for e in entries))
+
+
+async def export_fund(*, session: AsyncSession, path: Path, fund: Any) -> int:
+    """The party fund's ledger: each income and paid expense in order, its category, amount
+    (yuan), the balance after it, and its transfer number or voucher."""
+    from models.fund import ledger
+
+    columns = [
+        Column("日期", 18),
+        Column("编号", 10),
+        Column("收支", 6),
+        Column("类别", 12),
+        Column("来源或用途", 40, wrap=True),
+        Column("收入（元）", 14),
+        Column("支出（元）", 14),
+        Column("余额（元）", 14),
+        Column("流水号或凭证", 24),
+    ]
+    rows = [
+        [
+            line.at,
+            line.number,
+            line.what,
+            line.category,
+            line.party,
+            line.fen / 100 if line.fen > 0 else None,
+            -line.fen / 100 if line.fen < 0 else None,
+            line.balance / 100,
+            line.voucher,
+        ]
+        for line in await ledger(session, fund)
+    ]
+    return _save(path, "党建经费账目", columns, rows)
