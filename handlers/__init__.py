@@ -620,6 +620,15 @@ ROUTES += (
         group=OUTCOMES,
     ),
     Route(
+        "fundexport",
+        funds.export,
+        "导出账目",
+        "党建经费收支明细 Excel（含每笔后的余额），联盟成员都可以导出",
+        aliases=("导出账目", "经费账目导出", "导出经费", "经费明细"),
+        instead="fund",
+        menu=False,
+    ),
+    Route(
         "income",
         funds.start_income,
         "记收入",

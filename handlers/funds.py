@@ -411,7 +411,7 @@ async def pay(ctx: Context, expense: int) -> list[Reply]:
     return [Reply(ASK_VOUCHER)]
 
 
-@FLOW.step("voucher")
+@FLOW.step("voucher", free_text=True)
 async def voucher_step(
     ctx: Context, text: str = "", attachments: tuple[Attachment, ...] = ()
 ) -> list[Reply]:

@@ -269,7 +269,7 @@ def _ask_evidence(metric: Metric) -> Reply:
 NEXT = (Button("下一步", "addoutcome.evidence", done=True),)
 
 
-@FLOW.step("evidence")
+@FLOW.step("evidence", free_text=True)  # words typed here are not another request
 async def evidence_step(
     ctx: Context, text: str = "", attachments: tuple[Attachment, ...] = (), done: bool = False
 ) -> list[Reply]:

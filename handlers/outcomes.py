@@ -46,8 +46,10 @@ from models.scope import Scope
 NUMBER_RE = re.compile(r"^\s*(?:CG)?\s*-?\s*0*(\d{1,6})\s*$", re.I)
 FIGURES_TITLE = "📊 {scope}{period}成果（已审核）："
 NOTHING_YET = "{scope}{period}还没有已审核的成果。"
-WAITING_LINE = (
-    "另有：待联盟审核 {submitted} 条，待县里验收 {approved} 条，退回待改 {returned} 条。"
+WAITING_PARTS = (
+    (State.SUBMITTED, "待联盟审核 {n} 条"),
+    (State.APPROVED, "待县里验收 {n} 条"),
+    (State.RETURNED, "退回待改 {n} 条"),
 )
 BAD_PERIOD = "没看懂这个时间段。可以这样写：今年、2026年、本季度、上季度、2026年第三季度。"
 NOT_FOUND = "没有找到这条成果，或您无权查看。"
@@ -100,13 +102,8 @@ async def show(ctx: Context, period: str = "") -> list[Reply]:
     )
     if pending:
         count = {s: sum(1 for e in pending if e.state == s) for s in State}
-        lines.append(
-            WAITING_LINE.format(
-                submitted=count[State.SUBMITTED],
-                approved=count[State.APPROVED],
-                returned=count[State.RETURNED],
-            )
-        )
+        parts = [text.format(n=count[s]) for s, text in WAITING_PARTS if count[s]]
+        lines.append("另有：" + "，".join(parts) + "。")
     buttons: tuple[Button, ...] = ()
     if ctx.me.has_role(Role.LIAISON):
         buttons = (Button("填报成果", "addoutcome"),)
