@@ -38,6 +38,9 @@ from models.fund import (
 )
 from models.org import Alliance
 
+NO_FUNDS = "还没有联盟设立党建经费。"
+COUNTY_TITLE = "💰 各联盟党建经费（{count} 个）："
+COUNTY_WAITING = "待县里审核的支出 {count} 笔："
 NO_FUND = "本联盟还没有设立党建经费。请联盟管理员联系县委两新工委设立。"
 TITLE = "💰 {alliance}党建经费：余额 {balance}"
 LINE = "· {day} {what} {amount} {party}（余额 {balance}）"
@@ -85,6 +88,7 @@ ERRORS = {
     "zero": "金额要大于零。",
     "purpose_required": "请写明用途。",
     "category": "请选择类别。",
+    "short": "余额不足，{number} 暂不能登记付款。请先登记到账的众筹收入。",
 }
 FLOW = Flow("fund")
 SPEND = Flow("spend")
@@ -103,7 +107,10 @@ async def _my_fund(ctx: Context) -> tuple[Fund | None, Alliance | None]:
 
 
 async def show(ctx: Context) -> list[Reply]:
-    """The balance and the latest lines of the ledger, with what the sender may do."""
+    """The balance and the latest lines of the ledger, with what the sender may do (the county:
+    every fund's balance and what waits for its review)."""
+    if ctx.me.admin_scope().county:
+        return await _county_view(ctx)
     fund, alliance = await _my_fund(ctx)
     if fund is None or alliance is None:
         return [Reply(NO_FUND)]
@@ -132,6 +139,22 @@ async def show(ctx: Context) -> list[Reply]:
         buttons += [Button(f"审批 {e.number}", "fund.view", expense=e.id) for e in waiting[:5]]
     buttons.append(Button("导出账目", "fund.export"))
     return [Reply("\n".join(lines), tuple(buttons))]
+
+
+async def _county_view(ctx: Context) -> list[Reply]:
+    funds = list((await ctx.session.execute(select(Fund).order_by(Fund.alliance_id))).scalars())
+    if not funds:
+        return [Reply(NO_FUNDS)]
+    lines = [COUNTY_TITLE.format(count=len(funds))]
+    for fund in funds:
+        alliance = await ctx.session.get(Alliance, fund.alliance_id)
+        left = show_amount(await balance(ctx.session, fund))
+        lines.append(f"· {alliance.name if alliance else ''}：余额 {left}")
+    waiting = await waiting_for(ctx.session, ctx.me)
+    if waiting:
+        lines.append(COUNTY_WAITING.format(count=len(waiting)))
+    buttons = tuple(Button(f"审批 {e.number}", "fund.view", expense=e.id) for e in waiting[:5])
+    return [Reply("\n".join(lines), buttons)]
 
 
 async def view(ctx: Context, expense: int) -> list[Reply]:

@@ -125,7 +125,8 @@ class ExpenseApproval(Base):
 
 class FundError(Exception):
     """`reason`: no_fund, not_treasurer, own_request, not_approver, already, illegal,
-    not_county, voucher_required, zero, purpose_required, category."""
+    not_county, voucher_required, zero, purpose_required, category, short (the balance is
+    less than the payment)."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -288,6 +289,8 @@ async def mark_paid(
         raise FundError("illegal")
     if voucher is None or not voucher.ok:
         raise FundError("voucher_required")
+    if await balance(session, fund) < expense.fen:
+        raise FundError("short")
     expense.state, expense.paid_by_id, expense.paid_at = ExpenseState.PAID, member.id, now
     expense.voucher_sha256, expense.voucher_suffix = voucher.sha256, voucher.suffix
     expense.voucher_kind, expense.voucher_name = voucher.kind, voucher.name

@@ -94,6 +94,11 @@ async def test_above_the_threshold_the_county_reviews(chat: Chat) -> None:
     await chat.press_received("admin", "审批 ZC-0001")
     assert await chat.press("admin", "同意") == ["已同意 ZC-0001，审批通过，已通知出纳付款。"]
     assert (await expense(chat, "ZC-0001")).state == ExpenseState.APPROVED
+    # The fund holds 1万元: the treasurer cannot record paying 2.5万 out of it.
+    await chat.press_received("host", "登记付款")
+    short = await send_file(chat, "host", attach(chat, photo(), "回单.jpg"))
+    assert short == ["余额不足，ZC-0001 暂不能登记付款。请先登记到账的众筹收入。"]
+    assert (await expense(chat, "ZC-0001")).state == ExpenseState.APPROVED
 
 
 async def test_income_and_the_ledger_export(chat: Chat) -> None:
