@@ -252,7 +252,11 @@ class Router:
         wanted = _label_key(SAYINGS.get(_label_key(text), text))
         if wanted in YES and not free_text:
             proposal = [s for s in latest if s.label.startswith("✅")]
-            return proposal[0].press if len(proposal) == 1 else None
+            if proposal:
+                return proposal[0].press if len(proposal) == 1 else None
+            # No proposal: a yes that is a button's own label (同意) presses that button.
+            named = [s.press for s in latest if _label_key(s.label) == wanted]
+            return named[0] if len(named) == 1 else None
         if not wanted:
             return None
         # Paging goes from the page last shown: an older page's 下一页 would repeat a page; and

@@ -22,12 +22,16 @@ from handlers import (
     digest,
     files,
     followup_sweep,
+    funds,
     housekeeping,
     meeting_sweep,
     meetings,
     minutes,
     notice_changes,
     notices,
+    outcome_form,
+    outcome_report,
+    outcomes,
     profile,
     ranking,
     report,
@@ -50,6 +54,8 @@ EXPORTS = (
     r"\s*(?:成员|名单|签到|考勤|工单|通知|资源|members|attendance|tickets|notices|resources).*"
 )
 MEETING = "会议与督办"
+OUTCOMES = "成果与经费"
+ENTRY = r"\s*[Cc][Gg]\s*-?\s*\d{1,6}"
 # The headings /help lists the routes under, in this order.
 ACTIVITY, WHISTLE, RESOURCE, NOTICE, ADMIN, ABOUT = (
     "活动与签到",
@@ -521,6 +527,115 @@ ROUTES: tuple[Route, ...] = (
         steps=minutes.FLOW,
         instead="meetings",
         group=MEETING,
+    ),
+)
+
+# 成果台账 (handlers/outcomes.py, outcome_form.py, outcome_report.py).
+ROUTES += (
+    Route(
+        "outcomes",
+        outcomes.show,
+        "成果",
+        "联盟或全县一个时期的成果数据与依据；“成果 CG-0001”看一条",
+        aliases=("成果", "成果台账", "工作成效", "成效", "联盟成果"),
+        arg="period",
+        buttons={"view": outcomes.view, "act": outcomes.act},
+        steps=outcomes.FLOW,
+        glued=ENTRY,
+        group=OUTCOMES,
+    ),
+    Route(
+        "addoutcome",
+        outcome_form.start,
+        "填报成果",
+        "联盟管理员或单位联络员按季度填报成果并附凭证",
+        aliases=("填报成果", "报成果", "上报成果", "录入成果"),
+        role=Role.LIAISON,
+        steps=outcome_form.FLOW,
+        instead="outcomes",
+        group=OUTCOMES,
+    ),
+    Route(
+        "editoutcome",
+        outcome_form.typed_edit,
+        "修改成果",
+        "修改退回的成果，例如“修改成果 CG-0001”",
+        aliases=("修改成果", "更正成果"),
+        role=Role.LIAISON,
+        arg="entry",
+        glued=ENTRY,
+        instead="outcomes",
+        menu=False,
+    ),
+    Route(
+        "outcomereview",
+        outcomes.review,
+        "成果审核",
+        "待联盟审核、待县里验收的成果",
+        aliases=("成果审核", "审核成果", "待审核成果", "验收成果"),
+        role=Role.ALLIANCE_ADMIN,
+        buttons={"page": outcomes.review},
+        instead="outcomes",
+        group=OUTCOMES,
+    ),
+    Route(
+        "outcomereport",
+        outcome_report.report,
+        "成果报告",
+        "一年或一个季度的成果段落（按报告口径）、Word 文档和全部成果 Excel",
+        aliases=("成果报告", "成效报告", "年度成果", "成果汇总"),
+        role=Role.ALLIANCE_ADMIN,
+        arg="period",
+        instead="outcomes",
+        group=OUTCOMES,
+    ),
+)
+
+# 党建经费众筹 (handlers/funds.py).
+ROUTES += (
+    Route(
+        "fund",
+        funds.show,
+        "党建经费",
+        "联盟党建经费众筹的余额、收支明细与审批",
+        aliases=("党建经费", "经费", "经费账目", "众筹经费", "经费余额"),
+        buttons={
+            "view": funds.view,
+            "decide": funds.decide,
+            "pay": funds.pay,
+            "export": funds.export,
+            "income": funds.start_income,
+        },
+        steps=funds.FLOW,
+        group=OUTCOMES,
+    ),
+    Route(
+        "spend",
+        funds.start_spend,
+        "申请支出",
+        "申请使用党建经费（写明用途和类别，审批人同意后付款）",
+        aliases=("申请支出", "申请经费", "经费支出"),
+        steps=funds.SPEND,
+        instead="fund",
+        group=OUTCOMES,
+    ),
+    Route(
+        "fundexport",
+        funds.export,
+        "导出账目",
+        "党建经费收支明细 Excel（含每笔后的余额），联盟成员都可以导出",
+        aliases=("导出账目", "经费账目导出", "导出经费", "经费明细"),
+        instead="fund",
+        menu=False,
+    ),
+    Route(
+        "income",
+        funds.start_income,
+        "记收入",
+        "出纳登记众筹收入（转账流水号或收据照片）",
+        aliases=("记收入", "登记收入", "经费收入"),
+        instead="fund",
+        menu=False,
     ),
 )
 

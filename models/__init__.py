@@ -11,6 +11,7 @@ from models.checkin import CheckIn
 from models.console_login import ConsoleLogin
 from models.dialog import DialogState
 from models.followup import ExtensionRequest, FollowUp, FollowUpAlert, FollowUpEvent
+from models.fund import ExpenseApproval, Fund, FundApprover, FundExpense, FundIncome
 from models.inbox import InboxEvent
 from models.kv import KeyValue
 from models.meeting import AgendaItem, Meeting, MeetingDecision, MeetingInvitee
@@ -19,6 +20,7 @@ from models.nonce import CallbackNonce
 from models.notice import Notice, NoticeRecipient
 from models.org import Alliance, AllianceType, Department, Membership, Unit, UnitKind
 from models.outbox import OutboxMessage, OutboxStatus
+from models.outcome import OutcomeEntry, OutcomeEvent, OutcomeEvidence
 from models.resource import (
     MatchRequest,
     Resource,
@@ -44,10 +46,15 @@ __all__ = [
     "ConsoleLogin",
     "Department",
     "DialogState",
+    "ExpenseApproval",
     "ExtensionRequest",
     "FollowUp",
     "FollowUpAlert",
     "FollowUpEvent",
+    "Fund",
+    "FundApprover",
+    "FundExpense",
+    "FundIncome",
     "Identity",
     "InboxEvent",
     "InviteCode",
@@ -63,6 +70,9 @@ __all__ = [
     "NoticeRecipient",
     "OutboxMessage",
     "OutboxStatus",
+    "OutcomeEntry",
+    "OutcomeEvent",
+    "OutcomeEvidence",
     "Resource",
     "ResourceAlliance",
     "ResourceTerm",

@@ -469,3 +469,119 @@ def invite_rows(invites: Iterable[IssuedInvite], bot_username: str) -> list[list
 def export_invites(*, path: Path, invites: Iterable[IssuedInvite], bot_username: str) -> int:
     """The invite codes an office hands out, one row per member."""
     return _save(path, "邀请码", INVITE_HEAD, invite_rows(invites, bot_username))
+
+
+OUTCOME_STATE_ZH = {
+    "submitted": "待联盟审核",
+    "returned": "已退回",
+    "approved": "联盟已审核",
+    "accepted": "县里已验收",
+}
+
+
+async def export_outcomes(
+    *, session: AsyncSession, path: Path, scope: Scope = Scope.COUNTY, period: Any = None
+) -> int:
+    """One row per outcome entry of the period (models.outcome.Period; this year's by default
+    is the caller's choice): alliance, unit, quarter, metric, the figure (yuan for money, as a
+    number; the report's wording beside it), names, description, evidence, link, state and who
+    approved and accepted it when."""
+    from bot.core.money import show_amount
+    from models.org import Unit
+    from models.outcome import Kind, entries_in
+
+    entries = await entries_in(session, scope, period)
+    alliances = {a.id: a.name for a in (await session.execute(select(Alliance))).scalars()}
+    unit_ids = {e.unit_id for e in entries if e.unit_id}
+    units = {
+        u.id: u.name
+        for u in (await session.execute(select(Unit).where(Unit.id.in_(unit_ids)))).scalars()
+    }
+    columns = [
+        Column("编号", 10),
+        Column("联盟", 30),
+        Column("单位", 30),
+        Column("季度", 16),
+        Column("指标", 18),
+        Column("数值（金额为元）", 18),
+        Column("计量单位", 8),
+        Column("按报告口径", 16),
+        Column("约数", 6),
+        Column("名单", 30, wrap=True),
+        Column("说明", 40, wrap=True),
+        Column("凭证份数", 8),
+        Column("凭证文件", 30, wrap=True),
+        Column("关联", 16),
+        Column("状态", 12),
+        Column("退回或重开理由", 24, wrap=True),
+        Column("填报人", 10),
+        Column("填报时间", 18),
+        Column("联盟审核人", 10),
+        Column("审核时间", 18),
+        Column("县里验收人", 10),
+        Column("验收时间", 18),
+    ]
+
+    def row(e: Any) -> list[object]:
+        spec = e.spec
+        money = spec.kind == Kind.MONEY
+        shown = show_amount(e.value, e.approximate) if money else f"{e.value}{spec.unit}"
+        return [
+            e.number,
+            alliances.get(e.alliance_id, ""),
+            units.get(e.unit_id, "联盟整体") if e.unit_id else "联盟整体",
+            f"{e.year}年第{'一二三四'[e.quarter - 1]}季度",
+            spec.name,
+            e.value / 100 if money else e.value,
+            spec.unit,
+            shown,
+            _yes(e.approximate),
+            "、".join(str(n) for n in e.names),
+            e.description,
+            len(e.evidence),
+            "；".join(x.name for x in e.evidence),
+            e.link_label,
+            OUTCOME_STATE_ZH.get(e.state, e.state),
+            e.reason,
+            e.submitted_by.name if e.submitted_by else "",
+            e.submitted_at,
+            e.approved_by.name if e.approved_by else "",
+            e.approved_at,
+            e.accepted_by.name if e.accepted_by else "",
+            e.accepted_at,
+        ]
+
+    return _save(path, "成果台账", columns, (row(e) for e in entries))
+
+
+async def export_fund(*, session: AsyncSession, path: Path, fund: Any) -> int:
+    """The party fund's ledger: each income and paid expense in order, its category, amount
+    (yuan), the balance after it, and its transfer number or voucher."""
+    from models.fund import ledger
+
+    columns = [
+        Column("日期", 18),
+        Column("编号", 10),
+        Column("收支", 6),
+        Column("类别", 12),
+        Column("来源或用途", 40, wrap=True),
+        Column("收入（元）", 14),
+        Column("支出（元）", 14),
+        Column("余额（元）", 14),
+        Column("流水号或凭证", 24),
+    ]
+    rows = [
+        [
+            line.at,
+            line.number,
+            line.what,
+            line.category,
+            line.party,
+            line.fen / 100 if line.fen > 0 else None,
+            -line.fen / 100 if line.fen < 0 else None,
+            line.balance / 100,
+            line.voucher,
+        ]
+        for line in await ledger(session, fund)
+    ]
+    return _save(path, "党建经费账目", columns, rows)

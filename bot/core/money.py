@@ -4,7 +4,8 @@ Money is integer fen, never a float. `parse_amount("3000余万元")` reads Arabi
 numerals with 千/万/亿 (3000余万, 1.7亿, 二百六十万元, 2,335万, 一点七亿, 1万2千) and marks an
 amount approximate when it says 余/多/约/近/左右; `parse_count("37人")` reads a number of
 people or things the same way. `show_amount` writes figures the way the report does:
-3000余万元, 2335万元, 1.7亿元, 8600元.
+3000余万元, 2335万元, 1.7亿元, 8600元. Chinese numerals below 万 are read by cn2an (pinned in
+requirements.txt); 万 and 亿 are units here, so 1.7亿 and 一点七亿 read alike.
 """
 
 from __future__ import annotations
@@ -13,13 +14,15 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+import cn2an
+
 from bot.core.text import fold
 
 YUAN = 100  # fen in a yuan
 _UNITS = {"千": 1_000, "万": 10_000, "亿": 100_000_000}
 _DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6}
 _DIGITS |= {"七": 7, "八": 8, "九": 9}
-_SMALL = {"十": 10, "百": 100, "千": 1000}
+LARGEST = Decimal(1_000_000_000_000)  # a trillion yuan: anything above is a typing slip
 _ABOUT = re.compile(r"余|多|约|近|左右|上下|大约|大概|将近")
 _CURRENCY = re.compile(r"[¥￥]|rmb|人民币|元|块钱|块|圆|整", re.I)
 _NUMBER = re.compile(r"[0-9][0-9,，]*(?:\.[0-9]+)?|[零〇一二两三四五六七八九十百千点]+")
@@ -34,7 +37,8 @@ class Amount:
 
 
 class AmountError(ValueError):
-    """What was typed is not an amount: `reason` is empty, negative or not_a_number."""
+    """What was typed is not an amount: `reason` is empty, negative, not_a_number or
+    too_large."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -78,6 +82,8 @@ def _parse(text: str) -> tuple[Decimal, bool]:
             scale *= _UNITS[rest[0]]
             rest = rest[1:]
         total += number * scale
+    if total > LARGEST:
+        raise AmountError("too_large")
     return total, approximate
 
 
@@ -97,17 +103,11 @@ def _number(text: str) -> Decimal:
 
 
 def _chinese_integer(text: str) -> int:
-    """一千二百三十四 → 1234; 十五 → 15 (below 10,000: 万 and 亿 are units)."""
-    total, digit = 0, None
-    for char in text:
-        if char in _DIGITS:
-            digit = _DIGITS[char]
-        elif char in _SMALL:
-            total += (1 if digit is None else digit) * _SMALL[char]
-            digit = None
-        else:
-            raise AmountError("not_a_number")
-    return total + (digit or 0)
+    """一千二百三十四 → 1234; 十五 → 15; 一千零五 → 1005 (below 万: 万 and 亿 are units)."""
+    try:
+        return int(cn2an.cn2an(text, "normal"))
+    except (ValueError, KeyError, IndexError):
+        raise AmountError("not_a_number") from None
 
 
 def show_amount(fen: int, approximate: bool = False) -> str:

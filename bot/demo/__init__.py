@@ -16,8 +16,10 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.demo import activities as demo_activities
+from bot.demo import funds as demo_funds
 from bot.demo import meetings as demo_meetings
 from bot.demo import notices as demo_notices
+from bot.demo import outcomes as demo_outcomes
 from bot.demo import resources as demo_resources
 from bot.demo import tickets as demo_tickets
 from bot.demo.county import load_county
@@ -32,8 +34,9 @@ SEEDERS: tuple[Seeder, ...] = (
     demo_tickets.seed,
     demo_notices.seed,
     demo_resources.seed,
+    demo_funds.seed,
 )
-EXTRA_SEEDERS: tuple[Seeder, ...] = (demo_meetings.seed,)
+EXTRA_SEEDERS: tuple[Seeder, ...] = (demo_meetings.seed, demo_outcomes.seed)
 
 ACCOUNT_ROLES = {
     "admin": "县级管理员（两新组织工委）",

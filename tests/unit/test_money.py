@@ -25,6 +25,12 @@ from bot.core.money import AmountError, parse_amount, parse_count, show_amount, 
         ("８６００ 元", 8600_00, False),
         ("¥1,250.50", 1250_50, False),
         ("五千块", 5000_00, False),
+        ("三千多万", 3000_0000_00, True),
+        ("３０００余万元", 3000_0000_00, True),
+        ("2，335万", 2335_0000_00, False),
+        ("两千五百万", 2500_0000_00, False),
+        ("一千零五十元", 1050_00, False),
+        ("约1.7亿", 1_7000_0000_00, True),
     ],
 )
 def test_the_reports_figures_parse_to_integer_fen(typed: str, fen: int, approximate: bool) -> None:
@@ -35,7 +41,15 @@ def test_the_reports_figures_parse_to_integer_fen(typed: str, fen: int, approxim
 
 @pytest.mark.parametrize(
     ("typed", "reason"),
-    [("", "empty"), ("   ", "empty"), ("-50万", "negative"), ("很多钱", "not_a_number")],
+    [
+        ("", "empty"),
+        ("   ", "empty"),
+        ("-50万", "negative"),
+        ("很多钱", "not_a_number"),
+        ("1.2.3万", "not_a_number"),
+        ("十十", "not_a_number"),
+        ("五千亿亿", "too_large"),
+    ],
 )
 def test_bad_input_is_refused_with_a_reason(typed: str, reason: str) -> None:
     with pytest.raises(AmountError) as refused:
