@@ -169,3 +169,14 @@ async def test_a_notice_for_chosen_units_at_a_later_time(
         "/admin/notices/preview", data=csrf_data(client, text="x", kind="units", when="now")
     )
     assert none.status_code == 400 and "请至少选择一个联盟或单位。" in none.text
+    listed = table_rows((await client.get("/admin/notices")).text)
+    assert any(row[2] == "定时待发" and "明天检查台账" in row for row in listed)
+    # Called off in the chat: the console says so too.
+    [listing] = await chat.say("admin", "通知")
+    number = re.search(r"#(\d+)", listing)
+    assert number, listing
+    await chat.press("admin", f"查看 #{number.group(1)}")
+    await chat.press("admin", "取消发送")
+    await chat.press("admin", "确认取消发送")
+    listed = table_rows((await client.get("/admin/notices")).text)
+    assert any(row[2] == "已取消" and "明天检查台账" in row for row in listed), listed

@@ -18,6 +18,7 @@ from bot.admin.web import Missing, PageRoute, form_of, int_or
 from bot.core.clock import local_datetime
 from bot.core.times import show_when
 from handlers.notices import AUDIENCES, MAX_TEXT, REMIND_HOURS, card
+from models.export import NOTICE_STATE_ZH
 from models.member import Member
 from models.notice import (
     AudienceKind,
@@ -75,7 +76,11 @@ async def _audience_text(viewer: Viewer, notice: Notice) -> str:
 
 async def list_page(request: Request, viewer: Viewer) -> Response:
     filters = [
-        Filter("state", "状态", [("", "全部"), ("sent", "已发送"), ("scheduled", "定时待发")]),
+        Filter(
+            "state",
+            "状态",
+            [("", "全部"), ("sent", "已发送"), ("scheduled", "定时待发"), ("cancelled", "已取消")],
+        ),
         Filter("q", "内容中的词", kind="text"),
     ]
     values = {f.name: request.query_params.get(f.name, "").strip() for f in filters}
@@ -109,9 +114,7 @@ async def list_page(request: Request, viewer: Viewer) -> Response:
             "编号", lambda r: f"#{r['notice'].id}", lambda r: f"/admin/notices/{r['notice'].id}"
         ),
         Column("发送时间", lambda r: r["notice"].sent_at or r["notice"].send_at),
-        Column(
-            "状态", lambda r: "已发送" if r["notice"].state == NoticeState.SENT else "定时待发"
-        ),
+        Column("状态", lambda r: NOTICE_STATE_ZH[r["notice"].state]),
         Column("发送人", lambda r: r["author"]),
         Column("对象", lambda r: r["audience"]),
         Column(
