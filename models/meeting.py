@@ -525,8 +525,11 @@ async def decisions(session: AsyncSession, meeting: Meeting) -> list[MeetingDeci
 
 
 async def attended_ids(session: AsyncSession, meeting: Meeting) -> set[int]:
+    """Who was there: those checked in, and whoever recorded the minutes (they wrote them
+    during the meeting, checked in or not)."""
     stmt = select(CheckIn.member_id).where(CheckIn.activity_id == meeting.activity_id)
-    return set((await session.execute(stmt)).scalars())
+    present = set((await session.execute(stmt)).scalars())
+    return present | ({meeting.recorder_id} if meeting.recorder_id is not None else set())
 
 
 @dataclass(frozen=True)

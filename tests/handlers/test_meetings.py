@@ -475,3 +475,17 @@ async def test_a_meeting_called_off_as_an_activity_tells_its_invitees_and_is_gon
     assert invited - {meeting.convener_id} <= told  # invited, never reminded yet
     assert TITLE not in "\n".join(await chat.say("member", "会议"))
     assert TITLE not in "\n".join(await chat.say("member", "提议题 冷链仓储共享方案"))
+
+
+async def test_whoever_records_the_minutes_was_there_checked_in_or_not(
+    chat: Chat, clock: FrozenClock
+) -> None:
+    from models.meeting import attended_ids
+
+    await convene(chat)
+    clock.set(local_datetime(2026, 12, 8, 14, 40))
+    await chat.say("host", "记录会议")  # no check-in first
+    meeting = await one(chat, Meeting)
+    assert isinstance(meeting, Meeting) and meeting.recorder_id is not None
+    async with chat.app.sessionmaker() as session:
+        assert meeting.recorder_id in await attended_ids(session, meeting)
