@@ -203,8 +203,8 @@ class Router:
         if text in self.by_alias:
             route = self.by_alias[text]
             return Target(route, route.handler, {})
-        head, _, rest = text.partition(" ")
-        if head in self.by_alias and rest.strip():
+        head, _, rest = re.sub(r"^([^\s:：]+)\s*[:：]\s*", r"\1 ", text, count=1).partition(" ")
+        if head in self.by_alias and rest.strip():  # 提议题 停车位不够, 提议题：停车位不够
             route = self.by_alias[head]
             return Target(route, route.handler, _arg_kwargs(route, rest.strip()))
         for alias in self.aliases_longest_first:

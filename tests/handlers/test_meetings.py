@@ -129,7 +129,8 @@ async def test_a_meeting_from_convening_to_closed_minutes(chat: Chat, clock: Fro
     [accepted, _] = await chat.press_received("host", "采纳")
     assert accepted == f"已将“冷链仓储共享方案”列入《{TITLE}》议程。"
     assert chat.received("member")[-1] == f"✅ 您提的议题“冷链仓储共享方案”已列入《{TITLE}》议程。"
-    await chat.say("member", "提议题 联盟统一采购包装材料")
+    [asked] = await chat.say("member", "提议题：联盟统一采购包装材料")  # with a colon
+    assert "“联盟统一采购包装材料”" in asked
     await chat.press("member", "提交")
     [parked, detail] = await chat.press_received("host", "暂缓")
     assert parked == "已暂缓“联盟统一采购包装材料”，下次会议会再次列入待处理议题。"
@@ -295,7 +296,8 @@ async def test_the_next_meeting_starts_with_how_the_last_decisions_went(
     await chat.say("member", "提议题 冷链仓储共享方案")
     await chat.press("member", "提交")
     await chat.press_received("host", "采纳")
-    await chat.say("member", "提议题 联盟统一采购包装材料")
+    [asked] = await chat.say("member", "提议题：联盟统一采购包装材料")  # with a colon
+    assert "“联盟统一采购包装材料”" in asked
     await chat.press("member", "提交")
     await chat.press_received("host", "暂缓")
     await record(
