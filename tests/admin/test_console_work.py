@@ -87,7 +87,9 @@ async def test_an_admin_routes_and_rejects_with_a_reason(chat: Chat, login: Logi
         data=csrf_data(client, do="route", department="finance", note="属于融资问题"),
     )
     assert moved.status_code == 303
-    assert "县地方金融服务中心" in (await client.get(f"/admin/tickets/{ticket.id}")).text
+    shown = (await client.get(moved.headers["location"])).text
+    assert "县地方金融服务中心" in shown
+    assert "⚠️ 该部门还没有干部使用红盟助手" in shown  # the demo's finance office has none
     empty = await client.post(
         f"/admin/tickets/{ticket.id}/act", data=csrf_data(client, do="reject", note="")
     )

@@ -17,6 +17,7 @@ from bot.admin.render import Column, Filter, back_to, listing, render
 from bot.admin.web import Missing, PageRoute, form_of, int_or
 from bot.core.clock import fmt_local, to_local
 from handlers.rotation import OVERRIDE_NOTE, period_label
+from models.member import reachable_ids
 from models.org import Alliance, Membership, Unit
 from models.rotation import (
     PERIOD_ZH,
@@ -39,7 +40,13 @@ COMING = 12
 DONE = {
     "saved": "轮值安排已保存：已开始的轮值期保持原承办单位，新顺序从下一期起执行。",
     "override": "已调整这一期的承办单位，并通知了该单位书记。",
+    "override_unreached": (
+        "已调整这一期的承办单位。⚠️ 该单位书记还没有使用红盟助手，未能通知，请线下告知。"
+    ),
     "swap": "已交换两期的承办单位，并通知了两个单位的书记。",
+    "swap_unreached": (
+        "已交换两期的承办单位。⚠️ 有单位的书记还没有使用红盟助手，未能通知，请线下告知。"
+    ),
 }
 PROBLEMS = {
     "no_units": "请至少为一个单位填写轮办顺序。",
@@ -301,6 +308,7 @@ async def override(request: Request, viewer: Viewer) -> Response:
         return await detail_page(request, viewer, PROBLEMS[error.reason], 400)
     label = period_label(plan, index)
     secretary = await unit_secretary(viewer.session, unit_id)
+    reached = secretary is not None and bool(await reachable_ids(viewer.session, [secretary.id]))
     if secretary is not None:
         await tell(
             viewer,
@@ -311,7 +319,8 @@ async def override(request: Request, viewer: Viewer) -> Response:
     viewer.audit(
         "rotation_override", alliance_id=alliance.id, index=index, label=label, unit_id=unit_id
     )
-    return back_to(f"/admin/rotation/{alliance.id}", "override")
+    done = "override" if reached else "override_unreached"
+    return back_to(f"/admin/rotation/{alliance.id}", done)
 
 
 async def swap(request: Request, viewer: Viewer) -> Response:
@@ -332,13 +341,16 @@ async def swap(request: Request, viewer: Viewer) -> Response:
         )
     except RotationError as error:
         return await detail_page(request, viewer, PROBLEMS[error.reason], 400)
+    reached = True
     for unit_id, index in ((to_first, first), (to_second, second)):
         secretary = await unit_secretary(viewer.session, unit_id)
+        if secretary is None or not await reachable_ids(viewer.session, [secretary.id]):
+            reached = False
         if secretary is not None:
             note = OVERRIDE_NOTE.format(alliance=alliance.name, label=period_label(plan, index))
             await tell(viewer, [secretary.id], note, kind="rotation")
     viewer.audit("rotation_swap", alliance_id=alliance.id, first=first, second=second)
-    return back_to(f"/admin/rotation/{alliance.id}", "swap")
+    return back_to(f"/admin/rotation/{alliance.id}", "swap" if reached else "swap_unreached")
 
 
 PAGES = [

@@ -28,6 +28,7 @@ from models.ticket import (
     actor_kinds,
     can_see_contact,
     can_view,
+    department_online,
     history,
     may_merge_into,
     transition,
@@ -48,6 +49,10 @@ DONE = {
     "resolve": "已办结，已请反映人评价。",
     "return": "已退回，联盟管理员将重新分派。",
     "route": "已分派，承办部门已收到通知。",
+    "route_unreached": (
+        "已分派。⚠️ 该部门还没有干部使用红盟助手，收不到这个工单：请线下联系部门办理，"
+        "或改派其他部门（联盟管理员已收到提醒）。"
+    ),
     "reject": "已标记为不予受理，并告知反映人。",
     "merge": "已合并，反映人已加入更早的工单。",
 }
@@ -277,7 +282,11 @@ async def act(request: Request, viewer: Viewer) -> Response:
             ref_id=ticket.id,
         )
     viewer.audit(f"ticket_{action}", ticket=ticket.number, what=ACTION_ZH[action], note=note)
-    return back_to(f"/admin/tickets/{ticket.id}", action)
+    done = action
+    if action == "route" and department is not None:
+        if not await department_online(viewer.session, department.id):
+            done = "route_unreached"
+    return back_to(f"/admin/tickets/{ticket.id}", done)
 
 
 PAGES = [
