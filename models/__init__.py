@@ -30,6 +30,13 @@ from models.rotation import RotationOverride, RotationPlan, SwapRequest
 from models.routing import RoutingRow
 from models.throttle import ThrottleHit
 from models.ticket import Ticket, TicketEvent, TicketReporter
+from models.volunteer import (
+    ServiceActivity,
+    ServiceCertificate,
+    ServiceHours,
+    TeamMember,
+    VolunteerTeam,
+)
 
 __all__ = [
     "Activity",
@@ -70,11 +77,16 @@ __all__ = [
     "RotationOverride",
     "RotationPlan",
     "RoutingRow",
+    "ServiceActivity",
+    "ServiceCertificate",
+    "ServiceHours",
     "SwapRequest",
+    "TeamMember",
     "ThrottleHit",
     "Ticket",
     "TicketEvent",
     "TicketReporter",
     "Unit",
     "UnitKind",
+    "VolunteerTeam",
 ]

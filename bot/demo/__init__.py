@@ -20,6 +20,7 @@ from bot.demo import meetings as demo_meetings
 from bot.demo import notices as demo_notices
 from bot.demo import resources as demo_resources
 from bot.demo import tickets as demo_tickets
+from bot.demo import volunteer as demo_volunteer
 from bot.demo.county import load_county
 from models.base import Base
 from models.member import Identity, InviteCode, Member
@@ -33,7 +34,7 @@ SEEDERS: tuple[Seeder, ...] = (
     demo_notices.seed,
     demo_resources.seed,
 )
-EXTRA_SEEDERS: tuple[Seeder, ...] = (demo_meetings.seed,)
+EXTRA_SEEDERS: tuple[Seeder, ...] = (demo_meetings.seed, demo_volunteer.seed)
 
 ACCOUNT_ROLES = {
     "admin": "县级管理员（两新组织工委）",
