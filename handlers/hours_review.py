@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.core import Attachment, Button, Flow, Reply
+from bot.core.text import chinese_number
 from bot.core.times import show_when
 from handlers import paging
 from handlers.context import Context
@@ -21,12 +22,15 @@ from models.member import Member
 from models.rotation import alliance_admins
 from models.scope import Scope
 from models.volunteer import (
+    COUNTING,
     HoursError,
+    HoursState,
     ServiceHours,
     add_manual,
     check_decide,
     decide,
     get_hours,
+    member_rows,
     pending,
     planned_minutes,
     services_for_manual,
@@ -82,6 +86,7 @@ DECLINED = "已不通过：{name} ·《{title}》。"
 TO_MEMBER_OK = "您在《{title}》补录的 {hours}志愿时长已审核通过并计入。发送“我的志愿时长”查看。"
 TO_MEMBER_NO = "您在《{title}》的志愿时长补录未通过：{reason}"
 TO_REQUESTER_NO = "您为 {name} 提交的补录（《{title}》）未通过：{reason}"
+ANOTHER = "请发送另一位党员的姓名。"
 PICK_CONFIRM = "请按“确认”提交，或“修改”“取消”。"
 FLOW = Flow("addhours")
 REVIEW = Flow("hoursqueue")
@@ -99,7 +104,15 @@ def _error(error: HoursError) -> str:
 
 def parse_minutes(text: str) -> int | None:
     """2, 1.5, 2小时, 1小时30分, 90分钟 as minutes; None when it names no amount."""
-    text = unicodedata.normalize("NFKC", text).strip().replace("半", ".5")
+    text = unicodedata.normalize("NFKC", text).strip()
+    text = re.sub(r"(小时|个小时|钟头)$", "", text).strip()
+    half = text.endswith("半")
+    text = text.removesuffix("半").removesuffix("个")
+    spelled = chinese_number(text) if text and not text[0].isdigit() else None
+    if spelled is not None:
+        return spelled * 60 + (30 if half else 0)
+    if half:
+        text += ".5"
     minutes_only = re.fullmatch(r"(\d+)\s*分钟?", text)
     if minutes_only:
         return int(minutes_only.group(1))
@@ -172,6 +185,13 @@ async def name_step(ctx: Context, text: str = "", member: int = 0) -> list[Reply
             )
             return [Reply(NAME_WHICH.format(name=name), buttons)]
     person = people[0]
+    already = await member_rows(ctx.session, member_id=person.id, activity_id=activity.id)
+    for state, reason in (
+        (COUNTING, "counted_already"),
+        ((HoursState.PENDING,), "pending_already"),
+    ):
+        if any(r.state in state for r in already):
+            return [Reply(ERRORS[reason].format(title=activity.title) + ANOTHER)]
     plan = hours_text(planned_minutes(activity))
     await ctx.dialog.set_state(hours_step, member=person.id, name=person.name)
     return [Reply(ASK_HOURS.format(name=person.name, plan=plan))]
@@ -339,7 +359,7 @@ async def queue(ctx: Context, offset: int = 0) -> list[Reply]:
         if not note:
             buttons.append(Button(f"审核 {i}", "hoursqueue.view", row=row.id))
     lines.append(paging.where(offset, len(page), len(rows)))
-    if len(decidable) > 1:
+    if decidable:
         buttons.append(Button(f"全部通过（{len(decidable)} 条）", "hoursqueue.bulk"))
     buttons += paging.buttons("hoursqueue", offset, len(rows))
     return [Reply("\n".join(line for line in lines if line), tuple(buttons))]

@@ -40,11 +40,12 @@ from models.volunteer import (
     my_team_ids,
     needed_minutes,
     pending,
+    service_for_code,
     service_of,
     services_to_close,
     sign_out,
-    sign_out_by_code,
     star_of,
+    stay_so_far,
     team_member_ids,
     teams_in,
     total_minutes,
@@ -58,6 +59,11 @@ TOO_SHORT = (
     "已签退《{title}》，但服务 {stay}，不足计划时长的 {percent}%（需 {need}），本次不计时长。"
     "如有特殊情况，请联系联盟管理员补录。"
 )
+EARLY = (
+    "《{title}》{end} 结束。现在签退，服务 {stay}，不足计划时长的 {percent}%（需 {need}），"
+    "本次不计时长，签退后不能重签。确定现在签退吗？"
+)
+EARLY_PICK = "请按“确认签退”，或发送“取消”继续服务。"
 SIGNOUT_ERRORS = {
     "wrong_code": "签到码不正确，请核对后重试。（还可尝试 {left} 次）",
     "locked": "签到码错误次数过多，请在 {until} 后再试，或请服务队长为您确认签退。",
@@ -153,7 +159,7 @@ async def run(ctx: Context, code: str = "") -> list[Reply]:
     if digits is None:
         return [Reply(NOT_A_CODE)]
     try:
-        row = await sign_out_by_code(
+        activity = await service_for_code(
             session=ctx.session,
             member=ctx.me,
             code=digits,
@@ -164,8 +170,47 @@ async def run(ctx: Context, code: str = "") -> list[Reply]:
         )
     except HoursError as error:
         return [Reply(_refusal(error))]
+    stay = await stay_so_far(ctx.session, activity=activity, member=ctx.me, now=ctx.now)
+    if activity.ends_at > ctx.now and stay < needed_minutes(activity, rules):
+        # Leaving early (or a 签退 typed by mistake): said first, since it cannot be undone.
+        await ctx.dialog.set_state(early, activity=activity.id)
+        text = EARLY.format(
+            title=activity.title,
+            end=fmt_local(activity.ends_at, "%H:%M"),
+            stay=hours_text(stay),
+            percent=ctx.settings.SERVICE_MIN_PERCENT,
+            need=hours_text(needed_minutes(activity, rules)),
+        )
+        buttons = (Button("确认签退", "signout.early", sure=True), Button("取消", "cancel"))
+        return [Reply(text, buttons)]
+    return await _sign_out(ctx, activity)
+
+
+async def _sign_out(ctx: Context, activity: Activity) -> list[Reply]:
     await ctx.dialog.clear()
+    try:
+        row = await sign_out(
+            session=ctx.session,
+            activity=activity,
+            member=ctx.me,
+            now=ctx.now,
+            rules=HoursRules.of(ctx.settings),
+        )
+    except HoursError as error:
+        return [Reply(_refusal(error))]
     return [Reply(_result(row, ctx.settings))]
+
+
+@FLOW.step("early")
+async def early(ctx: Context, text: str = "", sure: bool = False) -> list[Reply]:
+    """Step: 确认签退 before the end, though the stay will not count."""
+    if not sure:
+        return [Reply(EARLY_PICK)]
+    activity = await get_activity(ctx.session, int(ctx.dialog.get_data().get("activity", 0)))
+    if activity is None:
+        await ctx.dialog.clear()
+        return [Reply(SIGNOUT_ERRORS["nothing_open"])]
+    return await _sign_out(ctx, activity)
 
 
 @FLOW.step("code", free_text=True)

@@ -293,7 +293,7 @@ async def signing_out(
     return list((await session.execute(stmt)).scalars())
 
 
-async def sign_out_by_code(
+async def service_for_code(
     *,
     session: AsyncSession,
     member: Member,
@@ -302,23 +302,35 @@ async def sign_out_by_code(
     rules: HoursRules,
     checkin_rules: CheckInRules,
     key: str,
-) -> ServiceHours:
-    """签退 with the current code of the service (the check-in code)."""
+) -> Activity:
+    """The service a 签退 code is for (the check-in code), when the member may sign out of
+    it; a wrong code counts toward the check-in lockout."""
     until = await checkin_rules.wrong_codes.locked_until(session=session, key=key, now=now)
     if until is not None:
         raise HoursError("locked", until=until)
     open_now = await signing_out(session, now=now, rules=rules)
     for activity in open_now:
         if code_age(activity, code, now, lookback=1) is not None:
-            return await sign_out(
-                session=session, activity=activity, member=member, now=now, rules=rules
-            )
+            if await find_checkin(session, activity_id=activity.id, member_id=member.id) is None:
+                raise HoursError("not_signed_in", activity=activity)
+            earlier = await signed_row(session, activity.id, member.id)
+            if earlier is not None:
+                raise HoursError("already", activity=activity, row=earlier)
+            return activity
     if not open_now:
         raise HoursError("nothing_open")
     left = await checkin_rules.wrong_codes.fail(session=session, key=key, now=now)
     if left == 0:
         raise HoursError("locked", until=now + checkin_rules.wrong_codes.window)
     raise HoursError("wrong_code", left=left)
+
+
+async def stay_so_far(
+    session: AsyncSession, *, activity: Activity, member: Member, now: datetime
+) -> int:
+    """The minutes a sign-out now would count as the stay."""
+    checkin = await find_checkin(session, activity_id=activity.id, member_id=member.id)
+    return stay_minutes(activity, checkin.at, now) if checkin else 0
 
 
 async def my_open_service(

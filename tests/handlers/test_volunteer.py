@@ -116,6 +116,10 @@ async def test_signed_in_and_out_counts_and_a_short_stay_does_not(
     clock.advance(minutes=30)  # 10:30: the mobile member leaves early
     code = await code_of(chat, SERVICE)
     assert await chat.say("mobile", f"签退 {code}") == [
+        f"《{SERVICE}》12:00 结束。现在签退，服务 30 分钟，不足计划时长的 60%（需 1.2 小时），"
+        "本次不计时长，签退后不能重签。确定现在签退吗？"
+    ]
+    assert await chat.press("mobile", "确认签退") == [
         f"已签退《{SERVICE}》，但服务 30 分钟，不足计划时长的 60%（需 1.2 小时），本次不计时长。"
         "如有特殊情况，请联系联盟管理员补录。"
     ]
@@ -370,3 +374,42 @@ async def test_the_checkin_rows_are_those_of_the_check_in_machinery(
             ).scalars()
         )
     assert row.at == START + timedelta(hours=1)
+
+
+async def test_a_sign_out_typed_too_early_is_asked_first_and_can_be_called_off(
+    chat: Chat, clock: FrozenClock, service: Activity
+) -> None:
+    clock.advance(minutes=60)
+    code = await code_of(chat, SERVICE)
+    await chat.say("member", f"签到 {code}")
+    [asked] = await chat.say("member", f"签退 {code}")
+    assert asked.endswith("确定现在签退吗？")
+    await chat.say("member", "取消")
+    assert await hours_rows(chat) == []
+    clock.advance(minutes=100)
+    [done] = await chat.say("member", f"签退 {await code_of(chat, SERVICE)}")
+    assert done.startswith("✅ 签退成功") and "1.7 小时" in done
+
+
+def test_hours_are_read_however_typed() -> None:
+    from handlers.hours_review import parse_minutes
+
+    typed = ["2", "1.5", "２小时", "两小时", "一个半小时", "90分钟", "1小时30分", "abc"]
+    assert [parse_minutes(t) for t in typed] == [120, 90, 120, 120, 90, 90, 90, None]
+
+
+async def test_no_hours_are_added_by_hand_where_some_already_count(
+    chat: Chat, clock: FrozenClock, service: Activity
+) -> None:
+    clock.advance(minutes=60)
+    await chat.say("member", f"签到 {await code_of(chat, SERVICE)}")
+    clock.advance(minutes=120)
+    await chat.say("member", f"签退 {await code_of(chat, SERVICE)}")
+    clock.advance(hours=1)
+    member = await member_of(chat, "member")
+    await chat.say("alliance_admin", "补录")
+    await chat.press("alliance_admin", f"{SERVICE}（12月01日（周二））")
+    assert await chat.say("alliance_admin", member.name) == [
+        f"这位党员在《{SERVICE}》已有计入的时长，不能再补录。请发送另一位党员的姓名。"
+        "（发送“取消”退出）"
+    ]
