@@ -29,6 +29,7 @@ from handlers import (
     minutes,
     notice_changes,
     notices,
+    pledges,
     profile,
     ranking,
     report,
@@ -641,6 +642,47 @@ ROUTES += (
     ),
 )
 
+ROUTES += (
+    # 承诺践诺 (handlers/pledges.py): pledges are 督办事项 once approved.
+    Route(
+        "pledge",
+        pledges.start,
+        "写承诺",
+        "写下今年的承诺（可核验的数量或日期），支部审核后公示",
+        aliases=("写承诺", "我要承诺", "做承诺", "亮承诺"),
+        steps=pledges.FLOW,
+        group=VOLUNTEER,
+    ),
+    Route(
+        "mypledges",
+        pledges.mine,
+        "我的承诺",
+        "今年承诺的审核状态与践诺进度",
+        aliases=("我的承诺", "承诺进度"),
+        group=VOLUNTEER,
+    ),
+    Route(
+        "pledgeboard",
+        pledges.show_board,
+        "承诺公示",
+        "本联盟党员公开的承诺与兑现情况",
+        aliases=("承诺公示", "公示承诺", "承诺墙"),
+        group=VOLUNTEER,
+    ),
+    Route(
+        "pledgereview",
+        pledges.queue,
+        "承诺审核",
+        "支部书记审核党员承诺：通过公示或退回修改",
+        aliases=("承诺审核", "审核承诺"),
+        role=Role.SECRETARY,
+        buttons={"approve": pledges.approve, "back": pledges.back},
+        steps=pledges.REVIEW,
+        instead="mypledges",
+        group=VOLUNTEER,
+    ),
+)
+
 SWEEPS: tuple[Sweep, ...] = (
     Sweep("housekeeping", housekeeping.prune, every=timedelta(hours=6)),
     Sweep("outgoing_files", files.sweep, every=timedelta(minutes=15)),
@@ -653,4 +695,5 @@ SWEEPS: tuple[Sweep, ...] = (
     Sweep("followups", followup_sweep.sweep, every=timedelta(minutes=15)),
     Sweep("meetings", meeting_sweep.sweep, every=timedelta(minutes=15)),
     Sweep("service_signouts", volunteer.sweep, every=timedelta(minutes=15)),
+    Sweep("pledges", pledges.sweep, every=timedelta(hours=1)),
 )

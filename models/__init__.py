@@ -19,6 +19,7 @@ from models.nonce import CallbackNonce
 from models.notice import Notice, NoticeRecipient
 from models.org import Alliance, AllianceType, Department, Membership, Unit, UnitKind
 from models.outbox import OutboxMessage, OutboxStatus
+from models.pledge import Pledge
 from models.resource import (
     MatchRequest,
     Resource,
@@ -70,6 +71,7 @@ __all__ = [
     "NoticeRecipient",
     "OutboxMessage",
     "OutboxStatus",
+    "Pledge",
     "Resource",
     "ResourceAlliance",
     "ResourceTerm",

@@ -34,7 +34,11 @@ SEEDERS: tuple[Seeder, ...] = (
     demo_notices.seed,
     demo_resources.seed,
 )
-EXTRA_SEEDERS: tuple[Seeder, ...] = (demo_meetings.seed, demo_volunteer.seed)
+EXTRA_SEEDERS: tuple[Seeder, ...] = (
+    demo_meetings.seed,
+    demo_volunteer.seed,
+    demo_volunteer.seed_pledges,
+)
 
 ACCOUNT_ROLES = {
     "admin": "县级管理员（两新组织工委）",

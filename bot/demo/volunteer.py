@@ -167,3 +167,58 @@ async def seed(session: AsyncSession, now: datetime, accounts: dict[str, Any]) -
             )
         )
     await session.flush()
+
+
+async def seed_pledges(session: AsyncSession, now: datetime, accounts: dict[str, Any]) -> None:
+    """This year's pledges: `member`'s linked to hours (met) and to check-ins (践诺中), a
+    reported one, `mobile`'s waiting for review, and one sent back."""
+    from datetime import date
+
+    from bot.core.clock import to_local
+    from models.pledge import Pledge, PledgeKind, PledgeState, review, settle
+
+    year = to_local(now).year
+    reviewer: Member = accounts["alliance_admin"]
+    member: Member = accounts["member"]
+    mobile: Member = accounts["mobile"]
+    host: Member = accounts["host"]
+    food = await session.scalar(select(Alliance).where(Alliance.name == FOOD_CHAIN))
+    assert food is not None
+    rows = [
+        (member, "全年参加志愿服务不少于 10 小时", PledgeKind.HOURS, 10, True, ""),
+        (member, "全年参加联盟活动不少于 12 次", PledgeKind.CHECKINS, 12, True, ""),
+        (host, "为联盟成员单位对接冷链仓储资源 3 家", PledgeKind.COUNT, 3, True, ""),
+        (mobile, "在务工地参加志愿服务不少于 20 小时", PledgeKind.HOURS, 20, None, ""),
+        (host, "多为群众办实事", PledgeKind.COUNT, 1, False, "没有可核验的数量或时间"),
+    ]
+    for who, text, kind, target, approve, reason in rows:
+        alliance_id = food.id
+        if who is mobile:  # the home unit's alliance (快递物流)
+            alliance_id = await session.scalar(
+                select(Membership.alliance_id).where(Membership.unit_id == who.home_unit_id)
+            )
+        pledge = Pledge(
+            member_id=who.id,
+            home_unit_id=who.home_unit_id,
+            alliance_id=alliance_id,
+            year=year,
+            text=text,
+            kind=kind,
+            target=target,
+            due_on=date(year, 12, 31),
+            state=PledgeState.PENDING,
+            created_at=now - timedelta(days=300),
+        )
+        session.add(pledge)
+        await session.flush()
+        if approve is not None:
+            await review(
+                session=session,
+                pledge=pledge,
+                actor=reviewer,
+                approve=approve,
+                now=now - timedelta(days=290),
+                reason=reason,
+            )
+            await settle(session, pledge, now - timedelta(days=40))
+    await session.flush()
