@@ -282,3 +282,14 @@ async def reviewer_ids(session: AsyncSession, pledge: Pledge) -> list[int]:
     if found or pledge.alliance_id is None:
         return found
     return [m.id for m in await alliance_admins(session, pledge.alliance_id)]
+
+
+async def state_counts(session: AsyncSession, scope: Scope, year: int) -> dict[PledgeState, int]:
+    """How many of the year's pledges of the alliances in scope are in each state."""
+    stmt = (
+        select(Pledge.state, func.count())
+        .where(Pledge.year == year, scope.where(Pledge.alliance_id))
+        .group_by(Pledge.state)
+    )
+    found = {PledgeState(s): int(n) for s, n in (await session.execute(stmt)).all()}
+    return {state: found.get(state, 0) for state in PledgeState}

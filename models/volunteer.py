@@ -695,3 +695,24 @@ async def counted_rows(session: AsyncSession, member_id: int) -> list[ServiceHou
 async def loaded_member(session: AsyncSession, member_id: int) -> Member | None:
     stmt = select(Member).where(Member.id == member_id).options(HOME_LOADED)
     return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def year_figures(session: AsyncSession, *, scope: Scope, year: int) -> Tally:
+    """Counted hours, people and services of the alliances in scope (where served), one year."""
+    start, end = year_bounds(year)
+    stmt = (
+        select(
+            func.coalesce(func.sum(ServiceHours.minutes), 0),
+            func.count(func.distinct(ServiceHours.member_id)),
+            func.count(func.distinct(ServiceHours.activity_id)),
+        )
+        .join(Activity, ServiceHours.activity_id == Activity.id)
+        .where(
+            _counted(),
+            Activity.starts_at >= start,
+            Activity.starts_at < end,
+            scope.where(Activity.alliance_id),
+        )
+    )
+    minutes, people, services = (await session.execute(stmt)).one()
+    return Tally("", int(minutes), int(people), int(services))

@@ -272,6 +272,9 @@ async def test_hours_added_by_hand_are_capped_approved_by_another_admin_and_coun
         row.state == HoursState.APPROVED
         and row.decided_by_id == (await member_of(chat, "admin")).id
     )
+    [figures, _] = await chat.say("alliance_admin", "统计")
+    assert "\n志愿服务（今年）：1.5 小时，1 人，1 场；待审核补录 0 条\n" in figures
+    assert "\n承诺（今年）：公示 0 项，已兑现 0 项，待审核 0 项，退回修改 0 项\n" in figures
 
 
 async def test_hours_added_by_hand_declined_with_a_reason_stay_on_record(
