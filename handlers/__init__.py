@@ -673,7 +673,7 @@ ROUTES += (
         "pledgereview",
         pledges.queue,
         "承诺审核",
-        "支部书记审核党员承诺：通过公示或退回修改",
+        "支部书记审核党员承诺，通过后公示或退回修改",
         aliases=("承诺审核", "审核承诺"),
         role=Role.SECRETARY,
         buttons={"approve": pledges.approve, "back": pledges.back},
