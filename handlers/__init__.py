@@ -548,6 +548,7 @@ ROUTES += (
         "服务队长或主持人按姓名为队员签退",
         aliases=("确认签退", "代签退"),
         arg="name",
+        buttons={"sure": volunteer.confirm},
         glued=NAME,
         menu=False,
         group=VOLUNTEER,

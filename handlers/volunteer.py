@@ -63,6 +63,10 @@ EARLY = (
     "《{title}》{end} 结束。现在签退，服务 {stay}，不足计划时长的 {percent}%（需 {need}），"
     "本次不计时长，签退后不能重签。确定现在签退吗？"
 )
+EARLY_OTHERS = (
+    "《{title}》{end} 结束。现在为 {names} 签退，服务不足计划时长的 {percent}%，"
+    "本次不计时长，签退后不能重签。确定吗？"
+)
 EARLY_PICK = "请按“确认签退”，或发送“取消”继续服务。"
 SIGNOUT_ERRORS = {
     "wrong_code": "签到码不正确，请核对后重试。（还可尝试 {left} 次）",
@@ -247,7 +251,7 @@ def _result(row: ServiceHours, settings: Settings) -> str:
     )
 
 
-async def confirm(ctx: Context, name: str = "") -> list[Reply]:
+async def confirm(ctx: Context, name: str = "", sure: bool = False) -> list[Reply]:
     """The leader or host signs out members by name: 确认签退 张三、李四."""
     rules = HoursRules.of(ctx.settings)
     led = []
@@ -266,6 +270,26 @@ async def confirm(ctx: Context, name: str = "") -> list[Reply]:
     stmt = select(Member).join(CheckIn, CheckIn.member_id == Member.id)
     stmt = stmt.where(CheckIn.activity_id == activity.id)
     came = list((await ctx.session.execute(stmt)).scalars())
+    if not sure and activity.ends_at > ctx.now:
+        need = needed_minutes(activity, rules)
+        short = [
+            m.name
+            for m in came
+            if m.name in names
+            and await stay_so_far(ctx.session, activity=activity, member=m, now=ctx.now) < need
+        ]
+        if short:  # before the end, and it would not count: said first
+            text = EARLY_OTHERS.format(
+                names="、".join(short),
+                title=activity.title,
+                end=fmt_local(activity.ends_at, "%H:%M"),
+                percent=ctx.settings.SERVICE_MIN_PERCENT,
+            )
+            buttons = (
+                Button("确认签退", "confirmout.sure", name=name, sure=True),
+                Button("取消", "cancel"),
+            )
+            return [Reply(text, buttons)]
     replies = []
     for one in names:
         person = next((m for m in came if m.name == one), None)

@@ -194,7 +194,14 @@ async def test_host_confirms_a_sign_out_by_name(
     code = await code_of(chat, SERVICE)
     await chat.say("member", f"签到 {code}")
     member = await member_of(chat, "member")
-    clock.advance(minutes=120)
+    clock.advance(minutes=30)  # 10:30: too early to count, so the host is asked first
+    assert await chat.say("host", f"确认签退 {member.name}") == [
+        f"《{SERVICE}》12:00 结束。现在为 {member.name} 签退，服务不足计划时长的 60%，"
+        "本次不计时长，签退后不能重签。确定吗？"
+    ]
+    await chat.say("host", "取消")
+    assert await hours_rows(chat) == []
+    clock.advance(minutes=90)
     assert await chat.say("member", f"确认签退 {member.name}") == [
         "您现在没有可以确认签退的志愿服务。"
     ]
@@ -416,3 +423,18 @@ async def test_no_hours_are_added_by_hand_where_some_already_count(
         f"这位党员在《{SERVICE}》已有计入的时长，不能再补录。请发送另一位党员的姓名。"
         "（发送“取消”退出）"
     ]
+
+
+async def test_the_host_may_still_sign_someone_out_early_after_the_warning(
+    chat: Chat, clock: FrozenClock, service: Activity
+) -> None:
+    clock.advance(minutes=60)
+    await chat.say("member", f"签到 {await code_of(chat, SERVICE)}")
+    member = await member_of(chat, "member")
+    clock.advance(minutes=30)
+    await chat.say("host", f"代签退 {member.name}")
+    assert await chat.press("host", "确认签退") == [
+        f"已为 {member.name} 确认签退《{SERVICE}》：服务 30 分钟，不足 60%，不计时长。"
+    ]
+    [row] = await hours_rows(chat)
+    assert (row.state, row.minutes) == (HoursState.TOO_SHORT, 30)
