@@ -30,6 +30,7 @@ from handlers import (
     notice_changes,
     notices,
     pledges,
+    points,
     profile,
     ranking,
     report,
@@ -680,6 +681,26 @@ ROUTES += (
         buttons={"approve": pledges.approve, "back": pledges.back},
         steps=pledges.REVIEW,
         instead="mypledges",
+        group=VOLUNTEER,
+    ),
+)
+
+ROUTES += (
+    # 党员积分 (handlers/points.py): computed from the records by the rule table.
+    Route(
+        "mypoints",
+        points.mine,
+        "我的积分",
+        "今年的党员积分与每项来源",
+        aliases=("我的积分", "党员积分", "积分"),
+        group=VOLUNTEER,
+    ),
+    Route(
+        "pointsrank",
+        points.rank,
+        "积分排行",
+        "本单位与本联盟的党员积分排行",
+        aliases=("积分排行", "积分排名"),
         group=VOLUNTEER,
     ),
 )
