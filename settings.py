@@ -79,6 +79,10 @@ class Settings(BaseSettings):
     # to the owner and the chair at once, and to the county after this many working days.
     FOLLOWUP_REMIND_DAYS_BEFORE: int = 3
     FOLLOWUP_COUNTY_AFTER_WORKING_DAYS: int = 3
+    # 志愿服务: hours count only when the stay covers this share (%) of the planned time;
+    # 签退 is possible until this many minutes after the planned end.
+    SERVICE_MIN_PERCENT: int = 60
+    SERVICE_SIGNOUT_GRACE_MINUTES: int = 60
     # The web console (/admin): the address people open (login links start with it), the
     # bot's Telegram username for invite deep links (t.me/NAME?start=CODE), and optionally a
     # fixed key for its cookies (else one is made once and kept in the database).
@@ -127,6 +131,7 @@ class Settings(BaseSettings):
         "SENDING_WORKERS",
         "UPLOAD_MAX_MB",
         "FOLLOWUP_COUNTY_AFTER_WORKING_DAYS",
+        "SERVICE_SIGNOUT_GRACE_MINUTES",
         "WECOM_TIMESTAMP_WINDOW_SECONDS",
         "EVENT_ATTEMPTS",
         "READY_LAG_SECONDS",
@@ -136,6 +141,13 @@ class Settings(BaseSettings):
     def _positive(cls, value: int) -> int:
         if value <= 0:
             raise ValueError("must be a positive number")
+        return value
+
+    @field_validator("SERVICE_MIN_PERCENT")
+    @classmethod
+    def _percent(cls, value: int) -> int:
+        if not 1 <= value <= 100:
+            raise ValueError("must be between 1 and 100")
         return value
 
     @field_validator("WECOM_DUPLICATE_CHECK_SECONDS")

@@ -23,6 +23,7 @@ from handlers import (
     files,
     followup_sweep,
     funds,
+    hours_review,
     housekeeping,
     meeting_sweep,
     meetings,
@@ -32,6 +33,8 @@ from handlers import (
     outcome_form,
     outcome_report,
     outcomes,
+    pledges,
+    points,
     profile,
     ranking,
     report,
@@ -43,6 +46,7 @@ from handlers import (
     ticket_deadlines,
     tickets,
     todo,
+    volunteer,
 )
 
 # Shapes of arguments that may follow an alias without a space (签到123456, 附议WT-2026-0001).
@@ -56,6 +60,7 @@ EXPORTS = (
 MEETING = "会议与督办"
 OUTCOMES = "成果与经费"
 ENTRY = r"\s*[Cc][Gg]\s*-?\s*\d{1,6}"
+VOLUNTEER = "志愿服务"
 # The headings /help lists the routes under, in this order.
 ACTIVITY, WHISTLE, RESOURCE, NOTICE, ADMIN, ABOUT = (
     "活动与签到",
@@ -639,6 +644,182 @@ ROUTES += (
     ),
 )
 
+ROUTES += (
+    # 亮身份、践承诺: 党员志愿服务 (handlers/volunteer.py, hours_review.py).
+    Route(
+        "signout",
+        volunteer.run,
+        "签退",
+        "志愿服务结束时用签到码签退，计入志愿时长",
+        aliases=("签退",),
+        arg="code",
+        steps=volunteer.FLOW,
+        glued=CODE,
+        group=VOLUNTEER,
+    ),
+    Route(
+        "confirmout",
+        volunteer.confirm,
+        "确认签退",
+        "服务队长或主持人按姓名为队员签退",
+        aliases=("确认签退", "代签退"),
+        arg="name",
+        buttons={"sure": volunteer.confirm},
+        glued=NAME,
+        menu=False,
+        group=VOLUNTEER,
+    ),
+    Route(
+        "myhours",
+        volunteer.my_hours,
+        "我的志愿时长",
+        "累计与今年的志愿服务时长、星级与记录",
+        aliases=("我的志愿时长", "志愿时长", "我的时长", "服务时长", "我的志愿服务"),
+        buttons={"page": volunteer.my_hours},
+        group=VOLUNTEER,
+    ),
+    Route(
+        "certificate",
+        volunteer.certificate,
+        "志愿服务证明",
+        "开具志愿服务记录证明（Word 文件）",
+        aliases=("志愿服务证明", "时长证明", "开具证明", "志愿证明"),
+        group=VOLUNTEER,
+    ),
+    Route(
+        "teams",
+        volunteer.teams,
+        "志愿服务队",
+        "党员志愿服务队与加入",
+        aliases=("志愿服务队", "服务队", "志愿队"),
+        buttons={"join": volunteer.join, "page": volunteer.teams},
+        group=VOLUNTEER,
+    ),
+    Route(
+        "newteam",
+        volunteer.new_team,
+        "新建服务队",
+        "联盟管理员新建志愿服务队，例如“新建服务队 冷链先锋队 队长 张三”",
+        aliases=("新建服务队", "建立服务队"),
+        role=Role.ALLIANCE_ADMIN,
+        arg="text",
+        instead="teams",
+        group=VOLUNTEER,
+    ),
+    Route(
+        "service",
+        volunteer.mark,
+        "设为志愿服务",
+        "把一场活动设为志愿服务（需签退、计时长）",
+        aliases=("设为志愿服务", "志愿服务活动"),
+        role=Role.SECRETARY,
+        buttons={"pick": volunteer.pick},
+        instead="teams",
+        group=VOLUNTEER,
+    ),
+    Route(
+        "addhours",
+        hours_review.start,
+        "补录时长",
+        "管理员为未能签退的党员补录志愿时长（需原因与凭证，他人审核）",
+        aliases=("补录", "补录时长"),
+        role=Role.ALLIANCE_ADMIN,
+        buttons={"pick": hours_review.pick},
+        steps=hours_review.FLOW,
+        instead="myhours",
+        group=VOLUNTEER,
+    ),
+    Route(
+        "hoursqueue",
+        hours_review.queue,
+        "时长审核",
+        "审核待通过的志愿时长补录",
+        aliases=("时长审核", "待审时长", "审核时长"),
+        role=Role.ALLIANCE_ADMIN,
+        buttons={
+            "page": hours_review.queue,
+            "view": hours_review.view,
+            "approve": hours_review.approve,
+            "decline": hours_review.decline,
+            "bulk": hours_review.bulk,
+        },
+        steps=hours_review.REVIEW,
+        instead="myhours",
+        group=VOLUNTEER,
+    ),
+    Route(
+        "hoursstats",
+        volunteer.stats,
+        "志愿时长统计",
+        "各联盟、各服务队今年的志愿服务时长",
+        aliases=("志愿时长统计", "服务时长统计"),
+        role=Role.ALLIANCE_ADMIN,
+        instead="myhours",
+        group=VOLUNTEER,
+    ),
+)
+
+ROUTES += (
+    # 承诺践诺 (handlers/pledges.py): pledges are 督办事项 once approved.
+    Route(
+        "pledge",
+        pledges.start,
+        "写承诺",
+        "写下今年的承诺（可核验的数量或日期），支部审核后公示",
+        aliases=("写承诺", "我要承诺", "做承诺", "亮承诺"),
+        steps=pledges.FLOW,
+        group=VOLUNTEER,
+    ),
+    Route(
+        "mypledges",
+        pledges.mine,
+        "我的承诺",
+        "今年承诺的审核状态与践诺进度",
+        aliases=("我的承诺", "承诺进度"),
+        group=VOLUNTEER,
+    ),
+    Route(
+        "pledgeboard",
+        pledges.show_board,
+        "承诺公示",
+        "本联盟党员公开的承诺与兑现情况",
+        aliases=("承诺公示", "公示承诺", "承诺墙"),
+        group=VOLUNTEER,
+    ),
+    Route(
+        "pledgereview",
+        pledges.queue,
+        "承诺审核",
+        "支部书记审核党员承诺，通过后公示或退回修改",
+        aliases=("承诺审核", "审核承诺"),
+        role=Role.SECRETARY,
+        buttons={"approve": pledges.approve, "back": pledges.back},
+        steps=pledges.REVIEW,
+        instead="mypledges",
+        group=VOLUNTEER,
+    ),
+)
+
+ROUTES += (
+    # 党员积分 (handlers/points.py): computed from the records by the rule table.
+    Route(
+        "mypoints",
+        points.mine,
+        "我的积分",
+        "今年的党员积分与每项来源",
+        aliases=("我的积分", "党员积分", "积分"),
+        group=VOLUNTEER,
+    ),
+    Route(
+        "pointsrank",
+        points.rank,
+        "积分排行",
+        "本单位与本联盟的党员积分排行",
+        aliases=("积分排行", "积分排名"),
+        group=VOLUNTEER,
+    ),
+)
+
 SWEEPS: tuple[Sweep, ...] = (
     Sweep("housekeeping", housekeeping.prune, every=timedelta(hours=6)),
     Sweep("outgoing_files", files.sweep, every=timedelta(minutes=15)),
@@ -650,4 +831,6 @@ SWEEPS: tuple[Sweep, ...] = (
     Sweep("weekly_digest", digest.weekly, every=timedelta(hours=1)),
     Sweep("followups", followup_sweep.sweep, every=timedelta(minutes=15)),
     Sweep("meetings", meeting_sweep.sweep, every=timedelta(minutes=15)),
+    Sweep("service_signouts", volunteer.sweep, every=timedelta(minutes=15)),
+    Sweep("pledges", pledges.sweep, every=timedelta(hours=1)),
 )

@@ -55,6 +55,8 @@ LIVE_ONLY = "请分享“实时位置”完成签到（在 Telegram 中选择“
 CODE_SHOW = (
     "《{title}》签到码：{code}\n签到码每分钟更新，请让大家发送“签到 {code}”。本码 {until} 前有效。"
 )
+SIGNOUT_NOTE = "\n这是志愿服务：结束时请大家发送“签退 {code}”。"
+SIGNOUT_SHOW = "《{title}》签退码：{code}\n请让大家发送“签退 {code}”。本码 {until} 前有效。"
 NOTHING_TO_SHOW = "您现在没有正在签到中的活动（活动开始前 {minutes} 分钟开放签到）。"
 NEXT_HOSTED = "\n您主办的下一场：《{title}》，{opens} 开放签到。"
 CONFIRM_USAGE = "请在命令后写上党员姓名，例如：确认签到 张三"
@@ -185,11 +187,23 @@ async def _managed_open(ctx: Context) -> list[Activity]:
     return [a for a in candidates if ctx.me.may_manage(a)]
 
 
+async def _signing_out(ctx: Context, shown: list[Activity]) -> list[Activity]:
+    """Volunteer services one manages that ended but may still be signed out of."""
+    from models.volunteer import HoursRules, signing_out
+
+    found = await signing_out(ctx.session, now=ctx.now, rules=HoursRules.of(ctx.settings))
+    return [a for a in found if a not in shown and a.ends_at <= ctx.now and ctx.me.may_manage(a)]
+
+
 async def show_code(ctx: Context) -> list[Reply]:
-    """The host's current code for each activity it is checking in now."""
+    """The host's current code for each activity it is checking in now (and for each service
+    it may still be signed out of)."""
+    from models.volunteer import service_of
+
     activities = await _managed_open(ctx)
+    leaving = await _signing_out(ctx, activities)
     minutes = ctx.settings.CHECKIN_OPENS_MINUTES_BEFORE
-    if not activities:
+    if not activities and not leaving:
         text = NOTHING_TO_SHOW.format(minutes=minutes)
         later = await upcoming_activities(ctx.session, now=ctx.now, scope=Scope.COUNTY, limit=50)
         nxt = next((a for a in later if ctx.me.may_manage(a)), None)
@@ -199,15 +213,18 @@ async def show_code(ctx: Context) -> list[Reply]:
         return [Reply(text)]
     # The current code is also accepted during the next minute.
     until = datetime.fromtimestamp((minute_of(ctx.now) + 2) * 60, ctx.now.tzinfo)
-    return [
-        Reply(
-            CODE_SHOW.format(
-                title=a.title, code=current_code(a, ctx.now), until=fmt_local(until, "%H:%M")
-            ),
-            buttons=(Button("🔄 刷新签到码", "code"),),
-        )
-        for a in activities
-    ]
+    refresh = (Button("🔄 刷新签到码", "code"),)
+    replies = []
+    for a in activities:
+        code, till = current_code(a, ctx.now), fmt_local(until, "%H:%M")
+        text = CODE_SHOW.format(title=a.title, code=code, until=till)
+        if await service_of(ctx.session, a.id) is not None:
+            text += SIGNOUT_NOTE.format(code=code)
+        replies.append(Reply(text, buttons=refresh))
+    for a in leaving:
+        code, till = current_code(a, ctx.now), fmt_local(until, "%H:%M")
+        replies.append(Reply(SIGNOUT_SHOW.format(title=a.title, code=code, until=till), refresh))
+    return replies
 
 
 async def confirm(ctx: Context, name: str = "") -> list[Reply]:

@@ -3,6 +3,10 @@ and a chart. An alliance admin sees their alliances, the super admin the county.
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.core import Reply
 from handlers.charts import stats_chart
 from handlers.context import Context
@@ -34,6 +38,10 @@ NOTICES = (
     "（未绑定或发送失败 {unreached} 人次），已确认 {acked} 人次，确认率 {rate}"
 )
 RESOURCE = "资源·{label}：{items} 条，已对接 {matches} 次"
+VOLUNTEER = "志愿服务（今年）：{hours}，{people} 人，{services} 场；待审核补录 {waiting} 条"
+PLEDGES = (
+    "承诺（今年）：公示 {public} 项，已兑现 {met} 项，待审核 {pending} 项，退回修改 {returned} 项"
+)
 CHART = "📈 数据图（{scope}）"
 CHART_TITLE = "红盟数据（{scope}）"
 
@@ -78,6 +86,7 @@ async def show(ctx: Context) -> list[Reply]:
     )
     for r in await resource_figures(ctx.session, scope, ctx.now):
         lines.append(RESOURCE.format(label=r.label, items=r.items, matches=r.matches))
+    lines += await volunteer_lines(ctx.session, scope, ctx.now)
     lines += await quarter_lines(ctx.session, scope, ctx.now)
     where = scope_label(scope)
     path = stats_chart(
@@ -92,6 +101,31 @@ async def show(ctx: Context) -> list[Reply]:
         },
     )
     return [Reply("\n".join(lines)), Reply(CHART.format(scope=where), image=path)]
+
+
+async def volunteer_lines(session: AsyncSession, scope: Scope, now: datetime) -> list[str]:
+    """志愿服务 and 承诺 this year: hours, people, services, 补录 waiting; pledges by state."""
+    from bot.core.clock import to_local
+    from handlers.volunteer import hours_text
+    from models.pledge import PledgeState, state_counts
+    from models.volunteer import pending, year_figures
+
+    year = to_local(now).year
+    v = await year_figures(session, scope=scope, year=year)
+    waiting = len(await pending(session, scope))
+    p = await state_counts(session, scope, year)
+    public = p[PledgeState.APPROVED] + p[PledgeState.MET] + p[PledgeState.UNMET]
+    return [
+        VOLUNTEER.format(
+            hours=hours_text(v.minutes), people=v.people, services=v.services, waiting=waiting
+        ),
+        PLEDGES.format(
+            public=public,
+            met=p[PledgeState.MET],
+            pending=p[PledgeState.PENDING],
+            returned=p[PledgeState.RETURNED],
+        ),
+    ]
 
 
 def _line(row: MatrixRow) -> str:

@@ -21,6 +21,7 @@ from models.notice import Notice, NoticeRecipient
 from models.org import Alliance, AllianceType, Department, Membership, Unit, UnitKind
 from models.outbox import OutboxMessage, OutboxStatus
 from models.outcome import OutcomeEntry, OutcomeEvent, OutcomeEvidence
+from models.pledge import Pledge
 from models.resource import (
     MatchRequest,
     Resource,
@@ -32,6 +33,13 @@ from models.rotation import RotationOverride, RotationPlan, SwapRequest
 from models.routing import RoutingRow
 from models.throttle import ThrottleHit
 from models.ticket import Ticket, TicketEvent, TicketReporter
+from models.volunteer import (
+    ServiceActivity,
+    ServiceCertificate,
+    ServiceHours,
+    TeamMember,
+    VolunteerTeam,
+)
 
 __all__ = [
     "Activity",
@@ -73,6 +81,7 @@ __all__ = [
     "OutcomeEntry",
     "OutcomeEvent",
     "OutcomeEvidence",
+    "Pledge",
     "Resource",
     "ResourceAlliance",
     "ResourceTerm",
@@ -80,11 +89,16 @@ __all__ = [
     "RotationOverride",
     "RotationPlan",
     "RoutingRow",
+    "ServiceActivity",
+    "ServiceCertificate",
+    "ServiceHours",
     "SwapRequest",
+    "TeamMember",
     "ThrottleHit",
     "Ticket",
     "TicketEvent",
     "TicketReporter",
     "Unit",
     "UnitKind",
+    "VolunteerTeam",
 ]

@@ -19,7 +19,7 @@ from bot.core.clock import local_datetime, to_local
 from models.activity import Activity
 from models.checkin import CheckIn
 from models.followup import ACTIVE, FollowUp, Status, today_of
-from models.meeting import InviteeRole, Meeting, MeetingDecision, MeetingInvitee
+from models.meeting import DECISION_SOURCE, InviteeRole, Meeting, MeetingDecision, MeetingInvitee
 from models.org import Alliance
 from models.scope import Scope
 
@@ -147,8 +147,9 @@ async def _decisions(
 
 
 async def overdue_items(session: AsyncSession, scope: Scope, now: datetime) -> int:
-    """Active follow-up items of the scope past their due date, now."""
+    """Active follow-up items from meeting decisions of the scope past their due date, now."""
     stmt = select(FollowUp.id).where(
+        FollowUp.source == DECISION_SOURCE,
         FollowUp.status.in_(list(ACTIVE)),
         FollowUp.due_on < today_of(now),
         scope.where(FollowUp.alliance_id),

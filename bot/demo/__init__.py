@@ -22,6 +22,7 @@ from bot.demo import notices as demo_notices
 from bot.demo import outcomes as demo_outcomes
 from bot.demo import resources as demo_resources
 from bot.demo import tickets as demo_tickets
+from bot.demo import volunteer as demo_volunteer
 from bot.demo.county import load_county
 from models.base import Base
 from models.member import Identity, InviteCode, Member
@@ -36,7 +37,12 @@ SEEDERS: tuple[Seeder, ...] = (
     demo_resources.seed,
     demo_funds.seed,
 )
-EXTRA_SEEDERS: tuple[Seeder, ...] = (demo_meetings.seed, demo_outcomes.seed)
+EXTRA_SEEDERS: tuple[Seeder, ...] = (
+    demo_meetings.seed,
+    demo_outcomes.seed,
+    demo_volunteer.seed,
+    demo_volunteer.seed_pledges,
+)
 
 ACCOUNT_ROLES = {
     "admin": "县级管理员（两新组织工委）",
