@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core import Button, Flow, Location, Reply, Step
 from bot.core.money import AmountError, parse_count
 from bot.core.times import parse_end, parse_span, parse_when, show_span, show_when
-from handlers import paging
+from handlers import checkin, paging
 from handlers.context import Context
 from models.activity import (
     CHANGE_KIND,
@@ -153,9 +153,10 @@ async def near(ctx: Context) -> list[Reply]:
 
 @NEAR.step("location")
 async def receive_location(ctx: Context, location: Location | None = None) -> list[Reply]:
-    """Dialog step: the location to sort by."""
+    """Dialog step: the location to sort by; at an open activity, its check-in first."""
     await ctx.dialog.clear()
-    return await _listing(ctx, location)
+    here = await checkin.at_location(ctx, location) if location is not None else []
+    return here + await _listing(ctx, location)
 
 
 async def _listing(ctx: Context, location: Location | None, offset: int = 0) -> list[Reply]:

@@ -29,7 +29,7 @@ ATTEND_HEAD = (
 )
 ATTEND_GUESTS = "另有流动党员 {count} 人参加。"
 ATTEND_ABSENT = "未签到（{count} 人）：{names}"
-ATTEND_OTHERS = "查看其他活动：/attendance 编号"
+ATTEND_OTHERS = "查看其他活动：发送“签到情况 编号”，例如：签到情况 3"
 ATTEND_FILE = "签到表（Excel）"
 
 

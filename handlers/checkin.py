@@ -31,6 +31,7 @@ from models.checkin import (
     current_code,
     done_already,
     minute_of,
+    within_radius,
 )
 from models.member import HOME_LOADED, Member
 from models.scope import Scope
@@ -51,6 +52,8 @@ ENDED = "《{title}》已于 {end} 结束，签到已关闭。"
 NO_ACTIVITY = "现在没有可以签到的活动。发送“活动”查看近期安排。"
 TOO_FAR = "您距离《{title}》地点约 {distance}，超出签到范围（{radius} 米）。请到达现场后再签到。"
 NO_PLACE = "现在可签到的活动没有设置签到位置，请使用主持人出示的签到码签到。"
+HERE_BY_CODE = "您在《{title}》现场附近：点“签到”，输入主持人出示的签到码即可。"
+HERE_BUTTON = "签到"
 LIVE_ONLY = "请分享“实时位置”完成签到（在 Telegram 中选择“共享实时位置”），普通位置无法用于签到。"
 CODE_SHOW = (
     "《{title}》签到码：{code}\n签到码每分钟更新，请让大家发送“签到 {code}”。本码 {until} 前有效。"
@@ -133,6 +136,24 @@ async def _by_location(ctx: Context, location: Location) -> list[Reply]:
         # position was answered, and a refusal every few seconds would flood the chat.
         return [] if location.followup else [Reply(refusal(refused))]
     return await _checked_in(ctx, row)
+
+
+async def at_location(ctx: Context, location: Location) -> list[Reply]:
+    """A location sent for something else (附近活动): inside an open activity's check-in
+    radius, the check-in it allows — done when the position is trusted, offered by code when
+    it is not; nothing when the member is at no open activity."""
+    here = await within_radius(
+        session=ctx.session,
+        member=ctx.me,
+        location=location,
+        now=ctx.now,
+        rules=CheckInRules.of(ctx.settings),
+    )
+    if here is None:
+        return []
+    if not location.verified:
+        return [Reply(HERE_BY_CODE.format(title=here.title), (Button(HERE_BUTTON, "checkin"),))]
+    return await _by_location(ctx, location)
 
 
 def refusal(refused: CheckInRefused) -> str:

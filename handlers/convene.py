@@ -28,6 +28,7 @@ from models.meeting import (
 )
 from models.meeting_figures import quarter_bounds
 from models.org import Alliance, Department
+from models.routing import department_matches
 
 NOT_CHAIR = "只有主席单位书记或联盟管理员可以召开会议。发送“轮值”查看本联盟主席单位。"
 ASK_ALLIANCE = "为哪个联盟召开会议？"
@@ -218,8 +219,8 @@ async def got_departments(ctx: Context, text: str = "") -> list[Reply]:
             (await ctx.session.execute(select(Department).order_by(Department.id))).scalars()
         )
         missing = []
-        for word in [w for w in _words(text) if w]:
-            found = [d for d in every if word in d.name or word == d.code]
+        for word in _words(text):
+            found = department_matches(every, word)
             if not found:
                 missing.append(word)
             chosen += [d.id for d in found if d.id not in chosen]
@@ -232,9 +233,7 @@ async def got_departments(ctx: Context, text: str = "") -> list[Reply]:
 
 
 def _words(text: str) -> list[str]:
-    return [
-        w.removesuffix("局").removesuffix("部门") for w in re.split(r"[、,，;；\s和及]+", text)
-    ]
+    return [w for w in re.split(r"[、,，;；\s和及]+", text) if w]
 
 
 @FLOW.step("upper")

@@ -38,7 +38,7 @@ DIGEST_NOTICES = "通知 {notices} 条，送达 {delivered}/{recipients} 人次�
 DIGEST_OVERDUE = "⚠️ 超期工单 {count} 件："
 DIGEST_NO_OVERDUE = "✅ 没有超期工单。"
 OVERDUE_KIND = {"sign": "未签收", "resolve": "未办结"}
-MORE = "……等 {count} 件，发送 /tickets 查看。"
+MORE = "……等 {count} 件，发送“工单”查看。"
 EXPORT_USAGE = "导出哪一份？点下面的按钮，或发送：导出 成员 / 签到 / 工单 / 通知 / 资源。"
 EXPORT_DONE = "{label}（{rows} 行）"
 

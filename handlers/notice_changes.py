@@ -18,6 +18,8 @@ from handlers.notices import (
     MAX_TEXT,
     PAST_TIME,
     TOO_LONG,
+    notice_number,
+    view,
 )
 from models.notice import (
     Notice,
@@ -27,6 +29,7 @@ from models.notice import (
     change_notice,
     get_notice_for,
     resolve_audience,
+    sent_by,
 )
 from models.scope import Scope
 
@@ -39,7 +42,45 @@ CHANGED_TEXT = "✅ 已修改通知 #{id} 的内容，将于 {time} 发送。"
 CHANGED_TIME = "✅ 通知 #{id} 改为 {time} 发送。"
 DROPPED = "已取消通知 #{id}，不会发出。"
 USE_BUTTONS = "请点“确认”，或点“重新输入”。"
+NO_SCHEDULED = (
+    "您没有待发送的定时通知。已发出的通知不能撤回或修改；如需更正，发送“发通知”再发一条更正通知。"
+)
+ALREADY_SENT = "通知 #{id} 已经发出，不能撤回或修改；如需更正，发送“发通知”再发一条更正通知。"
+ALREADY_CANCELLED = "通知 #{id} 已取消，没有发出。"
+PICK_SCHEDULED = "您待发送的定时通知（点一下，可修改内容、时间或取消发送）："
 CONFIRM_LABEL = {"text": "确认修改", "time": "确认改时间", "drop": "确认取消发送"}
+
+
+async def manage(ctx: Context, notice: str = "") -> list[Reply]:
+    """修改通知 / 撤回通知 [编号]: that notice with 修改内容 / 修改时间 / 取消发送 while it
+    waits to be sent; without a number the sender's scheduled notices (one alone is shown)."""
+    number = notice_number(notice, ctx.incoming.text)
+    if number is not None:
+        try:
+            found = await get_notice_for(session=ctx.session, notice_id=number, viewer=ctx.me)
+        except NoticeError as error:
+            return [Reply(ERRORS[error.reason].format(id=number))]
+        if found.state == NoticeState.CANCELLED:
+            return [Reply(ALREADY_CANCELLED.format(id=found.id))]
+        if found.state != NoticeState.SCHEDULED:
+            return [Reply(ALREADY_SENT.format(id=found.id))]
+        return await view(ctx, notice=found.id)
+    mine = await sent_by(session=ctx.session, member=ctx.me, limit=20)
+    waiting = [n for n in mine if n.state == NoticeState.SCHEDULED]
+    if not waiting:
+        return [Reply(NO_SCHEDULED)]
+    if len(waiting) == 1:
+        return await view(ctx, notice=waiting[0].id)
+    lines = [PICK_SCHEDULED]
+    for item in waiting:
+        when = show_when(item.send_at, ctx.now)
+        lines.append(f"#{item.id} 定于 {when} 发送：{_short(item.text)}")
+    buttons = tuple(Button(f"修改 #{n.id}", "notices.view", notice=n.id) for n in waiting)
+    return [Reply("\n".join(lines), buttons)]
+
+
+def _short(text: str, n: int = 20) -> str:
+    return text if len(text) <= n else text[:n] + "…"
 
 
 async def edit_text(ctx: Context, notice: int) -> list[Reply]:

@@ -54,6 +54,10 @@ NO_UNIT = "没有找到名称含“{kw}”的单位，请换个关键词："
 PICK = "请点选（可多选），选好后点“选好了”："
 PICK_NONE = "请至少选择一项。"
 USE_BUTTONS = "请点上面的按钮选择（发送“取消”可退出）。"
+ASK_FIX = "要修改哪一项？"
+FIX_LABELS = {"text": "通知内容", "audience": "发送对象", "back": "不改了，返回"}
+ASK_NEW_TEXT = "请输入修改后的通知内容（原来是：{text}）："
+USE_FIX_BUTTONS = "请点“通知内容”或“发送对象”，或点“不改了，返回”。"
 EMPTY_AUDIENCE = "这个范围内没有可通知的人，请重新选择：" + ASK_AUDIENCE
 PREVIEW = (
     "📢 通知预览\n{text}\n——\n对象：{desc}\n收件人 {n} 人，其中 {u} 人未绑定或无法送达"
@@ -65,9 +69,12 @@ PAST_TIME = "{time} 已经过去了，请输入一个将来的时间："
 CONFIRM = "确认{when}发送给 {n} 人？"
 SENT_NOW = (
     "✅ 通知 #{id} 已发出：收件人 {n} 人，其中无法送达 {u} 人。\n"
-    "发送 /noticestats {id} 查看送达与确认情况。"
+    "发送“通知统计 {id}”查看送达与确认情况。"
 )
-SCHEDULED = "🕘 通知 #{id} 将于 {time} 发送。\n发送 /noticestats {id} 查看情况。"
+SCHEDULED = (
+    "🕘 通知 #{id} 将于 {time} 发送。\n"
+    "发出前可发送“修改通知 {id}”修改或取消；发出后发送“通知统计 {id}”查看情况。"
+)
 REMIND_HOURS = 24
 CARD = "📢 通知 #{id}（{author}）\n{text}"
 REMINDER = "⏰ 提醒：通知 #{id} 您还没有确认收到（{author}）\n{text}"
@@ -78,7 +85,7 @@ ALREADY_ACKED = "您已确认过通知 #{id}。"
 ACKED_WHICH = "已确认收到通知 #{id}（{text}），谢谢！"
 MORE_WAITING = "\n还有 {n} 条通知未确认，发送“通知”查看。"
 NOTHING_TO_ACK = "您没有待确认的通知。发送“通知”查看最近的通知。"
-ASK_ID = "请在命令后写通知编号，例如：/noticestats 3"
+ASK_ID = "请在后面写通知编号，例如：通知统计 3"
 ERRORS = {
     "not_found": "没有编号为 {id} 的通知。",
     "forbidden": "您只能查看本联盟的通知情况。",
@@ -91,7 +98,7 @@ LIST_TAIL = "点“查看”阅读全文并确认收到。"
 DETAIL = "📢 通知 #{id}（{author}，{when}）\n{text}"
 NOT_ACKED = "🔴 您还没有确认收到，读完请点“收到”。"
 ACKED_AT = "✅ 您已于 {when} 确认收到。"
-STATE_SENT = "已送达 {delivered}/{recipients} 人，已确认 {acked} 人（/noticestats {id} 查看名单）"
+STATE_SENT = "已送达 {delivered}/{recipients} 人，已确认 {acked} 人（发送“通知统计 {id}”查看名单）"
 STATE_SCHEDULED = "🕘 定于 {time} 发送，收件人约 {n} 人。"
 STATE_CANCELLED = "已取消，没有发出。"
 CHANGE_BUTTONS = {"edit_text": "修改内容", "edit_time": "修改时间", "drop": "取消发送"}
@@ -106,6 +113,7 @@ FLOW = Flow("notice")
 
 async def start(ctx: Context) -> list[Reply]:
     """Begin writing a notice."""
+    await ctx.dialog.clear()  # nothing of an earlier notice is carried over
     await ctx.dialog.set_state(receive_text)
     return [Reply(ASK_TEXT)]
 
@@ -117,8 +125,35 @@ async def receive_text(ctx: Context, text: str = "") -> list[Reply]:
         return [Reply(ASK_TEXT)]
     if len(text) > MAX_TEXT:
         return [Reply(TOO_LONG.format(n=MAX_TEXT))]
+    if ctx.dialog.get_data().get("fixing"):  # 修改 → 内容: the audience stays as chosen
+        await ctx.dialog.update_data(text=text, fixing=False)
+        return await _preview(ctx)
     await ctx.dialog.set_state(choose_audience, text=text)
     return [_audience_menu(ASK_AUDIENCE)]
+
+
+async def _ask_correction(ctx: Context) -> list[Reply]:
+    await ctx.dialog.set_state(correct)
+    buttons = (
+        Button(FIX_LABELS["text"], "notice.fix", part="text"),
+        Button(FIX_LABELS["audience"], "notice.fix", part="audience"),
+        Button(FIX_LABELS["back"], "notice.fix", part="back"),
+    )
+    return [Reply(ASK_FIX, buttons=buttons)]
+
+
+@FLOW.step("fix")
+async def correct(ctx: Context, text: str = "", part: str = "") -> list[Reply]:
+    """Dialog step after 修改: a new text, another audience, or back to the preview."""
+    if part == "text":
+        await ctx.dialog.set_state(receive_text, fixing=True)
+        return [Reply(ASK_NEW_TEXT.format(text=_short(ctx.dialog.get_data()["text"])))]
+    if part == "audience":
+        await ctx.dialog.set_state(choose_audience)
+        return [_audience_menu(ASK_AUDIENCE)]
+    if part == "back":
+        return await _preview(ctx)
+    return [Reply(USE_FIX_BUTTONS)]
 
 
 def _audience_menu(text: str) -> Reply:
@@ -204,7 +239,9 @@ async def _preview(ctx: Context) -> list[Reply]:
         await ctx.dialog.set_state(choose_audience)
         return [_audience_menu(EMPTY_AUDIENCE)]
     unreachable = await count_unreachable(session=ctx.session, member_ids=members)
-    await ctx.dialog.set_state(choose_when, n=len(members), u=unreachable, send_at=None)
+    await ctx.dialog.set_state(
+        choose_when, n=len(members), u=unreachable, send_at=None, awaiting_time=False
+    )
     desc = AUDIENCES[AudienceKind(state["kind"])]
     if state["ids"]:
         desc = "、".join(str(v) for v in state.get("names", {}).values())
@@ -212,6 +249,7 @@ async def _preview(ctx: Context) -> list[Reply]:
     buttons = (
         Button("立即发送", "notice.when", when="now"),
         Button("定时发送", "notice.when", when="later"),
+        Button("修改", "notice.when", when="change"),
         Button("取消", "cancel"),
     )
     return [Reply(text, buttons=buttons)]
@@ -226,6 +264,8 @@ async def choose_when(ctx: Context, text: str = "", when: str = "") -> list[Repl
         return [Reply(ASK_TIME)]
     if when == "now":
         return await _ask_confirm(ctx, None)
+    if when == "change":
+        return await _ask_correction(ctx)
     if not when and text and state.get("awaiting_time"):
         typed = parse_when(text, ctx.now)
         if typed is None or not typed.has_time:
@@ -242,6 +282,7 @@ async def _ask_confirm(ctx: Context, moment: datetime | None) -> list[Reply]:
     buttons = (
         Button("确认发送", "notice.confirm", remind=False),
         Button(f"发送，{REMIND_HOURS} 小时后提醒未确认者", "notice.confirm", remind=True),
+        Button("修改", "notice.confirm", change=True),
         Button("取消", "cancel"),
     )
     n = ctx.dialog.get_data()["n"]
@@ -249,8 +290,11 @@ async def _ask_confirm(ctx: Context, moment: datetime | None) -> list[Reply]:
 
 
 @FLOW.step("confirm")
-async def confirm(ctx: Context, remind: bool | None = None) -> list[Reply]:
-    """Dialog step: create the notice; it is sent now or by the sweep at its time."""
+async def confirm(ctx: Context, remind: bool | None = None, change: bool = False) -> list[Reply]:
+    """Dialog step: create the notice; it is sent now or by the sweep at its time (修改: back
+    to correct the text or the audience first)."""
+    if change:
+        return await _ask_correction(ctx)
     if remind is None:
         return [Reply(USE_BUTTONS)]
     state = ctx.dialog.get_data()
@@ -276,13 +320,13 @@ async def confirm(ctx: Context, remind: bool | None = None) -> list[Reply]:
 async def show(ctx: Context, notice: str = "") -> list[Reply]:
     """通知 N: that notice in full; 通知: mine, unread first and marked, a 查看 button each
     (收到 is pressed on the full text); admins also see those they sent."""
-    number = _number(notice, ctx.incoming.text)
+    number = notice_number(notice, ctx.incoming.text)
     if number is not None:
         return await _detail(ctx, number)
     return await _listing(ctx, 0)
 
 
-def _number(arg: str, text: str) -> int | None:
+def notice_number(arg: str, text: str) -> int | None:
     """The notice number after the command or alias (通知 3), or in free text (通知#3, 3号通知)."""
     found = re.search(r"\d{1,6}", arg)
     if found:

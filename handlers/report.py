@@ -38,12 +38,12 @@ CONFIRM = "请确认：\n单位：{unit}\n分类：{label}\n问题：{text}"
 PICK_CONFIRM = "请点“提交”或“取消”。"
 FILED = (
     "🚩 吹哨成功！工单号 {number}\n已转{department}，{committee}跟进；"
-    "部门将在 {sign_due} 前签收，{resolve_due} 前办结。\n发送 /myreports 查看进度。"
+    "部门将在 {sign_due} 前签收，{resolve_due} 前办结。\n发送“我的吹哨”查看进度。"
 )
 FILED_OFFLINE = (
     "🚩 吹哨成功！工单号 {number}\n已转{department}，{committee}跟进。\n"
     "⚠️ {department}还没有干部使用红盟助手，已转联盟管理员（{admins}）联系部门办理或改派，"
-    "{sign_due} 前签收，{resolve_due} 前办结。\n发送 /myreports 查看进度。"
+    "{sign_due} 前签收，{resolve_due} 前办结。\n发送“我的吹哨”查看进度。"
 )
 NO_DEPARTMENT = "联盟管理员分派"
 ASK_COSIGN = "请发送要附议的工单编号，例如：附议 WT-2026-0001"

@@ -51,6 +51,10 @@ GREETING = re.compile(
     r"你好|您好|早|午安|晚上好|下午好|哈喽|hello|hi\b|在吗|在么|在不在|有人吗|有人在|喂", re.I
 )
 WHAT_IS = re.compile(r"干嘛|干什么|做什么|是什么|有什么用|能做|会做|怎么用|咋用|你是谁|是谁")
+# 这个是干嘛的, 你是干什么的: what the bot is (a welcome), however the NLU labels it.
+ABOUT_THE_BOT = re.compile(
+    r"^(?:这个?|你|您)(?:是|能)?(?:干嘛|干什么|做什么|干啥)(?:的|用的)?[?？吗呀啊]*$"
+)
 THANKS = re.compile(r"谢|辛苦|感谢|thank|3q", re.I)
 BYE = re.compile(r"再见|拜拜|晚安|886|bye", re.I)
 LAUGH = re.compile(r"^[哈呵嘿😂🤣😄]+")
@@ -65,15 +69,20 @@ async def start(ctx: Context, code: str = "") -> list[Reply]:
         return [Reply(f"{WELCOME}\n\n{reply.text}", reply.buttons), *more]
     if ctx.member is None:
         return [Reply(f"{WELCOME}\n\n{HOW_TO_BIND}")]
-    return [Reply(f"{WELCOME}\n\n{BACK.format(name=ctx.member.name)}"), *(await show_help(ctx))]
+    return [Reply(f"{WELCOME}\n\n{BACK.format(name=ctx.member.name)}"), await _menu(ctx)]
 
 
 async def show_help(ctx: Context, unknown: bool = False) -> list[Reply]:
     """What the sender may do, grouped by what they do; a short "try this" for unknown text."""
-    if unknown and WHAT_IS.search(ctx.incoming.text):
+    text = ctx.incoming.text
+    if (unknown and WHAT_IS.search(text)) or ABOUT_THE_BOT.search(text):
         return await start(ctx)
     if unknown:
         return [Reply(f"{NOT_UNDERSTOOD}{TRY.format(examples=_suggestions(ctx))}")]
+    return [await _menu(ctx)]
+
+
+async def _menu(ctx: Context) -> Reply:
     groups: dict[str, list[str]] = {}
     for route in _allowed(ctx):
         if route.group:
@@ -87,7 +96,7 @@ async def show_help(ctx: Context, unknown: bool = False) -> list[Reply]:
         lines.append(HOW_TO_BIND)
     else:
         lines.append(HELP_TAIL.format(examples=_suggestions(ctx)))
-    return [Reply("\n".join(lines))]
+    return Reply("\n".join(lines))
 
 
 def _allowed(ctx: Context) -> list[Route]:

@@ -30,7 +30,7 @@ from handlers.ticket_text import (
 )
 from models.button import recent_buttons
 from models.org import Department
-from models.routing import ROUTING, category_label
+from models.routing import ROUTING, category_label, department_matches
 from models.ticket import (
     ACTIONS,
     IllegalTransition,
@@ -57,6 +57,11 @@ NOT_FOUND = "没有找到这个工单，或您无权查看。"
 NO_QUEUE = "待办工单队列只对部门干部和联盟管理员开放。"
 NO_REPORTS = "您（及本单位）还没有反映过问题。发送“吹哨”反映一个问题。"
 MY_TITLE = "📮 我反映的问题（{count} 件）："
+NOTHING_TO_WITHDRAW = (
+    "您没有可以撤回的吹哨：已办结、已有其他单位附议或已合并的问题不能撤回。"
+    "发送“我的吹哨”查看进度。"
+)
+PICK_WITHDRAW = "要撤回哪一件？点一下（撤回前会再确认一次）："
 EMPTY = "目前没有待办工单。"
 QUEUE_TITLE = "📥 {scope}待办工单 {count} 件（最早的在前）："
 ASK_NOTE = {
@@ -83,7 +88,9 @@ ROUTED_OFFLINE = (
 PAGE_TARGET = {"queue": "tickets.page", "mine": "myreports.page"}
 ASK_MERGE = "请输入要并入的更早工单编号和理由，例如：WT-2026-0001 同一问题"
 BAD_MERGE = "格式不对。请输入：工单编号 理由，例如：WT-2026-0001 同一问题"
-ASK_DEPARTMENT = "请选择 {number} 的承办部门："
+ASK_DEPARTMENT = "请选择 {number} 的承办部门（也可以直接写部门名，如“人社局”）："
+WHICH_DEPARTMENT = "“{text}”对应几个部门，请点选："
+UNKNOWN_DEPARTMENT = "没有找到“{text}”这个部门，请点按钮选择："
 CONFIRM_FIRST = frozenset({"update", "resolve", "return", "reject", "withdraw"})
 ACTION_WORDS = {"签收": "sign", "办结": "resolve", "退回": "return", "不予受理": "reject"}
 ACTION_WORDS |= {"更新进展": "update", "反馈进展": "update"}
@@ -180,6 +187,30 @@ async def _mine(ctx: Context, offset: int, note: str = "") -> list[Reply]:
     if not found:
         return [Reply(note + NO_REPORTS)]
     return [_listing(ctx, note + MY_TITLE.format(count=len(found)), found, offset, "mine")]
+
+
+async def withdraw(ctx: Context, ticket: str = "") -> list[Reply]:
+    """撤回吹哨 [编号]: that ticket's withdrawal (reason, then 确认); without a number the
+    sender's tickets that may still be withdrawn, one button each (one alone is taken)."""
+    typed = ticket or _number_in_message(ctx)
+    if re.search(r"\d", typed):
+        found = await find_typed(ctx.session, typed=typed, viewer=ctx.me)
+        if found is None:
+            return [Reply(NOT_FOUND)]
+        return await act(ctx, do="withdraw", ticket=found.id)
+    mine = await reporter_tickets(ctx.session, ctx.me)
+    open_ones = [t for t in mine if _precheck(ctx, t, "withdraw") is None]
+    if not open_ones:
+        return [Reply(NOTHING_TO_WITHDRAW)]
+    if len(open_ones) == 1:
+        return await act(ctx, do="withdraw", ticket=open_ones[0].id)
+    shown = open_ones[: paging.SIZE]
+    lines = [PICK_WITHDRAW]
+    lines += [f"{i}. {summary(t, ctx.now)}" for i, t in enumerate(shown, 1)]
+    buttons = tuple(
+        Button(f"撤回 {t.number}", "tickets.act", do="withdraw", ticket=t.id) for t in shown
+    )
+    return [Reply("\n".join(lines), buttons)]
 
 
 def _number_in_message(ctx: Context) -> str:
@@ -478,6 +509,14 @@ async def _choose_department(ctx: Context, ticket: Ticket) -> list[Reply]:
     if refusal:
         return refusal
     departments = (await ctx.session.execute(select(Department).order_by(Department.id))).scalars()
+    await ctx.dialog.set_state(department_step, ticket_id=ticket.id)
+    text = ASK_DEPARTMENT.format(number=ticket.number)
+    return [await _department_buttons(ctx, ticket, list(departments), text)]
+
+
+async def _department_buttons(
+    ctx: Context, ticket: Ticket, departments: list[Department], text: str
+) -> Reply:
     offline = await offline_departments(ctx.session)
     buttons = tuple(
         Button(
@@ -488,7 +527,24 @@ async def _choose_department(ctx: Context, ticket: Ticket) -> list[Reply]:
         )
         for d in departments
     )
-    return [Reply(ASK_DEPARTMENT.format(number=ticket.number), buttons)]
+    return Reply(text, buttons)
+
+
+@FLOW.step("department")
+async def department_step(ctx: Context, text: str = "") -> list[Reply]:
+    """Step: the department typed instead of pressed, as people name it (人社局, 税务)."""
+    found = await _find(ctx, ticket_id=int(ctx.dialog.get_data()["ticket_id"]))
+    if found is None:
+        await ctx.dialog.clear()
+        return [Reply(NOT_FOUND)]
+    every = list((await ctx.session.execute(select(Department).order_by(Department.id))).scalars())
+    matches = department_matches(every, text)
+    if len(matches) == 1:
+        return await route_to(ctx, ticket=found.id, department=matches[0].code)
+    if matches:
+        ask = WHICH_DEPARTMENT.format(text=text)
+        return [await _department_buttons(ctx, found, matches, ask)]
+    return [await _department_buttons(ctx, found, every, UNKNOWN_DEPARTMENT.format(text=text))]
 
 
 async def _act(

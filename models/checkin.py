@@ -274,11 +274,7 @@ async def check_in_by_location(
     if not mine:
         ended = await recently_ended(session, now=now, scope=member.attend_scope())
         raise await _closed(session, member, now, rules, ended)
-    placed = [
-        (distance_m(location.latitude, location.longitude, a.latitude, a.longitude), a)
-        for a in mine
-        if a.latitude is not None and a.longitude is not None
-    ]
+    placed = _placed(mine, location)
     if not placed:
         raise CheckInRefused("no_place")
     distance, nearest = min(placed, key=lambda pair: pair[0])
@@ -295,6 +291,32 @@ async def check_in_by_location(
         now=now,
         distance=distance,
     )
+
+
+async def within_radius(
+    *,
+    session: AsyncSession,
+    member: Member,
+    location: Location,
+    now: datetime,
+    rules: CheckInRules,
+) -> Activity | None:
+    """The nearest activity open for check-in that the member may attend and whose check-in
+    radius contains `location` (verified or not: whether it may be used is check_in's rule)."""
+    open_now = await open_activities(
+        session, now=now, opens_before_minutes=rules.opens_before_minutes
+    )
+    placed = _placed([a for a in open_now if member.may_attend(a)], location)
+    inside = [(d, a) for d, a in placed if d <= a.radius_m]
+    return min(inside, key=lambda pair: pair[0])[1] if inside else None
+
+
+def _placed(activities: list[Activity], location: Location) -> list[tuple[float, Activity]]:
+    return [
+        (distance_m(location.latitude, location.longitude, a.latitude, a.longitude), a)
+        for a in activities
+        if a.latitude is not None and a.longitude is not None
+    ]
 
 
 async def _closed(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -181,3 +182,51 @@ async def rename_department(*, session: AsyncSession, department: Department, na
         raise RoutingError("name")
     department.name = name
     await session.flush()
+
+
+# Department names as people type them: 人社局 for 县人力资源和社会保障局, 税务 for 县税务局.
+DEPARTMENT_AFFIXES = re.compile(r"^(?:县|市|区)+|(?:局|部门|委员会|中心|公司|所|委|办)+$")
+# Everyday names that share no characters with the office's name.
+DEPARTMENT_SAYINGS = {
+    "社保": "人力资源和社会保障",
+    "劳动": "人力资源和社会保障",
+    "电力": "供电",
+    "电业": "供电",
+    "环保": "生态环境",
+    "工商": "市场监督管理",
+    "国土": "自然资源",
+}
+
+
+def department_matches(departments: Iterable[Department], typed: str) -> list[Department]:
+    """The departments a typed name means, best rule first: its code or full name; a part of
+    its name (税务, 司法局, 金融); a short form made of characters of its name in order,
+    starting with its first (人社局, 市监, 住建, 科技局); an everyday name (社保局, 电力)."""
+    listed = list(departments)
+    typed = typed.strip()
+    word = _department_core(typed)
+    if not word:
+        return []
+    word = DEPARTMENT_SAYINGS.get(word, word)
+    rules = (
+        lambda d: typed.lower() == d.code or typed == d.name,
+        lambda d: word in _department_core(d.name),
+        lambda d: len(word) >= 2 and _abbreviates(word, _department_core(d.name)),
+    )
+    for rule in rules:
+        found = [d for d in listed if rule(d)]
+        if found:
+            return found
+    return []
+
+
+def _department_core(name: str) -> str:
+    return DEPARTMENT_AFFIXES.sub("", re.sub(r"\s+", "", name))
+
+
+def _abbreviates(short: str, name: str) -> bool:
+    """人社 of 人力资源和社会保障: the first character leads, the others follow in order."""
+    if not name or short[0] != name[0]:
+        return False
+    rest = iter(name[1:])
+    return all(char in rest for char in short[1:])

@@ -30,6 +30,16 @@ INTENTS = (
     "add_resource",
     "match_stats",
     "export",
+    # Added with the third round: meetings and 督办, the admin console, changing what was sent.
+    "todo",
+    "meetings",
+    "convene",
+    "propose",
+    "minutes",
+    "admin",
+    "activity_change",
+    "notice_change",
+    "withdraw",
 )
 LABELS = (*INTENTS, "unknown")
 CATEGORIES = (

@@ -28,7 +28,7 @@ MAX_CHARS = 500
 ASK_BELOW, ASK_MARGIN, ALTERNATIVE_FLOOR = 0.7, 0.2, 0.1
 MAX_ALTERNATIVES = 3
 CATEGORY_SURE = 0.7
-TICKET_INTENTS = frozenset({"my_reports", "tickets", "cosign"})
+TICKET_INTENTS = frozenset({"my_reports", "tickets", "cosign", "withdraw"})
 LOOSE_TICKET_RE = re.compile(r"(?<!\d)(20\d{2})\s*[-—–]\s*(\d{1,4})(?!\d)")
 
 

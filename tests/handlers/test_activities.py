@@ -126,7 +126,9 @@ async def test_members_see_their_alliances_and_mobile_members_every_open_one(
     assert await chat.press("mobile", "📍 按距离排序") == [
         "请分享您的位置，我按距离从近到远列出开放活动。"
     ]
-    [near] = await chat.locate("mobile", 35.58, 118.5)
+    # At the open activity's place the location also checks in (test_conversation_reach.py).
+    checked, near = await chat.locate("mobile", 35.58, 118.5)
+    assert checked.startswith("✅ 签到成功：《志愿服务：园区环境整治》")
     others = near.splitlines()[3:]
     assert others[0].startswith("· 《志愿服务：园区环境整治》") and "（约 0 米）" in others[0]
     assert "（约 4.9 公里）" in others[1]

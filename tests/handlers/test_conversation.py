@@ -240,7 +240,7 @@ async def test_unknown_text_gets_suggestions_not_the_menu(chat: Chat) -> None:
 
 async def test_help_lists_only_what_the_role_may_use_grouped(chat: Chat) -> None:
     [member] = await chat.say("member", "帮助")
-    assert "【吹哨】吹哨 · 我的吹哨 · 附议 · 工单" in member
+    assert "【吹哨】吹哨 · 我的吹哨 · 撤回吹哨 · 附议 · 工单" in member
     assert "统计" not in member and "发通知" not in member and "签到码" not in member
     [admin] = await chat.say("alliance_admin", "帮助")
     assert "【数据与管理】" in admin and "发通知" in admin

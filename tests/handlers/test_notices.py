@@ -47,7 +47,7 @@ async def test_admin_notices_one_alliance_and_sees_the_figures(chat: Chat) -> No
     assert await chat.press("admin", "立即发送") == ["确认立即发送给 30 人？"]
     assert await chat.press("admin", "确认发送") == [
         "✅ 通知 #3 已发出：收件人 30 人，其中无法送达 27 人。\n"
-        "发送 /noticestats 3 查看送达与确认情况。"
+        "发送“通知统计 3”查看送达与确认情况。"
     ]
     # The food alliance's console users got it once each; mobile (another alliance) did not.
     for user in ("host", "member", "alliance_admin"):
@@ -211,7 +211,8 @@ async def test_scheduled_notice_goes_out_when_due(chat: Chat, clock: FrozenClock
         "确认于 12月01日（周二） 10:30 发送给 63 人？"
     ]
     assert await chat.press("admin", "确认发送") == [
-        "🕘 通知 #3 将于 12月01日（周二） 10:30 发送。\n发送 /noticestats 3 查看情况。"
+        "🕘 通知 #3 将于 12月01日（周二） 10:30 发送。\n"
+        "发出前可发送“修改通知 3”修改或取消；发出后发送“通知统计 3”查看情况。"
     ]
     assert await chat.say("admin", "/noticestats 3") == [
         "通知 #3 定于 12月01日 10:30 发送，尚未发出。"

@@ -84,7 +84,7 @@ async def test_a_department_without_an_officer_goes_to_the_alliance_admin_at_onc
     assert filed == (
         f"🚩 吹哨成功！工单号 {number}\n已转{HRSS}，红盟服务跟进。\n"
         f"⚠️ {HRSS}还没有干部使用红盟助手，已转联盟管理员（{admin_name}）联系部门办理或改派，"
-        "12月02日 09:00 前签收，12月08日 09:00 前办结。\n发送 /myreports 查看进度。"
+        "12月02日 09:00 前签收，12月08日 09:00 前办结。\n发送“我的吹哨”查看进度。"
     )
     [told] = chat.received("alliance_admin")
     assert told.endswith(

@@ -60,7 +60,7 @@ async def test_return_then_reroute_moves_the_ticket_to_another_department(
     assert chat.received("member")[-1] == f"↩️ {number} 正在重新分派，请耐心等待。"
     clock.advance(hours=3)
     [choose] = await chat.press_received("alliance_admin", "改派")
-    assert choose == f"请选择 {number} 的承办部门："
+    assert choose == f"请选择 {number} 的承办部门（也可以直接写部门名，如“人社局”）："
     # Departments without an officer using the bot are flagged.
     labels = [b.label for b in chat.last["alliance_admin"]]
     assert labels[:3] == [
