@@ -54,8 +54,10 @@ def test_a_photo_as_evidence_is_stored_once_and_shown_to_the_chair(tmp_path: Pat
     assert seen.name.endswith(".shared.jpg")
     assert GPS_IFD not in Image.open(io.BytesIO(seen.read_bytes())).getexif()
     # Sent twice more (as a photo, and as a file: the bytes say it is a picture, whatever it
-    # was sent as): nothing left to finish, and still one stored picture and its copy.
-    assert out.count("收到照片，但您目前没有待完成的督办事项。") == 2
+    # was sent as): offered for the one item left (the demo member's pledge), and still one
+    # stored picture and its copy.
+    after = out.split(done.group(0), 1)[1]
+    assert after.count("收到照片。要作为哪项督办事项的完成凭证？") == 2, after
     stored = sorted(p.name for p in (tmp_path / "files").rglob("*.jpg"))
     assert len(stored) == 3  # the demo's own photo, this one, and its location-free copy
     assert sum(name.endswith(".shared.jpg") for name in stored) == 1
