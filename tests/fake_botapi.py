@@ -176,6 +176,13 @@ async def _params(request: Request) -> dict[str, Any]:
     if request.headers.get("content-type", "").startswith("application/json"):
         return dict(await request.json())
     form = await request.form()
+    try:
+        return _form_params(form)
+    finally:
+        await form.close()  # uploaded files are spooled to temporary files
+
+
+def _form_params(form: Any) -> dict[str, Any]:
     params: dict[str, Any] = {}
     for key, value in form.items():
         if not isinstance(value, str):

@@ -13,10 +13,12 @@ import io
 import re
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 from openpyxl import load_workbook
+from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -29,9 +31,11 @@ from handlers.resources import SUGGESTED
 from models.activity import Activity
 from models.checkin import CheckIn, CheckInMethod
 from models.db import make_engine, make_sessionmaker
-from models.files import stored_path
+from models.files import GPS_IFD, stored_path
+from models.followup import create_item
 from models.member import Identity, InviteCode, Member
 from models.notice import Notice, NoticeRecipient, NoticeState
+from models.org import Membership
 from models.resource import MatchRequest, MatchState, Resource
 from models.ticket import Ticket, TicketState
 from settings import Settings, load_settings, use_settings
@@ -339,3 +343,82 @@ async def test_a_picture_sent_in_the_app_is_downloaded_after_the_answer_and_stor
     assert stored_path(settings, sha, ".jpg").read_bytes() == picture
     lost = await _answer(member, image_xml("wx-photo", "expired-id", 4_000_001))
     assert lost == "没能收到这张照片（图片4000001.jpg），请再发送一次。（未保存）"
+
+
+async def _answer_all(person: Person, xml: str) -> str:
+    """The passive reply, or else the messages message/send carried up to a card or a last
+    line, as text (a card's title and body; its buttons can then be pressed)."""
+    passive = await person.send(xml)
+    if passive:
+        return passive
+    texts: list[str] = []
+    while True:
+        [message] = await person.expect(1)
+        card = message.get("template_card")
+        if card is not None:
+            texts += [card["main_title"]["title"], card.get("sub_title_text", "")]
+            return "\n".join(t for t in texts if t)
+        texts.append(str(message["text"]["content"]))
+        if not texts[-1].endswith(("：", "？")):
+            return "\n".join(texts)
+
+
+def _press_xml(person: Person, label: str) -> str:
+    """The callback of pressing the button `label` of the latest card that shows it."""
+    for message in reversed(person.got):
+        card = message.get("template_card") or {}
+        for button in card.get("button_list", []):
+            if button["text"] == label:
+                return event_xml(
+                    person.user,
+                    "template_card_event",
+                    EventKey=button["key"],
+                    TaskId=card["task_id"],
+                    CardType="button_interaction",
+                )
+    raise AssertionError(f"no button {label!r} in the cards sent to {person.user}")
+
+
+async def test_a_picture_as_evidence_is_shown_to_the_chair_without_its_location(
+    live: Live, api: FakeWeComApi, db: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    member_id = await identity(db, "wx-owner", "member")
+    await identity(db, "wx-chair", "host")
+    async with db() as session, session.begin():
+        owner = await session.get(Member, member_id)
+        assert owner is not None
+        alliance_id = await session.scalar(
+            select(Membership.alliance_id).where(Membership.unit_id == owner.home_unit_id)
+        )
+        item = await create_item(
+            session=session,
+            source="meeting",
+            source_id=None,
+            alliance_id=alliance_id,
+            title="整理成员单位融资需求清单",
+            due_on=date.today() + timedelta(days=10),
+            now=datetime.now(UTC),
+            owner_member_id=member_id,
+        )
+        number = item.number
+    member = Person(live, api, "wx-owner")
+    picture = photo()
+    api.media["img-evidence"] = picture
+    offered = await _answer_all(member, image_xml("wx-owner", "img-evidence", next(_msg_ids)))
+    assert offered.startswith("收到照片。要作为哪项督办事项的完成凭证？"), offered
+    asked = await _answer_all(member, _press_xml(member, number))
+    assert asked.startswith("请简要说明完成情况"), asked
+    preview = await _answer_all(member, text_xml("wx-owner", "清单已整理", next(_msg_ids)))
+    assert f"请确认完成 {number}" in preview, preview
+    done = await _answer_all(member, _press_xml(member, "确认完成"))
+    assert done == f"🎉 {number} 已完成，已告知主席单位。", done
+
+    def to_chair() -> list[dict[str, Any]]:
+        return [m for m in api.sent if m["touser"] == "wx-chair" and m["msgtype"] == "image"]
+
+    await wait_for(lambda: bool(to_chair()))
+    [image] = to_chair()
+    [shared] = [u for u in api.uploads if u["media_id"] == image["image"]["media_id"]]
+    assert GPS_IFD not in Image.open(io.BytesIO(shared["content"])).getexif()  # no location
+    sha = hashlib.sha256(picture).hexdigest()
+    assert [p.name for p in settings.files_dir.rglob(f"{sha}.jpg")] == [f"{sha}.jpg"]  # once

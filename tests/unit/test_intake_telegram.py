@@ -204,3 +204,89 @@ async def test_a_photo_that_cannot_be_fetched_or_is_too_big_is_said_so(
     [_, second] = await _texts(fake, 4244, 2)
     assert second.startswith("这张照片（照片5202.jpg）太大了，请发送不超过 20 MB")
     assert fake.calls.get("getFile", 0) == asked  # announced too big: never downloaded
+
+
+def _button(fake: FakeBotApi, chat: int, label: str) -> str:
+    """The callback data of the newest inline button `label` sent to this chat."""
+    for sent in reversed(fake.messages()):
+        rows = (sent.markup or {}).get("inline_keyboard", []) if sent.chat_id == chat else []
+        for row in rows:
+            for button in row:
+                if button["text"] == label:
+                    return str(button["callback_data"])
+    raise AssertionError(f"no button {label!r} sent to {chat}")
+
+
+def _press(update_id: int, user_id: int, data: str) -> dict[str, object]:
+    pressed = text_update(update_id, user_id, "")
+    message = pressed.pop("message")
+    return {
+        "update_id": update_id,
+        "callback_query": {
+            "id": f"q{update_id}",
+            "from": message["from"],
+            "message": {**message, "text": "…"},
+            "chat_instance": "1",
+            "data": data,
+        },
+    }
+
+
+async def test_a_photo_as_evidence_reaches_the_chair_as_a_photo(
+    hook: Hook, fake: FakeBotApi
+) -> None:
+    from datetime import UTC, date, datetime, timedelta
+
+    from models.followup import create_item
+    from models.member import Member
+    from models.org import Membership
+
+    await _bind_member(hook, 4245)
+    async with hook.db() as session, session.begin():
+        chair = await session.scalar(
+            select(Identity).where(Identity.platform == "console", Identity.user_key == "host")
+        )
+        assert chair is not None
+        session.add(Identity(platform="telegram", user_key="4246", member_id=chair.member_id))
+        owner = await session.scalar(
+            select(Member).join(Identity).where(Identity.user_key == "4245")
+        )
+        assert owner is not None
+        alliance_id = await session.scalar(
+            select(Membership.alliance_id).where(Membership.unit_id == owner.home_unit_id)
+        )
+        item = await create_item(
+            session=session,
+            source="meeting",
+            source_id=None,
+            alliance_id=alliance_id,
+            title="整理成员单位融资需求清单",
+            due_on=date.today() + timedelta(days=10),
+            now=datetime.now(UTC),
+            owner_member_id=owner.id,
+        )
+        number = item.number
+    picture = photo()
+    fake.files["ph-evidence"] = picture
+    posts = [photo_update(5301, 4245, "ph-evidence", len(picture))]
+    assert await asyncio.to_thread(hook.post, json.dumps(posts[0])) == 200
+    [offer] = await _texts(fake, 4245, 1)
+    assert offer.startswith("收到照片。要作为哪项督办事项的完成凭证？"), offer
+    steps = [
+        _press(5302, 4245, _button(fake, 4245, number)),
+        text_update(5303, 4245, "清单已整理"),
+    ]
+    for i, update in enumerate(steps):
+        assert await asyncio.to_thread(hook.post, json.dumps(update)) == 200
+        await _texts(fake, 4245, 2 + i)
+    assert f"请确认完成 {number}" in fake.texts(4245)[-1]
+    confirm = _press(5304, 4245, _button(fake, 4245, "确认完成"))
+    assert await asyncio.to_thread(hook.post, json.dumps(confirm)) == 200
+    [*_, done] = await _texts(fake, 4245, 4)
+    assert done == f"🎉 {number} 已完成，已告知主席单位。"
+    for _ in range(200):
+        if any(s.chat_id == 4246 and s.method == "sendPhoto" for s in fake.messages()):
+            break
+        await asyncio.sleep(0.05)
+    shown = [s for s in fake.messages() if s.chat_id == 4246]
+    assert any(s.method == "sendPhoto" and number in s.text for s in shown), shown
