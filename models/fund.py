@@ -15,7 +15,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint, func, select
+from sqlalchemy import BigInteger, ForeignKey, String, UniqueConstraint, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -41,7 +41,7 @@ class Fund(Base):
     alliance_id: Mapped[int] = mapped_column(ForeignKey("alliance.id"), unique=True)
     treasurer_id: Mapped[int] = mapped_column(ForeignKey("member.id"))
     approvals_needed: Mapped[int] = mapped_column(default=2)
-    county_threshold: Mapped[int] = mapped_column(default=20_000_00)  # fen
+    county_threshold: Mapped[int] = mapped_column(BigInteger, default=20_000_00)  # fen
     created_at: Mapped[datetime]
 
     approvers: Mapped[list[FundApprover]] = relationship(lazy="selectin")
@@ -66,7 +66,7 @@ class FundIncome(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     fund_id: Mapped[int] = mapped_column(ForeignKey("fund.id", ondelete="CASCADE"), index=True)
-    fen: Mapped[int]
+    fen: Mapped[int] = mapped_column(BigInteger)
     payer: Mapped[str] = mapped_column(String(100))
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
     transfer_no: Mapped[str] = mapped_column(String(60), default="")
@@ -87,7 +87,7 @@ class FundExpense(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     fund_id: Mapped[int] = mapped_column(ForeignKey("fund.id", ondelete="CASCADE"), index=True)
-    fen: Mapped[int]
+    fen: Mapped[int] = mapped_column(BigInteger)
     purpose: Mapped[str]
     category: Mapped[str] = mapped_column(String(10))
     link_label: Mapped[str] = mapped_column(String(40), default="")

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, func, select
+from sqlalchemy import BigInteger, ForeignKey, String, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -214,7 +214,8 @@ class OutcomeEntry(Base):
     metric: Mapped[str] = mapped_column(String(20), index=True)
     year: Mapped[int] = mapped_column(index=True)
     quarter: Mapped[int]
-    value: Mapped[int]  # fen for money, a count otherwise (named: how many names)
+    # fen for money (1.7亿元 is 17,000,000,000: a 64-bit column), a count otherwise
+    value: Mapped[int] = mapped_column(BigInteger)
     approximate: Mapped[bool] = mapped_column(default=False)
     names: Mapped[list[Any]] = mapped_column(default=list)
     description: Mapped[str] = mapped_column(default="")

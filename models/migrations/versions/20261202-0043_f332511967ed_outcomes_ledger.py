@@ -28,7 +28,7 @@ def upgrade() -> None:
     sa.Column('metric', sa.String(length=20), nullable=False),
     sa.Column('year', sa.Integer(), nullable=False),
     sa.Column('quarter', sa.Integer(), nullable=False),
-    sa.Column('value', sa.Integer(), nullable=False),
+    sa.Column('value', sa.BigInteger(), nullable=False),
     sa.Column('approximate', sa.Boolean(), nullable=False),
     sa.Column('names', sa.JSON(), nullable=False),
     sa.Column('description', sa.String(), nullable=False),
