@@ -110,18 +110,21 @@ class Person:
 
     async def press(self, label: str) -> str:
         """Press a button of the latest card that shows one with this label."""
+        return await self.send(self.press_xml(label))
+
+    def press_xml(self, label: str) -> str:
+        """The callback of pressing the button `label` of the latest card that shows it."""
         for message in reversed(self.got):
             card = message.get("template_card") or {}
             for button in card.get("button_list", []):
                 if button["text"] == label:
-                    press = event_xml(
+                    return event_xml(
                         self.user,
                         "template_card_event",
                         EventKey=button["key"],
                         TaskId=card["task_id"],
                         CardType="button_interaction",
                     )
-                    return await self.send(press)
         raise AssertionError(f"no button {label!r} in the cards sent to {self.user}")
 
     async def send(self, xml: str) -> str:
@@ -321,30 +324,6 @@ async def test_a_command_leaves_a_dialog_and_a_typed_received_acknowledges(
     assert acked_at is not None
 
 
-async def _answer(person: Person, xml: str) -> str:
-    """The passive reply, or else the one message that came through message/send."""
-    passive = await person.send(xml)
-    if passive:
-        return passive
-    [message] = await person.expect(1)
-    return str(message["text"]["content"])
-
-
-async def test_a_picture_sent_in_the_app_is_downloaded_after_the_answer_and_stored(
-    live: Live, api: FakeWeComApi, db: async_sessionmaker[AsyncSession], settings: Settings
-) -> None:
-    await identity(db, "wx-photo", "member")
-    member = Person(live, api, "wx-photo")
-    picture = photo()
-    api.media["img-1"] = picture
-    taken = await _answer(member, image_xml("wx-photo", "img-1", next(_msg_ids)))
-    assert taken.startswith("收到照片"), taken
-    sha = hashlib.sha256(picture).hexdigest()
-    assert stored_path(settings, sha, ".jpg").read_bytes() == picture
-    lost = await _answer(member, image_xml("wx-photo", "expired-id", 4_000_001))
-    assert lost == "没能收到这张照片（图片4000001.jpg），请再发送一次。（未保存）"
-
-
 async def _answer_all(person: Person, xml: str) -> str:
     """The passive reply, or else the messages message/send carried up to a card or a last
     line, as text (a card's title and body; its buttons can then be pressed)."""
@@ -363,20 +342,19 @@ async def _answer_all(person: Person, xml: str) -> str:
             return "\n".join(texts)
 
 
-def _press_xml(person: Person, label: str) -> str:
-    """The callback of pressing the button `label` of the latest card that shows it."""
-    for message in reversed(person.got):
-        card = message.get("template_card") or {}
-        for button in card.get("button_list", []):
-            if button["text"] == label:
-                return event_xml(
-                    person.user,
-                    "template_card_event",
-                    EventKey=button["key"],
-                    TaskId=card["task_id"],
-                    CardType="button_interaction",
-                )
-    raise AssertionError(f"no button {label!r} in the cards sent to {person.user}")
+async def test_a_picture_sent_in_the_app_is_downloaded_after_the_answer_and_stored(
+    live: Live, api: FakeWeComApi, db: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    await identity(db, "wx-photo", "member")
+    member = Person(live, api, "wx-photo")
+    picture = photo()
+    api.media["img-1"] = picture
+    taken = await _answer_all(member, image_xml("wx-photo", "img-1", next(_msg_ids)))
+    assert taken.startswith("收到照片"), taken
+    sha = hashlib.sha256(picture).hexdigest()
+    assert stored_path(settings, sha, ".jpg").read_bytes() == picture
+    lost = await _answer_all(member, image_xml("wx-photo", "expired-id", 4_000_001))
+    assert lost == "没能收到这张照片（图片4000001.jpg），请再发送一次。（未保存）"
 
 
 async def test_a_picture_as_evidence_is_shown_to_the_chair_without_its_location(
@@ -406,11 +384,11 @@ async def test_a_picture_as_evidence_is_shown_to_the_chair_without_its_location(
     api.media["img-evidence"] = picture
     offered = await _answer_all(member, image_xml("wx-owner", "img-evidence", next(_msg_ids)))
     assert offered.startswith("收到照片。要作为哪项督办事项的完成凭证？"), offered
-    asked = await _answer_all(member, _press_xml(member, number))
+    asked = await _answer_all(member, member.press_xml(number))
     assert asked.startswith("请简要说明完成情况"), asked
     preview = await _answer_all(member, text_xml("wx-owner", "清单已整理", next(_msg_ids)))
     assert f"请确认完成 {number}" in preview, preview
-    done = await _answer_all(member, _press_xml(member, "确认完成"))
+    done = await _answer_all(member, member.press_xml("确认完成"))
     assert done == f"🎉 {number} 已完成，已告知主席单位。", done
 
     def to_chair() -> list[dict[str, Any]]:
