@@ -217,7 +217,8 @@ def test_two_workers_share_one_database(
     )
     assert len(per_chat) == BROADCAST and set(per_chat.values()) == {1}
     assert set(per_chat) == set(range(FIRST_CHAT, FIRST_CHAT + BROADCAST))
-    wait_until(lambda: sum(w.sent() for w in pair) == BROADCAST, "both logs to count")
+    # The logs count every row a worker sent: the broadcast and the two replies (/bind, /me).
+    wait_until(lambda: sum(w.sent() for w in pair) == BROADCAST + 2, "both logs to count")
     shares = {w.name: w.sent() for w in pair}
     assert all(shares.values()), f"one worker sent nothing: {shares}"
 
