@@ -1,4 +1,4 @@
-"""A small sparse softmax (multinomial logistic) regression, in plain Python.
+"""A small sparse softmax (multinomial logistic) regression: answers in plain Python.
 
 features.py turns a message into named features (characters, words, the rule scores);
 this module only learns weights for such features from labelled samples and turns the
@@ -95,22 +95,37 @@ def fit(
 def _descend(
     data: list[tuple[Features, int]], size: int, epochs: int, seed: int
 ) -> dict[str, list[float]]:
-    weights: dict[str, list[float]] = {}
-    squares: dict[str, list[float]] = {}
+    # The same per-message AdaGrad steps as a plain loop, with each message's rows updated
+    # together in numpy: a retrain takes seconds instead of a quarter of an hour. Imported
+    # here: answering messages needs no numpy.
+    import numpy as np
+
+    names = sorted({name for features, _ in data for name in features})
+    column = {name: k for k, name in enumerate(names)}
+    rows = [
+        (
+            np.array([column[n] for n in features], dtype=np.intp),
+            np.array(list(features.values()), dtype=np.float64),
+            target,
+        )
+        for features, target in data
+    ]
+    weights = np.zeros((len(names), size))
+    squares = np.full((len(names), size), 1e-8)
+    order = list(range(len(rows)))
     shuffle = random.Random(seed).shuffle
     for _ in range(epochs):
-        shuffle(data)
-        for features, target in data:
-            errors = _softmax(_scores(weights, features, size))
+        shuffle(order)
+        for i in order:
+            index, values, target = rows[i]
+            scores = values @ weights[index]
+            errors = np.exp(scores - scores.max())
+            errors /= errors.sum()
             errors[target] -= 1.0
-            for name, value in features.items():
-                row = weights.setdefault(name, [0.0] * size)
-                seen = squares.setdefault(name, [1e-8] * size)
-                for k in range(size):
-                    gradient = errors[k] * value + L2 * row[k]
-                    seen[k] += gradient * gradient
-                    row[k] -= LEARNING_RATE * gradient / math.sqrt(seen[k])
-    return weights
+            gradient = np.outer(values, errors) + L2 * weights[index]
+            squares[index] += gradient * gradient
+            weights[index] -= LEARNING_RATE * gradient / np.sqrt(squares[index])
+    return {name: weights[k].tolist() for k, name in enumerate(names)}
 
 
 def _scores(weights: dict[str, list[float]], features: Features, size: int) -> list[float]:
