@@ -303,8 +303,10 @@ class Router:
             short_cancel = parsed.intent == "cancel" and len(text) <= SHORT_CANCEL
             if not (short_cancel or question):
                 return None
-        elif other is route:
-            return None  # the step's own feature: its answer, for the step
+        elif other is route or other.name == route.instead:
+            # The step's own feature, or the one it belongs to (降低成本 at the 填报成果 metric
+            # step reads as 成果): its answer, for the step.
+            return None
         # A question in a note step about the step's own feature (我还有几个工单没签收？) asks
         # for that feature, not for the note.
         return Target(other, other.handler, dict(parsed.slots))

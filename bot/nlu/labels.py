@@ -40,6 +40,19 @@ INTENTS = (
     "activity_change",
     "notice_change",
     "withdraw",
+    # Added with the fourth round: outcomes, party funds, volunteer service, pledges, points.
+    "outcomes",
+    "add_outcome",
+    "fund",
+    "spend",
+    "sign_out",
+    "my_hours",
+    "certificate",
+    "teams",
+    "pledge",
+    "my_pledges",
+    "my_points",
+    "points_rank",
 )
 LABELS = (*INTENTS, "unknown")
 CATEGORIES = (

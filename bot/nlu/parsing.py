@@ -151,7 +151,7 @@ def ticket_number(text: str) -> str | None:
 
 def _slots(intent: str, text: str) -> dict[str, Any]:
     slots: dict[str, Any] = {}
-    if intent == "checkin" and (code := code_in(TICKET_RE.sub(" ", text), 6)):
+    if intent in ("checkin", "sign_out") and (code := code_in(TICKET_RE.sub(" ", text), 6)):
         slots["code"] = code
     elif intent == "bind" and (code := code_in(text, 8)):
         slots["code"] = code
