@@ -603,4 +603,3 @@ async def export_funds(*, session: AsyncSession, path: Path, scope: Scope = Scop
         name = alliance.name if alliance else ""
         rows += [[name, *_fund_row(line)] for line in await ledger(session, fund)]
     return _save(path, "党建经费账目", [Column("联盟", 30), *FUND_COLUMNS], rows)
-

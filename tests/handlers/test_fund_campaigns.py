@@ -5,7 +5,6 @@ and the fund set up in chat by an alliance admin."""
 
 from __future__ import annotations
 
-
 from openpyxl import load_workbook
 from sqlalchemy import select
 
