@@ -70,6 +70,7 @@ ERRORS = {
     "campaign_exists": "{year}年的众筹已经发起过了。发送“众筹”看进度。",
     "not_in_campaign": "您所在的单位不在{year}年众筹的分摊名单里。",
     "pledged": "您所在的单位已经认缴过了。",
+    "paid": "您所在的单位已交齐{year}年的众筹份额，无需认缴。谢谢！",
 }
 FLOW = Flow("newcampaign")
 

@@ -184,6 +184,7 @@ SET_DONE = (
     "超过 {limit} 县里审核。"
 )
 TOLD_ROLE = "📨 您被设为{alliance}党建经费的{role}。发送“经费”查看余额和待办。"
+TOLD_HANDOVER = "📨 {alliance}党建经费的出纳已改为{treasurer}，请把凭证和账目交接给新出纳。"
 NOT_ADMIN = "只有联盟管理员可以设立党建经费。"
 SETUP = Flow("fundsetup")
 SPLIT = re.compile(r"[、，,；;\s]+")
@@ -331,7 +332,8 @@ async def setup_confirm(ctx: Context, text: str = "", yes: bool = False) -> list
     data = ctx.dialog.get_data()
     alliance_id = int(data["alliance_id"])
     treasurer, approvers = await _people(ctx)
-    existed = await fund_of(ctx.session, alliance_id) is not None
+    before = await fund_of(ctx.session, alliance_id)
+    existed, old_treasurer = before is not None, before.treasurer_id if before else None
     try:
         fund = await configure(
             session=ctx.session,
@@ -361,6 +363,9 @@ async def setup_confirm(ctx: Context, text: str = "", yes: bool = False) -> list
             await ctx.notify(
                 member_id, Reply(TOLD_ROLE.format(alliance=name, role="和".join(held)))
             )
+    if old_treasurer is not None and old_treasurer not in (fund.treasurer_id, ctx.me.id):
+        told = TOLD_HANDOVER.format(alliance=name, treasurer=treasurer.name)
+        await ctx.notify(old_treasurer, Reply(told))
     return [
         Reply(
             SET_DONE.format(

@@ -192,9 +192,9 @@ class BankBalance(Base):
 class FundError(Exception):
     """`reason`: no_fund, not_treasurer, own_request, not_approver, already, illegal,
     not_county, voucher_required, zero, purpose_required, category, short (the balance is
-    less than the payment), campaign_exists, no_units, not_in_campaign, pledged,
-    reason_required, not_admin, approvers (fewer approvers, not counting one requester, than
-    the approvals needed)."""
+    less than the payment), campaign_exists, no_units, not_in_campaign, pledged, paid (the
+    unit paid its share), reason_required, not_admin, approvers (fewer approvers, not
+    counting one requester, than the approvals needed)."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -566,6 +566,13 @@ async def pledge(
         raise FundError("not_in_campaign")
     if share.pledged_at is not None:
         raise FundError("pledged")
+    paid = await session.scalar(
+        select(func.coalesce(func.sum(FundIncome.fen), 0)).where(
+            FundIncome.campaign_id == campaign.id, FundIncome.unit_id == share.unit_id
+        )
+    )
+    if int(paid or 0) >= share.fen:
+        raise FundError("paid")
     share.pledged_at, share.pledged_by_id = now, member.id
     await session.flush()
     return share

@@ -63,6 +63,9 @@ async def test_campaign_progress_a_pledge_and_a_unit_paying(chat: Chat) -> None:
     assert "· 蒙山兴业食品有限公司（应交 2000元，已认缴）" in shown
     # member's unit has paid: nothing to pledge
     assert [b.label for b in chat.last.get("member", ())] == []
+    assert await chat.say("member", "认缴") == [
+        "您所在的单位已交齐2026年的众筹份额，无需认缴。谢谢！"
+    ]
 
     zhang = await _unit(chat, "张庄鑫源食品有限公司")
     await _move(chat, "member", zhang)
@@ -365,6 +368,10 @@ async def test_an_alliance_admin_sets_up_the_fund_in_chat(chat: Chat) -> None:
     assert chat.received("member")[-1] == (
         "📨 您被设为食品产业链党建红色联盟党建经费的出纳和审批人。发送“经费”查看余额和待办。"
     )
+    assert chat.received("host")[-2:] == [
+        "📨 您被设为食品产业链党建红色联盟党建经费的审批人。发送“经费”查看余额和待办。",
+        "📨 食品产业链党建红色联盟党建经费的出纳已改为于刚，请把凭证和账目交接给新出纳。",
+    ]
     async with chat.app.sessionmaker() as session:
         fund = await session.scalar(select(Fund))
         assert fund is not None
