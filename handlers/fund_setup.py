@@ -29,10 +29,11 @@ from models.fund import (
     bank_entry,
     configure,
     fund_of,
+    named_in_alliance,
     record_bank_balance,
 )
-from models.member import HOME_LOADED, Member
-from models.org import Alliance, Membership
+from models.member import Member
+from models.org import Alliance
 from models.outbox import enqueue
 from models.rotation import alliance_admins
 from settings import Settings
@@ -192,9 +193,7 @@ SPLIT = re.compile(r"[、，,；;\s]+")
 
 async def _named(ctx: Context, alliance_id: int, name: str) -> tuple[Member | None, str]:
     """The alliance's member with this name, or why not."""
-    units = select(Membership.unit_id).where(Membership.alliance_id == alliance_id)
-    stmt = select(Member).where(Member.name == name.strip(), Member.home_unit_id.in_(units))
-    found = list((await ctx.session.execute(stmt.options(HOME_LOADED))).scalars())
+    found = await named_in_alliance(ctx.session, alliance_id, name)
     if not found:
         return None, NOT_FOUND.format(name=name.strip())
     if len(found) > 1:

@@ -668,3 +668,13 @@ async def record_bank_balance(
     entry.fen, entry.ledger_fen, entry.entered_by_id, entry.at = fen, ledger_fen, member.id, now
     await session.flush()
     return entry
+
+
+async def named_in_alliance(session: AsyncSession, alliance_id: int, name: str) -> list[Member]:
+    """The alliance's members (by their home unit) with exactly this name."""
+    from models.member import HOME_LOADED
+    from models.org import Membership
+
+    units = select(Membership.unit_id).where(Membership.alliance_id == alliance_id)
+    stmt = select(Member).where(Member.name == name.strip(), Member.home_unit_id.in_(units))
+    return list((await session.execute(stmt.options(HOME_LOADED))).scalars())
