@@ -88,8 +88,8 @@ async def show(ctx: Context) -> list[Reply]:
     for r in await resource_figures(ctx.session, scope, ctx.now):
         lines.append(RESOURCE.format(label=r.label, items=r.items, matches=r.matches))
     lines += await volunteer_lines(ctx.session, scope, ctx.now)
-    lines += await quarter_lines(ctx.session, scope, ctx.now)
     lines += await results_lines.stats_lines(ctx.session, scope, ctx.now)
+    lines += await quarter_lines(ctx.session, scope, ctx.now)
     where = scope_label(scope)
     path = stats_chart(
         outgoing("数据图", where, stamp(ctx.now), suffix=".png"),

@@ -1,8 +1,8 @@
 """Demo party fund: 食品产业链's 党建经费众筹, `host` the treasurer, `alliance_admin`, `host`
 and `member` its approvers (two must agree; above 2万元 the county reviews too); this year's
 campaign (2000元 a unit, shared equally by every member unit) with five units paid, each with
-its transfer number, and one more pledged; and the bank's balance entered for the month before
-last (it agreed with the ledger), so the monthly reminder asks for last month's."""
+its transfer number, and one more pledged; and the bank's balance at the end of last month
+(it agreed with the ledger), so the monthly reminder waits for next month."""
 
 from __future__ import annotations
 
@@ -90,11 +90,11 @@ async def seed(session: AsyncSession, now: datetime, accounts: dict[str, Any]) -
         await pledge(
             session=session, campaign=campaign, member=later, now=now - timedelta(days=40)
         )
-    # The bank's balance at the end of the month before last, as the treasurer entered it.
+    # The bank's balance at the end of last month, as the treasurer entered it (it agreed).
     local = to_local(now)
-    back = (local.year * 12 + local.month - 1) - 1  # the month that ended: months since 0
-    key = f"{(back - 1) // 12}-{(back - 1) % 12 + 1:02d}"
-    end = local_datetime(back // 12, back % 12 + 1, 1)
+    back = local.year * 12 + local.month - 2  # the month that ended, counted from year 0
+    key = f"{back // 12}-{back % 12 + 1:02d}"
+    end = local_datetime(local.year, local.month, 1)
     await record_bank_balance(
         session=session,
         fund=fund,
@@ -102,5 +102,5 @@ async def seed(session: AsyncSession, now: datetime, accounts: dict[str, Any]) -
         fen=await balance(session, fund, until=end),
         month=key,
         month_end=end,
-        now=end + timedelta(days=2),
+        now=min(now, end + timedelta(hours=10)),
     )

@@ -296,13 +296,7 @@ async def _bank_sweep(settings: Settings, clock: FrozenClock) -> RecordingTransp
 async def test_the_monthly_bank_balance(
     chat: Chat, clock: FrozenClock, demo_settings: Settings
 ) -> None:
-    # 1 December 09:00: the treasurer is asked for November's, once
-    first = await _bank_sweep(demo_settings, clock)
-    assert first.texts("host") == [
-        "📅 请登记食品产业链党建红色联盟党建经费11月末的银行账户余额，与账面核对"
-        "（账面余额 1万元）。发送“银行余额”或点下面的按钮。"
-    ]
-    clock.advance(hours=1)
+    # 1 December 09:00: the demo's treasurer entered November's already, so nothing is asked
     assert (await _bank_sweep(demo_settings, clock)).sent == {}
 
     assert await chat.say("member", "银行余额") == ["只有出纳可以登记银行余额。"]
@@ -320,21 +314,26 @@ async def test_the_monthly_bank_balance(
         "⚠️ 食品产业链党建红色联盟党建经费11月末对账不符：银行余额 9950元，账面余额 1万元，"
         "银行比账面少 50元（出纳 吴桂涵 登记）。"
     )
-    # corrected: the month's reading is replaced, and it agrees
+    # typed again: the month's reading is replaced, and it agrees
     await chat.say("host", "登记银行余额")
     assert await chat.say("host", "一万元") == ["✅ 已登记11月末银行余额 1万元，与账面余额一致。"]
     async with chat.app.sessionmaker() as session:
         rows = list(
             (await session.execute(select(BankBalance).order_by(BankBalance.month))).scalars()
         )
-    assert [(r.month, r.fen, r.ledger_fen) for r in rows] == [
-        ("2026-10", 1_000_000, 1_000_000),  # the demo's
-        ("2026-11", 1_000_000, 1_000_000),
-    ]
-    # January: December's is asked for
+    assert [(r.month, r.fen, r.ledger_fen) for r in rows] == [("2026-11", 1_000_000, 1_000_000)]
+    # 1 January 09:00: the treasurer is asked for December's, once
     clock.advance(days=31)
     later = await _bank_sweep(demo_settings, clock)
-    assert later.texts("host")[0].startswith("📅 请登记食品产业链党建红色联盟党建经费12月末")
+    assert later.texts("host") == [
+        "📅 请登记食品产业链党建红色联盟党建经费12月末的银行账户余额，与账面核对"
+        "（账面余额 1万元）。发送“银行余额”或点下面的按钮。"
+    ]
+    clock.advance(hours=1)
+    assert (await _bank_sweep(demo_settings, clock)).sent == {}
+    assert await chat.say("host", "登记银行余额") == [
+        "请输入12月末银行账户余额（以银行对账单为准），例如：8650元、1.2万："
+    ]
 
 
 async def test_an_alliance_admin_sets_up_the_fund_in_chat(chat: Chat) -> None:
