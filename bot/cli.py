@@ -265,7 +265,8 @@ def _text_of(line: str) -> str:
 
 # KIND -> async function(session, path) -> rows written; other kinds are added here.
 def _export(name: str) -> Callable[[Any, Path], Awaitable[int]]:
-    """members, attendance, tickets, notices, resources from models/export.py (county-wide)."""
+    """members, attendance, tickets, notices, resources, outcomes, funds from models/export.py
+    (county-wide)."""
 
     async def run(session: Any, path: Path) -> int:
         from models import export
@@ -275,12 +276,26 @@ def _export(name: str) -> Callable[[Any, Path], Awaitable[int]]:
     return run
 
 
+async def _export_outcomes(session: Any, path: Path) -> int:
+    """This year's outcome entries, county-wide (every state, with who approved and accepted)."""
+    from datetime import UTC, datetime
+
+    from bot.core.clock import to_local
+    from models.export import export_outcomes
+    from models.outcome import Period
+
+    year = to_local(datetime.now(UTC)).year
+    return await export_outcomes(session=session, path=path, period=Period(year))
+
+
 EXPORTS: dict[str, Callable[[Any, Path], Awaitable[int]]] = {
     "attendance": _export("attendance"),
     "members": _export("members"),
     "tickets": _export("tickets"),
     "notices": _export("notices"),
     "resources": _export("resources"),
+    "outcomes": _export_outcomes,
+    "funds": _export("funds"),  # every alliance's fund ledger with the running balance
 }
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import Button, Reply, Role
 from bot.core.clock import fmt_local, local_datetime, to_local
+from handlers import results_lines
 from handlers.context import Context
 from handlers.files import outgoing, stamp
 from handlers.meeting_stats import week_line
@@ -166,6 +167,7 @@ async def digest_text(
         ),
         await week_line(session, scope, start, end, now),
     ]
+    lines += await results_lines.week_lines(session, scope, start, end, now)
     # A ticket past both deadlines is one overdue ticket: counted once, both named.
     late: dict[int, tuple[Ticket, list[str]]] = {}
     for ticket, kind in await overdue_tickets(session, scope, now):

@@ -10,6 +10,9 @@ Dialogs: fund.* (income and payment), spend.* (an expense request).
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
+
 from sqlalchemy import select
 
 from bot.core import Attachment, Button, Flow, Reply, Role
@@ -19,7 +22,9 @@ from bot.core.money import parse_amount as read_amount
 from handlers.context import Context
 from handlers.files import outgoing, stamp
 from handlers.uploads import as_values, from_values, problem, usable
+from models.activity import Activity
 from models.export import export_fund
+from models.followup import FollowUp
 from models.fund import (
     CATEGORIES,
     ExpenseState,
@@ -28,15 +33,19 @@ from models.fund import (
     FundExpense,
     approve,
     balance,
+    campaign_for,
     fund_of,
     ledger,
     mark_paid,
+    progress,
     record_income,
     reject,
     request_expense,
     waiting_for,
 )
-from models.org import Alliance
+from models.meeting import Meeting
+from models.org import Alliance, Unit
+from models.ticket import Ticket
 
 NO_FUNDS = "还没有联盟设立党建经费。"
 COUNTY_TITLE = "💰 各联盟党建经费（{count} 个）："
@@ -53,7 +62,17 @@ ASK_PAYER = "谁交来的？请输入单位或个人名称："
 ASK_PROOF = "请输入转账流水号，或发送收据照片："
 ASK_VOUCHER = "请发送付款凭证（转账回单或发票照片）："
 BAD_AMOUNT = "没看懂这个金额，例如：3000元、1.2万、二千五百元。（未保存）"
-PREVIEW_SPEND = "请核对，确认后提交审批：\n支出 {amount}（{category}）\n用途：{purpose}\n{rule}"
+ASK_LINK = (
+    "这笔钱用在哪项活动、会议或工单上？点选下面的活动，或输入工单号（WT-2026-0005）、"
+    "督办编号（DB-0003）、活动名称；没有就点“跳过”。"
+)
+BAD_LINK = "没有找到“{text}”。请点选活动，或输入工单号、督办编号、活动名称，或点“跳过”。"
+PREVIEW_SPEND = (
+    "请核对，确认后提交审批：\n支出 {amount}（{category}）\n用途：{purpose}{link}\n{rule}"
+)
+ASK_REASON = "请写明不同意 {number} 的理由（会告知申请人）："
+ASK_PAYER_UNITS = "谁交来的？点选未交齐的单位（计入{year}年众筹），或输入单位或个人名称："
+CAMPAIGN_NOTE = "\n{year}年众筹：已筹 {raised} / 目标 {goal}（{percent}%），未交齐 {left} 家。"
 RULE = "需 {n} 位审批人同意（申请人本人不能审批）{county}。"
 COUNTY_RULE = "；超过 {limit}，还需县里审核"
 PREVIEW_INCOME = "请核对：\n收入 {amount}\n来自：{payer}\n凭证：{proof}"
@@ -75,7 +94,7 @@ TOLD_COUNTY = (
 )
 TOLD_PAY = "✅ 支出 {number}（{amount}，{purpose}）已审批通过，请付款后登记凭证。"
 TOLD_DONE = "✅ 您申请的支出 {number}（{amount}）已审批通过。"
-TOLD_REJECTED = "❌ 您申请的支出 {number}（{amount}）未通过。"
+TOLD_REJECTED = "❌ 您申请的支出 {number}（{amount}）未通过。理由：{reason}"
 EXPORTED = "党建经费账目，共 {rows} 笔，含每笔后的余额。"
 ERRORS = {
     "own_request": "您是 {number} 的申请人，不能审批自己的申请。",
@@ -89,12 +108,14 @@ ERRORS = {
     "purpose_required": "请写明用途。",
     "category": "请选择类别。",
     "short": "余额不足，{number} 暂不能登记付款。请先登记到账的众筹收入。",
+    "reason_required": "请写明不同意的理由。",
 }
+LINK_RE = re.compile(r"^\s*(WT|DB)\s*-?\s*(\d{4})?\s*-?\s*0*(\d{1,6})\s*$", re.I)
 FLOW = Flow("fund")
 SPEND = Flow("spend")
 
 
-async def _my_fund(ctx: Context) -> tuple[Fund | None, Alliance | None]:
+async def my_fund(ctx: Context) -> tuple[Fund | None, Alliance | None]:
     me = ctx.me
     scope = me.admin_scope()
     ids = sorted(scope.alliances) if not scope.county else []
@@ -111,7 +132,7 @@ async def show(ctx: Context) -> list[Reply]:
     every fund's balance and what waits for its review)."""
     if ctx.me.admin_scope().county:
         return await _county_view(ctx)
-    fund, alliance = await _my_fund(ctx)
+    fund, alliance = await my_fund(ctx)
     if fund is None or alliance is None:
         return [Reply(NO_FUND)]
     lines = [
@@ -124,7 +145,7 @@ async def show(ctx: Context) -> list[Reply]:
                 day=f"{to_local(row.at).month}月{to_local(row.at).day}日",
                 what=row.what,
                 amount=show_amount(abs(row.fen)),
-                party=row.party,
+                party=row.party + (f"（用于{row.link}）" if row.link else ""),
                 balance=show_amount(row.balance),
             )
         )
@@ -166,6 +187,10 @@ async def view(ctx: Context, expense: int) -> list[Reply]:
         f"{found.number} · {show_amount(found.fen)}（{found.category}）\n用途：{found.purpose}\n"
         f"申请人：{found.requester.name}\n已同意：{len(found.approvals)}/{fund.approvals_needed}"
     )
+    if found.link_label:
+        text += f"\n用于：{found.link_label}"
+    if found.state == ExpenseState.REJECTED and found.reason:
+        text += f"\n未通过：{found.reason}"
     buttons: tuple[Button, ...] = ()
     if found.state in (ExpenseState.REQUESTED, ExpenseState.COUNTY):
         buttons = (
@@ -192,11 +217,11 @@ async def decide(ctx: Context, expense: int, do: str) -> list[Reply]:
     amount = show_amount(found.fen)
     try:
         if do == "reject":
-            await reject(session=ctx.session, fund=fund, expense=found, member=ctx.me, reason="")
-            await ctx.notify(
-                found.requester_id, Reply(TOLD_REJECTED.format(number=found.number, amount=amount))
-            )
-            return [Reply(REJECTED.format(number=found.number))]
+            allowed = _may_decide(ctx, fund, found)
+            if allowed:
+                return [Reply(ERRORS[allowed].format(number=found.number))]
+            await ctx.dialog.set_state(reject_reason, expense_id=found.id)
+            return [Reply(ASK_REASON.format(number=found.number))]
         await approve(session=ctx.session, fund=fund, expense=found, member=ctx.me, now=ctx.now)
     except FundError as error:
         return [Reply(ERRORS[error.reason].format(number=found.number))]
@@ -231,6 +256,37 @@ async def decide(ctx: Context, expense: int, do: str) -> list[Reply]:
     return [Reply(APPROVED[found.state].format(number=found.number, left=left, limit=limit))]
 
 
+def _may_decide(ctx: Context, fund: Fund, found: FundExpense) -> str:
+    """Why the sender may not decide this expense now ('' if they may)."""
+    if ctx.me.id == found.requester_id:
+        return "own_request"
+    if found.state == ExpenseState.COUNTY:
+        return "" if ctx.me.has_role(Role.SUPER_ADMIN) else "not_county"
+    if found.state != ExpenseState.REQUESTED:
+        return "illegal"
+    return "" if ctx.me.id in fund.approver_ids() else "not_approver"
+
+
+@FLOW.step("reason", free_text=True)
+async def reject_reason(ctx: Context, text: str = "") -> list[Reply]:
+    """Step: 不同意 needs a reason; the requester is told it."""
+    found, fund = await _expense(ctx, int(ctx.dialog.get_data()["expense_id"]))
+    assert found is not None and fund is not None
+    if not text.strip():
+        return [Reply(ASK_REASON.format(number=found.number))]
+    try:
+        await reject(session=ctx.session, fund=fund, expense=found, member=ctx.me, reason=text)
+    except FundError as error:
+        await ctx.dialog.clear()
+        return [Reply(ERRORS[error.reason].format(number=found.number))]
+    await ctx.dialog.clear()
+    told = TOLD_REJECTED.format(
+        number=found.number, amount=show_amount(found.fen), reason=found.reason
+    )
+    await ctx.notify(found.requester_id, Reply(told))
+    return [Reply(REJECTED.format(number=found.number))]
+
+
 async def _county(ctx: Context) -> list[int]:
     from models.member import Member, MemberRole
 
@@ -240,7 +296,7 @@ async def _county(ctx: Context) -> list[int]:
 
 async def export(ctx: Context) -> list[Reply]:
     """An Excel of the ledger with the balance after each line."""
-    fund, alliance = await _my_fund(ctx)
+    fund, alliance = await my_fund(ctx)
     if fund is None or alliance is None:
         return [Reply(NO_FUND)]
     path = outgoing("党建经费账目", alliance.name, stamp(ctx.now), suffix=".xlsx")
@@ -252,7 +308,7 @@ async def export(ctx: Context) -> list[Reply]:
 
 
 async def start_spend(ctx: Context) -> list[Reply]:
-    fund, _ = await _my_fund(ctx)
+    fund, _ = await my_fund(ctx)
     if fund is None:
         return [Reply(NO_FUND)]
     await ctx.dialog.set_state(spend_amount, fund_id=fund.id)
@@ -286,22 +342,105 @@ async def spend_category(ctx: Context, text: str = "", pick: str = "") -> list[R
         return [
             Reply(ASK_CATEGORY, tuple(Button(c, "spend.category", pick=c) for c in CATEGORIES))
         ]
-    await ctx.dialog.set_state(spend_confirm, category=chosen)
+    await ctx.dialog.set_state(spend_link, category=chosen)
+    return [await _ask_link(ctx)]
+
+
+async def _recent_activities(ctx: Context) -> list[Activity]:
+    """The alliance's activities and meetings of the last 90 days and the next 30."""
+    fund = await ctx.session.get(Fund, int(ctx.dialog.get_data()["fund_id"]))
+    assert fund is not None
+    stmt = (
+        select(Activity)
+        .where(
+            Activity.alliance_id == fund.alliance_id,
+            Activity.starts_at >= ctx.now - timedelta(days=90),
+            Activity.starts_at <= ctx.now + timedelta(days=30),
+        )
+        .order_by(Activity.starts_at.desc())
+        .limit(5)
+    )
+    return list((await ctx.session.execute(stmt)).scalars())
+
+
+async def _kind_of(ctx: Context, activity: Activity) -> str:
+    meeting = await ctx.session.scalar(
+        select(Meeting.id).where(Meeting.activity_id == activity.id)
+    )
+    return "会议" if meeting is not None else "活动"
+
+
+async def _ask_link(ctx: Context, text: str = ASK_LINK) -> Reply:
+    buttons = [
+        Button(f"{await _kind_of(ctx, a)}：{a.title}"[:30], "spend.link", activity=a.id)
+        for a in await _recent_activities(ctx)
+    ]
+    buttons.append(Button("跳过", "spend.link", skip=True))
+    return Reply(text, tuple(buttons))
+
+
+@SPEND.step("link", free_text=True)
+async def spend_link(
+    ctx: Context, text: str = "", activity: int = 0, skip: bool = False
+) -> list[Reply]:
+    """Step: what the money paid for — an activity or meeting (a button or its title typed), a
+    ticket (WT-2026-0005) or a follow-up item (DB-0003); or none."""
+    link: list[object] | None = None
+    if not skip:
+        found = await _link(ctx, text, activity)
+        if found is None:
+            return [await _ask_link(ctx, BAD_LINK.format(text=text.strip()))]
+        link = list(found)
+    await ctx.dialog.set_state(spend_confirm, link=link)
+    return [await _spend_preview(ctx)]
+
+
+async def _link(ctx: Context, text: str, activity_id: int) -> tuple[str, int, str] | None:
+    if activity_id:
+        activity = await ctx.session.get(Activity, activity_id)
+        if activity is None:
+            return None
+        return ("activity", activity.id, f"{await _kind_of(ctx, activity)}《{activity.title}》")
+    typed = LINK_RE.match(text.upper())
+    if typed is not None:
+        kind, year, number = typed.group(1), typed.group(2), int(typed.group(3))
+        if kind == "DB":
+            item = await ctx.session.get(FollowUp, number)
+            return ("followup", item.id, f"督办 {item.number}") if item is not None else None
+        stmt = select(Ticket).where(Ticket.seq == number)
+        if year:
+            stmt = stmt.where(Ticket.year == int(year))
+        ticket = await ctx.session.scalar(stmt.order_by(Ticket.year.desc()).limit(1))
+        return ("ticket", ticket.id, f"工单 {ticket.number}") if ticket is not None else None
+    words = text.strip().strip("《》")
+    if not words:
+        return None
+    for candidate in await _recent_activities(ctx):
+        if words in candidate.title:
+            kind = await _kind_of(ctx, candidate)
+            return ("activity", candidate.id, f"{kind}《{candidate.title}》")
+    return None
+
+
+async def _spend_preview(ctx: Context) -> Reply:
     data = ctx.dialog.get_data()
     fund = await ctx.session.get(Fund, int(data["fund_id"]))
     assert fund is not None
+    chosen = str(data["category"])
     county = (
         COUNTY_RULE.format(limit=show_amount(fund.county_threshold))
         if int(data["fen"]) > fund.county_threshold
         else ""
     )
+    link = data.get("link")
     text = PREVIEW_SPEND.format(
         amount=show_amount(int(data["fen"])),
         category=chosen,
         purpose=data["purpose"],
+        link=f"\n用于：{link[2]}" if link else "",
         rule=RULE.format(n=fund.approvals_needed, county=county),
     )
-    return [Reply(text, (Button("确认", "spend.confirm", yes=True),))]
+    return Reply(text, (Button("确认", "spend.confirm", yes=True),))
 
 
 @SPEND.step("confirm")
@@ -319,6 +458,7 @@ async def spend_confirm(ctx: Context, text: str = "", yes: bool = False) -> list
             fen=int(data["fen"]),
             purpose=str(data["purpose"]),
             category=str(data["category"]),
+            link=tuple(data["link"]) if data.get("link") else None,  # type: ignore[arg-type]
             now=ctx.now,
         )
     except FundError as error:
@@ -330,7 +470,7 @@ async def spend_confirm(ctx: Context, text: str = "", yes: bool = False) -> list
         number=expense.number,
         amount=amount,
         category=expense.category,
-        purpose=expense.purpose,
+        purpose=expense.purpose + (f"（用于{expense.link_label}）" if expense.link_label else ""),
     )
     for member_id in sorted(fund.approver_ids() - {ctx.me.id}):
         await ctx.notify(
@@ -344,19 +484,43 @@ async def spend_confirm(ctx: Context, text: str = "", yes: bool = False) -> list
 
 
 async def start_income(ctx: Context) -> list[Reply]:
-    fund, _ = await _my_fund(ctx)
+    fund, _ = await my_fund(ctx)
     if fund is None:
         return [Reply(NO_FUND)]
     if ctx.me.id != fund.treasurer_id:
         return [Reply(ERRORS["not_treasurer"])]
     await ctx.dialog.set_state(income_payer, fund_id=fund.id)
-    return [Reply(ASK_PAYER)]
+    return [await _ask_payer(ctx, fund)]
+
+
+async def _ask_payer(ctx: Context, fund: Fund) -> Reply:
+    """This year's campaign's units that have not paid in full, as buttons."""
+    campaign = await campaign_for(ctx.session, fund, to_local(ctx.now).year)
+    if campaign is None:
+        return Reply(ASK_PAYER)
+    state = await progress(ctx.session, campaign)
+    buttons = tuple(Button(u.name[:30], "fund.payer", unit=u.unit_id) for u in state.unpaid[:8])
+    return Reply(ASK_PAYER_UNITS.format(year=campaign.year), buttons)
 
 
 @FLOW.step("payer", free_text=True)
-async def income_payer(ctx: Context, text: str = "") -> list[Reply]:
+async def income_payer(ctx: Context, text: str = "", unit: int = 0) -> list[Reply]:
+    """Step: who paid. A unit of this year's campaign (a button, or its name typed) counts
+    towards the campaign."""
+    fund = await ctx.session.get(Fund, int(ctx.dialog.get_data()["fund_id"]))
+    assert fund is not None
+    campaign = await campaign_for(ctx.session, fund, to_local(ctx.now).year)
+    shares = {s.unit_id: s for s in campaign.shares} if campaign else {}
+    chosen = await ctx.session.get(Unit, unit) if unit else None
+    if chosen is None and text.strip() and shares:
+        chosen = await ctx.session.scalar(select(Unit).where(Unit.name == text.strip()))
+    if chosen is not None and chosen.id in shares and campaign is not None:
+        await ctx.dialog.set_state(
+            income_amount, payer=chosen.name, unit_id=chosen.id, campaign_id=campaign.id
+        )
+        return [Reply(ASK_AMOUNT)]
     if not text.strip():
-        return [Reply(ASK_PAYER)]
+        return [await _ask_payer(ctx, fund)]
     await ctx.dialog.set_state(income_amount, payer=text.strip())
     return [Reply(ASK_AMOUNT)]
 
@@ -391,6 +555,8 @@ async def income_proof(
     preview = PREVIEW_INCOME.format(
         amount=show_amount(int(data["fen"])), payer=data["payer"], proof=proof
     )
+    if data.get("campaign_id"):
+        preview += f"\n计入{to_local(ctx.now).year}年众筹"
     return [Reply(preview, (Button("确认", "fund.confirm", yes=True),))]
 
 
@@ -410,15 +576,26 @@ async def income_confirm(ctx: Context, text: str = "", yes: bool = False) -> lis
             payer=str(data["payer"]),
             transfer_no=str(data.get("transfer_no", "")),
             receipt=from_values(dict(data.get("receipt") or {})),
+            unit_id=int(data["unit_id"]) if data.get("unit_id") else None,
+            campaign_id=int(data["campaign_id"]) if data.get("campaign_id") else None,
             now=ctx.now,
         )
     except FundError as error:
         return [Reply(ERRORS[error.reason].format(number=""))]
     await ctx.dialog.clear()
     left = show_amount(await balance(ctx.session, fund))
-    return [
-        Reply(RECORDED.format(number=income.number, amount=show_amount(income.fen), balance=left))
-    ]
+    text = RECORDED.format(number=income.number, amount=show_amount(income.fen), balance=left)
+    campaign = await campaign_for(ctx.session, fund, to_local(ctx.now).year)
+    if campaign is not None and income.campaign_id == campaign.id:
+        state = await progress(ctx.session, campaign)
+        text += CAMPAIGN_NOTE.format(
+            year=campaign.year,
+            raised=show_amount(state.raised),
+            goal=show_amount(campaign.goal),
+            percent=state.percent,
+            left=len(state.unpaid),
+        )
+    return [Reply(text)]
 
 
 async def pay(ctx: Context, expense: int) -> list[Reply]:

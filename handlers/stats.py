@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import Reply
+from handlers import results_lines
 from handlers.charts import stats_chart
 from handlers.context import Context
 from handlers.files import outgoing, stamp
@@ -87,6 +88,7 @@ async def show(ctx: Context) -> list[Reply]:
     for r in await resource_figures(ctx.session, scope, ctx.now):
         lines.append(RESOURCE.format(label=r.label, items=r.items, matches=r.matches))
     lines += await volunteer_lines(ctx.session, scope, ctx.now)
+    lines += await results_lines.stats_lines(ctx.session, scope, ctx.now)
     lines += await quarter_lines(ctx.session, scope, ctx.now)
     where = scope_label(scope)
     path = stats_chart(

@@ -554,34 +554,52 @@ async def export_outcomes(
     return _save(path, "成果台账", columns, (row(e) for e in entries))
 
 
+FUND_COLUMNS = [
+    Column("日期", 18),
+    Column("编号", 10),
+    Column("收支", 6),
+    Column("类别", 12),
+    Column("来源或用途", 40, wrap=True),
+    Column("收入（元）", 14),
+    Column("支出（元）", 14),
+    Column("余额（元）", 14),
+    Column("流水号或凭证", 24),
+    Column("用于", 30, wrap=True),
+]
+
+
+def _fund_row(line: Any) -> list[object]:
+    return [
+        line.at,
+        line.number,
+        line.what,
+        line.category,
+        line.party,
+        line.fen / 100 if line.fen > 0 else None,
+        -line.fen / 100 if line.fen < 0 else None,
+        line.balance / 100,
+        line.voucher,
+        line.link,
+    ]
+
+
 async def export_fund(*, session: AsyncSession, path: Path, fund: Any) -> int:
     """The party fund's ledger: each income and paid expense in order, its category, amount
-    (yuan), the balance after it, and its transfer number or voucher."""
+    (yuan), the balance after it, its transfer number or voucher, and what it paid for."""
     from models.fund import ledger
 
-    columns = [
-        Column("日期", 18),
-        Column("编号", 10),
-        Column("收支", 6),
-        Column("类别", 12),
-        Column("来源或用途", 40, wrap=True),
-        Column("收入（元）", 14),
-        Column("支出（元）", 14),
-        Column("余额（元）", 14),
-        Column("流水号或凭证", 24),
-    ]
-    rows = [
-        [
-            line.at,
-            line.number,
-            line.what,
-            line.category,
-            line.party,
-            line.fen / 100 if line.fen > 0 else None,
-            -line.fen / 100 if line.fen < 0 else None,
-            line.balance / 100,
-            line.voucher,
-        ]
-        for line in await ledger(session, fund)
-    ]
-    return _save(path, "党建经费账目", columns, rows)
+    rows = [_fund_row(line) for line in await ledger(session, fund)]
+    return _save(path, "党建经费账目", FUND_COLUMNS, rows)
+
+
+async def export_funds(*, session: AsyncSession, path: Path, scope: Scope = Scope.COUNTY) -> int:
+    """Every fund's ledger in one sheet, the alliance first (the county's download)."""
+    from models.fund import Fund, ledger
+
+    stmt = select(Fund).where(scope.where(Fund.alliance_id)).order_by(Fund.alliance_id)
+    rows: list[list[object]] = []
+    for fund in (await session.execute(stmt)).scalars():
+        alliance = await session.get(Alliance, fund.alliance_id)
+        name = alliance.name if alliance else ""
+        rows += [[name, *_fund_row(line)] for line in await ledger(session, fund)]
+    return _save(path, "党建经费账目", [Column("联盟", 30), *FUND_COLUMNS], rows)

@@ -240,7 +240,8 @@ async def test_weekly_digest_once_per_week_with_overdue_tickets(
     assert lines[2] == "新吹哨 2 件，办结 1 件"
     assert lines[3] == "通知 1 条，送达 360/360 人次，确认率 50%"
     assert lines[4].startswith("会议 ")
-    assert lines[5].startswith("⚠️ 超期工单 ") and "WT-2026-" in digest
+    assert lines[5] == "经费：收入 0元，支出 0元；待审批支出 0 笔"  # handlers/results_lines.py
+    assert lines[6].startswith("⚠️ 超期工单 ") and "WT-2026-" in digest
     [mine] = chat.received("alliance_admin")
     assert mine.startswith("🗓️ 上周（12月07日—12月13日）本联盟数据周报")
     clock.advance(minutes=60 * 24)

@@ -12,11 +12,14 @@ from tests.fakes import Chat
 from tests.handlers.test_outcomes import EXIT, attach, photo, send_file
 
 
-async def request(chat: Chat, user: str, amount: str, purpose: str, category: str) -> list[str]:
+async def request(
+    chat: Chat, user: str, amount: str, purpose: str, category: str, link: str = "跳过"
+) -> list[str]:
     assert await chat.say(user, "申请支出") == ["金额是多少？例如：3000元、1.2万、二千五百元。"]
     assert (await chat.say(user, amount))[0].startswith("用途是什么？")
     assert await chat.say(user, purpose) == ["属于哪一类？"]
-    preview = await chat.say(user, category)
+    assert (await chat.say(user, category))[0].startswith("这笔钱用在哪项活动、会议或工单上？")
+    preview = await chat.say(user, link)
     assert preview[0].startswith("请核对，确认后提交审批：")
     return preview + await chat.say(user, "确认")
 
@@ -103,7 +106,9 @@ async def test_above_the_threshold_the_county_reviews(chat: Chat) -> None:
 
 async def test_income_and_the_ledger_export(chat: Chat) -> None:
     assert await chat.say("member", "记收入") == ["只有出纳可以登记收入和付款。"]
-    assert await chat.say("host", "记收入") == ["谁交来的？请输入单位或个人名称："]
+    assert await chat.say("host", "记收入") == [
+        "谁交来的？点选未交齐的单位（计入2026年众筹），或输入单位或个人名称："
+    ]
     await chat.say("host", "联盟党员个人捐款")
     assert await chat.say("host", "１,２００元") == ["请输入转账流水号，或发送收据照片："]
     preview = await chat.say("host", "20261201009")
@@ -123,5 +128,6 @@ async def test_income_and_the_ledger_export(chat: Chat) -> None:
         "支出（元）",
         "余额（元）",
         "流水号或凭证",
+        "用于",
     )
     assert [r[7] for r in rows[1:]] == [2000, 4000, 6000, 8000, 10000, 11200]

@@ -6,6 +6,7 @@ from bot.admin.pages import (
     activities,
     audit,
     departments,
+    funds,
     imports,
     invites,
     notices,
@@ -28,5 +29,6 @@ PAGES: list[PageRoute] = [
     *resources.PAGES,
     *notices.PAGES,
     *activities.PAGES,
+    *funds.PAGES,
     *audit.PAGES,
 ]
