@@ -26,6 +26,7 @@ from models.button import Press, recent_buttons
 
 BUTTON_GONE = "这个按钮已失效，请重新操作。"
 ASK_WHICH = "您是想："
+DONE_ALREADY = "这一步已经结束了，“{label}”不用再发。"
 UNKNOWN_COMMAND = "没有“/{command}”这个命令。发送“帮助”看看能做什么。"
 LEFT = "（已退出“{title}”）"
 
@@ -122,6 +123,8 @@ class Router:
         # A picture's caption describes the picture: it is never a button or another request.
         sent_file = bool(incoming.attachments)
         typed = None if sent_file else await self._typed_button(ctx, incoming, current)
+        if isinstance(typed, list):
+            return typed
         if typed is not None:
             return self._leaving(current, self.pressed(ctx, typed))
         if current is not None:
@@ -216,12 +219,14 @@ class Router:
 
     async def _typed_button(
         self, ctx: Context, incoming: Incoming, current: tuple[Route, Step] | None
-    ) -> Press | None:
+    ) -> Press | list[Reply] | None:
         """A recent button the message names: its label ("提交", "下一页", "我要对接 3"), a unique
         start of it ("同意"), its number in the last message ("3"), a yes to a proposal marked ✅
         ("对", "就这个"), or a common way of saying a rating ("还行" → 基本满意).
 
         In a free-text step only the step's own buttons count: a note that says "办结" is a note.
+        Out of any dialog, the label of a step button whose dialog has ended (确认 typed twice)
+        is answered: that step is done.
         """
         text = incoming.text
         if not text or len(text) > 20:
@@ -235,6 +240,7 @@ class Router:
         free_text = current is not None and current[1].free_text
         step_name = current[1].name if current is not None else None
         # A typed word never presses a step's button once its dialog has moved on.
+        ended = [s for s in recent if self._is_step(s.press.target) and current is None]
         recent = [
             shown
             for shown in recent
@@ -242,8 +248,15 @@ class Router:
         ]
         if free_text:
             recent = [shown for shown in recent if shown.press.target == step_name]
-        if not recent:
-            return None
+        press = self._named(text, recent, free_text) if recent else None
+        if press is None and ended:
+            again = [s for s in ended if _label_key(s.label) == _label_key(text)]
+            if again and again[0].at == ended[0].at:  # the last dialog's own button
+                return [Reply(DONE_ALREADY.format(label=again[0].label))]
+        return press
+
+    def _named(self, text: str, recent: list[Any], free_text: bool) -> Press | None:
+        """The press among recent buttons (newest first) that the typed text names."""
         latest = [shown for shown in recent if shown.at == recent[0].at]
         number = re.fullmatch(r"#?第?(\d{1,2})个?", text)
         if number:  # in a free-text step only the step's own buttons are left to count

@@ -192,6 +192,11 @@ async def test_typed_labels_page_rate_and_submit(chat: Chat) -> None:
     number = filed.split("工单号 ", 1)[1].split("\n", 1)[0]
     ticket = await _ticket(chat, number)
     assert ticket.category == "finance"
+    # 提交 typed again: the dialog is over; said so, and nothing is filed twice.
+    assert await chat.say("member", "提交") == ["这一步已经结束了，“提交”不用再发。"]
+    async with chat.app.sessionmaker() as session:
+        texts = (await session.execute(select(Ticket.text).where(Ticket.text == COMPLAINT))).all()
+    assert len(texts) == 1
 
 
 async def test_typed_rating_closes_the_ticket(chat: Chat) -> None:
