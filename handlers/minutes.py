@@ -50,7 +50,7 @@ from models.minutes import (
     record_decision,
     record_notes,
 )
-from models.outbox import enqueue
+from models.outbox import OutboxStatus, enqueue
 from settings import Settings
 
 NONE_TO_RECORD = "现在没有您可以记录的会议（会议开始后到结束后 48 小时内可以记录）。"
@@ -84,6 +84,7 @@ CLOSE_PREVIEW = (
 USE_BUTTONS = "请点按钮继续，或发送“取消”退出（已记录的内容会保留）。"
 LATER = "好的，记录已保存。会议结束 48 小时后会自动关闭；也可在会议详情中点“关闭会议”。"
 CLOSED = "✅ 《{title}》已关闭，已交办 {decisions} 项决议，会议纪要已发给 {people} 位参会人员。"
+UNREACHED = "{count} 位还没有绑定红盟助手，收不到纪要，请线下转交。"
 ERRORS = {
     "not_permitted": "只有召集人、记录人或联盟管理员可以记录这个会议。",
     "closed": "《{title}》已关闭，会议记录已锁定。",
@@ -383,7 +384,10 @@ async def confirm_close(ctx: Context, do: str = "") -> list[Reply]:
         return _refusal(error, meeting)
     await ctx.dialog.clear()
     ctx.audit("meeting_close", meeting_id=meeting.id)
-    done = CLOSED.format(title=meeting.title, decisions=len(items), people=people)
+    reached, unreached = people
+    done = CLOSED.format(title=meeting.title, decisions=len(items), people=reached)
+    if unreached:
+        done += "\n" + UNREACHED.format(count=unreached)
     return [Reply(done), Reply(summary, file=path)]
 
 
@@ -394,9 +398,10 @@ async def finish(
     actor: Member | None,
     now: datetime,
     settings: Settings,
-) -> tuple[str, Path, list[FollowUp], int]:
+) -> tuple[str, Path, list[FollowUp], tuple[int, int]]:
     """Close the meeting and send what closing sends (each once): every owner their items,
-    every invitee but the one closing the summary with the .docx. Also used by the sweep."""
+    every invitee but the one closing the summary with the .docx. Also used by the sweep.
+    The last value counts the invitees the minutes reach, and those they cannot (unbound)."""
     items = await close(session=session, meeting=meeting, member=actor, now=now)
     for item in items:
         f = Facts(
@@ -427,10 +432,11 @@ async def finish(
         present=await attended_ids(session, meeting),
     )
     path = await minutes_file(session, meeting, settings, now)
+    reached = unreached = 0
     for person in people:
         if actor is not None and person.member_id == actor.id:
             continue
-        await enqueue(
+        rows = await enqueue(
             session=session,
             member_id=person.member_id,
             reply=Reply(summary, file=path),
@@ -439,4 +445,10 @@ async def finish(
             ref_id=meeting.id,
             dedupe_key=f"meeting:{meeting.id}:minutes:{person.member_id}",
         )
-    return summary, path, items, len(people)
+        if not rows:
+            continue  # sent before (the dedupe key): counted then
+        if any(row.status != OutboxStatus.UNREACHABLE for row in rows):
+            reached += 1
+        else:
+            unreached += 1
+    return summary, path, items, (reached, unreached)
