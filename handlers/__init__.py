@@ -15,6 +15,7 @@ from handlers import (
     activity_changes,
     admin,
     agenda,
+    agreements,
     attendance,
     binding,
     checkin,
@@ -851,6 +852,32 @@ ROUTES += (
     ),
 )
 
+ROUTES += (
+    # 共建协议 (handlers/agreements.py) and 认领项目 (handlers/projects.py).
+    Route(
+        "agreement",
+        agreements.show,
+        "共建协议",
+        "本单位今年的联盟共建协议：条款、实时数据、签订与履约报告",
+        aliases=("共建协议", "党建协议", "我的协议", "签协议", "签订协议"),
+        role=Role.SECRETARY,
+        buttons={"sign": agreements.start_sign, "report": agreements.start_report},
+        steps=agreements.FLOW,
+        group=VOLUNTEER,
+    ),
+    Route(
+        "agreements",
+        agreements.ledger,
+        "协议台账",
+        "联盟成员单位共建协议的签订、会签与年终评定",
+        aliases=("协议台账", "协议签订情况", "共建协议台账", "会签协议"),
+        role=Role.ALLIANCE_ADMIN,
+        buttons={"counter": agreements.counter, "rate": agreements.start_rate},
+        instead="agreement",
+        group=VOLUNTEER,
+    ),
+)
+
 SWEEPS: tuple[Sweep, ...] = (
     Sweep("housekeeping", housekeeping.prune, every=timedelta(hours=6)),
     Sweep("outgoing_files", files.sweep, every=timedelta(minutes=15)),
@@ -864,4 +891,5 @@ SWEEPS: tuple[Sweep, ...] = (
     Sweep("meetings", meeting_sweep.sweep, every=timedelta(minutes=15)),
     Sweep("service_signouts", volunteer.sweep, every=timedelta(minutes=15)),
     Sweep("pledges", pledges.sweep, every=timedelta(hours=1)),
+    Sweep("agreement_reminders", agreements.sweep, every=timedelta(hours=1)),
 )
