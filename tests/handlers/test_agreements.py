@@ -36,7 +36,9 @@ async def test_signed_with_a_scan_countersigned_and_rated(chat: Chat, clock: Fro
     assert await chat.say("host", "好的") == ["请发送照片或文件，或点“跳过”。（发送“取消”退出）"]
     scan = store_upload(data=photo(), name="协议.jpg", sent_as="photo", settings=chat.app.settings)
     [preview] = [r.text for r in await chat.send(chat.event("host", attachments=(scan,)))]
-    assert preview.startswith("将以") and "（共 6 条），附照片。签订后由联盟管理员会签。" in preview
+    assert (
+        preview.startswith("将以") and "（共 6 条），附照片。签订后由联盟管理员会签。" in preview
+    )
     assert await chat.press("host", "确认签订") == [
         "✅ 已签订食品产业链党建红色联盟2026年共建协议，等待联盟会签。"
     ]
@@ -44,12 +46,16 @@ async def test_signed_with_a_scan_countersigned_and_rated(chat: Chat, clock: Fro
     host = await member_of(chat, "host")
     assert (row.unit_id, row.year, row.signed_by_id) == (host.home_unit_id, 2026, host.id)
     assert row.scan_sha256 == scan.sha256 and len(row.clauses) == 6
-    assert chat.received("alliance_admin")[-1].endswith("2026年共建协议（" + host.name + "），请会签。")
+    assert chat.received("alliance_admin")[-1].endswith(
+        "2026年共建协议（" + host.name + "），请会签。"
+    )
 
     [again] = await chat.say("host", "共建协议")
     assert "状态：已签订，待联盟会签" in again and "，附扫描件" in again
     await chat.press("host", "报告第5条")
-    assert await chat.say("host", "参加了 3 次联席会议，落实决议 4 项") == ["已记录第5条的落实情况。"]
+    assert await chat.say("host", "参加了 3 次联席会议，落实决议 4 项") == [
+        "已记录第5条的落实情况。"
+    ]
     [row] = await rows(chat)
     assert row.reports == {"meeting": "参加了 3 次联席会议，落实决议 4 项"}
 
@@ -57,7 +63,10 @@ async def test_signed_with_a_scan_countersigned_and_rated(chat: Chat, clock: Fro
     assert "1/" in ledger.splitlines()[0] and "已签订，待联盟会签" in ledger
     [done] = await chat.press_received("alliance_admin", "会签")
     assert done.startswith("已会签") and done.endswith("的2026年共建协议。")
-    assert chat.received("host")[-1] == "食品产业链党建红色联盟已会签贵单位的2026年共建协议，协议生效。"
+    assert (
+        chat.received("host")[-1]
+        == "食品产业链党建红色联盟已会签贵单位的2026年共建协议，协议生效。"
+    )
     assert await chat.press_received("alliance_admin", "会签") == ["这份协议已经会签过了。"]
 
     # December: the year-end rating is open.
