@@ -72,7 +72,7 @@ async def test_signed_with_a_scan_countersigned_and_rated(chat: Chat, clock: Fro
     # December: the year-end rating is open.
     [ledger] = await chat.say("alliance_admin", "协议台账")
     assert "待年终评定" in ledger
-    [ask] = await chat.press("alliance_admin", [b.label for b in chat.last["alliance_admin"]][0])
+    [ask] = await chat.press("alliance_admin", next(b.label for b in chat.last["alliance_admin"]))
     assert ask.startswith("请评定") and ask.endswith("2026年共建协议的履行情况：")
     [rated] = await chat.press("alliance_admin", "良好")
     assert rated.endswith("2026年共建协议：良好。")

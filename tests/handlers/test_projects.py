@@ -98,7 +98,7 @@ async def test_claimed_with_milestones_done_on_time_and_late_then_accepted(
     await chat.press("host", "添加里程碑")
     [_, card] = await chat.say("host", "服务站挂牌运行 60 12月20日")
     assert "进度：0%（0/2 个里程碑）" in card
-    (first, first_item), (second, second_item) = await items(chat)
+    (_first, first_item), (_second, second_item) = await items(chat)
     assert first_item.source == "milestone" and first_item.owner_unit_id == host.home_unit_id
 
     clock.advance(days=2)
