@@ -28,7 +28,7 @@ async def test_rated_unmet_explained_and_met(chat: Chat) -> None:
     member = await member_of(chat, "member")
     assert await chat.say("member", "评诺") == ["没有可以评议的承诺。"]  # only others'
 
-    [head, first, second] = await chat.say("host", "年终评诺")
+    [head, first, _] = await chat.say("host", "年终评诺")
     assert head == "年终评诺（2026年，2 项）：请逐项评议。"
     assert first.startswith(f"{member.name}（") and "为 3 户困难群众对接就业岗位" in first
     assert "评议：已兑现 0 · 部分兑现 0 · 未兑现 0" in first
