@@ -13,6 +13,7 @@ from bot.core.clock import fmt_local, local_datetime, to_local
 from handlers.context import Context
 from handlers.files import outgoing, stamp
 from handlers.meeting_stats import week_line
+from handlers.partnership_figures import lines as partnership_lines
 from handlers.stats import pct, scope_label
 from models.export import (
     export_attendance,
@@ -179,6 +180,7 @@ async def digest_text(
         lines.append(f"· {ticket.number} {department} {'、'.join(kinds)}")
     if len(late) > 10:
         lines.append(MORE.format(count=len(late)))
+    lines += await partnership_lines(session, scope, now, points=False)
     return "\n".join(lines)
 
 

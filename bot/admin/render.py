@@ -44,6 +44,7 @@ NAV: tuple[tuple[str, str, str], ...] = (
     ("/admin/resources", "资源", Need.ADMIN),
     ("/admin/notices", "通知", Need.ADMIN),
     ("/admin/activities", "活动", Need.ADMIN),
+    ("/admin/reviews", "审核", Need.ADMIN),
     ("/admin/audit", "审计日志", Need.ADMIN),
 )
 

@@ -11,6 +11,7 @@ from bot.admin.pages import (
     notices,
     overview,
     resources,
+    reviews,
     roster,
     rotation,
     tickets,
@@ -28,5 +29,6 @@ PAGES: list[PageRoute] = [
     *resources.PAGES,
     *notices.PAGES,
     *activities.PAGES,
+    *reviews.PAGES,
     *audit.PAGES,
 ]

@@ -11,6 +11,7 @@ from starlette.responses import Response
 from bot.admin.auth import Need, Viewer
 from bot.admin.render import render
 from bot.admin.web import PageRoute
+from handlers.partnership_figures import figures as partnership_figures
 from models.org import ALLIANCE_TYPE_ZH
 from models.stars import monthly_scores
 from models.stats import (
@@ -87,6 +88,7 @@ async def page(request: Request, viewer: Viewer) -> Response:
         top=scores[:STAR_ROWS],
         stars=[(n, stars.get(n, 0)) for n in range(5, 0, -1)],
         star_bars=bars({"★" * n: stars.get(n, 0) for n in range(5, 0, -1)}, as_rate=False),
+        partnership=await partnership_figures(session, scope, now),
     )
 
 
