@@ -894,7 +894,7 @@ ROUTES += (
         agreements.show,
         "共建协议",
         "本单位今年的联盟共建协议，条款、实时数据、签订与履约报告",
-        aliases=("共建协议", "党建协议", "我的协议", "签协议", "签订协议"),
+        aliases=("共建协议", "党建协议", "协议", "我的协议", "签协议", "签订协议"),
         role=Role.SECRETARY,
         buttons={"sign": agreements.start_sign, "report": agreements.start_report},
         steps=agreements.FLOW,

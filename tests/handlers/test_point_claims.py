@@ -50,8 +50,7 @@ async def test_a_claim_with_proof_approved_and_one_declined(chat: Chat) -> None:
     assert row.state == ClaimState.PENDING and row.file_sha256
     [card] = await chat.say("alliance_admin", "加分审核")
     assert card == (
-        f"加分申请：{member.name} · 先锋岗、示范岗表现（3 分）\n"
-        "事由：12月1日在冷链先锋岗值守一天"
+        f"加分申请：{member.name} · 先锋岗、示范岗表现（3 分）\n事由：12月1日在冷链先锋岗值守一天"
     )
     assert await chat.press("alliance_admin", "通过") == [
         f"已通过：{member.name}的“先锋岗、示范岗表现”加 3 分。"
