@@ -135,3 +135,22 @@ async def test_the_january_reminder_goes_once_to_units_without_one(
         )
     assert count == sent
     assert texts == ["请签订食品产业链党建红色联盟2027年共建协议：发送“共建协议”查看条款并签订。"]
+
+
+async def test_stats_count_agreements_and_projects(chat: Chat) -> None:
+    await chat.say("host", "共建协议")
+    await chat.press("host", "签订协议")
+    await chat.press("host", "跳过")
+    await chat.press("host", "确认签订")
+    await chat.press_received("alliance_admin", "会签")
+    await chat.say("alliance_admin", "发布项目")
+    await chat.say("alliance_admin", "商圈夜市党建服务站")
+    await chat.say("alliance_admin", "12月31日")
+    await chat.press("alliance_admin", "发布")
+    [figures, _chart] = await chat.say("alliance_admin", "统计")
+    lines = figures.splitlines()
+    [agreements] = [line for line in lines if line.startswith("共建协议（2026年）")]
+    assert ("已签订 1 家，已会签 1 家，已评定 0 家") in agreements
+    assert "党建项目（2026年）：待认领 1 个，推进中 0 个（逾期 0 个），已验收 0 个" in lines
+    assert "年终评诺：已兑现 0 项，未兑现 0 项" in lines
+    assert any(line.startswith("党员积分（2026年）：") for line in lines)
