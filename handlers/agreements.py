@@ -94,6 +94,7 @@ ERRORS = {
     "no_text": "请写一句落实情况。",
 }
 FLOW = Flow("agreement")
+REMIND_HOUR = 9  # local time from which the January reminders go out
 
 
 async def _names(ctx: Context, agreement: Agreement) -> tuple[str, str]:
@@ -359,10 +360,10 @@ async def start_rate(ctx: Context, agreement: int, rating: str = "") -> list[Rep
 
 
 async def sweep(*, session: AsyncSession, now: datetime, settings: Settings) -> int:
-    """In January, remind the secretaries and liaisons of each unit without this year's
-    agreement, once a unit and an alliance a year."""
+    """In January, from 09:00 (not at the stroke of the new year), remind the secretaries and
+    liaisons of each unit without this year's agreement, once a unit and an alliance a year."""
     local = to_local(now)
-    if local.month != 1:
+    if local.month != 1 or local.hour < REMIND_HOUR:
         return 0
     sent = 0
     names: dict[int, str] = {}

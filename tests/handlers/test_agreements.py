@@ -112,6 +112,12 @@ async def test_the_january_reminder_goes_once_to_units_without_one(
     async with chat.app.sessionmaker() as session, session.begin():
         now = clock.now()
         assert await agreements.sweep(session=session, now=now, settings=chat.app.settings) == 0
+    at_midnight = local_datetime(2027, 1, 1, 0, 0)
+    async with chat.app.sessionmaker() as session, session.begin():
+        assert (
+            await agreements.sweep(session=session, now=at_midnight, settings=chat.app.settings)
+            == 0
+        )
     january = local_datetime(2027, 1, 4, 9)
     async with chat.app.sessionmaker() as session, session.begin():
         sent = await agreements.sweep(session=session, now=january, settings=chat.app.settings)
