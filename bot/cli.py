@@ -296,7 +296,15 @@ EXPORTS: dict[str, Callable[[Any, Path], Awaitable[int]]] = {
     "resources": _export("resources"),
     "outcomes": _export_outcomes,
     "funds": _export("funds"),  # every alliance's fund ledger with the running balance
+    "projects": lambda session, path: _export_projects(session, path),
 }
+
+
+async def _export_projects(session: Any, path: Path) -> int:
+    """商圈党建项目: the sheet `import projects` reads back (models/project_sheet.py)."""
+    from models.project_sheet import export_projects
+
+    return await export_projects(session=session, path=path, now=Clock().now())
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
@@ -457,6 +465,31 @@ def _import_rotation(args: argparse.Namespace, settings: Settings) -> int:
     return _import_with(settings, args.skip_bad_rows, ROTATION_REFUSED, work)
 
 
+PROJECTS_REFUSED = (
+    "有 {n} 行有误，未导入任何项目（改正后重试，或加 --skip-bad-rows 只导入正确的行）。"
+)
+PROJECTS_DONE = "已导入 {rows} 行：新增项目 {projects} 个、里程碑 {milestones} 个"
+
+
+def _import_projects(args: argparse.Namespace, settings: Settings) -> int:
+    from models.project_sheet import import_projects
+
+    async def work(session: Any) -> tuple[Any, list[str]]:
+        report = await import_projects(
+            session=session,
+            path=Path(args.file),
+            now=Clock().now(),
+            skip_bad_rows=args.skip_bad_rows,
+            sheet=args.sheet,
+        )
+        line = PROJECTS_DONE.format(
+            rows=report.imported, projects=report.projects, milestones=report.milestones
+        )
+        return report, [line + (SKIPPED.format(n=report.skipped) if report.skipped else "") + "。"]
+
+    return _import_with(settings, args.skip_bad_rows, PROJECTS_REFUSED, work)
+
+
 def _import_members(args: argparse.Namespace, settings: Settings) -> int:
     from models.member_import import import_members, invites_path, write_invites
     from models.table_import import ImportFileError, row_ranges
@@ -511,6 +544,7 @@ IMPORTERS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "departments": _import_departments,
     "members": _import_members,
     "rotation": _import_rotation,
+    "projects": _import_projects,
 }
 
 

@@ -14,6 +14,7 @@ from handlers import results_lines
 from handlers.context import Context
 from handlers.files import outgoing, stamp
 from handlers.meeting_stats import week_line
+from handlers.partnership_figures import lines as partnership_lines
 from handlers.stats import pct, scope_label
 from models.export import (
     export_attendance,
@@ -181,6 +182,7 @@ async def digest_text(
         lines.append(f"· {ticket.number} {department} {'、'.join(kinds)}")
     if len(late) > 10:
         lines.append(MORE.format(count=len(late)))
+    lines += await partnership_lines(session, scope, now, points=False)
     return "\n".join(lines)
 
 

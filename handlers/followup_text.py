@@ -33,6 +33,7 @@ from models.followup import (
 from models.meeting import MeetingDecision, get_meeting
 from models.member import Member
 from models.org import Alliance
+from models.project import project_of_milestone
 from settings import Settings
 
 STATUS_ZH = {
@@ -132,6 +133,10 @@ async def source_label(session: AsyncSession, item: FollowUp) -> str:
         meeting = await get_meeting(session, decision.meeting_id) if decision else None
         if meeting is not None:
             return f"《{meeting.title}》决议"
+    if item.source == "milestone" and item.source_id:
+        project = await project_of_milestone(session, item.source_id)
+        if project is not None:
+            return f"《{project.title}》项目里程碑"
     return "督办事项"
 
 

@@ -25,6 +25,7 @@ from models.pledge import (
     PledgeState,
     board,
     count_this_year,
+    explanation_of,
     get_pledge,
     member_pledges,
     progress,
@@ -94,6 +95,7 @@ MINE_NONE = "您今年还没有写承诺。发送“写承诺”开始（每年 
 MINE_LINE = "{i}. {text}\n   {state} · {check} · {due}前{progress}{returned}"
 PROGRESS = " · 进度 {now}/{target}"
 RETURNED = "\n   退回原因：{reason}"
+EXPLAINED_LINE = "\n   未兑现说明：{text}"
 FEW = "\n今年至少写 2 项承诺，发送“写承诺”继续。"
 REVIEW_NONE = "没有待审核的承诺。"
 REVIEW_ONE = "承诺审核：{name}（{unit}）\n{text}\n核验：{check}\n完成时间：{due}"
@@ -276,6 +278,12 @@ async def mine(ctx: Context) -> list[Reply]:
         )
         if pledge.state == PledgeState.RETURNED:
             buttons.append(Button(f"修改第{i}项", "pledge", pledge=pledge.id))
+        if pledge.state == PledgeState.UNMET:  # 评诺: an unmet pledge is explained
+            why = await explanation_of(ctx.session, pledge.id)
+            if why is not None:
+                lines[-1] += EXPLAINED_LINE.format(text=why.text)
+            else:
+                buttons.append(Button(f"说明第{i}项原因", "pledgerate.why", pledge=pledge.id))
     if len(found) < 2:
         lines.append(FEW)
     return [Reply("\n".join(lines), tuple(buttons))]

@@ -13,6 +13,7 @@ from handlers.charts import stats_chart
 from handlers.context import Context
 from handlers.files import outgoing, stamp
 from handlers.meeting_stats import quarter_lines
+from handlers.partnership_figures import lines as partnership_lines
 from models.org import ALLIANCE_TYPE_ZH
 from models.scope import Scope
 from models.stats import (
@@ -89,6 +90,7 @@ async def show(ctx: Context) -> list[Reply]:
         lines.append(RESOURCE.format(label=r.label, items=r.items, matches=r.matches))
     lines += await volunteer_lines(ctx.session, scope, ctx.now)
     lines += await results_lines.stats_lines(ctx.session, scope, ctx.now)
+    lines += await partnership_lines(ctx.session, scope, ctx.now)
     lines += await quarter_lines(ctx.session, scope, ctx.now)
     where = scope_label(scope)
     path = stats_chart(

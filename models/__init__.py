@@ -4,6 +4,7 @@ Importing this package registers every table on Base.metadata (Alembic relies on
 """
 
 from models.activity import Activity
+from models.agreement import Agreement
 from models.audit import AuditLog
 from models.base import Base
 from models.button import ButtonToken
@@ -21,7 +22,9 @@ from models.notice import Notice, NoticeRecipient
 from models.org import Alliance, AllianceType, Department, Membership, Unit, UnitKind
 from models.outbox import OutboxMessage, OutboxStatus
 from models.outcome import OutcomeEntry, OutcomeEvent, OutcomeEvidence
-from models.pledge import Pledge
+from models.pledge import Pledge, PledgeExplanation, PledgeRating
+from models.point_claim import PointClaim
+from models.project import Milestone, Project, ProjectUnit
 from models.resource import (
     MatchRequest,
     Resource,
@@ -44,6 +47,7 @@ from models.volunteer import (
 __all__ = [
     "Activity",
     "AgendaItem",
+    "Agreement",
     "Alliance",
     "AllianceType",
     "AuditLog",
@@ -74,6 +78,7 @@ __all__ = [
     "Member",
     "MemberRole",
     "Membership",
+    "Milestone",
     "Notice",
     "NoticeRecipient",
     "OutboxMessage",
@@ -82,6 +87,11 @@ __all__ = [
     "OutcomeEvent",
     "OutcomeEvidence",
     "Pledge",
+    "PledgeExplanation",
+    "PledgeRating",
+    "PointClaim",
+    "Project",
+    "ProjectUnit",
     "Resource",
     "ResourceAlliance",
     "ResourceTerm",

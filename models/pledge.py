@@ -15,7 +15,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, String, func, select
+from sqlalchemy import ForeignKey, String, UniqueConstraint, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -76,7 +76,7 @@ class Pledge(Base):
 
 class PledgeError(Exception):
     """A pledge refused: `reason` is too_many, vague, no_target, bad_date, not_reviewer,
-    own, not_pending, no_reason, not_returned, not_yours."""
+    own, not_pending, no_reason, not_returned, not_yours, not_ratable, too_early, not_unmet."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -293,3 +293,129 @@ async def state_counts(session: AsyncSession, scope: Scope, year: int) -> dict[P
     )
     found = {PledgeState(s): int(n) for s, n in (await session.execute(stmt)).all()}
     return {state: found.get(state, 0) for state in PledgeState}
+
+
+# 评诺: at year end the secretary (the organisation's verdict) and the members rate each
+# approved pledge; an unmet verdict by the organisation asks the member for an explanation.
+class Verdict(enum.StrEnum):
+    MET = "met"  # 已兑现
+    PARTLY = "partly"  # 部分兑现
+    UNMET = "unmet"  # 未兑现
+
+
+RATE_FROM_MONTH = 12  # 评诺 opens in December of the pledge's year
+
+
+class PledgeRating(Base):
+    """One rater's verdict on one pledge (the organisation's when by_reviewer)."""
+
+    __tablename__ = "pledge_rating"
+    __table_args__ = (UniqueConstraint("pledge_id", "rater_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pledge_id: Mapped[int] = mapped_column(ForeignKey("pledge.id"), index=True)
+    rater_id: Mapped[int] = mapped_column(ForeignKey("member.id"))
+    verdict: Mapped[Verdict] = mapped_column(String(10))
+    by_reviewer: Mapped[bool] = mapped_column(default=False)
+    at: Mapped[datetime]
+
+
+class PledgeExplanation(Base):
+    """The member's explanation of a pledge the organisation rated unmet."""
+
+    __tablename__ = "pledge_explanation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pledge_id: Mapped[int] = mapped_column(ForeignKey("pledge.id"), unique=True)
+    text: Mapped[str]
+    at: Mapped[datetime]
+
+
+RATABLE = (PledgeState.APPROVED, PledgeState.MET, PledgeState.UNMET)
+
+
+async def rate_pledge(
+    *, session: AsyncSession, pledge: Pledge, actor: Member, verdict: Verdict, now: datetime
+) -> PledgeRating:
+    """评诺: one verdict a rater; the reviewer's unmet makes the pledge unmet, met makes it met."""
+    if actor.id == pledge.member_id:
+        raise PledgeError("own")
+    if pledge.state not in RATABLE:
+        raise PledgeError("not_ratable")
+    local = to_local(now)
+    if pledge.year == local.year and local.month < RATE_FROM_MONTH:
+        raise PledgeError("too_early")
+    by_reviewer = may_review(actor, pledge)
+    if not by_reviewer and not actor.visible_scope().covers(pledge.alliance_id):
+        raise PledgeError("not_reviewer")
+    stmt = select(PledgeRating).where(
+        PledgeRating.pledge_id == pledge.id, PledgeRating.rater_id == actor.id
+    )
+    row = await session.scalar(stmt)
+    if row is None:
+        row = PledgeRating(pledge_id=pledge.id, rater_id=actor.id, verdict=verdict, at=now)
+        session.add(row)
+    row.verdict, row.by_reviewer, row.at = verdict, by_reviewer, now
+    if by_reviewer:
+        if verdict == Verdict.UNMET:
+            pledge.state = PledgeState.UNMET
+        elif verdict == Verdict.MET and pledge.state != PledgeState.MET:
+            pledge.state, pledge.met_at = PledgeState.MET, now
+        elif verdict == Verdict.PARTLY and pledge.state == PledgeState.UNMET:
+            pledge.state = PledgeState.APPROVED
+    await session.flush()
+    return row
+
+
+async def ratings_of(session: AsyncSession, pledge_id: int) -> dict[Verdict, int]:
+    """How many raters gave each verdict."""
+    stmt = (
+        select(PledgeRating.verdict, func.count())
+        .where(PledgeRating.pledge_id == pledge_id)
+        .group_by(PledgeRating.verdict)
+    )
+    found = {Verdict(v): int(n) for v, n in (await session.execute(stmt)).all()}
+    return {v: found.get(v, 0) for v in Verdict}
+
+
+async def reviewer_verdict(session: AsyncSession, pledge_id: int) -> Verdict | None:
+    stmt = select(PledgeRating.verdict).where(
+        PledgeRating.pledge_id == pledge_id, PledgeRating.by_reviewer.is_(True)
+    )
+    found = await session.scalar(stmt.order_by(PledgeRating.at.desc()).limit(1))
+    return Verdict(found) if found else None
+
+
+async def explain(
+    *, session: AsyncSession, pledge: Pledge, member: Member, text: str, now: datetime
+) -> PledgeExplanation:
+    """The member explains an unmet pledge (once; a second text replaces the first)."""
+    if pledge.member_id != member.id:
+        raise PledgeError("not_yours")
+    if pledge.state != PledgeState.UNMET:
+        raise PledgeError("not_unmet")
+    if len(text.strip()) < 4:
+        raise PledgeError("no_reason")
+    row = await explanation_of(session, pledge.id)
+    if row is None:
+        row = PledgeExplanation(pledge_id=pledge.id, text="", at=now)
+        session.add(row)
+    row.text, row.at = text.strip()[:300], now
+    await session.flush()
+    return row
+
+
+async def explanation_of(session: AsyncSession, pledge_id: int) -> PledgeExplanation | None:
+    stmt = select(PledgeExplanation).where(PledgeExplanation.pledge_id == pledge_id)
+    return await session.scalar(stmt)
+
+
+async def to_rate(session: AsyncSession, actor: Member, year: int) -> list[Pledge]:
+    """The approved pledges of the year this member may rate (not their own)."""
+    stmt = select(Pledge).where(
+        Pledge.year == year,
+        Pledge.state.in_(list(RATABLE)),
+        Pledge.member_id != actor.id,
+        actor.visible_scope().where(Pledge.alliance_id),
+    )
+    return list((await session.execute(stmt.order_by(Pledge.id))).scalars())

@@ -22,6 +22,7 @@ from models.meeting import DECISION_SOURCE
 from models.member import Member
 from models.org import Alliance
 from models.pledge import Pledge, PledgeState
+from models.point_claim import approved_count
 from models.resource import Resource
 from models.ticket import Ticket, TicketState
 from models.volunteer import HoursState, ServiceHours, total_minutes, year_bounds
@@ -37,6 +38,7 @@ class PointRule:
     cap: int  # at most this many points (in absolute value) a year
     proof: str  # the record that proves it
     unit: str = "次"
+    claimed: bool = False  # the member claims it with a photo or file; the secretary approves
 
 
 RULES: tuple[PointRule, ...] = (
@@ -47,7 +49,14 @@ RULES: tuple[PointRule, ...] = (
     PointRule("resource", "分享共享资源", 2, 10, "资源清单中本人为联系人的资源", "条"),
     PointRule("decision", "按期完成督办事项", 3, 15, "按期完成的督办事项", "项"),
     PointRule("no_signout", "志愿服务未签退", -1, 5, "未签退记录"),
+    PointRule(
+        "pioneer", "先锋岗、示范岗表现", 3, 15, "审核通过的加分申请（附照片或文件）", claimed=True
+    ),
+    PointRule(
+        "honour", "获得表彰或媒体报道", 5, 10, "审核通过的加分申请（附证书或报道）", claimed=True
+    ),
 )
+CLAIMABLE = tuple(r for r in RULES if r.claimed)
 
 
 @dataclass(frozen=True)
@@ -137,6 +146,8 @@ async def points_of(session: AsyncSession, member_id: int, year: int) -> Points:
             ),
         ),
     }
+    for rule in CLAIMABLE:
+        counts[rule.key] = await approved_count(session, member_id, rule.key, year)
     return Points(member_id, [Line(rule, counts[rule.key]) for rule in RULES])
 
 

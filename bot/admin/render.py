@@ -45,6 +45,7 @@ NAV: tuple[tuple[str, str, str], ...] = (
     ("/admin/notices", "通知", Need.ADMIN),
     ("/admin/activities", "活动", Need.ADMIN),
     ("/admin/funds", "党建经费", Need.ADMIN),
+    ("/admin/reviews", "审核", Need.ADMIN),
     ("/admin/audit", "审计日志", Need.ADMIN),
 )
 

@@ -20,6 +20,7 @@ from bot.demo import funds as demo_funds
 from bot.demo import meetings as demo_meetings
 from bot.demo import notices as demo_notices
 from bot.demo import outcomes as demo_outcomes
+from bot.demo import partnership as demo_partnership
 from bot.demo import resources as demo_resources
 from bot.demo import tickets as demo_tickets
 from bot.demo import volunteer as demo_volunteer
@@ -42,6 +43,7 @@ EXTRA_SEEDERS: tuple[Seeder, ...] = (
     demo_outcomes.seed,
     demo_volunteer.seed,
     demo_volunteer.seed_pledges,
+    demo_partnership.seed,
 )
 
 ACCOUNT_ROLES = {

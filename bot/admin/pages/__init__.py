@@ -12,6 +12,7 @@ from bot.admin.pages import (
     notices,
     overview,
     resources,
+    reviews,
     roster,
     rotation,
     tickets,
@@ -30,5 +31,6 @@ PAGES: list[PageRoute] = [
     *notices.PAGES,
     *activities.PAGES,
     *funds.PAGES,
+    *reviews.PAGES,
     *audit.PAGES,
 ]

@@ -12,6 +12,7 @@ from bot.admin.auth import Need, Viewer
 from bot.admin.render import render
 from bot.admin.web import PageRoute
 from handlers.results_lines import overview as results_overview
+from handlers.partnership_figures import figures as partnership_figures
 from models.org import ALLIANCE_TYPE_ZH
 from models.stars import monthly_scores
 from models.stats import (
@@ -89,6 +90,7 @@ async def page(request: Request, viewer: Viewer) -> Response:
         stars=[(n, stars.get(n, 0)) for n in range(5, 0, -1)],
         star_bars=bars({"★" * n: stars.get(n, 0) for n in range(5, 0, -1)}, as_rate=False),
         results=await results_overview(session, scope, now),
+        partnership=await partnership_figures(session, scope, now),
     )
 
 
