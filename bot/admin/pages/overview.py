@@ -11,8 +11,8 @@ from starlette.responses import Response
 from bot.admin.auth import Need, Viewer
 from bot.admin.render import render
 from bot.admin.web import PageRoute
-from handlers.results_lines import overview as results_overview
 from handlers.partnership_figures import figures as partnership_figures
+from handlers.results_lines import overview as results_overview
 from models.org import ALLIANCE_TYPE_ZH
 from models.stars import monthly_scores
 from models.stats import (
