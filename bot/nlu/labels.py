@@ -53,6 +53,10 @@ INTENTS = (
     "my_pledges",
     "my_points",
     "points_rank",
+    "campaign",
+    "agreement",
+    "projects",
+    "claim_points",
 )
 LABELS = (*INTENTS, "unknown")
 CATEGORIES = (
