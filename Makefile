@@ -39,6 +39,7 @@ test-fast: install
 
 ## Benchmarks (not tests): figures into BENCHMARKS.md. The broadcast takes ~5.5 min by nature.
 bench: install
+	$(PY) bench/breakdown.py
 	$(PY) bench/dispatch.py
 	$(PY) bench/startup.py
 	$(PY) bench/run_search.py

@@ -351,6 +351,74 @@ def startup_lines(s: dict[str, Any] | None) -> list[str]:
     ]
 
 
+def breakdown_lines(b: dict[str, Any] | None) -> list[str]:
+    if not b:
+        return ["Per-event breakdown not measured yet: run `python bench/breakdown.py`.", ""]
+    lines = [
+        f"### Per event and message kind ({b['database']}): statements, thread hops, CPU",
+        "",
+        f"Measured {b['measured_at']} (`python bench/breakdown.py`). Medians of {b['reps']} "
+        f"repetitions of {b['users_per_rep']} members per kind, the stored path one update at "
+        "a time; the echo bot got the same texts just before each block. Hops: calls queued "
+        "to aiosqlite's thread. Database thread: the CPU of that thread alone.",
+        "",
+        "| kind | statements | commits | thread hops | CPU ms | of it database thread ms "
+        "| wall ms | echo CPU ms | ours/echo |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for kind, k in b["kinds"].items():
+        lines.append(
+            f"| {kind} | {k['statements_per_event']} | {k['commits_per_event']} "
+            f"| {k['thread_hops_per_event']} | {k['cpu_ms_per_event']} "
+            f"| {k['db_thread_cpu_ms_per_event']} | {k['wall_ms_per_event']} "
+            f"| {k['echo_cpu_ms_per_event']} | {k['ratio_cpu_ours_to_echo']}× |"
+        )
+    lines += [
+        "",
+        "CPU by layer (cProfile own time in the event loop's thread, idle waits left "
+        "out; a profiled repetition of "
+        f"{b['profile_users']} members):",
+        "",
+    ]
+    for kind, k in b["kinds"].items():
+        if "profile" in k:
+            shares = ", ".join(
+                f"{n} {v} %" for n, v in k["profile"]["event_loop_thread_pct"].items()
+            )
+            lines.append(f"- {kind}: {shares}")
+    lines += [
+        "",
+        f"Error replies: {b['error_replies']}. Load average: "
+        f"{b['loadavg'][0]} → {b['loadavg'][-1]}.",
+        "",
+    ]
+    return lines
+
+
+def pairs_lines(p: dict[str, Any] | None) -> list[str]:
+    if not p:
+        return []
+    lines = [
+        f"### Each hot-path change against the code before it ({p['database']}, paired)",
+        "",
+        f"Measured {p['measured_at']} (`python bench/pairs.py`): {p['rounds']} rounds; in "
+        f"each, every variant ran a block of {p['users_per_block']} check-ins and of "
+        f"{p['users_per_block']} /help, in rotating order. Ratio: CPU per event against "
+        "“before” in the same round, median over the rounds.",
+        "",
+        "| kind | variant | CPU ms per event | statements | ratio to before |",
+        "|---|---|---|---|---|",
+    ]
+    for kind, rows in p["kinds"].items():
+        for name, r in rows.items():
+            lines.append(
+                f"| {kind} | {name} | {r['cpu_ms_per_event_median']} "
+                f"| {r['statements_per_event']} | {r['ratio_cpu_to_before_median']} |"
+            )
+    lines += ["", f"Load average: {p['loadavg'][0]} → {p['loadavg'][-1]}.", ""]
+    return lines
+
+
 def main() -> None:
     sqlite, pg = load("dispatch-sqlite"), load("dispatch-postgresql")
     broadcast, search, startup = load("broadcast"), load("search"), load("startup")
@@ -368,6 +436,8 @@ def main() -> None:
         lines += machine_section(found)
     lines += headline(sqlite, pg, broadcast, startup, latency)
     lines += ["## Figures", ""]
+    lines += breakdown_lines(load("breakdown-sqlite"))
+    lines += pairs_lines(load("pairs-sqlite"))
     if sqlite:
         lines += throughput_lines("SQLite", sqlite)
         for key in ("burst", "burst_spread"):
@@ -395,7 +465,8 @@ def main() -> None:
     lines += [
         "## How to reproduce",
         "",
-        "- `make bench`: dispatcher throughput and burst on SQLite (bench/dispatch.py), "
+        "- `make bench`: the per-event breakdown (bench/breakdown.py), dispatcher "
+        "throughput and burst on SQLite (bench/dispatch.py), "
         "start-up and memory (bench/startup.py), resource search (bench/search.py through "
         "bench/run_search.py), then this file (bench/report.py). About six minutes on this "
         "loaded 2-core machine (the spread burst alone lasts one minute by design).",

@@ -157,10 +157,10 @@ async def check_in(
     confirmed_by: Member | None = None,
     distance: float | None = None,
 ) -> CheckIn:
-    """Record one check-in; a second one raises AlreadyCheckedIn with the first."""
-    first = await find_checkin(session, activity_id=activity.id, member_id=member.id)
-    if first is not None:
-        raise AlreadyCheckedIn(first, activity)
+    """Record one check-in; a second one raises AlreadyCheckedIn with the first.
+
+    The insert itself finds a second one (the unique activity and member): no SELECT first
+    on the path every check-in takes."""
     row = CheckIn(
         activity_id=activity.id,
         member_id=member.id,
@@ -174,7 +174,7 @@ async def check_in(
         async with session.begin_nested():
             session.add(row)
     except IntegrityError:
-        # Two devices of one member at the same moment: the other one won.
+        # Checked in already, or two devices of one member at the same moment: the other won.
         again = await find_checkin(session, activity_id=activity.id, member_id=member.id)
         assert again is not None
         raise AlreadyCheckedIn(again, activity) from None
@@ -189,7 +189,8 @@ async def attendable(
     mobile member), or a meeting they are invited to (a department officer sitting in)."""
     from models.meeting import invited_to  # models.meeting imports this module
 
-    invited = await invited_to(session, member.id, [a.id for a in activities])
+    others = [a.id for a in activities if not member.may_attend(a)]
+    invited = await invited_to(session, member.id, others)  # no query when there are none
     return [a for a in activities if member.may_attend(a) or a.id in invited]
 
 

@@ -1,8 +1,10 @@
-"""Engine and session factory; SQLite gets WAL, a busy time-out, BEGIN IMMEDIATE and one
-connection per process."""
+"""Engine and session factory; SQLite gets WAL, a busy time-out, BEGIN IMMEDIATE, one
+connection per process, and its statements run inline (see `_run_inline`)."""
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +33,9 @@ def make_engine(settings: Settings) -> AsyncEngine:
     # event could wait seconds. A waiter now queues for the pool up to the busy time-out.
     engine = create_async_engine(
         settings.DATABASE_URL,
-        connect_args={"timeout": busy},
+        # The connection is used from the event loop's thread too (`_run_inline`), one call
+        # at a time: the connection is checked out by one session and each call is awaited.
+        connect_args={"timeout": busy, "check_same_thread": False},
         pool_size=1,
         max_overflow=0,
         pool_timeout=busy,
@@ -48,6 +52,7 @@ def make_engine(settings: Settings) -> AsyncEngine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        _run_inline(dbapi_connection._connection, int(busy * 1000))
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
@@ -58,3 +63,56 @@ def make_engine(settings: Settings) -> AsyncEngine:
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+INLINE_STATEMENTS = True  # False: every call goes to aiosqlite's thread (bench/pairs.py)
+SLOW_INLINE_SECONDS = 0.002  # a statement that took longer runs in the thread from then on
+
+
+def _run_inline(connection: Any, busy_ms: int) -> None:
+    """Run the connection's calls in the event loop's thread instead of aiosqlite's.
+
+    aiosqlite hands every call (cursor, execute, fetch, close, commit) to its thread and back:
+    about four round trips per statement, each costing far more than the ~10 µs of SQLite it
+    runs. Inline, the loop must never wait on a lock: BEGIN IMMEDIATE is tried with no busy
+    time-out, and when another process holds the write lock it waits in the thread instead
+    (with the busy time-out, as before). A statement that once took more than
+    SLOW_INLINE_SECONDS runs in the thread from then on (long searches, reports and exports
+    keep running beside the loop). In WAL mode nothing else waits for a lock; a commit that
+    checkpoints writes the database file inline (once every ~1,000 pages written).
+    """
+    in_thread = connection._execute  # aiosqlite's own: queue to the thread, await the result
+    raw = connection._connection  # the sqlite3 connection
+    slow: set[str] = set()
+
+    def begin(fn: Any, args: tuple[Any, ...]) -> tuple[bool, Any]:
+        raw.execute("PRAGMA busy_timeout=0")
+        try:
+            return True, fn(*args)
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) and "busy" not in str(error):
+                raise
+            return False, None
+        finally:
+            raw.execute(f"PRAGMA busy_timeout={busy_ms}")
+
+    async def _execute(fn: Any, *args: Any, **kwargs: Any) -> Any:
+        if not INLINE_STATEMENTS or not connection._running or connection._connection is None:
+            return await in_thread(fn, *args, **kwargs)
+        sql = args[0] if args and isinstance(args[0], str) else None
+        if sql is not None:
+            if sql in slow:
+                return await in_thread(fn, *args, **kwargs)
+            if sql[:5].upper() == "BEGIN" and not kwargs:
+                began, result = begin(fn, args)
+                if began:
+                    return result
+                return await in_thread(fn, *args, **kwargs)  # wait for the lock off the loop
+        start = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            if sql is not None and time.perf_counter() - start > SLOW_INLINE_SECONDS:
+                slow.add(sql)
+
+    connection._execute = _execute

@@ -14,15 +14,18 @@ from __future__ import annotations
 import enum
 from dataclasses import asdict
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Index,
+    Select,
     String,
     Text,
     UniqueConstraint,
     and_,
+    bindparam,
     delete,
     exists,
     func,
@@ -141,7 +144,7 @@ async def find_event(*, session: AsyncSession, platform: str, event_id: str) -> 
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
-def _claimable(now: datetime) -> Any:
+def _claimable(now: Any) -> Any:
     """Pending, due, not held by a live claim, and the first unfinished event of its user."""
     earlier = aliased(InboxEvent)
     return and_(
@@ -160,6 +163,17 @@ def _claimable(now: datetime) -> Any:
     )
 
 
+@cache
+def _claim_statement(limit: int, postgresql: bool) -> Select[tuple[InboxEvent]]:
+    """The claim's SELECT, built once per limit (it runs whenever an event arrives; building
+    it, with its alias and sub-query, cost more than running it); `now` is bound per call."""
+    stmt = select(InboxEvent).where(_claimable(bindparam("now")))
+    stmt = stmt.order_by(InboxEvent.seq, InboxEvent.id).limit(limit)
+    if postgresql:
+        stmt = stmt.with_for_update(skip_locked=True, of=InboxEvent)
+    return stmt
+
+
 async def claim_events(
     *,
     session: AsyncSession,
@@ -175,13 +189,11 @@ async def claim_events(
     claim only spreads the work: the event's own transaction marks it done only if it is
     still pending, so two workers can never both apply it.
     """
-    stmt = select(InboxEvent).where(_claimable(now))
+    postgresql = session.bind is not None and session.bind.dialect.name == "postgresql"
+    stmt = _claim_statement(limit, postgresql)
     if only is not None:
         stmt = stmt.where(InboxEvent.id.in_(only))
-    stmt = stmt.order_by(InboxEvent.seq, InboxEvent.id).limit(limit)
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True, of=InboxEvent)
-    rows = list((await session.execute(stmt)).scalars())
+    rows = list((await session.execute(stmt, {"now": now})).scalars())
     if rows:
         await session.execute(
             update(InboxEvent)

@@ -9,9 +9,18 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint, func, inspect, select, true
+from sqlalchemy import (
+    ForeignKey,
+    String,
+    UniqueConstraint,
+    bindparam,
+    func,
+    inspect,
+    select,
+    true,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
+from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship, selectinload
 
 from bot.core import Role
 from models.base import Base, TimestampMixin
@@ -208,15 +217,24 @@ def clean_phone(text: str) -> str | None:
 HOME_LOADED = selectinload(Member.home_unit).selectinload(Unit.memberships)
 
 
+# Every event loads its sender: one prebuilt statement (built and cache-keyed once), joined, so
+# the member, home unit, its alliances, department and roles come in one round trip, not five.
+_FIND_MEMBER = (
+    select(Member)
+    .join(Identity)
+    .where(Identity.platform == bindparam("platform"), Identity.user_key == bindparam("user_key"))
+    .options(
+        joinedload(Member.home_unit).joinedload(Unit.memberships).joinedload(Membership.alliance),
+        joinedload(Member.department),
+        joinedload(Member.roles),
+    )
+)
+
+
 async def find_member(session: AsyncSession, *, platform: str, user_key: str) -> Member | None:
     """The member bound to a platform identity, with what handlers usually need loaded."""
-    stmt = (
-        select(Member)
-        .join(Identity)
-        .where(Identity.platform == platform, Identity.user_key == user_key)
-        .options(HOME_LOADED.selectinload(Membership.alliance), selectinload(Member.department))
-    )
-    return (await session.execute(stmt)).scalar_one_or_none()
+    result = await session.execute(_FIND_MEMBER, {"platform": platform, "user_key": user_key})
+    return result.unique().scalar_one_or_none()
 
 
 def bind_lockout(settings: Settings) -> Lockout:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, insert, select, update
+from sqlalchemy import ForeignKey, Index, Select, String, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -207,7 +208,7 @@ async def enqueue(
     return rows
 
 
-def _due(platforms: list[str], now: datetime) -> Any:
+def _due(platforms: list[str], now: Any) -> Any:
     return (
         (OutboxMessage.platform.in_(platforms))
         & (OutboxMessage.not_before <= now)
@@ -219,6 +220,25 @@ def _due(platforms: list[str], now: datetime) -> Any:
             )
         )
     )
+
+
+@cache
+def _claim_statement(
+    platforms: tuple[str, ...], priorities: tuple[int, int], limit: int, postgresql: bool
+) -> Select[tuple[OutboxMessage]]:
+    """The claim's SELECT, built once per shape (the sender claims after every event);
+    `now` is bound per call."""
+    low, high = priorities
+    due = _due(list(platforms), bindparam("now")) & OutboxMessage.priority.between(low, high)
+    stmt = (
+        select(OutboxMessage)
+        .where(due)
+        .order_by(OutboxMessage.priority, OutboxMessage.id)
+        .limit(limit)
+    )
+    if postgresql:
+        stmt = stmt.with_for_update(skip_locked=True)
+    return stmt
 
 
 async def claim_due(
@@ -236,17 +256,9 @@ async def claim_due(
 
     On PostgreSQL the SELECT skips rows another sender holds (FOR UPDATE SKIP LOCKED).
     """
-    low, high = priorities
-    due = _due(platforms, now) & OutboxMessage.priority.between(low, high)
-    stmt = (
-        select(OutboxMessage)
-        .where(due)
-        .order_by(OutboxMessage.priority, OutboxMessage.id)
-        .limit(limit)
-    )
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True)
-    rows = list((await session.execute(stmt)).scalars())
+    postgresql = session.bind is not None and session.bind.dialect.name == "postgresql"
+    stmt = _claim_statement(tuple(platforms), priorities, limit, postgresql)
+    rows = list((await session.execute(stmt, {"now": now})).scalars())
     if rows:
         await session.execute(
             update(OutboxMessage)

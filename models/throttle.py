@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Index, String, delete, func, select
+from sqlalchemy import Index, String, bindparam, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -25,28 +25,39 @@ class ThrottleHit(Base):
     at: Mapped[datetime]
 
 
+# Written and counted on every event (flood control): prebuilt Core statements, no unit of work.
+_INSERT_HIT = insert(ThrottleHit)
+_COUNT_HITS = select(func.count()).where(
+    ThrottleHit.kind == bindparam("kind"),
+    ThrottleHit.key == bindparam("key"),
+    ThrottleHit.at > bindparam("since"),
+)
+
+
 async def record_hit(*, session: AsyncSession, kind: str, key: str, now: datetime) -> None:
-    session.add(ThrottleHit(kind=kind, key=key, at=now))
-    await session.flush()
+    await session.execute(_INSERT_HIT, {"kind": kind, "key": key, "at": now})
 
 
 async def count_hits(
     *, session: AsyncSession, kind: str, key: str, now: datetime, window: timedelta
 ) -> int:
-    stmt = select(func.count()).where(
-        ThrottleHit.kind == kind, ThrottleHit.key == key, ThrottleHit.at > now - window
-    )
-    return int((await session.execute(stmt)).scalar_one())
+    params = {"kind": kind, "key": key, "since": now - window}
+    return int((await session.execute(_COUNT_HITS, params)).scalar_one())
+
+
+_FIRST_HIT = select(func.min(ThrottleHit.at)).where(
+    ThrottleHit.kind == bindparam("kind"),
+    ThrottleHit.key == bindparam("key"),
+    ThrottleHit.at > bindparam("since"),
+)
 
 
 async def first_hit_in_window(
     *, session: AsyncSession, kind: str, key: str, now: datetime, window: timedelta
 ) -> datetime | None:
     """When the oldest hit still inside the window happened (to say when a lock ends)."""
-    stmt = select(func.min(ThrottleHit.at)).where(
-        ThrottleHit.kind == kind, ThrottleHit.key == key, ThrottleHit.at > now - window
-    )
-    return (await session.execute(stmt)).scalar_one()
+    params = {"kind": kind, "key": key, "since": now - window}
+    return (await session.execute(_FIRST_HIT, params)).scalar_one()
 
 
 async def prune_hits(*, session: AsyncSession, before: datetime) -> None:

@@ -1,0 +1,337 @@
+"""Each hot-path change against the code before it, paired in one process: ratios of medians.
+
+Run: python bench/pairs.py [--users 50] [--rounds 8] [--database-url URL]
+
+The code before each change is kept here (BEFORE) and swapped in for its blocks. Every round
+runs, for each variant in turn (the order rotates from round to round), a block of check-ins
+and a block of /help (the fixed per-event path), each by members who have not sent yet, the
+whole stored way as bench/breakdown.py. The figures: CPU per event (process, all threads) and
+statements per event, medians over the rounds, and each variant's ratio to "before" computed
+round by round (so each ratio compares blocks that ran seconds apart) and then its median.
+
+Not a test: pytest collects only tests/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+from collections import defaultdict
+from datetime import datetime, timedelta
+from typing import Any
+
+from breakdown import COUNTERS, block, instrument, updates_for
+from common import (
+    START,
+    StubRequest,
+    add_members,
+    bench_settings,
+    fresh_demo,
+    loadavg,
+    machine,
+    party_day_code,
+    save,
+)
+from dispatch import echo, ours
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
+
+import bot.dispatcher
+import bot.intake
+import bot.outbox
+import models.activity
+import models.checkin
+import models.db
+import models.inbox
+import models.member
+import models.outbox
+import models.throttle
+from bot import nlu
+from bot.app import build_app
+from bot.core.clock import FrozenClock
+from models.activity import Activity
+from models.checkin import AlreadyCheckedIn, CheckIn, CheckInMethod, find_checkin
+from models.inbox import InboxEvent
+from models.member import HOME_LOADED, Identity, Member
+from models.org import Membership
+from models.outbox import PRIORITY_BULK, PRIORITY_REPLY, OutboxMessage, OutboxStatus
+from models.throttle import ThrottleHit
+
+# ---- the code before each change, verbatim --------------------------------------------------
+
+
+async def find_member_before(
+    session: AsyncSession, *, platform: str, user_key: str
+) -> Member | None:
+    stmt = (
+        select(Member)
+        .join(Identity)
+        .where(Identity.platform == platform, Identity.user_key == user_key)
+        .options(HOME_LOADED.selectinload(Membership.alliance), selectinload(Member.department))
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def record_hit_before(*, session: AsyncSession, kind: str, key: str, now: datetime) -> None:
+    session.add(ThrottleHit(kind=kind, key=key, at=now))
+    await session.flush()
+
+
+async def count_hits_before(
+    *, session: AsyncSession, kind: str, key: str, now: datetime, window: timedelta
+) -> int:
+    stmt = select(func.count()).where(
+        ThrottleHit.kind == kind, ThrottleHit.key == key, ThrottleHit.at > now - window
+    )
+    return int((await session.execute(stmt)).scalar_one())
+
+
+async def claim_events_before(
+    *,
+    session: AsyncSession,
+    now: datetime,
+    limit: int,
+    worker: str,
+    lease: timedelta = timedelta(seconds=60),
+    only: list[int] | None = None,
+) -> list[InboxEvent]:
+    stmt = select(InboxEvent).where(models.inbox._claimable(now))
+    if only is not None:
+        stmt = stmt.where(InboxEvent.id.in_(only))
+    stmt = stmt.order_by(InboxEvent.seq, InboxEvent.id).limit(limit)
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True, of=InboxEvent)
+    rows = list((await session.execute(stmt)).scalars())
+    if rows:
+        await session.execute(
+            update(InboxEvent)
+            .where(InboxEvent.id.in_([r.id for r in rows]))
+            .values(claimed_until=now + lease, claimed_by=worker)
+        )
+    return rows
+
+
+async def claim_due_before(
+    *,
+    session: AsyncSession,
+    platforms: list[str],
+    now: datetime,
+    limit: int,
+    lease: timedelta = timedelta(minutes=2),
+    priorities: tuple[int, int] = (PRIORITY_REPLY, PRIORITY_BULK),
+    worker: str = "",
+) -> list[OutboxMessage]:
+    low, high = priorities
+    due = models.outbox._due(platforms, now) & OutboxMessage.priority.between(low, high)
+    stmt = (
+        select(OutboxMessage)
+        .where(due)
+        .order_by(OutboxMessage.priority, OutboxMessage.id)
+        .limit(limit)
+    )
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    rows = list((await session.execute(stmt)).scalars())
+    if rows:
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_([r.id for r in rows]))
+            .values(status=OutboxStatus.SENDING, claimed_until=now + lease, claimed_by=worker)
+        )
+        for row in rows:
+            row.status = OutboxStatus.SENDING
+            row.claimed_until = now + lease
+            row.claimed_by = worker
+    return rows
+
+
+async def first_hit_in_window_before(
+    *, session: AsyncSession, kind: str, key: str, now: datetime, window: timedelta
+) -> datetime | None:
+    stmt = select(func.min(ThrottleHit.at)).where(
+        ThrottleHit.kind == kind, ThrottleHit.key == key, ThrottleHit.at > now - window
+    )
+    return (await session.execute(stmt)).scalar_one()
+
+
+def activity_loads_before() -> tuple[object, ...]:
+    return (selectinload(Activity.alliance), selectinload(Activity.host_unit))
+
+
+async def check_in_before(
+    *,
+    session: AsyncSession,
+    activity: Activity,
+    member: Member,
+    method: CheckInMethod,
+    now: datetime,
+    confirmed_by: Member | None = None,
+    distance: float | None = None,
+) -> CheckIn:
+    first = await find_checkin(session, activity_id=activity.id, member_id=member.id)
+    if first is not None:
+        raise AlreadyCheckedIn(first, activity)
+    row = CheckIn(
+        activity_id=activity.id,
+        member_id=member.id,
+        home_unit_id=member.home_unit_id,
+        method=method,
+        confirmed_by_id=confirmed_by.id if confirmed_by else None,
+        distance_m=round(distance) if distance is not None else None,
+        at=now,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        again = await find_checkin(session, activity_id=activity.id, member_id=member.id)
+        assert again is not None
+        raise AlreadyCheckedIn(again, activity) from None
+    set_committed_value(row, "activity", activity)
+    return row
+
+
+async def attendable_before(
+    session: AsyncSession, member: Member, activities: list[Activity]
+) -> list[Activity]:
+    from models.meeting import invited_to
+
+    invited = await invited_to(session, member.id, [a.id for a in activities])
+    return [a for a in activities if member.may_attend(a) or a.id in invited]
+
+
+# change name → the (module, attribute, code before) it replaced
+CHANGES: dict[str, list[tuple[Any, str, Any]]] = {
+    "sender in one joined prebuilt query": [
+        (bot.dispatcher, "find_member", find_member_before),
+        (models.member, "find_member", find_member_before),
+    ],
+    "flood counter and lock-out in prebuilt Core statements": [
+        (bot.dispatcher, "record_hit", record_hit_before),
+        (bot.dispatcher, "count_hits", count_hits_before),
+        (models.throttle, "record_hit", record_hit_before),
+        (models.throttle, "count_hits", count_hits_before),
+        (models.throttle, "first_hit_in_window", first_hit_in_window_before),
+    ],
+    "inbox and outbox claims prebuilt": [
+        (bot.intake, "claim_events", claim_events_before),
+        (models.inbox, "claim_events", claim_events_before),
+        (bot.outbox, "claim_due", claim_due_before),
+        (models.outbox, "claim_due", claim_due_before),
+    ],
+    "check-in: activity joined, insert finds a repeat, invitations only if needed": [
+        (models.activity, "activity_loads", activity_loads_before),
+        (models.checkin, "check_in", check_in_before),
+        (models.checkin, "attendable", attendable_before),
+    ],
+    "SQLite calls inline, not in aiosqlite's thread": [(models.db, "INLINE_STATEMENTS", False)],
+}
+CURRENT = {(m, name): getattr(m, name) for parts in CHANGES.values() for m, name, _ in parts}
+
+
+def use(applied: set[str]) -> None:
+    """Swap in the code before every change not in `applied`, the current code for the rest."""
+    for change, parts in CHANGES.items():
+        for module, name, before in parts:
+            setattr(module, name, CURRENT[(module, name)] if change in applied else before)
+
+
+def variants() -> dict[str, set[str]]:
+    """before; each change alone; all of them."""
+    found: dict[str, set[str]] = {"before": set()}
+    for change in CHANGES:
+        found[f"+ {change}"] = {change}
+    if len(CHANGES) > 1:
+        found["all changes"] = set(CHANGES)
+    return found
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    settings = bench_settings(args.database_url)
+    await fresh_demo(settings)
+    chosen = variants()
+    per_block = args.users
+    needed = per_block * len(chosen) * (args.rounds + 1)
+    keys = await add_members(settings, needed)
+    _, code = await party_day_code(settings, START)
+    nlu.warm_up()
+    app = build_app(settings, {}, FrozenClock(START))
+    instrument(app.engine)
+    mine = ours(app, StubRequest())
+    baseline = echo(StubRequest())
+    kinds = (("check-in", f"签到 {code}"), ("help", "/help"))
+    cpu: dict[str, dict[str, list[float]]] = {k: defaultdict(list) for k, _ in kinds}
+    stmts: dict[str, dict[str, list[float]]] = {k: defaultdict(list) for k, _ in kinds}
+    names = list(chosen)
+    loads = [loadavg()]
+    next_user, next_id = 0, 1
+    async with mine, baseline:
+        for rnd in range(args.rounds + 1):  # round 0 warms every variant up
+            order = names[rnd % len(names) :] + names[: rnd % len(names)]
+            for name in order:
+                use(chosen[name])
+                users = keys[next_user : next_user + per_block]
+                next_user += per_block
+                for kind, text in kinds:
+                    raw, _ = updates_for(kind, text, users, next_id, None)  # type: ignore[arg-type]
+                    next_id += len(raw)
+                    figures = await block(mine, raw)
+                    if rnd:
+                        cpu[kind][name].append(figures["cpu_ms"])
+                        stmts[kind][name].append(figures["statements"])
+            loads.append(loadavg())
+    use(set(CHANGES))
+    await app.close()
+    out: dict[str, Any] = {}
+    for kind, _ in kinds:
+        base = cpu[kind]["before"]
+        out[kind] = {
+            name: {
+                "cpu_ms_per_event_median": round(statistics.median(cpu[kind][name]), 3),
+                "statements_per_event": round(statistics.median(stmts[kind][name]), 2),
+                "ratio_cpu_to_before_median": round(
+                    statistics.median(a / b for a, b in zip(cpu[kind][name], base, strict=True)),
+                    3,
+                ),
+            }
+            for name in names
+        }
+    return {
+        "database": "postgresql" if args.database_url else "sqlite",
+        "machine": machine(),
+        "users_per_block": per_block,
+        "rounds": args.rounds,
+        "kinds": out,
+        "hops_counted": COUNTERS.hops > 0,
+        "loadavg": loads,
+    }
+
+
+def show(result: dict[str, Any]) -> None:
+    rounds, users = result["rounds"], result["users_per_block"]
+    print(f"\npaired, {result['database']}, {rounds} rounds × {users} members per block")
+    for kind, rows in result["kinds"].items():
+        print(f"{kind}:")
+        for name, r in rows.items():
+            print(
+                f"  {name[:60]:<62} cpu {r['cpu_ms_per_event_median']:>8} ms  "
+                f"stmts {r['statements_per_event']:>6}  ×before {r['ratio_cpu_to_before_median']}"
+            )
+
+
+async def main(args: argparse.Namespace) -> None:
+    result = await run(args)
+    save(f"pairs-{result['database']}", result)
+    show(result)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--users", type=int, default=50, help="members per block")
+    parser.add_argument("--rounds", type=int, default=8)
+    parser.add_argument("--database-url", default=None)
+    asyncio.run(main(parser.parse_args()))
