@@ -15,7 +15,7 @@ from handlers.context import Context
 from handlers.files import outgoing, stamp
 from handlers.meeting_stats import week_line
 from handlers.partnership_figures import lines as partnership_lines
-from handlers.stats import pct, scope_label
+from handlers.stats import pct, scope_label, volunteer_lines
 from models.export import (
     export_attendance,
     export_members,
@@ -182,6 +182,7 @@ async def digest_text(
         lines.append(f"· {ticket.number} {department} {'、'.join(kinds)}")
     if len(late) > 10:
         lines.append(MORE.format(count=len(late)))
+    lines += await volunteer_lines(session, scope, now)
     lines += await partnership_lines(session, scope, now, points=False)
     return "\n".join(lines)
 

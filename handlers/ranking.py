@@ -6,7 +6,7 @@ from bot.core import Reply, Role
 from bot.core.clock import to_local
 from handlers.context import Context
 from models.scope import Scope
-from models.stars import UnitScore, monthly_scores, ranked_month
+from models.stars import WEIGHTS, UnitScore, monthly_scores, ranked_month
 
 TITLE = "🏅 品牌排行 · {year} 年 {month} 月（{scope}）"
 LAST_MONTH = "本月还没有已举办的活动，先显示上月的排行。"
@@ -14,13 +14,14 @@ NO_UNITS = "您所在的单位还没有加入联盟，暂无排行。"
 LINE = "{rank}. {name} {stars} {total:.0f} 分"
 PARTS = (
     "   轮办 {h:.0f} · 参与 {p:.0f} · 工单 {t:.0f} · 通知 {n:.0f} · 资源 {r:.0f} · 决议 {d:.0f}"
+    " · 服务 {s:.0f}"
 )
 MINE = "本单位：第 {rank} 名"
 RULE = (
-    "评分：轮值办活动 25 + 党员参与 35 + 吹哨按时办结 15 + 通知确认 10 + 资源共享 5"
-    " + 决议按时落实 10；"
-    "≥85 分五星，≥70 四星，≥55 三星，≥40 二星。"
-)
+    "评分：轮值办活动 {hosting} + 党员参与 {participation} + 吹哨按时办结 {tickets}"
+    " + 通知确认 {notices} + 资源共享 {resources} + 决议按时落实 {decisions}"
+    " + 志愿服务 {service}；≥85 分五星，≥70 四星，≥55 三星，≥40 二星。"
+).format(**WEIGHTS)
 TOP = 10
 
 
@@ -61,5 +62,6 @@ def _lines(rank: int, s: UnitScore) -> list[str]:
             n=s.notices,
             r=s.resources,
             d=s.decisions,
+            s=s.service,
         ),
     ]

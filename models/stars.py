@@ -6,13 +6,13 @@ month ranked is the current local calendar month once an activity of the scope h
 collapse every score). Facts are judged as of now: what has not happened yet is not held
 against a unit. For the month M, a unit U of the alliances in scope scores (0–100 points):
 
-- Hosting, 25: for each alliance of U whose rotation gives U a turn starting in M, U should
+- Hosting, 20: for each alliance of U whose rotation gives U a turn starting in M, U should
   host at least one activity of that alliance starting in M. A turn is judged once it has
-  ended or U has hosted in it. H = 25 × turns hosted / turns judged. With no judged turn: 25
-  if U hosted any activity in M anyway, else 12.5 (neutral). Meetings (党建联席会议, 发展联议)
+  ended or U has hosted in it. H = 20 × turns hosted / turns judged. With no judged turn: 20
+  if U hosted any activity in M anyway, else 10 (neutral). Meetings (党建联席会议, 发展联议)
   are not activities here, for hosting or participation: they are convened by the chair unit
   and attended by invitees, and count in the decisions term (models.meeting_figures).
-- Participation, 35: P = 35 × check-ins of U's party members at activities of U's alliances
+- Participation, 30: P = 30 × check-ins of U's party members at activities of U's alliances
   that started in M and have ended ÷ (U's party members × those activities). 0 when nothing
   was held.
 - Tickets answered on time, 15: of the tickets filed by U in M (not rejected, merged or
@@ -27,6 +27,11 @@ against a unit. For the month M, a unit U of the alliances in scope scores (0–
   due in M and not cancelled, those done or past their due date when scored are judged;
   D = 10 × done by the due date in force (an approved extension moves it) ÷ judged; 10 when
   none is judged.
+- Volunteer service (亮身份、践承诺), 10: U's party members with counted service hours
+  (signed in and out above the share of the plan, or an approved 补录) at services of U's
+  alliances that started in M, against a third of U's party members:
+  S = 10 × min(1, served ÷ (party members ÷ 3)). 5 (neutral) when no service of U's
+  alliances was held in M. (Points are not a term: they are made of these same facts.)
 
 Stars: ≥ 85 ★★★★★, ≥ 70 ★★★★, ≥ 55 ★★★, ≥ 40 ★★, else ★. Ties in 品牌排行 are broken by
 the unit's name so the order is stable.
@@ -53,15 +58,18 @@ from models.org import Membership, Unit
 from models.rotation import RotationPlan, period_index, turns
 from models.scope import Scope
 from models.ticket import UNCOUNTED_STATES, Ticket
+from models.volunteer import COUNTING, ServiceActivity, ServiceHours
 
 WEIGHTS = {
-    "hosting": 25,
-    "participation": 35,
+    "hosting": 20,
+    "participation": 30,
     "tickets": 15,
     "notices": 10,
     "resources": 5,
     "decisions": 10,
+    "service": 10,
 }
+SERVICE_TARGET_SHARE = 1 / 3  # of a unit's party members serving in a month: the full term
 STAR_THRESHOLDS = ((85, 5), (70, 4), (55, 3), (40, 2))
 
 
@@ -75,6 +83,7 @@ class UnitScore:
     notices: float
     resources: float
     decisions: float = float(WEIGHTS["decisions"])
+    service: float = WEIGHTS["service"] / 2
 
     @property
     def total(self) -> float:
@@ -85,6 +94,7 @@ class UnitScore:
             + self.notices
             + self.resources
             + self.decisions
+            + self.service
         )
 
     @property
@@ -235,6 +245,37 @@ async def _decision_shares(
     return result
 
 
+async def _service(
+    session: AsyncSession, alliances: set[int], start: datetime, end: datetime, now: datetime
+) -> tuple[set[int], Counter[int]]:
+    """Alliances that held a service starting in [start, end) and ended by `now`, and home
+    unit → party members with counted hours at those services."""
+    held = select(Activity.id, Activity.alliance_id).join(
+        ServiceActivity, ServiceActivity.activity_id == Activity.id
+    )
+    held = held.where(
+        Activity.alliance_id.in_(alliances),
+        Activity.starts_at >= start,
+        Activity.starts_at < end,
+        Activity.ends_at <= now,
+        live(),
+    )
+    services = {a: alliance for a, alliance in await session.execute(held)}
+    if not services:
+        return set(), Counter()
+    stmt = (
+        select(ServiceHours.home_unit_id, func.count(func.distinct(ServiceHours.member_id)))
+        .join(Member, Member.id == ServiceHours.member_id)
+        .where(
+            ServiceHours.activity_id.in_(list(services)),
+            ServiceHours.state.in_(COUNTING),
+            Member.is_party_member.is_(True),
+        )
+        .group_by(ServiceHours.home_unit_id)
+    )
+    return set(services.values()), Counter({u: n for u, n in await session.execute(stmt)})
+
+
 async def ranked_month(
     session: AsyncSession, scope: Scope, now: datetime
 ) -> tuple[datetime, bool]:
@@ -273,6 +314,7 @@ async def monthly_scores(
     receipts = await _receipts(session, units, start, end)
     shared = await resources_shared(session, units, moment)
     carried = await _decision_shares(session, units, start, end, moment)
+    serving, served = await _service(session, alliances, start, end, moment)
     w = WEIGHTS
     scores = []
     for unit_id, (name, mine) in units.items():
@@ -293,6 +335,11 @@ async def monthly_scores(
         filed, on_time = tickets.get(unit_id, (0, 0))
         sent, acked = receipts.get(unit_id, (0, 0))
         judged, kept = carried.get(unit_id, (0, 0))
+        if mine & serving:
+            wanted = members[unit_id] * SERVICE_TARGET_SHARE
+            service = w["service"] * min(1.0, served[unit_id] / wanted) if wanted else 0.0
+        else:
+            service = w["service"] / 2
         scores.append(
             UnitScore(
                 unit_id=unit_id,
@@ -303,6 +350,7 @@ async def monthly_scores(
                 notices=w["notices"] * acked / sent if sent else float(w["notices"]),
                 resources=w["resources"] * shared.get(unit_id, 0.0),
                 decisions=w["decisions"] * kept / judged if judged else float(w["decisions"]),
+                service=service,
             )
         )
     return sorted(scores, key=lambda s: (-s.total, s.name))

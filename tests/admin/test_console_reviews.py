@@ -4,6 +4,8 @@ model's rules (the member and the unit are told); the overview shows the agreeme
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 
 from models.agreement import Agreement
@@ -71,6 +73,7 @@ async def test_pledges_approved_and_an_agreement_countersigned_after_confirming(
     assert "党员承诺（0）" in page.text and "共建协议会签（0）" in page.text
     overview = await client.get("/admin/")
     assert "年共建协议已签订（已会签 1，已评定 0）" in overview.text
+    assert re.search(r"<b>\d+</b><span>2026年志愿服务小时（\d+ 人，\d+ 场）", overview.text)
 
 
 async def test_one_cannot_countersign_what_one_signed(chat: Chat, login: Login) -> None:

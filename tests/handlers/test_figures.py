@@ -274,6 +274,7 @@ async def test_the_digest_counts_a_ticket_past_both_deadlines_once(
         "· WT-2026-0002 县税务局 未办结",
         "· WT-2026-0004 待分派 未签收、未办结",
     ]
-    assert late[4].startswith("共建协议（2026年）：") and late[5].startswith("党建项目（2026年）")
+    assert late[4].startswith("志愿服务（今年）：") and late[5].startswith("承诺（今年）：")
+    assert late[6].startswith("共建协议（2026年）：") and late[7].startswith("党建项目（2026年）")
     [stats, _] = await chat.say("admin", "/stats")
     assert figure(stats, r"超期 (\d+) 件") == [3]

@@ -15,6 +15,7 @@ from models.rotation import get_plan
 from models.scope import Scope
 from models.stars import WEIGHTS, month_bounds, monthly_scores, stars_for
 from models.ticket import file_ticket, transition
+from models.volunteer import HoursKind, HoursState, ServiceActivity, ServiceHours
 from tests.fakes import Chat
 
 
@@ -33,12 +34,13 @@ async def _console(session, key: str) -> Member:  # type: ignore[no-untyped-def]
 
 
 async def test_host_unit_outscores_a_unit_that_stayed_away(chat: Chat, clock: FrozenClock) -> None:
-    """A hosted on its turn and all its members came: 25 + 35; its two open tickets from the
+    """A hosted on its turn and all its members came: 20 + 30; its two open tickets from the
     morning of 1 December are past due (0 of 15); no notices were sent in December (10).
     Both units provide two or more resources to the demo's shared lists (5 each), and neither
     owns a decision due in December (10 each, nothing to judge).
-    B had no turn (12.5), none of its members came (0), its one ticket was resolved late (0),
-    no notices (10). A: 85 → 5 stars; B: 37.5 → 1 star."""
+    B had no turn (10), none of its members came (0), its one ticket was resolved late (0),
+    no notices (10). No volunteer service was held in December: 5 each (neutral).
+    A: 80 → 4 stars; B: 40 → 2 stars."""
     start, end = month_bounds(clock.now())
     async with chat.app.sessionmaker() as session, session.begin():
         host = await _console(session, "host")
@@ -110,29 +112,29 @@ async def test_host_unit_outscores_a_unit_that_stayed_away(chat: Chat, clock: Fr
     # On 3 December A's tickets were still within their deadline: not judged yet.
     assert {s.unit_id: s.tickets for s in early}[a] == 15
     assert (sa.hosting, sa.participation, sa.tickets, sa.notices, sa.resources) == (
-        25,
-        35,
+        20,
+        30,
         0,
         10,
         5,
     )
-    assert sa.decisions == 10
-    assert (sa.total, sa.stars) == (85, 5)
+    assert (sa.decisions, sa.service) == (10, 5)
+    assert (sa.total, sa.stars) == (80, 4)
     assert (sb.hosting, sb.participation, sb.tickets, sb.notices, sb.resources) == (
-        12.5,
+        10,
         0,
         0,
         10,
         5,
     )
-    assert sb.decisions == 10
-    assert (sb.total, sb.stars) == (37.5, 1)
+    assert (sb.decisions, sb.service) == (10, 5)
+    assert (sb.total, sb.stars) == (40, 2)
     [ranking] = await chat.say("host", "品牌排行")
     lines = ranking.splitlines()
     assert lines[0] == "🏅 品牌排行 · 2026 年 12 月（本联盟）"
-    assert lines[2] == "   轮办 25 · 参与 35 · 工单 0 · 通知 10 · 资源 5 · 决议 10"
-    assert lines[1].endswith("★★★★★ 85 分") and "本单位：第 1 名" in lines
-    assert any(line.endswith("★☆☆☆☆ 38 分") for line in lines)
+    assert lines[2] == "   轮办 20 · 参与 30 · 工单 0 · 通知 10 · 资源 5 · 决议 10 · 服务 5"
+    assert lines[1].endswith("★★★★☆ 80 分") and "本单位：第 1 名" in lines
+    assert any(line.endswith("★★☆☆☆ 40 分") for line in lines)
     [county] = await chat.say("admin", "/ranking")
     assert county.startswith("🏅 品牌排行 · 2026 年 12 月（全县）")
 
@@ -193,3 +195,79 @@ async def _alliances(session, unit_id: int) -> set[int]:  # type: ignore[no-unty
         select(Membership.alliance_id).where(Membership.unit_id == unit_id)
     )
     return set(rows.scalars())
+
+
+async def test_volunteer_service_counts_against_a_third_of_the_party_members(
+    chat: Chat, clock: FrozenClock
+) -> None:
+    """A December activity of the host's alliance made a service: a third of A's party members
+    served (10 of 10); B's members did not (0); a unit of an alliance with no service held in
+    December keeps the neutral 5."""
+    start, _ = month_bounds(clock.now())
+    clock.set(local_datetime(2026, 12, 20, 10, 0))
+    async with chat.app.sessionmaker() as session, session.begin():
+        host = await _console(session, "host")
+        a = host.home_unit_id
+        alliance = min(
+            (
+                await session.execute(
+                    select(Membership.alliance_id).where(Membership.unit_id == a)
+                )
+            ).scalars()
+        )
+        plan = await get_plan(session, alliance)
+        assert plan is not None
+        b = int(plan.unit_ids[1])
+        activity = await session.scalar(
+            select(Activity)
+            .where(
+                Activity.alliance_id == alliance,
+                Activity.starts_at >= start,
+                Activity.ends_at <= clock.now(),
+            )
+            .order_by(Activity.starts_at)
+            .limit(1)
+        )
+        assert activity is not None
+        session.add(ServiceActivity(activity_id=activity.id))
+        people = list(
+            (
+                await session.execute(
+                    select(Member)
+                    .where(Member.home_unit_id == a, Member.is_party_member)
+                    .order_by(Member.id)
+                )
+            ).scalars()
+        )
+        served = -(-len(people) // 3)  # a third, rounded up
+        for m in people[:served]:
+            session.add(
+                ServiceHours(
+                    activity_id=activity.id,
+                    member_id=m.id,
+                    home_unit_id=a,
+                    kind=HoursKind.SIGNED,
+                    state=HoursState.COUNTED,
+                    signed_in_at=activity.starts_at,
+                    signed_out_at=activity.ends_at,
+                    minutes=90,
+                    created_at=activity.ends_at,
+                )
+            )
+        await session.flush()
+        scores = {s.unit_id: s for s in await monthly_scores(session, Scope.COUNTY, clock.now())}
+        elsewhere = [
+            s
+            for s in scores.values()
+            if alliance
+            not in set(
+                (
+                    await session.execute(
+                        select(Membership.alliance_id).where(Membership.unit_id == s.unit_id)
+                    )
+                ).scalars()
+            )
+        ]
+    assert scores[a].service == WEIGHTS["service"] == 10
+    assert scores[b].service == 0
+    assert elsewhere and {s.service for s in elsewhere} == {5}

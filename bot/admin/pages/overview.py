@@ -11,6 +11,7 @@ from starlette.responses import Response
 from bot.admin.auth import Need, Viewer
 from bot.admin.render import render
 from bot.admin.web import PageRoute
+from bot.core.clock import to_local
 from handlers.partnership_figures import figures as partnership_figures
 from handlers.results_lines import overview as results_overview
 from models.org import ALLIANCE_TYPE_ZH
@@ -24,6 +25,7 @@ from models.stats import (
     resource_figures,
 )
 from models.ticket_figures import ticket_figures
+from models.volunteer import year_figures
 
 STAR_ROWS = 10
 
@@ -91,6 +93,7 @@ async def page(request: Request, viewer: Viewer) -> Response:
         star_bars=bars({"★" * n: stars.get(n, 0) for n in range(5, 0, -1)}, as_rate=False),
         results=await results_overview(session, scope, now),
         partnership=await partnership_figures(session, scope, now),
+        service=await year_figures(session, scope=scope, year=to_local(now).year),
     )
 
 
