@@ -999,9 +999,11 @@ ROUTES += (
         "newproject",
         project_new.new,
         "发布项目",
-        "联盟管理员发布供成员单位认领的商圈党建项目",
+        "联盟管理员发布供成员单位认领的商圈党建项目；“发布项目 DB-0003”由会议决议、"
+        "“发布项目 WT-2026-0005”由需求工单发布",
         aliases=("发布项目", "新建项目", "发布党建项目"),
         role=Role.ALLIANCE_ADMIN,
+        arg="source",
         steps=project_new.NEW,
         instead="projects",
         group=VOLUNTEER,

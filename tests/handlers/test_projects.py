@@ -11,7 +11,7 @@ from bot.core import Role
 from bot.core.clock import FrozenClock
 from models.files import store_upload
 from models.followup import FollowUp, FollowUpEvent, Status
-from models.member import MemberRole
+from models.member import Member, MemberRole
 from models.project import Milestone, Project, ProjectState
 from tests.fakes import Chat
 from tests.handlers.test_volunteer import member_of
@@ -175,3 +175,34 @@ async def test_one_project_a_unit_a_year_and_others_join(chat: Chat) -> None:
     [card] = await _open(chat, "host")
     assert "参与单位：" in card
     assert [b.label for b in chat.last["host"]] == ["添加里程碑"]
+
+
+async def test_a_project_from_a_meeting_decision_or_a_need(full_chat: Chat) -> None:
+    """发布项目 DB-… takes the decision's title (同上 keeps it) and records where it came from;
+    a number that is no decision or need of the admin's alliances is refused by name."""
+    chat = full_chat  # the demo's quarter of meetings, with their decisions
+    admin_id = (await member_of(chat, "alliance_admin")).id
+    async with chat.app.sessionmaker() as session:
+        admin = await session.get(Member, admin_id)
+        assert admin is not None
+        await session.refresh(admin, ["roles"])
+        decision = await session.scalar(
+            select(FollowUp)
+            .where(FollowUp.source == "decision", admin.admin_scope().where(FollowUp.alliance_id))
+            .order_by(FollowUp.id)
+            .limit(1)
+        )
+        assert decision is not None
+        number, title = decision.number, decision.title
+    [asked] = await chat.say("alliance_admin", f"发布项目 {number.lower()}")
+    assert asked.startswith(f"根据会议决议 {number}发布项目，名称暂定《{title}》。")
+    assert await chat.say("alliance_admin", "同上") == ["项目什么时候完成？（例如 12月31日）"]
+    [preview] = await chat.say("alliance_admin", "12月31日")
+    assert preview.startswith(f"将发布商圈党建项目《{title}》")
+    await chat.press("alliance_admin", "发布")
+    project = (await project_rows(chat))[-1]
+    assert (project.title, project.source, project.source_id) == (title, "decision", decision.id)
+    assert await chat.say("alliance_admin", "发布项目 DB-9999") == [
+        "没有找到“DB-9999”。可以写会议决议的督办编号（如 DB-0003）"
+        "或需求工单号（如 WT-2026-0005），或只发送“发布项目”。"
+    ]
