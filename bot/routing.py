@@ -44,7 +44,9 @@ LEAVE_CONFIDENCE = 0.85
 QUESTION_CONFIDENCE = 0.6  # a question (怎么…, …吗？) about another feature needs less
 # In a free-text step only a short question about another feature leaves the dialog: a note
 # such as "已协调税务局" must stay a note.
-QUESTION_RE = re.compile(r"怎么|如何|在哪|哪里|哪儿|能不能|可以.*吗|吗[?？]?$|[?？]$|查看|看看")
+QUESTION_RE = re.compile(
+    r"怎么|如何|在哪|哪里|哪儿|能不能|可以.*吗|吗[?？]?$|[?？]$|查看|看看|多少|还剩"
+)
 FREE_TEXT_LEAVE_MAX = 20
 SHORT_CANCEL = 8  # 不想弄了, 我不报了: short enough not to be a note
 NEVER_LEAVE_FOR = frozenset({"unknown", "smalltalk"})
@@ -118,10 +120,20 @@ class Router:
             return self.pressed(ctx, press)
         current = self.current_step(ctx)
         explicit = self._command_or_alias(text)
-        if explicit is not None:
-            return self._leaving(current, explicit)
         # A picture's caption describes the picture: it is never a button or another request.
         sent_file = bool(incoming.attachments)
+        if explicit is not None:
+            # A label of the last message typed as it reads (退回, 确认签退) is that button, even
+            # when it is also another feature's alias; a /command never is.
+            shown = None
+            if not sent_file and not COMMAND_RE.match(text):
+                shown = await self._typed_button(ctx, incoming, current, exact_only=True)
+            if isinstance(shown, Press) and isinstance(explicit, Target):
+                pressed = self.by_name.get(shown.target.partition(".")[0])
+                # Unless the button is of the alias's own feature (收到 under a notice).
+                if pressed is not None and not _related(pressed, explicit.route):
+                    return self._leaving(current, self.pressed(ctx, shown))
+            return self._leaving(current, explicit)
         typed = None if sent_file else await self._typed_button(ctx, incoming, current)
         if isinstance(typed, list):
             return typed
@@ -218,7 +230,11 @@ class Router:
         return None
 
     async def _typed_button(
-        self, ctx: Context, incoming: Incoming, current: tuple[Route, Step] | None
+        self,
+        ctx: Context,
+        incoming: Incoming,
+        current: tuple[Route, Step] | None,
+        exact_only: bool = False,
     ) -> Press | list[Reply] | None:
         """A recent button the message names: its label ("提交", "下一页", "我要对接 3"), a unique
         start of it ("同意"), its number in the last message ("3"), a yes to a proposal marked ✅
@@ -226,7 +242,8 @@ class Router:
 
         In a free-text step only the step's own buttons count: a note that says "办结" is a note.
         Out of any dialog, the label of a step button whose dialog has ended (确认 typed twice)
-        is answered: that step is done.
+        is answered: that step is done. `exact_only`: only a label of the last message,
+        typed in full.
         """
         text = incoming.text
         if not text or len(text) > 20:
@@ -248,6 +265,10 @@ class Router:
         ]
         if free_text:
             recent = [shown for shown in recent if shown.press.target == step_name]
+        if exact_only:
+            latest = [s for s in recent if s.at == recent[0].at] if recent else []
+            named = [s.press for s in latest if _label_key(s.label) == _label_key(text)]
+            return named[0] if len(named) == 1 else None
         press = self._named(text, recent, free_text) if recent else None
         if press is None and ended:
             again = [s for s in ended if _label_key(s.label) == _label_key(text)]
@@ -316,9 +337,10 @@ class Router:
             short_cancel = parsed.intent == "cancel" and len(text) <= SHORT_CANCEL
             if not (short_cancel or question):
                 return None
-        elif other is route or other.name == route.instead:
+        elif other is route or (_related(other, route) and not question):
             # The step's own feature, or the one it belongs to (降低成本 at the 填报成果 metric
-            # step reads as 成果): its answer, for the step.
+            # step reads as 成果): its answer, for the step. A question about the one it belongs
+            # to (经费还剩多少 while applying to spend) asks for that.
             return None
         # A question in a note step about the step's own feature (我还有几个工单没签收？) asks
         # for that feature, not for the note.
@@ -344,6 +366,11 @@ class Router:
                 slots[route.arg] = text
             buttons.append(Button(route.title, route.name, **_scalars(slots)))
         return Reply(ASK_WHICH, buttons=tuple(buttons))
+
+
+def _related(one: Route, other: Route) -> bool:
+    """The same feature, or one that belongs to the other (its `instead`)."""
+    return one is other or one.instead == other.name or other.instead == one.name
 
 
 def _may_use(ctx: Context, route: Route) -> bool:

@@ -387,6 +387,7 @@ ROUTES: tuple[Route, ...] = (
         "收到",
         "确认最近一条未确认的通知",
         aliases=("收到", "已收到", "收到了", "已阅", "已读", "收到收到"),
+        instead="notices",
         menu=False,
     ),
     Route(

@@ -131,3 +131,11 @@ async def test_income_and_the_ledger_export(chat: Chat) -> None:
         "用于",
     )
     assert [r[7] for r in rows[1:]] == [2000, 4000, 6000, 8000, 10000, 11200]
+
+
+async def test_a_question_about_the_fund_leaves_the_amount_step(chat: Chat) -> None:
+    """经费还剩多少 while applying to spend asks for the fund, not for an amount."""
+    assert await chat.say("host", "申请支出") == ["金额是多少？例如：3000元、1.2万、二千五百元。"]
+    [answer, *_] = await chat.say("host", "经费还剩多少")
+    assert answer.startswith("（已退出“申请支出”）")
+    assert "余额" in answer

@@ -119,7 +119,8 @@ async def test_signed_in_and_out_counts_and_a_short_stay_does_not(
         f"《{SERVICE}》12:00 结束。现在签退，服务 30 分钟，不足计划时长的 60%（需 1.2 小时），"
         "本次不计时长，签退后不能重签。确定现在签退吗？"
     ]
-    assert await chat.press("mobile", "确认签退") == [
+    # 确认签退 typed: the button of the warning, not the leader's 确认签退 feature.
+    assert await chat.say("mobile", "确认签退") == [
         f"已签退《{SERVICE}》，但服务 30 分钟，不足计划时长的 60%（需 1.2 小时），本次不计时长。"
         "如有特殊情况，请联系联盟管理员补录。"
     ]
