@@ -25,7 +25,8 @@ BAD_PERIOD = "没看懂这个时间段。可以这样写：今年、2026年、�
 HEAD = "📄 {scope}{period}成果（县里已验收的数据；系统统计项按工单、资源和对接记录计算）："
 BASIS_HEAD = "依据："
 FILES = "附：Word 文档和全部成果 Excel（{rows} 条）。"
-TITLE = "{scope}党建红色联盟{period}工作成效"
+TITLE = "{scope}{period}工作成效"
+ALLIANCES = "党建红色联盟"
 COUNTY = "全县{count}个党建红色联盟"
 ACCEPTED = (State.ACCEPTED,)
 
@@ -70,7 +71,9 @@ async def report(ctx: Context, period: str = "") -> list[Reply]:
         lines.append(paragraph(found_period, who, found))
         lines += [f"  · {phrase(f)}{basis(f)}" for f in found if not f.metric.derived]
     doc = outgoing("成果报告", name, found_period.label, stamp(ctx.now), suffix=".docx")
-    write_doc(doc, TITLE.format(scope=name, period=found_period.label), found_period, parts)
+    # 全县 and "…等3个联盟" need the word; an alliance's own name already ends with it.
+    who = name if name.endswith(ALLIANCES) else name.removesuffix("联盟") + ALLIANCES
+    write_doc(doc, TITLE.format(scope=who, period=found_period.label), found_period, parts)
     sheet = outgoing("成果台账", name, found_period.label, stamp(ctx.now), suffix=".xlsx")
     rows = await export_outcomes(session=ctx.session, path=sheet, scope=scope, period=found_period)
     lines.append(FILES.format(rows=rows))

@@ -93,6 +93,8 @@ def _number(text: str) -> Decimal:
             return Decimal(text.replace(",", "").replace("，", ""))
         except InvalidOperation:
             raise AmountError("not_a_number") from None
+    if len(text) > 1:
+        text = text.lstrip("零〇") or "零"  # 一万零二百: the group after 万 is 零二百
     whole, _, fraction = text.partition("点")
     value = Decimal(_chinese_integer(whole)) if whole else Decimal(0)
     if fraction:

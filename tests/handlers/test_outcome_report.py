@@ -31,3 +31,10 @@ async def test_the_demo_year_reads_like_the_report(full_chat: Chat) -> None:
     assert rows[0][:5] == ("编号", "联盟", "单位", "季度", "指标")
     assert len(rows) == 1 + 10  # nine accepted entries and one waiting for the alliance
     assert any("1.7亿元" in row for row in rows)
+
+
+async def test_an_alliances_report_is_titled_with_its_name_once(full_chat: Chat) -> None:
+    replies = await full_chat.replies("alliance_admin", "成果报告 2026年")
+    document = Document(str(replies[1].file))
+    titles = [p.text for p in document.paragraphs if p.text.endswith("工作成效")]
+    assert titles == ["食品产业链党建红色联盟2026年工作成效"]
