@@ -512,8 +512,13 @@ async def income_payer(ctx: Context, text: str = "", unit: int = 0) -> list[Repl
     campaign = await campaign_for(ctx.session, fund, to_local(ctx.now).year)
     shares = {s.unit_id: s for s in campaign.shares} if campaign else {}
     chosen = await ctx.session.get(Unit, unit) if unit else None
-    if chosen is None and text.strip() and shares:
-        chosen = await ctx.session.scalar(select(Unit).where(Unit.name == text.strip()))
+    typed = text.strip()
+    if chosen is None and typed and shares:
+        # The name as typed, or part of one campaign unit's name (蒙山兴业 for 蒙山兴业食品…).
+        units = (await ctx.session.scalars(select(Unit).where(Unit.id.in_(shares)))).all()
+        exact = [u for u in units if u.name == typed]
+        partial = [u for u in units if len(typed) >= 2 and typed in u.name]
+        chosen = (exact or (partial if len(partial) == 1 else [None]))[0]
     if chosen is not None and chosen.id in shares and campaign is not None:
         await ctx.dialog.set_state(
             income_amount, payer=chosen.name, unit_id=chosen.id, campaign_id=campaign.id
