@@ -46,9 +46,9 @@ from models.scope import Scope
 NUMBER_RE = re.compile(r"^\s*(?:CG)?\s*-?\s*0*(\d{1,6})\s*$", re.I)
 FIGURES_TITLE = "📊 {scope}{period}成果（已审核）："
 NOTHING_YET = "{scope}{period}还没有已审核的成果。"
+APPROVED_AMONG = "其中 {n} 条联盟已审核、待县里验收（县里验收后计入成果报告）。"
 WAITING_PARTS = (
     (State.SUBMITTED, "待联盟审核 {n} 条"),
-    (State.APPROVED, "待县里验收 {n} 条"),
     (State.RETURNED, "退回待改 {n} 条"),
 )
 BAD_PERIOD = "没看懂这个时间段。可以这样写：今年、2026年、本季度、上季度、2026年第三季度。"
@@ -100,9 +100,11 @@ async def show(ctx: Context, period: str = "") -> list[Reply]:
     pending = await entries_in(
         ctx.session, scope, found_period, (State.SUBMITTED, State.APPROVED, State.RETURNED)
     )
-    if pending:
-        count = {s: sum(1 for e in pending if e.state == s) for s in State}
-        parts = [text.format(n=count[s]) for s, text in WAITING_PARTS if count[s]]
+    count = {s: sum(1 for e in pending if e.state == s) for s in State}
+    if count[State.APPROVED]:  # counted above (已审核): said as such, not as one more
+        lines.append(APPROVED_AMONG.format(n=count[State.APPROVED]))
+    parts = [text.format(n=count[s]) for s, text in WAITING_PARTS if count[s]]
+    if parts:
         lines.append("另有：" + "，".join(parts) + "。")
     buttons: tuple[Button, ...] = ()
     if ctx.me.has_role(Role.LIAISON):

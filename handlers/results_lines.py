@@ -80,7 +80,7 @@ async def stats_lines(session: AsyncSession, scope: Scope, now: datetime) -> lis
             returned=counts[State.RETURNED],
         )
     ]
-    found = await figures(session, scope, Period(year))
+    found = await figures(session, scope, Period(year), (State.ACCEPTED,))  # as the report
     if found:
         lines.append(OUTCOME_WORDS.format(words="，".join(phrase(f) for f in found)))
     start = local_datetime(year, 1, 1)
@@ -120,7 +120,7 @@ async def overview(session: AsyncSession, scope: Scope, now: datetime) -> dict[s
     and the bank readings that differ."""
     year = to_local(now).year
     counts = await outcome_counts(session, scope, year)
-    found = await figures(session, scope, Period(year))
+    found = await figures(session, scope, Period(year), (State.ACCEPTED,))  # as the report
     f = await fund_figures(session, scope, year, since=local_datetime(year, 1, 1))
     return {
         "year": year,

@@ -110,6 +110,15 @@ async def test_an_entry_from_submission_to_the_lock(chat: Chat) -> None:
     ]
     assert chat.received("admin")[-1].startswith("📥 食品产业链党建红色联盟的成果 CG-0001")
 
+    # Approved by the alliance, not yet accepted: 成果 counts it once, saying it waits for the
+    # county; /stats, like the report, keeps to what the county accepted.
+    [waiting] = await chat.say("alliance_admin", "成果 今年")
+    assert "降低成本3012万元" in waiting
+    assert "其中 1 条联盟已审核、待县里验收（县里验收后计入成果报告）。" in waiting
+    assert "另有" not in waiting
+    [stats, *_] = await chat.say("alliance_admin", "/stats")
+    assert "降低成本3012万元" not in stats
+
     # Approved is locked already: the submitter's edit is refused with who locked it.
     refused = await chat.say("host", "修改成果 CG-0001")
     assert refused[0].startswith("CG-0001 已由") and "审核通过，已锁定，不能再改" in refused[0]
