@@ -195,7 +195,7 @@ def _quarter_buttons(ctx: Context) -> tuple[Button, ...]:
 async def quarter_step(ctx: Context, text: str = "", year: int = 0, q: int = 0) -> list[Reply]:
     """Step: this quarter, the last, or one typed (2026年第三季度)."""
     period = Period(year, q) if year and q else parse_period(text, ctx.now)
-    if period is None or period.quarter is None or period.bounds()[0] > ctx.now:
+    if period is None or not period.single_quarter or period.bounds()[0] > ctx.now:
         return [Reply(BAD_QUARTER, _quarter_buttons(ctx))]
     await ctx.dialog.set_state(value_step, year=period.year, quarter=period.quarter)
     return [Reply(_ask_value(_metric(ctx)))]

@@ -21,7 +21,9 @@ from models.org import Alliance
 from models.outcome import Figure, Period, State, figures, parse_period
 from models.scope import Scope
 
-BAD_PERIOD = "没看懂这个时间段。可以这样写：今年、2026年、上季度、2026年第三季度。"
+BAD_PERIOD = (
+    "没看懂这个时间段。可以这样写：今年、2026年、上季度、2026年第三季度、上半年、前三季度。"
+)
 HEAD = "📄 {scope}{period}成果（县里已验收的数据；系统统计项按工单、资源和对接记录计算）："
 BASIS_HEAD = "依据："
 FILES = "附：Word 文档和全部成果 Excel（{rows} 条）。"

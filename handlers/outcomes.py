@@ -51,7 +51,7 @@ WAITING_PARTS = (
     (State.SUBMITTED, "待联盟审核 {n} 条"),
     (State.RETURNED, "退回待改 {n} 条"),
 )
-BAD_PERIOD = "没看懂这个时间段。可以这样写：今年、2026年、本季度、上季度、2026年第三季度。"
+BAD_PERIOD = "没看懂这个时间段。可以这样写：今年、2026年、本季度、上季度、2026年第三季度、上半年。"
 NOT_FOUND = "没有找到这条成果，或您无权查看。"
 REVIEW_TITLE = "📋 待您审核的成果 {count} 条："
 REVIEW_EMPTY = "目前没有待您审核的成果。"

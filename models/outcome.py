@@ -304,32 +304,45 @@ class OutcomeError(Exception):
 
 @dataclass(frozen=True)
 class Period:
-    """A year, or one quarter of it."""
+    """A year, one quarter of it, or quarters `quarter`..`last` of it (上半年, 前三季度)."""
 
     year: int
     quarter: int | None = None
+    last: int | None = None  # the last quarter of a run of quarters; None: one quarter
 
     @property
     def label(self) -> str:
         if self.quarter is None:
             return f"{self.year}年"
-        return f"{self.year}年第{'一二三四'[self.quarter - 1]}季度"
+        if self.last is None:
+            return f"{self.year}年第{'一二三四'[self.quarter - 1]}季度"
+        named = {(1, 2): "上半年", (3, 4): "下半年", (1, 3): "前三季度"}
+        run = (self.quarter, self.last)
+        words = "一二三四"
+        return f"{self.year}年" + named.get(run, f"第{words[run[0] - 1]}至{words[run[1] - 1]}季度")
 
     def bounds(self) -> tuple[datetime, datetime]:
         """UTC bounds of the period in local time."""
         if self.quarter is None:
             return local_datetime(self.year, 1, 1), local_datetime(self.year + 1, 1, 1)
-        first = 3 * (self.quarter - 1) + 1
-        start = local_datetime(self.year, first, 1)
+        last = self.last or self.quarter
+        start = local_datetime(self.year, 3 * (self.quarter - 1) + 1, 1)
         end = (
             local_datetime(self.year + 1, 1, 1)
-            if self.quarter == 4
-            else local_datetime(self.year, first + 3, 1)
+            if last == 4
+            else local_datetime(self.year, 3 * last + 1, 1)
         )
         return start, end
 
     def quarters(self) -> tuple[int, ...]:
-        return (self.quarter,) if self.quarter else (1, 2, 3, 4)
+        if self.quarter is None:
+            return (1, 2, 3, 4)
+        return tuple(range(self.quarter, (self.last or self.quarter) + 1))
+
+    @property
+    def single_quarter(self) -> bool:
+        """One quarter: what an entry is reported for."""
+        return self.quarter is not None and self.last is None
 
 
 def quarter_of(now: datetime) -> Period:
@@ -347,10 +360,23 @@ def previous_quarter(now: datetime) -> Period:
 
 _QUARTER = re.compile(r"(?:第)?([一二三四1-4])\s*季度|[Qq]\s*([1-4])")
 _YEAR = re.compile(r"(20\d{2})\s*年?")
+_QUARTERS = re.compile(
+    r"(?:第|[Qq])?([一二三四1-4])\s*(?:至|到|-|—|~|～)\s*(?:第|[Qq])?([一二三四1-4])\s*季?度?"
+)
+_HALVES = (
+    (("上半年", "上半年度"), (1, 2)),
+    (("下半年", "下半年度"), (3, 4)),
+    (("前三季度", "前三个季度"), (1, 3)),
+)
+
+
+def _quarter_number(text: str) -> int:
+    return int(text) if text.isdigit() else "一二三四".index(text) + 1
 
 
 def parse_period(text: str, now: datetime) -> Period | None:
-    """今年, 去年, 本季度, 上季度, 2026, 2026年, 2026年第三季度, 三季度, Q3; None if none."""
+    """今年, 去年, 本季度, 上季度, 2026, 2026年, 2026年第三季度, 三季度, Q3, 上半年, 下半年,
+    前三季度, 一至三季度, Q2-Q4 (quarters of a year); None if none."""
     text = text.strip()
     this_year = to_local(now).year
     if not text or text in ("今年", "本年", "本年度", "全年"):
@@ -364,6 +390,18 @@ def parse_period(text: str, now: datetime) -> Period | None:
     year_match = _YEAR.search(text)
     year = int(year_match.group(1)) if year_match else this_year
     rest = _YEAR.sub("", text) if year_match else text
+    if year_match is None and text.startswith(("去年", "上年")):
+        year, rest = this_year - 1, text[2:]
+    for words, run in _HALVES:
+        if rest.strip(" 的") in words:
+            return Period(year, *run)
+    if run_match := _QUARTERS.search(rest):
+        first, last = (_quarter_number(g) for g in run_match.groups())
+        if first < last:
+            return Period(year, first, last)
+        if first == last:
+            return Period(year, first)
+        return None
     quarter_match = _QUARTER.search(rest)
     if quarter_match:
         q = quarter_match.group(1) or quarter_match.group(2)
@@ -487,7 +525,7 @@ async def submit(
     if metric.kind == Kind.NAMED:
         value = len(names)
     _validate(metric, value, names, len(files))
-    assert period.quarter is not None
+    assert period.single_quarter
     entry = OutcomeEntry(
         alliance_id=alliance_id,
         unit_id=unit_id,

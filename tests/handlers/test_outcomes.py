@@ -242,3 +242,15 @@ async def test_people_helped_are_counted_once_across_entries(chat: Chat) -> None
     assert "· 帮扶困难群众4人（2条成果，凭证2份）" in figures[0]
     async with chat.app.sessionmaker() as session:
         assert await session.scalar(select(func.count(OutcomeEntry.id))) == 2
+
+
+async def test_figures_for_a_run_of_quarters(full_chat: Chat) -> None:
+    [figures, *_] = await full_chat.say("admin", "成果 前三季度")
+    assert figures.startswith("📊 全县2026年前三季度成果（已审核）：")
+    [report, *_] = await full_chat.say("admin", "成果报告 上半年")
+    # The demo's first half holds one of the two cost entries (1800余万 of 3000余万).
+    assert report.startswith("📄 全县2026年上半年成果")
+    assert "2026年上半年，全县14个党建红色联盟帮助成员企业降低成本1800余万元" in report
+    assert await full_chat.say("admin", "成果 3-1季度") == [
+        "没看懂这个时间段。可以这样写：今年、2026年、本季度、上季度、2026年第三季度、上半年。"
+    ]
