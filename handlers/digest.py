@@ -183,7 +183,7 @@ async def digest_text(
     if len(late) > 10:
         lines.append(MORE.format(count=len(late)))
     lines += await volunteer_lines(session, scope, now)
-    lines += await partnership_lines(session, scope, now, points=False)
+    lines += await partnership_lines(session, scope, now)
     return "\n".join(lines)
 
 

@@ -81,10 +81,9 @@ async def figures(session: AsyncSession, scope: Scope, now: datetime) -> Figures
     )
 
 
-async def lines(
-    session: AsyncSession, scope: Scope, now: datetime, *, points: bool = True
-) -> list[str]:
-    """The chat's lines (the digest leaves the points out)."""
+async def lines(session: AsyncSession, scope: Scope, now: datetime) -> list[str]:
+    """The chat's lines, for /stats and the weekly digest (the points where the scope has at
+    most POINTS_LIMIT members)."""
     f = await figures(session, scope, now)
     a, p = f.agreements, f.projects
     found = [
@@ -98,7 +97,7 @@ async def lines(
         PROJECTS.format(year=f.year, **p),
         PLEDGES.format(met=f.met, unmet=f.unmet),
     ]
-    if points and f.average is not None:
+    if f.average is not None:
         found.append(
             POINTS.format(
                 year=f.year, people=f.people, avg=round(f.average), top=f.top, waiting=f.waiting

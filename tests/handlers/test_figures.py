@@ -244,6 +244,8 @@ async def test_weekly_digest_once_per_week_with_overdue_tickets(
     assert lines[6].startswith("⚠️ 超期工单 ") and "WT-2026-" in digest
     [mine] = chat.received("alliance_admin")
     assert mine.startswith("🗓️ 上周（12月07日—12月13日）本联盟数据周报")
+    # An alliance's digest carries its service hours and its members' points too.
+    assert "\n志愿服务（今年）：" in mine and "\n党员积分（2026年）：" in mine
     clock.advance(minutes=60 * 24)
     await run_all(sweeps, app.sessionmaker, clock, app.settings)
     clock.set(local_datetime(2026, 12, 21, 7, 0))  # Monday before 08:00: not yet
