@@ -317,13 +317,18 @@ async def _preview(ctx: Context) -> Reply:
     text = PREVIEW.format(
         title=_title(int(data["year"])), goal=show_amount(goal), rule=rule, lines=lines
     )
-    return Reply(text, (Button("确认", "newcampaign.confirm", yes=True),))
+    return Reply(text, (Button("确认", "newcampaign.confirm", yes=True), Button("取消", "cancel")))
 
 
 @FLOW.step("confirm")
 async def confirm_step(ctx: Context, text: str = "", yes: bool = False) -> list[Reply]:
     if not yes:
-        return [Reply(PICK_CONFIRM, (Button("确认", "newcampaign.confirm", yes=True),))]
+        return [
+            Reply(
+                PICK_CONFIRM,
+                (Button("确认", "newcampaign.confirm", yes=True), Button("取消", "cancel")),
+            )
+        ]
     data = ctx.dialog.get_data()
     fund = await ctx.session.get(Fund, _fund_id(ctx))
     assert fund is not None

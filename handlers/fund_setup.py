@@ -321,13 +321,18 @@ async def _setup_preview(ctx: Context) -> Reply:
         needed=data["needed"],
         limit=show_amount(int(data["threshold"])),
     )
-    return Reply(text, (Button("确认", "fundsetup.confirm", yes=True),))
+    return Reply(text, (Button("确认", "fundsetup.confirm", yes=True), Button("取消", "cancel")))
 
 
 @SETUP.step("confirm")
 async def setup_confirm(ctx: Context, text: str = "", yes: bool = False) -> list[Reply]:
     if not yes:
-        return [Reply(PICK_CONFIRM, (Button("确认", "fundsetup.confirm", yes=True),))]
+        return [
+            Reply(
+                PICK_CONFIRM,
+                (Button("确认", "fundsetup.confirm", yes=True), Button("取消", "cancel")),
+            )
+        ]
     data = ctx.dialog.get_data()
     alliance_id = int(data["alliance_id"])
     treasurer, approvers = await _people(ctx)

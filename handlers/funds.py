@@ -440,13 +440,17 @@ async def _spend_preview(ctx: Context) -> Reply:
         link=f"\n用于：{link[2]}" if link else "",
         rule=RULE.format(n=fund.approvals_needed, county=county),
     )
-    return Reply(text, (Button("确认", "spend.confirm", yes=True),))
+    return Reply(text, (Button("确认", "spend.confirm", yes=True), Button("取消", "cancel")))
 
 
 @SPEND.step("confirm")
 async def spend_confirm(ctx: Context, text: str = "", yes: bool = False) -> list[Reply]:
     if not yes:
-        return [Reply(PICK_CONFIRM, (Button("确认", "spend.confirm", yes=True),))]
+        return [
+            Reply(
+                PICK_CONFIRM, (Button("确认", "spend.confirm", yes=True), Button("取消", "cancel"))
+            )
+        ]
     data = ctx.dialog.get_data()
     fund = await ctx.session.get(Fund, int(data["fund_id"]))
     assert fund is not None
@@ -562,13 +566,17 @@ async def income_proof(
     )
     if data.get("campaign_id"):
         preview += f"\n计入{to_local(ctx.now).year}年众筹"
-    return [Reply(preview, (Button("确认", "fund.confirm", yes=True),))]
+    return [Reply(preview, (Button("确认", "fund.confirm", yes=True), Button("取消", "cancel")))]
 
 
 @FLOW.step("confirm")
 async def income_confirm(ctx: Context, text: str = "", yes: bool = False) -> list[Reply]:
     if not yes:
-        return [Reply(PICK_CONFIRM, (Button("确认", "fund.confirm", yes=True),))]
+        return [
+            Reply(
+                PICK_CONFIRM, (Button("确认", "fund.confirm", yes=True), Button("取消", "cancel"))
+            )
+        ]
     data = ctx.dialog.get_data()
     fund = await ctx.session.get(Fund, int(data["fund_id"]))
     assert fund is not None

@@ -139,3 +139,17 @@ async def test_a_question_about_the_fund_leaves_the_amount_step(chat: Chat) -> N
     [answer, *_] = await chat.say("host", "经费还剩多少")
     assert answer.startswith("（已退出“申请支出”）")
     assert "余额" in answer
+
+
+async def test_the_spend_preview_can_be_cancelled(chat: Chat) -> None:
+    await chat.say("host", "申请支出")
+    await chat.say("host", "800元")
+    await chat.say("host", "买党旗")
+    await chat.say("host", "活动经费")
+    await chat.say("host", "跳过")
+    assert [b.label for b in chat.last["host"]] == ["确认", "取消"]
+    [cancelled] = await chat.press("host", "取消")
+    assert "取消" in cancelled
+    async with chat.app.sessionmaker() as session:
+        stored = await session.scalar(select(FundExpense).where(FundExpense.purpose == "买党旗"))
+    assert stored is None
