@@ -18,7 +18,9 @@ async def request(
     assert await chat.say(user, "申请支出") == ["金额是多少？例如：3000元、1.2万、二千五百元。"]
     assert (await chat.say(user, amount))[0].startswith("用途是什么？")
     assert await chat.say(user, purpose) == ["属于哪一类？"]
-    assert (await chat.say(user, category))[0].startswith("这笔钱用在哪项活动、会议或工单上？")
+    assert (await chat.say(user, category))[0].startswith(
+        "这笔钱用在哪项活动、会议、项目或工单上？"
+    )
     preview = await chat.say(user, link)
     assert preview[0].startswith("请核对，确认后提交审批：")
     return preview + await chat.say(user, "确认")
