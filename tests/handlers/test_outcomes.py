@@ -306,6 +306,13 @@ async def test_an_entry_links_a_claimed_project_or_an_activity(chat: Chat) -> No
     assert (await chat.say("host", "园区青年人才驿站"))[0].startswith("没有找到“园区青年人才驿站”")
     assert (await chat.say("host", "ZC-0009"))[0].startswith("没有找到“ZC-0009”")
 
+    # words that fit several: they are offered as buttons
+    [many] = await chat.say("host", "党建")
+    assert many == "有几项符合“党建”，请点选：" + EXIT
+    several = [b.label for b in chat.last["host"]]
+    assert len(several) > 2 and several[0] == "项目：冷链商圈党建服务站"
+    assert several[-1] == "跳过"
+
     # part of a project's title, typed
     [preview] = await chat.say("host", "冷链商圈")
     assert preview.endswith(f"\n关联：项目 {stall.number}《冷链商圈党建服务站》")
