@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import Button, Reply
@@ -86,7 +86,8 @@ def _project(project: Project) -> Option:
     )
 
 
-def _claimed(alliance_id: int, now: datetime) -> object:
+def _claimed(alliance_id: int, now: datetime) -> tuple[ColumnElement[bool], ...]:
+    """The alliance's projects a unit has claimed (or that are accepted), this year and last."""
     return (
         Project.alliance_id == alliance_id,
         Project.state != ProjectState.LISTED,
@@ -116,7 +117,7 @@ async def offered(
     if "project" in kinds:
         stmt = (
             select(Project)
-            .where(*_claimed(alliance_id, now))  # type: ignore[arg-type]
+            .where(*_claimed(alliance_id, now))
             .order_by(Project.year.desc(), Project.id)
             .limit(PROJECT_BUTTONS)
         )
@@ -234,7 +235,7 @@ async def typed(
     if "project" in kinds:
         stmt = (
             select(Project)
-            .where(*_claimed(alliance_id, now), Project.title.contains(words))  # type: ignore[arg-type]
+            .where(*_claimed(alliance_id, now), Project.title.contains(words))
             .order_by(Project.year.desc(), Project.id)
             .limit(3)
         )
