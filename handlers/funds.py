@@ -10,21 +10,17 @@ Dialogs: fund.* (income and payment), spend.* (an expense request).
 
 from __future__ import annotations
 
-import re
-from datetime import timedelta
-
 from sqlalchemy import select
 
 from bot.core import Attachment, Button, Flow, Reply, Role
 from bot.core.clock import to_local
 from bot.core.money import AmountError, show_amount
 from bot.core.money import parse_amount as read_amount
+from handlers import links
 from handlers.context import Context
 from handlers.files import outgoing, stamp
 from handlers.uploads import as_values, from_values, problem, usable
-from models.activity import Activity
 from models.export import export_fund
-from models.followup import FollowUp
 from models.fund import (
     CATEGORIES,
     ExpenseState,
@@ -43,9 +39,7 @@ from models.fund import (
     request_expense,
     waiting_for,
 )
-from models.meeting import Meeting
 from models.org import Alliance, Unit
-from models.ticket import Ticket
 
 NO_FUNDS = "还没有联盟设立党建经费。"
 COUNTY_TITLE = "💰 各联盟党建经费（{count} 个）："
@@ -63,10 +57,9 @@ ASK_PROOF = "请输入转账流水号，或发送收据照片："
 ASK_VOUCHER = "请发送付款凭证（转账回单或发票照片）："
 BAD_AMOUNT = "没看懂这个金额，例如：3000元、1.2万、二千五百元。（未保存）"
 ASK_LINK = (
-    "这笔钱用在哪项活动、会议或工单上？点选下面的活动，或输入工单号（WT-2026-0005）、"
-    "督办编号（DB-0003）、活动名称；没有就点“跳过”。"
+    "这笔钱用在哪项活动、会议、项目或工单上？点选下面的活动或项目，或输入活动、会议或项目名称、"
+    "项目编号（XM-0001）、工单号（WT-2026-0005）、督办编号（DB-0003）；没有就点“跳过”。"
 )
-BAD_LINK = "没有找到“{text}”。请点选活动，或输入工单号、督办编号、活动名称，或点“跳过”。"
 PREVIEW_SPEND = (
     "请核对，确认后提交审批：\n支出 {amount}（{category}）\n用途：{purpose}{link}\n{rule}"
 )
@@ -110,7 +103,6 @@ ERRORS = {
     "short": "余额不足，{number} 暂不能登记付款。请先登记到账的众筹收入。",
     "reason_required": "请写明不同意的理由。",
 }
-LINK_RE = re.compile(r"^\s*(WT|DB)\s*-?\s*(\d{4})?\s*-?\s*0*(\d{1,6})\s*$", re.I)
 FLOW = Flow("fund")
 SPEND = Flow("spend")
 
@@ -346,80 +338,43 @@ async def spend_category(ctx: Context, text: str = "", pick: str = "") -> list[R
     return [await _ask_link(ctx)]
 
 
-async def _recent_activities(ctx: Context) -> list[Activity]:
-    """The alliance's activities and meetings of the last 90 days and the next 30."""
+LINK_KINDS = ("activity", "project", "ticket", "followup")
+
+
+async def _alliance_id(ctx: Context) -> int:
     fund = await ctx.session.get(Fund, int(ctx.dialog.get_data()["fund_id"]))
     assert fund is not None
-    stmt = (
-        select(Activity)
-        .where(
-            Activity.alliance_id == fund.alliance_id,
-            Activity.starts_at >= ctx.now - timedelta(days=90),
-            Activity.starts_at <= ctx.now + timedelta(days=30),
-        )
-        .order_by(Activity.starts_at.desc())
-        .limit(5)
-    )
-    return list((await ctx.session.execute(stmt)).scalars())
-
-
-async def _kind_of(ctx: Context, activity: Activity) -> str:
-    meeting = await ctx.session.scalar(
-        select(Meeting.id).where(Meeting.activity_id == activity.id)
-    )
-    return "会议" if meeting is not None else "活动"
+    return fund.alliance_id
 
 
 async def _ask_link(ctx: Context, text: str = ASK_LINK) -> Reply:
-    buttons = [
-        Button(f"{await _kind_of(ctx, a)}：{a.title}"[:30], "spend.link", activity=a.id)
-        for a in await _recent_activities(ctx)
-    ]
-    buttons.append(Button("跳过", "spend.link", skip=True))
-    return Reply(text, tuple(buttons))
+    alliance_id = await _alliance_id(ctx)
+    return await links.ask(ctx.session, alliance_id, ctx.now, LINK_KINDS, "spend.link", text)
 
 
 @SPEND.step("link", free_text=True)
 async def spend_link(
-    ctx: Context, text: str = "", activity: int = 0, skip: bool = False
+    ctx: Context, text: str = "", kind: str = "", ref: int = 0, skip: bool = False
 ) -> list[Reply]:
-    """Step: what the money paid for — an activity or meeting (a button or its title typed), a
-    ticket (WT-2026-0005) or a follow-up item (DB-0003); or none."""
+    """Step: what the money paid for — an activity or meeting or a claimed project (a button, or
+    its title typed; a project also by XM-0001), a ticket (WT-2026-0005) or a follow-up item
+    (DB-0003); or none."""
     link: list[object] | None = None
     if not skip:
-        found = await _link(ctx, text, activity)
-        if found is None:
-            return [await _ask_link(ctx, BAD_LINK.format(text=text.strip()))]
-        link = list(found)
+        alliance_id = await _alliance_id(ctx)
+        if kind:
+            one = await links.pressed(ctx.session, alliance_id, kind, ref, LINK_KINDS)
+            found = [one] if one is not None else []
+        else:
+            found = await links.typed(ctx.session, alliance_id, ctx.now, text, LINK_KINDS)
+        if not found:
+            return [await _ask_link(ctx, links.not_found(text, LINK_KINDS))]
+        if len(found) > 1:
+            many = links.MANY.format(text=text.strip())
+            return [Reply(many, links.buttons(found, "spend.link"))]
+        link = list(found[0].link)
     await ctx.dialog.set_state(spend_confirm, link=link)
     return [await _spend_preview(ctx)]
-
-
-async def _link(ctx: Context, text: str, activity_id: int) -> tuple[str, int, str] | None:
-    if activity_id:
-        activity = await ctx.session.get(Activity, activity_id)
-        if activity is None:
-            return None
-        return ("activity", activity.id, f"{await _kind_of(ctx, activity)}《{activity.title}》")
-    typed = LINK_RE.match(text.upper())
-    if typed is not None:
-        kind, year, number = typed.group(1), typed.group(2), int(typed.group(3))
-        if kind == "DB":
-            item = await ctx.session.get(FollowUp, number)
-            return ("followup", item.id, f"督办 {item.number}") if item is not None else None
-        stmt = select(Ticket).where(Ticket.seq == number)
-        if year:
-            stmt = stmt.where(Ticket.year == int(year))
-        ticket = await ctx.session.scalar(stmt.order_by(Ticket.year.desc()).limit(1))
-        return ("ticket", ticket.id, f"工单 {ticket.number}") if ticket is not None else None
-    words = text.strip().strip("《》")
-    if not words:
-        return None
-    for candidate in await _recent_activities(ctx):
-        if words in candidate.title:
-            kind = await _kind_of(ctx, candidate)
-            return ("activity", candidate.id, f"{kind}《{candidate.title}》")
-    return None
 
 
 async def _spend_preview(ctx: Context) -> Reply:

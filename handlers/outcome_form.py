@@ -2,7 +2,9 @@
 the metric (the catalogue's typed ones; derived ones are refused: the bot counts them), the unit
 (admins: a member unit or 联盟整体), the quarter, the figure in any Chinese form (3000余万,
 1.7亿, 二百六十万元) or the names of the people helped, a description, evidence (photos or
-files), an optional link (WT-2026-0005, DB-0003), then the preview: 确认 / 修改 / 取消.
+files), an optional link (a claimed project, an activity or meeting of the alliance, a fund
+expense ZC-0001, a ticket WT-2026-0005, a follow-up item DB-0003: handlers/links.py),
+then the preview: 确认 / 修改 / 取消.
 /editoutcome (修改成果 CG-0001) corrects a returned one; a locked one is refused with the lock.
 
 Dialog: addoutcome.metric, .unit, .quarter, .value, .text, .evidence, .link, .confirm.
@@ -17,6 +19,7 @@ from sqlalchemy import select
 
 from bot.core import Attachment, Button, Flow, Reply, Role
 from bot.core.money import AmountError, parse_amount, parse_count
+from handlers import links
 from handlers.context import Context
 from handlers.outcome_text import (
     entry_value,
@@ -28,7 +31,6 @@ from handlers.outcome_text import (
     view_button,
 )
 from handlers.uploads import as_values, from_values, kind_zh, problem, usable
-from models.followup import FollowUp
 from models.org import Alliance, Membership, Unit
 from models.outcome import (
     BY_KEY,
@@ -51,7 +53,6 @@ from models.outcome import (
     same_period,
     submit,
 )
-from models.ticket import Ticket
 
 ASK_METRIC = "填报哪一项成果？（解决城市治理难题、整合资源、资源对接由系统自动统计，不用填）"
 DERIVED = "“{name}”由系统按{source}自动统计，不用填写。请选择其他一项。"
@@ -93,8 +94,11 @@ MORE_EVIDENCE = "要补充凭证就发送照片或文件；不补充点“跳过
 EVIDENCE_OPTIONAL = "没有就点“跳过”。"
 GOT_EVIDENCE = "已收到{kind}（共 {count} 份）。还可以继续发送，或点“下一步”。"
 NEED_EVIDENCE = "这项成果必须附凭证，请发送照片或文件。"
-ASK_LINK = "关联的工单或督办事项？输入编号（如 WT-2026-0005、DB-0003），没有就点“跳过”。"
-BAD_LINK = "没有找到“{text}”。请输入工单号（WT-2026-0005）或督办编号（DB-0003），或点“跳过”。"
+ASK_LINK = (
+    "这项成果关联哪个项目、活动、会议、经费支出或工单？点选下面的活动或项目，或输入项目、活动或"
+    "会议名称，或编号（项目 XM-0001、支出 ZC-0001、工单 WT-2026-0005、督办 DB-0003）；"
+    "没有就点“跳过”。"
+)
 PREVIEW_HEAD = "请核对，确认后提交联盟审核："
 TWICE = "⚠️ 同一单位本季度已有{count}条“{name}”（合计{total}），请勿重复填报同一笔成果。"
 PICK_CONFIRM = "请点“确认”提交，或点“修改”重新填写数值。"
@@ -108,7 +112,6 @@ ERRORS = {
     "zero": ZERO,
     "derived": "这一项由系统自动统计，不用填写。",
 }
-LINK_RE = re.compile(r"^\s*(WT|DB)\s*-?\s*(\d{4})?\s*-?\s*0*(\d{1,6})\s*$", re.I)
 ENTRY_RE = re.compile(r"^\s*(?:CG)?\s*-?\s*0*(\d{1,6})\s*$", re.I)
 WHOLE = "联盟整体"
 FLOW = Flow("addoutcome")
@@ -293,39 +296,39 @@ async def evidence_step(
     if metric.evidence_required and not files:
         return [Reply(NEED_EVIDENCE)]
     await ctx.dialog.set_state(link_step)
-    return [Reply(ASK_LINK, (Button("跳过", "addoutcome.link", skip=True),))]
+    return [await _ask_link(ctx)]
+
+
+LINK_KINDS = ("project", "activity", "expense", "ticket", "followup")
+
+
+async def _ask_link(ctx: Context, text: str = ASK_LINK) -> Reply:
+    alliance_id = int(ctx.dialog.get_data()["alliance_id"])
+    return await links.ask(ctx.session, alliance_id, ctx.now, LINK_KINDS, "addoutcome.link", text)
 
 
 @FLOW.step("link", free_text=True)
-async def link_step(ctx: Context, text: str = "", skip: bool = False) -> list[Reply]:
-    """Step: an optional ticket (WT-2026-0005) or follow-up item (DB-0003) the outcome came of."""
+async def link_step(
+    ctx: Context, text: str = "", kind: str = "", ref: int = 0, skip: bool = False
+) -> list[Reply]:
+    """Step: an optional link — a claimed project or an activity or meeting of the alliance (a
+    button, or part of its title typed; a project also by XM-0001), a fund expense (ZC-0001), a
+    ticket (WT-2026-0005) or a follow-up item (DB-0003)."""
     if not skip:
-        link = await _link(ctx, text)
-        if link is None:
-            return [
-                Reply(
-                    BAD_LINK.format(text=text.strip()),
-                    (Button("跳过", "addoutcome.link", skip=True),),
-                )
-            ]
-        await ctx.dialog.update_data(link=list(link))
+        alliance_id = int(ctx.dialog.get_data()["alliance_id"])
+        if kind:
+            one = await links.pressed(ctx.session, alliance_id, kind, ref, LINK_KINDS)
+            found = [one] if one is not None else []
+        else:
+            found = await links.typed(ctx.session, alliance_id, ctx.now, text, LINK_KINDS)
+        if not found:
+            return [await _ask_link(ctx, links.not_found(text, LINK_KINDS))]
+        if len(found) > 1:
+            many = links.MANY.format(text=text.strip())
+            return [Reply(many, links.buttons(found, "addoutcome.link"))]
+        await ctx.dialog.update_data(link=list(found[0].link))
     await ctx.dialog.set_state(confirm_step)
     return [await _preview(ctx)]
-
-
-async def _link(ctx: Context, text: str) -> tuple[str, int, str] | None:
-    typed = LINK_RE.match(text.upper())
-    if typed is None:
-        return None
-    kind, year, number = typed.group(1), typed.group(2), int(typed.group(3))
-    if kind == "DB":
-        item = await ctx.session.get(FollowUp, number)
-        return ("followup", item.id, item.number) if item is not None else None
-    stmt = select(Ticket).where(Ticket.seq == number)
-    if year:
-        stmt = stmt.where(Ticket.year == int(year))
-    ticket = await ctx.session.scalar(stmt.order_by(Ticket.year.desc()).limit(1))
-    return ("ticket", ticket.id, ticket.number) if ticket is not None else None
 
 
 async def _preview(ctx: Context) -> Reply:

@@ -69,6 +69,11 @@ class Project(Base):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
     created_at: Mapped[datetime]
 
+    @property
+    def number(self) -> str:
+        """项目编号, as an outcome entry or a fund expense is linked by it."""
+        return f"XM-{self.id:04d}"
+
 
 class ProjectUnit(Base):
     """A unit that joined a project it does not lead."""

@@ -182,7 +182,7 @@ async def test_an_expense_names_what_it_paid_for(chat: Chat) -> None:
     await chat.say("alliance_admin", "800元")
     await chat.say("alliance_admin", "联议会场茶歇")
     [ask] = await chat.say("alliance_admin", "活动经费")
-    assert ask.startswith("这笔钱用在哪项活动、会议或工单上？")
+    assert ask.startswith("这笔钱用在哪项活动、会议、项目或工单上？")
     labels = [b.label for b in chat.last["alliance_admin"]]
     assert labels[-1] == "跳过"
     label = labels[0]  # the alliance's latest activity or meeting

@@ -18,7 +18,9 @@ async def request(
     assert await chat.say(user, "申请支出") == ["金额是多少？例如：3000元、1.2万、二千五百元。"]
     assert (await chat.say(user, amount))[0].startswith("用途是什么？")
     assert await chat.say(user, purpose) == ["属于哪一类？"]
-    assert (await chat.say(user, category))[0].startswith("这笔钱用在哪项活动、会议或工单上？")
+    assert (await chat.say(user, category))[0].startswith(
+        "这笔钱用在哪项活动、会议、项目或工单上？"
+    )
     preview = await chat.say(user, link)
     assert preview[0].startswith("请核对，确认后提交审批：")
     return preview + await chat.say(user, "确认")
@@ -153,3 +155,52 @@ async def test_the_spend_preview_can_be_cancelled(chat: Chat) -> None:
     async with chat.app.sessionmaker() as session:
         stored = await session.scalar(select(FundExpense).where(FundExpense.purpose == "买党旗"))
     assert stored is None
+
+
+async def test_an_expense_pays_for_a_project_and_an_outcome_links_the_expense(chat: Chat) -> None:
+    from tests.handlers.test_outcomes import entries, projects, to_the_link
+
+    stall = await projects(chat)
+    await chat.say("alliance_admin", "申请支出")
+    await chat.say("alliance_admin", "800元")
+    await chat.say("alliance_admin", "服务站挂牌物料")
+    [ask] = await chat.say("alliance_admin", "阵地建设")
+    assert ask.startswith("这笔钱用在哪项活动、会议、项目或工单上？")
+    labels = [b.label for b in chat.last["alliance_admin"]]
+    # the claimed project is a button before 跳过; the open one is not offered
+    assert labels[-2:] == ["项目：冷链商圈党建服务站", "跳过"]
+    [preview] = await chat.press("alliance_admin", "项目：冷链商圈党建服务站")
+    assert f"\n用于：项目 {stall.number}《冷链商圈党建服务站》\n" in preview
+    await chat.say("alliance_admin", "确认")
+    row = await expense(chat, "ZC-0001")
+    assert (row.link_kind, row.link_id) == ("project", stall.id)
+    assert chat.received("host")[-1].endswith(
+        f"用途：服务站挂牌物料（用于项目 {stall.number}《冷链商圈党建服务站》）。请审批。"
+    )
+
+    # typed: an unclaimed project is refused with what can be typed; the number is found
+    await chat.say("member", "申请支出")
+    await chat.say("member", "300元")
+    await chat.say("member", "驿站宣传单")
+    await chat.say("member", "宣传资料")
+    assert await chat.say("member", "青年人才驿站") == [
+        "没有找到“青年人才驿站”。可以输入活动或会议名称（可以只写一部分）、项目编号（XM-0001）"
+        "或项目名称、工单号（WT-2026-0005）、督办编号（DB-0003），或点选下面的按钮；"
+        "没有就点“跳过”。" + EXIT
+    ]
+    [preview] = await chat.say("member", f" {stall.number} ")
+    assert f"\n用于：项目 {stall.number}《冷链商圈党建服务站》\n" in preview
+    await chat.say("member", "确认")
+    assert (await expense(chat, "ZC-0002")).link_id == stall.id
+
+    # the outcome the money achieved names the expense
+    await to_the_link(chat)
+    [preview] = await chat.say("host", "zc-0001")
+    assert preview.endswith("\n关联：经费支出 ZC-0001（服务站挂牌物料）")
+    await chat.say("host", "确认")
+    [entry] = await entries(chat)
+    assert (entry.link_kind, entry.link_id, entry.link_label) == (
+        "expense",
+        row.id,
+        "经费支出 ZC-0001（服务站挂牌物料）",
+    )

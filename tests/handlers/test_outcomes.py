@@ -16,6 +16,7 @@ from models.audit import AuditLog
 from models.files import store_upload
 from models.member import HOME_LOADED, Identity, Member
 from models.outcome import OutcomeEntry, OutcomeEvent, State
+from models.project import Project
 from models.ticket import file_ticket, transition
 from tests.fakes import Chat
 
@@ -56,12 +57,14 @@ async def submit_costs(chat: Chat) -> None:
     assert await send_file(chat, "host", attach(chat, photo())) == [
         "已收到照片（共 1 份）。还可以继续发送，或点“下一步”。"
     ]
-    assert (await chat.say("host", "下一步"))[0].startswith("关联的工单或督办事项？")
+    assert (await chat.say("host", "下一步"))[0].startswith(
+        "这项成果关联哪个项目、活动、会议、经费支出或工单？"
+    )
     preview = await chat.say("host", "WT-2026-0002")
     assert preview == [
         "请核对，确认后提交联盟审核：\n降低企业成本：3000余万元\n"
         "砖埠和信食品有限公司（食品产业链党建红色联盟）· 2026年第四季度\n"
-        "说明：协调银行降低融资利率\n凭证 1 份：照片 回单.jpg\n关联：WT-2026-0002"
+        "说明：协调银行降低融资利率\n凭证 1 份：照片 回单.jpg\n关联：工单 WT-2026-0002"
     ]
     assert await entries(chat) == []  # nothing stored before 确认
     assert await chat.say("host", "确认") == [
@@ -77,7 +80,7 @@ async def test_an_entry_from_submission_to_the_lock(chat: Chat) -> None:
     )
     [entry] = await entries(chat)
     assert (entry.value, entry.approximate, entry.state) == (3000_0000_00, True, State.SUBMITTED)
-    assert len(entry.evidence) == 1 and entry.link_label == "WT-2026-0002"
+    assert len(entry.evidence) == 1 and entry.link_label == "工单 WT-2026-0002"
 
     # The alliance returns it with a reason; the submitter is told.
     card = await chat.press_received("alliance_admin", "查看 CG-0001")
@@ -254,3 +257,123 @@ async def test_figures_for_a_run_of_quarters(full_chat: Chat) -> None:
     assert await full_chat.say("admin", "成果 3-1季度") == [
         "没看懂这个时间段。可以这样写：今年、2026年、本季度、上季度、2026年第三季度、上半年。"
     ]
+
+
+async def projects(chat: Chat) -> Project:
+    """The food alliance lists two projects; host's unit claims 冷链商圈党建服务站 (the other stays
+    open); the claimed one is returned."""
+    from datetime import date
+
+    from models.project import claim, list_project
+
+    async with chat.app.sessionmaker() as session, session.begin():
+        admin = await _member(session, "alliance_admin")
+        host = await _member(session, "host")
+        alliance_id = min(admin.admin_scope().alliances)
+        now = chat.app.clock.now()
+        made = []
+        for title in ("冷链商圈党建服务站", "园区青年人才驿站"):
+            made.append(
+                await list_project(
+                    session=session,
+                    actor=admin,
+                    alliance_id=alliance_id,
+                    title=title,
+                    due_on=date(2026, 12, 31),
+                    now=now,
+                )
+            )
+        await claim(session=session, project=made[0], actor=host, now=now)
+        await session.flush()
+        session.expunge(made[0])
+        return made[0]
+
+
+async def to_the_link(chat: Chat, user: str = "host") -> list[str]:
+    """An entry of costs saved with a photo, up to the link step; the step's button labels
+    (two minutes later, as a person types: the sender's rate limit is not the subject here)."""
+    chat.app.clock.advance(minutes=2)  # type: ignore[attr-defined]
+    await chat.say(user, "填报成果")
+    await chat.say(user, "降低成本")
+    await chat.say(user, "本季度")
+    await chat.say(user, "20万")
+    await chat.say(user, "冷链服务站帮商户节省运输费")
+    await send_file(chat, user, attach(chat, photo()))
+    [ask] = await chat.say(user, "下一步")
+    assert ask.startswith("这项成果关联哪个项目、活动、会议、经费支出或工单？")
+    return [b.label for b in chat.last[user]]
+
+
+async def test_an_entry_links_a_claimed_project_or_an_activity(chat: Chat) -> None:
+    from models.activity import Activity
+
+    stall = await projects(chat)
+    labels = await to_the_link(chat)
+    # the alliance's recent activities or meetings first, then its claimed projects, and 跳过;
+    # a project nobody has claimed is not offered
+    assert labels[-1] == "跳过" and "项目：冷链商圈党建服务站" in labels
+    assert labels[0].split("：")[0] in ("活动", "会议")
+    assert not any("园区青年人才驿站" in label for label in labels)
+
+    # a bad input is told what can be typed, and the choices stay
+    bad = await chat.say("host", "不存在的事")
+    assert bad == [
+        "没有找到“不存在的事”。可以输入项目编号（XM-0001）或项目名称、活动或会议名称（可以只写"
+        "一部分）、经费支出编号（ZC-0001）、工单号（WT-2026-0005）、督办编号（DB-0003），"
+        "或点选下面的按钮；没有就点“跳过”。" + EXIT
+    ]
+    assert [b.label for b in chat.last["host"]] == labels
+    # the open project cannot be linked: it is nobody's yet
+    assert (await chat.say("host", "园区青年人才驿站"))[0].startswith("没有找到“园区青年人才驿站”")
+    assert (await chat.say("host", "ZC-0009"))[0].startswith("没有找到“ZC-0009”")
+
+    # words that fit several: they are offered as buttons
+    [many] = await chat.say("host", "党建")
+    assert many == "有几项符合“党建”，请点选：" + EXIT
+    several = [b.label for b in chat.last["host"]]
+    assert len(several) > 2 and several[0] == "项目：冷链商圈党建服务站"
+    assert several[-1] == "跳过"
+
+    # part of a project's title, typed
+    [preview] = await chat.say("host", "冷链商圈")
+    assert preview.endswith(f"\n关联：项目 {stall.number}《冷链商圈党建服务站》")
+    await chat.say("host", "确认")
+    [entry] = await entries(chat)
+    assert (entry.link_kind, entry.link_id) == ("project", stall.id)
+    card = await chat.press("host", "查看 CG-0001")
+    assert f"关联：项目 {stall.number}《冷链商圈党建服务站》" in card[0]
+
+    # the project's number typed, in lower case
+    await to_the_link(chat)
+    [preview] = await chat.say("host", stall.number.lower())
+    assert f"关联：项目 {stall.number}《冷链商圈党建服务站》" in preview.splitlines()
+    await chat.say("host", "确认")
+    assert (await entries(chat))[-1].link_id == stall.id
+
+    # an activity or meeting, pressed
+    labels = await to_the_link(chat)
+    kind, title = labels[0].split("：", 1)
+    async with chat.app.sessionmaker() as session:
+        activity = await session.scalar(
+            select(Activity).where(Activity.title == title).order_by(Activity.starts_at.desc())
+        )
+        assert activity is not None
+    [preview] = await chat.press("host", labels[0])
+    assert f"关联：{kind}《{title}》" in preview.splitlines()
+    await chat.say("host", "确认")
+    last = (await entries(chat))[-1]
+    assert (last.link_kind, last.link_id, last.link_label) == (
+        "activity",
+        activity.id,
+        f"{kind}《{title}》",
+    )
+
+    # the county's Excel of every entry shows the links
+    replies = await chat.replies("admin", "成果报告 2026年")
+    from openpyxl import load_workbook
+
+    rows = list(load_workbook(replies[2].file).active.iter_rows(values_only=True))
+    column = rows[0].index("关联")
+    shown = {row[0]: row[column] for row in rows[1:]}
+    assert shown["CG-0001"] == f"项目 {stall.number}《冷链商圈党建服务站》"
+    assert shown["CG-0003"] == f"{kind}《{title}》"
