@@ -45,9 +45,9 @@ HEALTH_ZH = {
     Health.NONE: "",
 }
 LIST_HEAD = "🏗️ 商圈党建项目（{year}年，{n} 个）"
-LIST_LINE = "{i}. {title} — {state}{lead}{progress}"
+LIST_LINE = "{i}. {number} {title} — {state}{lead}{progress}"
 LIST_NONE = "今年还没有发布商圈党建项目。"
-CARD = "🏗️ {title}\n{description}联盟：{alliance}\n状态：{state}{lead}\n完成时限：{due}"
+CARD = "🏗️ {number} {title}\n{description}联盟：{alliance}\n状态：{state}{lead}\n完成时限：{due}"
 LEAD = " · 牵头：{unit}"
 PARTNERS = "参与单位：{units}"
 PROGRESS = "进度：{progress}%（{done}/{total} 个里程碑）{health}"
@@ -109,6 +109,7 @@ async def show(ctx: Context) -> list[Reply]:
         lines.append(
             LIST_LINE.format(
                 i=i,
+                number=project.number,
                 title=project.title,
                 state=STATE_ZH[project.state],
                 lead=LEAD.format(unit=unit.name) if unit else "",
@@ -134,6 +135,7 @@ async def _card(ctx: Context, project: Project) -> Reply:
     lead = await ctx.session.get(Unit, project.lead_unit_id) if project.lead_unit_id else None
     lines = [
         CARD.format(
+            number=project.number,
             title=project.title,
             description=f"{project.description}\n" if project.description else "",
             alliance=alliance.name if alliance else "",

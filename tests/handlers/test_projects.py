@@ -64,9 +64,14 @@ async def test_claimed_with_milestones_done_on_time_and_late_then_accepted(
 ) -> None:
     await list_one(chat)
     [listing] = await chat.say("host", "党建项目")
-    assert listing.splitlines() == ["🏗️ 商圈党建项目（2026年，1 个）", f"1. {TITLE} — 待认领"]
+    assert listing.splitlines() == [
+        "🏗️ 商圈党建项目（2026年，1 个）",
+        f"1. XM-0001 {TITLE} — 待认领",
+    ]
     [card] = await chat.press("host", "查看1")
-    assert card.startswith(f"🏗️ {TITLE}\n在夜市设流动党员服务点\n联盟：食品产业链党建红色联盟")
+    assert card.startswith(
+        f"🏗️ XM-0001 {TITLE}\n在夜市设流动党员服务点\n联盟：食品产业链党建红色联盟"
+    )
     [preview] = await chat.press("host", "认领")
     assert preview.endswith(
         f"牵头认领《{TITLE}》（每个单位每年牵头一个项目）。认领后请添加里程碑。"
