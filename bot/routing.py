@@ -124,9 +124,10 @@ class Router:
         sent_file = bool(incoming.attachments)
         if explicit is not None:
             # A label of the last message typed as it reads (退回, 确认签退) is that button, even
-            # when it is also another feature's alias; a /command never is.
+            # when it is also another feature's alias. Only a bare alias can be a label: a
+            # /command or an alias with its argument (签到 123456) costs no lookup.
             shown = None
-            if not sent_file and not COMMAND_RE.match(text):
+            if not sent_file and text in self.by_alias:
                 shown = await self._typed_button(ctx, incoming, current, exact_only=True)
             if isinstance(shown, Press) and isinstance(explicit, Target):
                 pressed = self.by_name.get(shown.target.partition(".")[0])
