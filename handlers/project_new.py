@@ -3,7 +3,6 @@ alliance when one administers several, the name and a description, the due date,
 
 from __future__ import annotations
 
-import re
 from datetime import date
 
 from sqlalchemy import select
@@ -13,6 +12,7 @@ from bot.core.clock import to_local
 from bot.core.times import parse_when
 from handlers.context import Context
 from handlers.followup_text import show_day
+from handlers.links import CODE_RE
 from handlers.projects import ERRORS, PICK
 from models.followup import get_item, today_of
 from models.org import Alliance
@@ -34,7 +34,6 @@ SOURCE_NOT_FOUND = (
     "或只发送“发布项目”。"
 )
 SAME = ("同上", "就这个", "沿用", "不改")
-ITEM_RE = re.compile(r"^\s*DB\s*-?\s*0*(\d{1,6})\s*$", re.I)
 NEW = Flow("newproject")
 
 
@@ -62,8 +61,9 @@ async def _from_source(ctx: Context, typed: str) -> list[Reply]:
     """A project from a meeting decision (督办事项 of source decision) or a need (a ticket)."""
     scope = ctx.me.admin_scope()
     found: tuple[str, int, int | None, str, str] | None = None  # kind, id, alliance, title, label
-    if item_number := ITEM_RE.match(typed):
-        item = await get_item(ctx.session, int(item_number.group(1)))
+    code = CODE_RE.match(typed)
+    if code is not None and code.group(1).upper() == "DB":
+        item = await get_item(ctx.session, int(code.group(3)))
         if item is not None and item.source == "decision":
             found = ("decision", item.id, item.alliance_id, item.title, f"会议决议 {item.number}")
     elif (ticket := await find_typed(ctx.session, typed=typed, viewer=ctx.me)) is not None:
