@@ -477,7 +477,7 @@ async def income_payer(ctx: Context, text: str = "", unit: int = 0) -> list[Repl
         units = (await ctx.session.scalars(select(Unit).where(Unit.id.in_(shares)))).all()
         exact = [u for u in units if u.name == typed]
         partial = [u for u in units if len(typed) >= 2 and typed in u.name]
-        chosen = (exact or (partial if len(partial) == 1 else [None]))[0]
+        chosen = exact[0] if exact else partial[0] if len(partial) == 1 else None
     if chosen is not None and chosen.id in shares and campaign is not None:
         await ctx.dialog.set_state(
             income_amount, payer=chosen.name, unit_id=chosen.id, campaign_id=campaign.id
