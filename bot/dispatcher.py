@@ -122,9 +122,14 @@ class Dispatcher:
                 return await self._failed(incoming, now, error)
         raise AssertionError("unreachable")
 
-    async def process_stored(self, event_id: int) -> list[Reply] | None:
+    async def process_stored(
+        self, event_id: int, *, first_of_user: bool = False
+    ) -> list[Reply] | None:
         """Process a stored event: its effects, its replies (as outbox rows, first in line)
-        and its done mark commit together. None when it is not pending any more."""
+        and its done mark commit together. None when it is not pending any more.
+
+        `first_of_user`: the event was taken at once, not claimed; it raises NotFirstOfUser
+        (and nothing is applied) while an earlier event of its user is pending."""
         now = self.clock.now()
         async with self.sessionmaker() as session, session.begin():
             event = await session.get(InboxEvent, event_id, populate_existing=True)
@@ -133,7 +138,9 @@ class Dispatcher:
             incoming = event.incoming()
             incoming = replace(incoming, text=fold(incoming.text))
             await _one_at_a_time(session, incoming)
-            if not await begin_event(session=session, event_id=event_id, now=now):
+            if not await begin_event(
+                session=session, event_id=event_id, now=now, first_of_user=first_of_user
+            ):
                 return None
             replies, member = await self._process(session, incoming, now)
             hold = event.passive_until

@@ -1,13 +1,15 @@
 """Durable intake: adapters store each event before answering; workers process stored events.
 
 `store_event` writes the event (pending, with its raw payload) in its own short transaction;
-only then does the adapter answer the platform. The `EventWorker` claims the oldest pending
-event of each user — many users at once, one event of a user at a time, in the platform's
-order — and has the dispatcher apply it: effects, replies (outbox rows) and the done mark in
-one transaction. A transient fault (database busy or locked, connection lost) puts the event
-back with a growing delay, EVENT_ATTEMPTS times at most; then, or at once for any other
-fault, the event is marked failed with its error and the sender is told once. At start a
-worker gives back what its previous run had claimed, so a restart resumes at once.
+only then does the adapter answer the platform. A running `EventWorker` with a free slot
+takes a new event at once (written already claimed by it, applied only if no earlier event of
+its user is pending); otherwise it claims the oldest pending event of each user — many users
+at once, one event of a user at a time, in the platform's order. The dispatcher applies an
+event's effects, replies (outbox rows) and done mark in one transaction. A transient fault
+(database busy or locked, connection lost) puts the event back with a growing delay,
+EVENT_ATTEMPTS times at most; then, or at once for any other fault, the event is marked
+failed with its error and the sender is told once. At start a worker gives back what its
+previous run had claimed, so a restart resumes at once.
 """
 
 from __future__ import annotations
@@ -33,10 +35,12 @@ from models.files import fetch_pending
 from models.inbox import (
     EventStatus,
     InboxEvent,
+    NotFirstOfUser,
     claim_events,
     event_status,
     find_event,
     pending_event,
+    release_claim,
     release_claims,
     retry_later,
     store_attachments,
@@ -65,6 +69,10 @@ class Stored:
     status: EventStatus
 
 
+def _user(incoming: Incoming) -> str:
+    return f"{incoming.platform}:{incoming.user_key}"
+
+
 async def store_event(
     sessionmaker: async_sessionmaker[AsyncSession],
     incoming: Incoming,
@@ -73,12 +81,22 @@ async def store_event(
     raw: str = "",
     seq: int = 0,
     passive_until: datetime | None = None,
+    claimed_by: str = "",
+    claimed_until: datetime | None = None,
 ) -> Stored:
     """Store an event, or find the copy an earlier delivery stored; raises if the database
     cannot take it (the adapter then answers with an error, and the platform re-delivers)."""
     try:
         async with sessionmaker() as session, session.begin():
-            row = pending_event(incoming, now=now, raw=raw, seq=seq, passive_until=passive_until)
+            row = pending_event(
+                incoming,
+                now=now,
+                raw=raw,
+                seq=seq,
+                passive_until=passive_until,
+                claimed_by=claimed_by,
+                claimed_until=claimed_until,
+            )
             session.add(row)
             await session.flush()
             return Stored(row.id, True, EventStatus.PENDING)
@@ -127,6 +145,11 @@ class EventWorker:
         self._stopping = False
         self._running: dict[int, asyncio.Task[None]] = {}
         self._waiters: dict[int, asyncio.Event] = {}
+        # Users with an event in flight here (or being written to be taken at once): the
+        # slots in use, and whose next event must wait.
+        self._users: dict[str, int] = {}
+        self._behind: set[str] = set()  # users with an event stored while one ran here
+        self._full = False  # events may be waiting for a free slot
 
     async def store(
         self,
@@ -136,17 +159,47 @@ class EventWorker:
         seq: int = 0,
         passive_until: datetime | None = None,
     ) -> Stored:
-        """Store an event and wake the worker."""
-        stored = await store_event(
-            self.host.sessionmaker,
-            incoming,
-            now=self.host.clock.now(),
-            raw=raw,
-            seq=seq,
-            passive_until=passive_until,
-        )
+        """Store an event; a running worker with a free slot applies it at once (no claim
+        to wait for), otherwise it wakes the worker to claim it."""
+        user = _user(incoming)
+        at_once = self._can_take(user)
+        now = self.host.clock.now()
+        if at_once:
+            self._users[user] = 0  # the slot is kept while the event is written
+        try:
+            stored = await store_event(
+                self.host.sessionmaker,
+                incoming,
+                now=now,
+                raw=raw,
+                seq=seq,
+                passive_until=passive_until,
+                claimed_by=self.name if at_once else "",
+                claimed_until=now + LEASE if at_once else None,
+            )
+        except BaseException:
+            if at_once:
+                self._users.pop(user, None)
+            raise
+        if at_once and stored.new:
+            self._start(stored.id, incoming, attempts=0, at_once=True)
+            return stored
+        if at_once:
+            self._users.pop(user, None)
+        elif user in self._users:
+            self._behind.add(user)  # claimable once the user's event in flight is done
+        else:
+            self._full = True
         self.nudge()
         return stored
+
+    def _can_take(self, user: str) -> bool:
+        return (
+            self.heartbeat > 0
+            and not self._stopping
+            and user not in self._users
+            and len(self._users) < self.concurrency
+        )
 
     def nudge(self) -> None:
         self._wake.set()
@@ -158,11 +211,14 @@ class EventWorker:
         try:
             while not self._stopping:
                 self.heartbeat = time.monotonic()
-                free = self.concurrency - len(self._running)
+                free = self.concurrency - len(self._users)
+                self._full = free <= 0
                 if free > 0:
                     try:
-                        for event in await self._claim(free):
-                            self._start(event)
+                        events = await self._claim(free)
+                        self._full = len(events) == free
+                        for event in events:
+                            self._start(event.id, event.incoming(), event.attempts)
                     except Exception as error:
                         logger.warning("claiming events failed, retrying: %s", error)
                 with contextlib.suppress(TimeoutError):
@@ -182,7 +238,9 @@ class EventWorker:
         """Process every event that is due now (tests, the replay command); returns how many."""
         done = 0
         while events := await self._claim(self.concurrency, only):
-            await asyncio.gather(*(self._one(event) for event in events))
+            await asyncio.gather(
+                *(self._one(event.id, event.incoming(), event.attempts) for event in events)
+            )
             done += len(events)
         return done
 
@@ -220,33 +278,54 @@ class EventWorker:
                 only=only,
             )
 
-    def _start(self, event: InboxEvent) -> None:
-        task = asyncio.create_task(self._one(event))
-        self._running[event.id] = task
+    def _start(
+        self, event_id: int, incoming: Incoming, attempts: int, at_once: bool = False
+    ) -> None:
+        user = _user(incoming)
+        self._users[user] = event_id
+        task = asyncio.create_task(self._one(event_id, incoming, attempts, at_once))
+        self._running[event_id] = task
 
-        def finished(_: asyncio.Task[None], event_id: int = event.id) -> None:
+        def finished(_: asyncio.Task[None]) -> None:
             self._running.pop(event_id, None)
-            self._wake.set()  # a slot is free, and the user's next event may be due
+            self._users.pop(user, None)
+            # A claimed event's user may have more; an event taken at once wakes the loop
+            # only when something may be waiting for its slot or behind it.
+            if not at_once or self._full or user in self._behind:
+                self._behind.discard(user)
+                self._wake.set()
 
         task.add_done_callback(finished)
 
-    async def _one(self, event: InboxEvent) -> None:
+    async def _one(
+        self, event_id: int, incoming: Incoming, attempts: int, at_once: bool = False
+    ) -> None:
         dispatcher = self.host.dispatcher
         try:
-            await self._download(event)
-            replies = await dispatcher.process_stored(event.id)
+            await self._download(event_id, incoming)
+            replies = await dispatcher.process_stored(event_id, first_of_user=at_once)
         except asyncio.CancelledError:
             raise
+        except NotFirstOfUser:
+            await self._give_back(event_id)
         except Exception as error:
-            if await self._fault(dispatcher, event, error):
-                self._processed(event.id, replied=True)
+            if await self._fault(dispatcher, event_id, attempts, error):
+                self._processed(event_id, replied=True)
         else:
-            self._processed(event.id, replied=bool(replies))
+            self._processed(event_id, replied=bool(replies))
 
-    async def _download(self, event: InboxEvent) -> None:
+    async def _give_back(self, event_id: int) -> None:
+        """An event taken at once waits behind its user's earlier one: the loop claims it."""
+        self._full = True  # wake the loop when this slot is free
+        try:
+            async with self.host.sessionmaker() as session, session.begin():
+                await release_claim(session=session, event_id=event_id, worker=self.name)
+        except Exception as error:
+            logger.warning("event %s: could not give it back (%s)", event_id, error)
+
+    async def _download(self, event_id: int, incoming: Incoming) -> None:
         """Fetch the pictures and files the event announced (outside its transaction: a
         download takes seconds) and keep them on the stored event."""
-        incoming = event.incoming()
         if not any(a.waiting for a in incoming.attachments):
             return
         download = self.downloader(incoming.platform) if self.downloader else None
@@ -258,33 +337,35 @@ class EventWorker:
             ]
         )
         async with self.host.sessionmaker() as session, session.begin():
-            await store_attachments(session=session, event_id=event.id, attachments=fetched)
+            await store_attachments(session=session, event_id=event_id, attachments=fetched)
 
-    async def _fault(self, dispatcher: Dispatcher, event: InboxEvent, error: Exception) -> bool:
+    async def _fault(
+        self, dispatcher: Dispatcher, event_id: int, attempts: int, error: Exception
+    ) -> bool:
         """Retry later or give up; True when the event was marked failed.
 
         Recording that needs the database too: while it is away (the lock that made the event
         fail still held), recording is tried again after the same waits.
         """
-        attempts = event.attempts + 1
+        attempts += 1
         settings = self.host.settings
         wait = settings.EVENT_RETRY_SECONDS * 2 ** (attempts - 1)
         delay = min(RETRY_CAP, wait)
         for retry in range(RECORD_TRIES):
             try:
                 if not (is_transient(error) and attempts < settings.EVENT_ATTEMPTS):
-                    return await dispatcher.fail_stored(event.id, error, attempts)
+                    return await dispatcher.fail_stored(event_id, error, attempts)
                 async with self.host.sessionmaker() as session, session.begin():
                     await retry_later(
                         session=session,
-                        event_id=event.id,
+                        event_id=event_id,
                         attempts=attempts,
                         error=f"{type(error).__name__}: {error}",
                         not_before=self.host.clock.now() + timedelta(seconds=delay),
                     )
                 logger.warning(
                     "event %s: %s (try %d of %d); again in %.1f s",
-                    event.id,
+                    event_id,
                     error,
                     attempts,
                     settings.EVENT_ATTEMPTS,
@@ -292,7 +373,7 @@ class EventWorker:
                 )
                 return False
             except Exception as again:
-                logger.warning("event %s: could not record the fault (%s)", event.id, again)
+                logger.warning("event %s: could not record the fault (%s)", event_id, again)
                 if self._stopping:
                     break
                 await asyncio.sleep(min(RETRY_CAP, settings.EVENT_RETRY_SECONDS * 2**retry))

@@ -119,8 +119,11 @@ def pending_event(
     raw: str = "",
     seq: int = 0,
     passive_until: datetime | None = None,
+    claimed_by: str = "",
+    claimed_until: datetime | None = None,
 ) -> InboxEvent:
-    """A new stored event, waiting for a worker."""
+    """A new stored event, waiting for a worker (or already claimed by the one that will
+    apply it at once)."""
     return InboxEvent(
         platform=incoming.platform,
         event_id=incoming.event_id,
@@ -134,6 +137,8 @@ def pending_event(
         error="",
         not_before=now,
         passive_until=passive_until,
+        claimed_by=claimed_by,
+        claimed_until=claimed_until,
     )
 
 
@@ -144,22 +149,31 @@ async def find_event(*, session: AsyncSession, platform: str, event_id: str) -> 
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+class NotFirstOfUser(Exception):
+    """An event taken at once is behind another pending event of its user: it waits."""
+
+
+def _first_of_user() -> Any:
+    """No earlier unfinished event of the same user (a user's events apply in order)."""
+    earlier = aliased(InboxEvent)
+    return ~exists().where(
+        earlier.platform == InboxEvent.platform,
+        earlier.user_key == InboxEvent.user_key,
+        earlier.status == EventStatus.PENDING,
+        or_(
+            earlier.seq < InboxEvent.seq,
+            and_(earlier.seq == InboxEvent.seq, earlier.id < InboxEvent.id),
+        ),
+    )
+
+
 def _claimable(now: Any) -> Any:
     """Pending, due, not held by a live claim, and the first unfinished event of its user."""
-    earlier = aliased(InboxEvent)
     return and_(
         InboxEvent.status == EventStatus.PENDING,
         or_(InboxEvent.not_before.is_(None), InboxEvent.not_before <= now),
         or_(InboxEvent.claimed_until.is_(None), InboxEvent.claimed_until < now),
-        ~exists().where(
-            earlier.platform == InboxEvent.platform,
-            earlier.user_key == InboxEvent.user_key,
-            earlier.status == EventStatus.PENDING,
-            or_(
-                earlier.seq < InboxEvent.seq,
-                and_(earlier.seq == InboxEvent.seq, earlier.id < InboxEvent.id),
-            ),
-        ),
+        _first_of_user(),
     )
 
 
@@ -203,16 +217,37 @@ async def claim_events(
     return rows
 
 
-async def begin_event(*, session: AsyncSession, event_id: int, now: datetime) -> bool:
+@cache
+def _begin_statement(first_of_user: bool) -> Any:
+    stmt = update(InboxEvent).where(
+        InboxEvent.id == bindparam("the_id"), InboxEvent.status == EventStatus.PENDING
+    )
+    if first_of_user:
+        stmt = stmt.where(_first_of_user())
+    done_at = bindparam("the_time", type_=InboxEvent.__table__.c.done_at.type)
+    return stmt.values(status=EventStatus.DONE, done_at=done_at, claimed_until=None, claimed_by="")
+
+
+async def begin_event(
+    *, session: AsyncSession, event_id: int, now: datetime, first_of_user: bool = False
+) -> bool:
     """Mark a pending event done, in the transaction that applies it; False if it is not
     pending any more (another worker did it). On PostgreSQL this waits for a worker that
-    holds the row."""
-    result = await session.execute(
-        update(InboxEvent)
-        .where(InboxEvent.id == event_id, InboxEvent.status == EventStatus.PENDING)
-        .values(status=EventStatus.DONE, done_at=now, claimed_until=None, claimed_by="")
-    )
-    return (result.rowcount or 0) == 1  # type: ignore[attr-defined]
+    holds the row.
+
+    An event a worker took at once, without a claim (`first_of_user`), raises NotFirstOfUser
+    when an earlier event of its user is still pending: that one goes first.
+    """
+    stmt = _begin_statement(first_of_user)
+    result = await session.execute(stmt, {"the_id": event_id, "the_time": now})
+    if (result.rowcount or 0) == 1:  # type: ignore[attr-defined]
+        return True
+    if (
+        first_of_user
+        and await event_status(session=session, event_id=event_id) == EventStatus.PENDING
+    ):
+        raise NotFirstOfUser(event_id)
+    return False
 
 
 async def retry_later(
@@ -250,6 +285,15 @@ async def mark_failed(
     if first:
         row.told_at = now
     return first
+
+
+async def release_claim(*, session: AsyncSession, event_id: int, worker: str) -> None:
+    """Give back one event this worker took (it waits behind an earlier one of its user)."""
+    await session.execute(
+        update(InboxEvent)
+        .where(InboxEvent.id == event_id, InboxEvent.claimed_by == worker)
+        .values(claimed_until=None, claimed_by="")
+    )
 
 
 async def release_claims(*, session: AsyncSession, worker: str) -> int:

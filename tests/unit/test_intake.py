@@ -353,3 +353,81 @@ async def test_outbox_rows_claimed_by_a_previous_run_go_out_at_once(
         stored_app.sender.stop()
         await running
     assert transport.texts("member") == ["好的：一"]
+
+
+async def _until(check: Any, seconds: float = 5.0) -> bool:
+    for _ in range(int(seconds / 0.02)):
+        if await check():
+            return True
+        await asyncio.sleep(0.02)
+    return False
+
+
+async def test_a_running_worker_applies_new_events_at_once_each_users_in_order(
+    stored_app: App, faults: Faults
+) -> None:
+    """No poll to wait for (the loop would look again only after a minute): each event is
+    taken as it is stored, or as soon as the user's event before it is done."""
+    stored_app.worker.interval = 60
+    running = asyncio.create_task(stored_app.worker.run_forever())
+    try:
+        assert await _until(lambda: _true(stored_app.worker.heartbeat > 0))
+        for n in range(3):
+            for user in ("member", "host"):
+                await stored_app.worker.store(event(user, f"/work {n}", 10 * n + len(user)))
+
+        async def all_done() -> bool:
+            statuses = [e.status for e in await rows(stored_app, InboxEvent)]
+            return statuses == [EventStatus.DONE] * 6
+
+        assert await _until(all_done, 3.0)
+        for user in ("member", "host"):
+            assert [c for c in faults.calls if c.startswith(user)] == [
+                f"{user}:{n}" for n in range(3)
+            ]
+    finally:
+        stored_app.worker.stop()
+        await running
+
+
+async def test_a_new_event_waits_behind_its_users_event_that_is_retried(
+    stored_app: App, clock: FrozenClock, transport: RecordingTransport, faults: Faults
+) -> None:
+    faults.plan = [LOCKED]
+    stored_app.worker.interval = 60
+    running = asyncio.create_task(stored_app.worker.run_forever())
+    try:
+        assert await _until(lambda: _true(stored_app.worker.heartbeat > 0))
+        first = await stored_app.worker.store(event("member", "/work 绑定", 1))
+
+        async def retried() -> bool:
+            [row] = await rows(stored_app, InboxEvent, id=first.id)
+            return row.attempts == 1
+
+        assert await _until(retried)
+        second = await stored_app.worker.store(event("member", "/work 下一条", 2))
+
+        async def given_back() -> bool:
+            [row] = await rows(stored_app, InboxEvent, id=second.id)
+            return row.claimed_by == ""
+
+        assert await _until(given_back)
+        assert faults.calls == ["member:绑定"]  # the later event did not jump the queue
+        clock.advance(seconds=1)
+        stored_app.worker.nudge()
+
+        async def both_done() -> bool:
+            statuses = [e.status for e in await rows(stored_app, InboxEvent)]
+            return statuses == [EventStatus.DONE] * 2
+
+        assert await _until(both_done)
+        assert faults.calls == ["member:绑定", "member:绑定", "member:下一条"]
+        await stored_app.sender.drain()
+        assert transport.texts("member") == ["好的：绑定", "好的：下一条"]
+    finally:
+        stored_app.worker.stop()
+        await running
+
+
+async def _true(value: bool) -> bool:
+    return value
