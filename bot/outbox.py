@@ -142,11 +142,15 @@ class OutboxSender:
         self.nudge()
 
     async def drain(self) -> int:
-        """Send everything due now, most urgent first; returns how many rows were sent."""
+        """Send everything due now, most urgent first; returns how many rows were sent. A
+        claim that took fewer rows than it may took every row due: no second look."""
         sent = 0
-        while rows := await self._claim(URGENT[0], LATER[1]):
-            results = await self._send_all(rows)
-            sent += sum(results)
+        more = True
+        while more:
+            jobs, more = await self._claim(URGENT[0], LATER[1])
+            if not jobs:
+                break
+            sent += sum(await self._send_all(jobs))
         if sent:
             logger.info("outbox: sent %d message(s)", sent)  # per worker, when several share
         return sent
@@ -174,19 +178,20 @@ class OutboxSender:
         while not self._stopping:
             if urgent:
                 self.heartbeat = time.monotonic()
-            sent = 0
+            wake.clear()  # a nudge from now on means rows this claim may not see
             try:
-                jobs = await self._claim(low, high)
+                jobs, more = await self._claim(low, high)
                 if jobs:
                     sent = sum(await self._send_all(jobs))
                     if sent:
                         logger.info("outbox: sent %d message(s)", sent)
-                    continue
+                    if more:
+                        continue
             except Exception:
                 logger.exception("outbox lane failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), interval)
-            wake.clear()
+            if not wake.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), interval)
 
     async def _release(self, previous_run: bool = False) -> None:
         """Rows claimed and not sent go back to the queue, due at once."""
@@ -203,30 +208,34 @@ class OutboxSender:
         except Exception as error:
             logger.warning("outbox: could not give back claimed rows: %s", error)
 
-    async def _claim(self, low: int, high: int) -> list[Job]:
+    async def _claim(self, low: int, high: int) -> tuple[list[Job], bool]:
         """Claim due rows per platform; rows a batching transport can send together are grouped.
+        Also says whether more may be due (a platform's claim took as many as it may).
 
         Buttons carry tokens issued to the recipient, or to SHARED for a group (one card sent
         to many cannot carry per-user tokens; a shared token acts for whoever presses it).
         """
         now = self.clock.now()
         jobs: list[Job] = []
+        more = False
         async with self.sessionmaker() as session, session.begin():
             for platform, transport in self.transports.items():
                 size = _batch_size(transport)
+                limit = max(self.batch, size)
                 rows = await claim_due(
                     session=session,
                     platforms=[platform],
                     now=now,
-                    limit=max(self.batch, size),
+                    limit=limit,
                     priorities=(low, high),
                     worker=self.name,
                 )
+                more = more or len(rows) == limit
                 for row in rows:
                     self._held[row.id] = row.claimed_until
                 for group in _groups(rows, size):
                     jobs.append((group, await self._reply_for(session, group)))
-        return jobs
+        return jobs, more
 
     async def _reply_for(self, session: AsyncSession, rows: list[OutboxMessage]) -> Reply:
         """The rows' common content as a Reply whose buttons carry tokens.
