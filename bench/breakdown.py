@@ -47,7 +47,7 @@ from common import (
     save,
     text_update,
 )
-from dispatch import echo, ours
+from dispatch import echo, ours, running
 from sqlalchemy import event, insert, select
 from telegram import Update
 
@@ -343,7 +343,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     echo_wall: dict[str, list[float]] = defaultdict(list)
     loads = [loadavg()]
     next_id = 1
-    async with mine, baseline:
+    async with mine, baseline, running(app):
         groups = [keys[:warm]]
         for rep in range(args.reps):
             groups.append(keys[warm + rep * args.users : warm + (rep + 1) * args.users])

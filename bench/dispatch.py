@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import time
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -96,8 +98,8 @@ def ours(app: App, request: StubRequest) -> Application:  # type: ignore[type-ar
             return
         incoming = incoming_of(app, context.bot, update)
         if incoming is not None:
-            await app.worker.store(incoming, seq=update.update_id)
-            await app.worker.drain()
+            stored = await app.worker.store(incoming, seq=update.update_id)
+            await app.worker.wait_done(stored.id, 30)  # by the running worker (`running`)
             await app.sender.drain()
 
     application = Application.builder().bot(Bot("1:bench", request=request)).updater(None).build()
@@ -106,6 +108,19 @@ def ours(app: App, request: StubRequest) -> Application:  # type: ignore[type-ar
     transport.limiter = None
     app.sender.transports["telegram"] = transport
     return application
+
+
+@contextlib.asynccontextmanager
+async def running(app: App) -> AsyncIterator[None]:
+    """The app's event worker running, as in `python -m bot serve`, for `ours`."""
+    task = asyncio.create_task(app.worker.run_forever())
+    while not app.worker.heartbeat:
+        await asyncio.sleep(0.001)
+    try:
+        yield
+    finally:
+        app.worker.stop()
+        await task
 
 
 def echo(request: StubRequest) -> Application:  # type: ignore[type-arg]
@@ -157,7 +172,7 @@ async def throughput(settings: Settings, users: int, reps: int) -> dict[str, Any
     baseline = echo(StubRequest(gate=lambda m, p: sink_echo(m, p)))
     runs: dict[str, list[dict[str, Any]]] = {"ours": [], "echo": []}
     loads = [loadavg()]
-    async with mine, baseline:
+    async with mine, baseline, running(app):
         warmup = interleaved(keys[:warm], script, 1)
         await feed(mine, warmup)
         await feed(baseline, warmup)

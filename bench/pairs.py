@@ -33,7 +33,7 @@ from common import (
     party_day_code,
     save,
 )
-from dispatch import echo, ours
+from dispatch import echo, ours, running
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -204,6 +204,17 @@ async def attendable_before(
     return [a for a in activities if member.may_attend(a) or a.id in invited]
 
 
+async def drain_before(self: Any) -> int:
+    sent = 0
+    while jobs := (await self._claim(bot.outbox.URGENT[0], bot.outbox.LATER[1]))[0]:
+        sent += sum(await self._send_all(jobs))
+    return sent
+
+
+def can_take_before(self: Any, user: str) -> bool:
+    return False  # every event waited for the worker's claim
+
+
 # change name → the (module, attribute, code before) it replaced
 CHANGES: dict[str, list[tuple[Any, str, Any]]] = {
     "sender in one joined prebuilt query": [
@@ -229,7 +240,14 @@ CHANGES: dict[str, list[tuple[Any, str, Any]]] = {
         (models.checkin, "attendable", attendable_before),
     ],
     "SQLite calls inline, not in aiosqlite's thread": [(models.db, "INLINE_STATEMENTS", False)],
+    "a new event taken at once by the running worker, no claim": [
+        (bot.intake.EventWorker, "_can_take", can_take_before),
+    ],
+    "the sender claims again only if its claim was full or it was nudged": [
+        (bot.outbox.OutboxSender, "drain", drain_before),
+    ],
 }
+NEWEST = list(CHANGES)[-2:]  # also measured as "all changes but" each: its share of the rest
 CURRENT = {(m, name): getattr(m, name) for parts in CHANGES.values() for m, name, _ in parts}
 
 
@@ -247,6 +265,8 @@ def variants() -> dict[str, set[str]]:
         found[f"+ {change}"] = {change}
     if len(CHANGES) > 1:
         found["all changes"] = set(CHANGES)
+        for change in NEWEST:
+            found[f"all but: {change}"] = set(CHANGES) - {change}
     return found
 
 
@@ -269,7 +289,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     names = list(chosen)
     loads = [loadavg()]
     next_user, next_id = 0, 1
-    async with mine, baseline:
+    async with mine, baseline, running(app):
         for rnd in range(args.rounds + 1):  # round 0 warms every variant up
             order = names[rnd % len(names) :] + names[: rnd % len(names)]
             for name in order:
