@@ -11,13 +11,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from docx import Document
-from docx.enum.table import WD_TABLE_ALIGNMENT
-from docx.enum.text import WD_ALIGN_PARAGRAPH
-from docx.oxml.ns import qn
-from docx.shared import Cm, Pt
-from docx.table import _Cell
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.clock import fmt_local, to_local
@@ -40,6 +35,12 @@ from models.minutes import (
 )
 from settings import Settings
 
+if TYPE_CHECKING:
+    from docx.table import _Cell
+
+# python-docx is imported where a document is written, not at start (~0.25 s and ~90 modules
+# that most processes never use).
+
 TITLE = "会 议 记 录"
 BODY_FONT, HEAD_FONT = "宋体", "黑体"
 NUMERALS = "一二三四五六七八九十"
@@ -53,6 +54,9 @@ REVIEWED = "· {text}（责任：{owner}；时限：{due}）：{state}"
 
 
 def _font(run: object, name: str, size: float, bold: bool = False) -> None:
+    from docx.oxml.ns import qn
+    from docx.shared import Pt
+
     run.font.name = name  # type: ignore[attr-defined]
     run.font.size = Pt(size)  # type: ignore[attr-defined]
     run.font.bold = bold  # type: ignore[attr-defined]
@@ -61,6 +65,8 @@ def _font(run: object, name: str, size: float, bold: bool = False) -> None:
 
 
 def _write(cell: _Cell, lines: list[str], *, bold: bool = False, center: bool = False) -> None:
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+
     cell.text = ""
     for i, line in enumerate(lines or [""]):
         paragraph = cell.paragraphs[0] if i == 0 else cell.add_paragraph()
@@ -88,6 +94,11 @@ async def build_minutes(
     session: AsyncSession, meeting: Meeting, path: Path, now: datetime
 ) -> Path:
     """Write the minutes of `meeting` to `path` (.docx)."""
+    from docx import Document
+    from docx.enum.table import WD_TABLE_ALIGNMENT
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Cm
+
     people = await invitees(session, meeting)
     present = await attended_ids(session, meeting)
     items = await agenda(session, meeting, (AgendaState.REVIEW, AgendaState.ACCEPTED))

@@ -6,9 +6,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from docx import Document
-from docx.oxml.ns import qn
-from docx.shared import Pt
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -90,6 +87,11 @@ def write_doc(
     path: Path, title: str, period: Period, parts: list[tuple[str, list[Figure]]]
 ) -> None:
     """Title, one paragraph per section, and the basis of each figure beneath it."""
+    # Imported here, not at start: python-docx costs ~0.25 s that most processes never need.
+    from docx import Document
+    from docx.oxml.ns import qn
+    from docx.shared import Pt
+
     document = Document()
     style = document.styles["Normal"]
     style.font.name = "宋体"  # type: ignore[attr-defined]

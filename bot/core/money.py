@@ -14,8 +14,6 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-import cn2an
-
 from bot.core.text import fold
 
 YUAN = 100  # fen in a yuan
@@ -106,6 +104,10 @@ def _number(text: str) -> Decimal:
 
 def _chinese_integer(text: str) -> int:
     """一千二百三十四 → 1234; 十五 → 15; 一千零五 → 1005 (below 万: 万 and 亿 are units)."""
+    # Imported here: cn2an (with its dependency proces) costs ~0.1 s at start, and most
+    # processes never read a Chinese numeral.
+    import cn2an
+
     try:
         return int(cn2an.cn2an(text, "normal"))
     except (ValueError, KeyError, IndexError):

@@ -25,6 +25,10 @@ Data, in data/: rules/ (the rule files above), models/ (the two models, written 
 heldout/ (blind2-5.jsonl, each written by someone who saw neither the rules nor the
 examples: never trained or tuned on; tests/unit/test_nlu.py measures them).
 
+Start-up: cache.py keeps what is derived from shipped files in data/cache/, keyed by their
+hash: jieba's dictionary packed by prefix.py (~10 MB instead of a ~62 MB dict) and the models'
+weights as arrays. The first start builds them (a few seconds); later starts read them.
+
 When the intent model is unsure, `alternatives` lists the candidates so the bot asks instead of
 guessing. After changing the examples or the rule files run `python -m bot nlu --train`.
 
