@@ -75,7 +75,13 @@ KIND_WORDS = {k.value: k for k in ResourceKind} | {f"{k.value}清单": k for k i
 
 class Resource(TimestampMixin, Base):
     __tablename__ = "resource"
-    __table_args__ = (Index("ix_resource_kind_valid", "kind", "valid_until"),)
+    # Both cover the search filters (list, validity, shared with all), so a search never reads
+    # the wide rows: a list's count reads the first; a page of the newest walks the second
+    # backwards, and a search's matches are checked against it.
+    __table_args__ = (
+        Index("ix_resource_kind_visible", "kind", "valid_until", "all_alliances"),
+        Index("ix_resource_visible", "id", "kind", "valid_until", "all_alliances"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[ResourceKind] = mapped_column(String(10))
@@ -309,35 +315,53 @@ async def search(
 ) -> Page:
     """One page of visible, valid resources: best matches first, or newest first to browse."""
     conditions = _filters(query.kind, scope, now)
-    total = func.count().over().label("total")
-    if query.terms:
-        matching = [ResourceTerm.term.in_(query.terms)]
-        if query.kind is not None:
-            matching.append(ResourceTerm.kind == query.kind)
-        scored = (
-            select(ResourceTerm.resource_id.label("rid"), func.sum(ResourceTerm.weight).label("s"))
-            .where(*matching)
-            .group_by(ResourceTerm.resource_id)
-            .subquery()
-        )
-        stmt = (
-            select(Resource.id, total)
-            .join(scored, scored.c.rid == Resource.id)
-            .where(*conditions)
-            .order_by(scored.c.s.desc(), Resource.id)
-        )
-    else:
-        stmt = select(Resource.id, total).where(*conditions).order_by(Resource.id.desc())
-    # One pass gives the page and, through the window count, the number of all matches.
+    if not query.terms:
+        return await _browse(session, conditions, offset, limit)
+    matching = [ResourceTerm.term.in_(query.terms)]
+    if query.kind is not None:
+        matching.append(ResourceTerm.kind == query.kind)
+    scored = (
+        select(ResourceTerm.resource_id.label("rid"), func.sum(ResourceTerm.weight).label("s"))
+        .where(*matching)
+        .group_by(ResourceTerm.resource_id)
+        .subquery()
+    )
+    stmt = (
+        select(Resource.id, func.count().over().label("total"))
+        .join(scored, scored.c.rid == Resource.id)
+        .where(*conditions)
+        .order_by(scored.c.s.desc(), Resource.id)
+    )
+    # Every match is scored to rank them anyway, so one pass gives the page and, through the
+    # window count, the number of all matches.
     rows = (await session.execute(stmt.offset(offset).limit(limit))).all()
     if not rows:
         # Past the last page the window count is lost with the rows: count them apart.
         count = select(func.count()).select_from(stmt.subquery())
         return Page((await session.scalar(count) or 0) if offset else 0, [])
-    ids = [row[0] for row in rows]
+    return Page(int(rows[0][1]), await _load(session, [row[0] for row in rows]))
+
+
+async def _browse(session: AsyncSession, conditions: list, offset: int, limit: int) -> Page:
+    """Newest first: the page reads only its own rows, and the total is counted apart.
+
+    A window count here would make the database read and sort every visible resource for
+    one page; newest first is index order, and the count reads one index."""
+    stmt = select(Resource.id).where(*conditions).order_by(Resource.id.desc())
+    ids = list(await session.scalars(stmt.offset(offset).limit(limit)))
+    if not ids and not offset:
+        return Page(0, [])
+    total = await session.scalar(select(func.count()).select_from(Resource).where(*conditions))
+    return Page(total or 0, await _load(session, ids))
+
+
+async def _load(session: AsyncSession, ids: list[int]) -> list[Resource]:
+    """The resources with these ids, in that order."""
+    if not ids:
+        return []
     loaded = await session.scalars(select(Resource).where(Resource.id.in_(ids)))
     by_id = {r.id: r for r in loaded}
-    return Page(int(rows[0][1]), [by_id[i] for i in ids])
+    return [by_id[i] for i in ids]
 
 
 async def count_by_kind(

@@ -139,6 +139,30 @@ async def test_paging_counts_and_pages(session: AsyncSession) -> None:
     assert browse.items[0].title == "物流线路11"  # newest first
 
 
+async def test_browsing_a_list_pages_and_counts_only_what_the_member_sees(
+    session: AsyncSession,
+) -> None:
+    food, express = list(await session.scalars(select(Alliance.id).order_by(Alliance.id)))
+    for n in range(9):
+        shared = {0: [food], 1: [express]}.get(n % 3)
+        until = NOW - timedelta(days=1) if n == 5 else None
+        await add_resource(
+            session=session, kind=P, title=f"线路{n}", provider="甲", alliance_ids=shared,
+            valid_until=until, now=NOW,
+        )  # fmt: skip
+    talent = ResourceKind.TALENT
+    await add_resource(session=session, kind=talent, title="焊工", provider="乙", now=NOW)
+    query, scope = Query(P, ()), Scope.of({food})
+    pages = [
+        await search(session=session, query=query, scope=scope, now=NOW, offset=o, limit=3)
+        for o in (0, 3, 6)
+    ]
+    # Not 线路5 (expired), nor 线路1, 4 and 7 (shared with another alliance only).
+    titles = [[r.title for r in p.items] for p in pages]
+    assert titles == [["线路8", "线路6", "线路3"], ["线路2", "线路0"], []]
+    assert [p.total for p in pages] == [5, 5, 5]
+
+
 def _csv(tmp_path: Path, *rows: str) -> Path:
     path = tmp_path / "resources.csv"
     path.write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
