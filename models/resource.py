@@ -121,12 +121,19 @@ class ResourceAlliance(Base):
 class ResourceTerm(Base):
     """The inverted index: one row per (term, resource), weighted by the fields it is in.
 
-    The resource's kind is copied here so a search within one list reads only its rows.
+    The resource's kind, validity and sharing with all alliances are copied here (by
+    add_resource and withdraw_resource), so a search within one list reads only its rows and
+    checks what a member may see without reading one resource row per match.
     """
 
     __tablename__ = "resource_term"
-    # Covering index: a query reads (term, kind → resource, weight) without touching the table.
-    __table_args__ = (Index("ix_resource_term_lookup", "term", "kind", "resource_id", "weight"),)
+    # Covering index: a search reads (term, kind → resource, weight, visibility) from it alone.
+    __table_args__ = (
+        Index(
+            "ix_resource_term_search",
+            "term", "kind", "resource_id", "weight", "all_alliances", "valid_until",
+        ),
+    )  # fmt: skip
 
     id: Mapped[int] = mapped_column(primary_key=True)
     term: Mapped[str] = mapped_column(String(MAX_TERM))
@@ -135,6 +142,8 @@ class ResourceTerm(Base):
         ForeignKey("resource.id", ondelete="CASCADE"), index=True
     )
     weight: Mapped[int]
+    all_alliances: Mapped[bool] = mapped_column(default=True)
+    valid_until: Mapped[datetime | None]
 
 
 class ResourceWord(Base):
@@ -259,7 +268,14 @@ async def add_resource(
     await session.flush()
     weights = index_terms(resource.title, resource.description, tags)
     session.add_all(
-        ResourceTerm(term=term, kind=kind, resource_id=resource.id, weight=weight)
+        ResourceTerm(
+            term=term,
+            kind=kind,
+            resource_id=resource.id,
+            weight=weight,
+            all_alliances=resource.all_alliances,
+            valid_until=valid_until,
+        )
         for term, weight in weights.items()
     )
     await _count_words(session, list(weights))
@@ -291,16 +307,23 @@ class Page:
     items: list[Resource]
 
 
-def _filters(kind: ResourceKind | None, scope: Scope, now: datetime) -> list:
-    """Valid resources of the list (if any) that the scope (a member's visible_scope) sees."""
-    conditions: list = [or_(Resource.valid_until.is_(None), Resource.valid_until > now)]
+def _filters(
+    kind: ResourceKind | None,
+    scope: Scope,
+    now: datetime,
+    table: type[Resource] | type[ResourceTerm] = Resource,
+) -> list:
+    """Valid resources of the list (if any) that the scope (a member's visible_scope) sees,
+    checked on Resource or on the copy of its columns in ResourceTerm."""
+    resource_id = Resource.id if table is Resource else ResourceTerm.resource_id
+    conditions: list = [or_(table.valid_until.is_(None), table.valid_until > now)]
     if kind is not None:
-        conditions.append(Resource.kind == kind)
+        conditions.append(table.kind == kind)
     if not scope.county:
         shared = select(ResourceAlliance.resource_id).where(
             scope.where(ResourceAlliance.alliance_id)
         )
-        conditions.append(or_(Resource.all_alliances.is_(True), Resource.id.in_(shared)))
+        conditions.append(or_(table.all_alliances.is_(True), resource_id.in_(shared)))
     return conditions
 
 
@@ -314,23 +337,19 @@ async def search(
     limit: int = 5,
 ) -> Page:
     """One page of visible, valid resources: best matches first, or newest first to browse."""
-    conditions = _filters(query.kind, scope, now)
     if not query.terms:
-        return await _browse(session, conditions, offset, limit)
-    matching = [ResourceTerm.term.in_(query.terms)]
-    if query.kind is not None:
-        matching.append(ResourceTerm.kind == query.kind)
+        return await _browse(session, _filters(query.kind, scope, now), offset, limit)
     scored = (
         select(ResourceTerm.resource_id.label("rid"), func.sum(ResourceTerm.weight).label("s"))
-        .where(*matching)
+        .where(
+            ResourceTerm.term.in_(query.terms),
+            *_filters(query.kind, scope, now, ResourceTerm),
+        )
         .group_by(ResourceTerm.resource_id)
         .subquery()
     )
-    stmt = (
-        select(Resource.id, func.count().over().label("total"))
-        .join(scored, scored.c.rid == Resource.id)
-        .where(*conditions)
-        .order_by(scored.c.s.desc(), Resource.id)
+    stmt = select(scored.c.rid, func.count().over().label("total")).order_by(
+        scored.c.s.desc(), scored.c.rid
     )
     # Every match is scored to rank them anyway, so one pass gives the page and, through the
     # window count, the number of all matches.
@@ -368,11 +387,14 @@ async def count_by_kind(
     *, session: AsyncSession, terms: Sequence[str], scope: Scope, now: datetime
 ) -> dict[ResourceKind, int]:
     """How many visible resources of each list match the terms (all of them if none)."""
-    stmt = select(Resource.kind, func.count()).where(*_filters(None, scope, now))
     if terms:
-        matching = select(ResourceTerm.resource_id).where(ResourceTerm.term.in_(terms))
-        stmt = stmt.where(Resource.id.in_(matching))
-    rows = await session.execute(stmt.group_by(Resource.kind))
+        stmt = select(ResourceTerm.kind, func.count(ResourceTerm.resource_id.distinct())).where(
+            ResourceTerm.term.in_(terms), *_filters(None, scope, now, ResourceTerm)
+        )
+        rows = await session.execute(stmt.group_by(ResourceTerm.kind))
+    else:
+        stmt = select(Resource.kind, func.count()).where(*_filters(None, scope, now))
+        rows = await session.execute(stmt.group_by(Resource.kind))
     return {ResourceKind(kind): n for kind, n in rows.all()}
 
 
@@ -567,4 +589,7 @@ async def withdraw_resource(*, session: AsyncSession, resource: Resource, now: d
     if resource.valid_until is not None and resource.valid_until <= now:
         raise ResourceError("expired")
     resource.valid_until = now
+    await session.execute(
+        update(ResourceTerm).where(ResourceTerm.resource_id == resource.id).values(valid_until=now)
+    )
     await session.flush()

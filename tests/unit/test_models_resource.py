@@ -23,9 +23,11 @@ from models.resource import (
     ResourceTerm,
     ResourceWord,
     add_resource,
+    count_by_kind,
     nearest_terms,
     parse_query,
     search,
+    withdraw_resource,
 )
 from models.resource_import import ImportFileError, import_resources, read_rows
 from models.scope import Scope
@@ -120,6 +122,16 @@ async def test_expired_resources_no_longer_show(session: AsyncSession) -> None:
     assert await _titles(session, "冷库", now=until) == []
     browse = await search(session=session, query=Query(P, ()), scope=Scope.COUNTY, now=until)
     assert browse.total == 0
+
+
+async def test_a_withdrawn_resource_no_longer_shows_in_searches(session: AsyncSession) -> None:
+    kept = await add_resource(session=session, kind=P, title="冷库租赁", provider="甲", now=NOW)
+    gone = await add_resource(session=session, kind=P, title="冷库共享", provider="乙", now=NOW)
+    await withdraw_resource(session=session, resource=gone, now=NOW)
+    later = NOW + timedelta(minutes=1)
+    assert await _titles(session, "冷库", now=later) == [kept.title]
+    counts = await count_by_kind(session=session, terms=("冷库",), scope=Scope.COUNTY, now=later)
+    assert counts == {P: 1}
 
 
 async def test_paging_counts_and_pages(session: AsyncSession) -> None:
