@@ -129,9 +129,8 @@ def _rows(count: int, alliances: int) -> tuple[list[Row], list[Row], list[Row]]:
         weights = dict(_terms(title, text, tags))
         for term, weight in _terms(prefix, "", "").items():
             weights[term] = weights.get(term, 0) + weight
-        terms += [
-            {"term": t, "kind": kind, "resource_id": n, "weight": w} for t, w in weights.items()
-        ]
+        seen = {k: resources[-1][k] for k in ("kind", "all_alliances", "valid_until")}
+        terms += [{"term": t, "resource_id": n, "weight": w, **seen} for t, w in weights.items()]
     return resources, shared, terms
 
 

@@ -75,7 +75,13 @@ KIND_WORDS = {k.value: k for k in ResourceKind} | {f"{k.value}清单": k for k i
 
 class Resource(TimestampMixin, Base):
     __tablename__ = "resource"
-    __table_args__ = (Index("ix_resource_kind_valid", "kind", "valid_until"),)
+    # Both cover the search filters (list, validity, shared with all), so a search never reads
+    # the wide rows: a list's count reads the first; a page of the newest walks the second
+    # backwards, and a search's matches are checked against it.
+    __table_args__ = (
+        Index("ix_resource_kind_visible", "kind", "valid_until", "all_alliances"),
+        Index("ix_resource_visible", "id", "kind", "valid_until", "all_alliances"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[ResourceKind] = mapped_column(String(10))
@@ -115,12 +121,19 @@ class ResourceAlliance(Base):
 class ResourceTerm(Base):
     """The inverted index: one row per (term, resource), weighted by the fields it is in.
 
-    The resource's kind is copied here so a search within one list reads only its rows.
+    The resource's kind, validity and sharing with all alliances are copied here (by
+    add_resource and withdraw_resource), so a search within one list reads only its rows and
+    checks what a member may see without reading one resource row per match.
     """
 
     __tablename__ = "resource_term"
-    # Covering index: a query reads (term, kind → resource, weight) without touching the table.
-    __table_args__ = (Index("ix_resource_term_lookup", "term", "kind", "resource_id", "weight"),)
+    # Covering index: a search reads (term, kind → resource, weight, visibility) from it alone.
+    __table_args__ = (
+        Index(
+            "ix_resource_term_search",
+            "term", "kind", "resource_id", "weight", "all_alliances", "valid_until",
+        ),
+    )  # fmt: skip
 
     id: Mapped[int] = mapped_column(primary_key=True)
     term: Mapped[str] = mapped_column(String(MAX_TERM))
@@ -129,6 +142,8 @@ class ResourceTerm(Base):
         ForeignKey("resource.id", ondelete="CASCADE"), index=True
     )
     weight: Mapped[int]
+    all_alliances: Mapped[bool] = mapped_column(default=True)
+    valid_until: Mapped[datetime | None]
 
 
 class ResourceWord(Base):
@@ -253,7 +268,14 @@ async def add_resource(
     await session.flush()
     weights = index_terms(resource.title, resource.description, tags)
     session.add_all(
-        ResourceTerm(term=term, kind=kind, resource_id=resource.id, weight=weight)
+        ResourceTerm(
+            term=term,
+            kind=kind,
+            resource_id=resource.id,
+            weight=weight,
+            all_alliances=resource.all_alliances,
+            valid_until=valid_until,
+        )
         for term, weight in weights.items()
     )
     await _count_words(session, list(weights))
@@ -285,16 +307,23 @@ class Page:
     items: list[Resource]
 
 
-def _filters(kind: ResourceKind | None, scope: Scope, now: datetime) -> list:
-    """Valid resources of the list (if any) that the scope (a member's visible_scope) sees."""
-    conditions: list = [or_(Resource.valid_until.is_(None), Resource.valid_until > now)]
+def _filters(
+    kind: ResourceKind | None,
+    scope: Scope,
+    now: datetime,
+    table: type[Resource] | type[ResourceTerm] = Resource,
+) -> list:
+    """Valid resources of the list (if any) that the scope (a member's visible_scope) sees,
+    checked on Resource or on the copy of its columns in ResourceTerm."""
+    resource_id = Resource.id if table is Resource else ResourceTerm.resource_id
+    conditions: list = [or_(table.valid_until.is_(None), table.valid_until > now)]
     if kind is not None:
-        conditions.append(Resource.kind == kind)
+        conditions.append(table.kind == kind)
     if not scope.county:
         shared = select(ResourceAlliance.resource_id).where(
             scope.where(ResourceAlliance.alliance_id)
         )
-        conditions.append(or_(Resource.all_alliances.is_(True), Resource.id.in_(shared)))
+        conditions.append(or_(table.all_alliances.is_(True), resource_id.in_(shared)))
     return conditions
 
 
@@ -308,47 +337,64 @@ async def search(
     limit: int = 5,
 ) -> Page:
     """One page of visible, valid resources: best matches first, or newest first to browse."""
-    conditions = _filters(query.kind, scope, now)
-    total = func.count().over().label("total")
-    if query.terms:
-        matching = [ResourceTerm.term.in_(query.terms)]
-        if query.kind is not None:
-            matching.append(ResourceTerm.kind == query.kind)
-        scored = (
-            select(ResourceTerm.resource_id.label("rid"), func.sum(ResourceTerm.weight).label("s"))
-            .where(*matching)
-            .group_by(ResourceTerm.resource_id)
-            .subquery()
+    if not query.terms:
+        return await _browse(session, _filters(query.kind, scope, now), offset, limit)
+    scored = (
+        select(ResourceTerm.resource_id.label("rid"), func.sum(ResourceTerm.weight).label("s"))
+        .where(
+            ResourceTerm.term.in_(query.terms),
+            *_filters(query.kind, scope, now, ResourceTerm),
         )
-        stmt = (
-            select(Resource.id, total)
-            .join(scored, scored.c.rid == Resource.id)
-            .where(*conditions)
-            .order_by(scored.c.s.desc(), Resource.id)
-        )
-    else:
-        stmt = select(Resource.id, total).where(*conditions).order_by(Resource.id.desc())
-    # One pass gives the page and, through the window count, the number of all matches.
+        .group_by(ResourceTerm.resource_id)
+        .subquery()
+    )
+    stmt = select(scored.c.rid, func.count().over().label("total")).order_by(
+        scored.c.s.desc(), scored.c.rid
+    )
+    # Every match is scored to rank them anyway, so one pass gives the page and, through the
+    # window count, the number of all matches.
     rows = (await session.execute(stmt.offset(offset).limit(limit))).all()
     if not rows:
         # Past the last page the window count is lost with the rows: count them apart.
         count = select(func.count()).select_from(stmt.subquery())
         return Page((await session.scalar(count) or 0) if offset else 0, [])
-    ids = [row[0] for row in rows]
+    return Page(int(rows[0][1]), await _load(session, [row[0] for row in rows]))
+
+
+async def _browse(session: AsyncSession, conditions: list, offset: int, limit: int) -> Page:
+    """Newest first: the page reads only its own rows, and the total is counted apart.
+
+    A window count here would make the database read and sort every visible resource for
+    one page; newest first is index order, and the count reads one index."""
+    stmt = select(Resource.id).where(*conditions).order_by(Resource.id.desc())
+    ids = list(await session.scalars(stmt.offset(offset).limit(limit)))
+    if not ids and not offset:
+        return Page(0, [])
+    total = await session.scalar(select(func.count()).select_from(Resource).where(*conditions))
+    return Page(total or 0, await _load(session, ids))
+
+
+async def _load(session: AsyncSession, ids: list[int]) -> list[Resource]:
+    """The resources with these ids, in that order."""
+    if not ids:
+        return []
     loaded = await session.scalars(select(Resource).where(Resource.id.in_(ids)))
     by_id = {r.id: r for r in loaded}
-    return Page(int(rows[0][1]), [by_id[i] for i in ids])
+    return [by_id[i] for i in ids]
 
 
 async def count_by_kind(
     *, session: AsyncSession, terms: Sequence[str], scope: Scope, now: datetime
 ) -> dict[ResourceKind, int]:
     """How many visible resources of each list match the terms (all of them if none)."""
-    stmt = select(Resource.kind, func.count()).where(*_filters(None, scope, now))
     if terms:
-        matching = select(ResourceTerm.resource_id).where(ResourceTerm.term.in_(terms))
-        stmt = stmt.where(Resource.id.in_(matching))
-    rows = await session.execute(stmt.group_by(Resource.kind))
+        stmt = select(ResourceTerm.kind, func.count(ResourceTerm.resource_id.distinct())).where(
+            ResourceTerm.term.in_(terms), *_filters(None, scope, now, ResourceTerm)
+        )
+        rows = await session.execute(stmt.group_by(ResourceTerm.kind))
+    else:
+        stmt = select(Resource.kind, func.count()).where(*_filters(None, scope, now))
+        rows = await session.execute(stmt.group_by(Resource.kind))
     return {ResourceKind(kind): n for kind, n in rows.all()}
 
 
@@ -543,4 +589,7 @@ async def withdraw_resource(*, session: AsyncSession, resource: Resource, now: d
     if resource.valid_until is not None and resource.valid_until <= now:
         raise ResourceError("expired")
     resource.valid_until = now
+    await session.execute(
+        update(ResourceTerm).where(ResourceTerm.resource_id == resource.id).values(valid_until=now)
+    )
     await session.flush()

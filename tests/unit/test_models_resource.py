@@ -23,9 +23,11 @@ from models.resource import (
     ResourceTerm,
     ResourceWord,
     add_resource,
+    count_by_kind,
     nearest_terms,
     parse_query,
     search,
+    withdraw_resource,
 )
 from models.resource_import import ImportFileError, import_resources, read_rows
 from models.scope import Scope
@@ -122,6 +124,16 @@ async def test_expired_resources_no_longer_show(session: AsyncSession) -> None:
     assert browse.total == 0
 
 
+async def test_a_withdrawn_resource_no_longer_shows_in_searches(session: AsyncSession) -> None:
+    kept = await add_resource(session=session, kind=P, title="冷库租赁", provider="甲", now=NOW)
+    gone = await add_resource(session=session, kind=P, title="冷库共享", provider="乙", now=NOW)
+    await withdraw_resource(session=session, resource=gone, now=NOW)
+    later = NOW + timedelta(minutes=1)
+    assert await _titles(session, "冷库", now=later) == [kept.title]
+    counts = await count_by_kind(session=session, terms=("冷库",), scope=Scope.COUNTY, now=later)
+    assert counts == {P: 1}
+
+
 async def test_paging_counts_and_pages(session: AsyncSession) -> None:
     for n in range(12):
         await add_resource(session=session, kind=P, title=f"物流线路{n}", provider="甲", now=NOW)
@@ -137,6 +149,30 @@ async def test_paging_counts_and_pages(session: AsyncSession) -> None:
     browse = await search(session=session, query=Query(P, ()), scope=Scope.COUNTY, now=NOW)
     assert browse.total == 12
     assert browse.items[0].title == "物流线路11"  # newest first
+
+
+async def test_browsing_a_list_pages_and_counts_only_what_the_member_sees(
+    session: AsyncSession,
+) -> None:
+    food, express = list(await session.scalars(select(Alliance.id).order_by(Alliance.id)))
+    for n in range(9):
+        shared = {0: [food], 1: [express]}.get(n % 3)
+        until = NOW - timedelta(days=1) if n == 5 else None
+        await add_resource(
+            session=session, kind=P, title=f"线路{n}", provider="甲", alliance_ids=shared,
+            valid_until=until, now=NOW,
+        )  # fmt: skip
+    talent = ResourceKind.TALENT
+    await add_resource(session=session, kind=talent, title="焊工", provider="乙", now=NOW)
+    query, scope = Query(P, ()), Scope.of({food})
+    pages = [
+        await search(session=session, query=query, scope=scope, now=NOW, offset=o, limit=3)
+        for o in (0, 3, 6)
+    ]
+    # Not 线路5 (expired), nor 线路1, 4 and 7 (shared with another alliance only).
+    titles = [[r.title for r in p.items] for p in pages]
+    assert titles == [["线路8", "线路6", "线路3"], ["线路2", "线路0"], []]
+    assert [p.total for p in pages] == [5, 5, 5]
 
 
 def _csv(tmp_path: Path, *rows: str) -> Path:
