@@ -221,7 +221,7 @@ def overdue_digest(day: date, tickets: list[Ticket], now: datetime) -> Reply:
 
 # A renderer: the message one audience reads about one event (the ticket, the event's note,
 # the member whose message caused it).
-Render = Callable[[Ticket, str, Member | None], Reply]
+Render = Callable[..., Reply]  # (ticket, note, actor) → the message
 Buttons = Callable[[Ticket], tuple[Button, ...]]
 
 
@@ -270,9 +270,10 @@ def _reroute(ticket: Ticket) -> tuple[Button, ...]:
 def _says(template: str | dict[str, str], buttons: Buttons = _no_buttons) -> Render:
     """The template (for a deadline event, the one of its note) filled in, then the buttons."""
 
-    def render(ticket: Ticket, note: str, actor: Member | None) -> Reply:
+    def render(ticket: Ticket, note: str, actor: Member | None, **known: str) -> Reply:
+        """`known`: values the ticket does not hold yet (a preview's merge target)."""
         text = template if isinstance(template, str) else template[note]
-        return Reply(text.format(**_values(ticket, note, actor)), buttons(ticket))
+        return Reply(text.format(**{**_values(ticket, note, actor), **known}), buttons(ticket))
 
     return render
 
@@ -360,11 +361,15 @@ PREVIEW_HEAD = "请确认{action} {number}："
 PREVIEW_LINE = "· {audience}将收到：“{text}”"
 
 
-def preview(ticket: Ticket, event: str, note: str, actor: Member | None) -> str:
-    """What each audience of `event` would be told, before the action is taken."""
+def preview(
+    ticket: Ticket, event: str, note: str, actor: Member | None, target: Ticket | None = None
+) -> str:
+    """What each audience of `event` would be told, before the action is taken (a merge:
+    into `target`, which the ticket does not name until it is merged)."""
     lines = [PREVIEW_HEAD.format(action=BUTTON_ZH.get(event, event), number=ticket.number)]
+    known = {"target": target.number} if target is not None else {}
     for audience in TOLD[event]:
-        text = RENDER[event, audience](ticket, note, actor).text
+        text = RENDER[event, audience](ticket, note, actor, **known).text
         lines.append(PREVIEW_LINE.format(audience=AUDIENCE_ZH[audience], text=text))
     return "\n".join(lines)
 

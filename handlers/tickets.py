@@ -385,14 +385,16 @@ async def note_step(ctx: Context, text: str = "", skip: bool = False) -> list[Re
     return [_confirmation(ctx, ticket, action, text.strip())]
 
 
-def _confirmation(ctx: Context, ticket: Ticket, action: str, note: str) -> Reply:
+def _confirmation(
+    ctx: Context, ticket: Ticket, action: str, note: str, target: Ticket | None = None
+) -> Reply:
     label = BUTTON_ZH[action]
     buttons = (
         Button(f"确认{label}", "tickets.confirm", do="yes"),
         Button("修改", "tickets.confirm", do="edit"),
         Button("取消", "cancel"),
     )
-    return Reply(preview(ticket, action, note, ctx.me), buttons)
+    return Reply(preview(ticket, action, note, ctx.me, target), buttons)
 
 
 @FLOW.step("confirm")
@@ -433,7 +435,7 @@ async def merge_step(ctx: Context, text: str = "") -> list[Reply]:
     assert target is not None
     note = reason
     await ctx.dialog.set_state(confirm_step, note=note, target_id=target.id)
-    confirmation = _confirmation(ctx, ticket, "merge", note)
+    confirmation = _confirmation(ctx, ticket, "merge", note, target)
     text = MERGE_INTO.format(number=ticket.number, target=target.number) + confirmation.text
     return [Reply(text, confirmation.buttons)]
 

@@ -101,6 +101,30 @@ async def test_an_admin_routes_and_rejects_with_a_reason(chat: Chat, login: Logi
     assert refused.status_code == 404  # no longer the tax department's ticket
 
 
+async def test_a_merge_typed_as_in_the_chat_previews_the_target_it_names(
+    chat: Chat, login: Login
+) -> None:
+    first = await file_one(chat)
+    second = await file_one(chat)
+    client = await login("alliance_admin")
+    short = "".join(chr(ord(c) + 0xFEE0) for c in first.number[-4:])  # ０００１ from a phone
+    shown = await client.post(
+        f"/admin/tickets/{second.id}/act",
+        data=csrf_data(client, do="merge", target=short, note="同一问题"),
+    )
+    assert shown.status_code == 200 and "确认合并" in shown.text
+    told = f"{second.number} 已并入 {first.number}（更早反映的同一问题）合并办理"
+    assert told in shown.text  # the number the reporter will be sent to, before confirming
+    done = await client.post(
+        f"/admin/tickets/{second.id}/act",
+        data=csrf_data(client, do="merge", target=short, note="同一问题", confirmed="1"),
+    )
+    assert done.status_code == 303
+    async with chat.app.sessionmaker() as session:
+        merged = await session.get(Ticket, second.id)
+    assert merged is not None and merged.state == TicketState.MERGED
+
+
 async def test_compose_preview_send_and_read_the_receipts(chat: Chat, login: Login) -> None:
     client = await login("alliance_admin")
     form = await client.get("/admin/notices/new")

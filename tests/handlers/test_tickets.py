@@ -148,10 +148,12 @@ async def test_merge_into_an_earlier_ticket_adds_the_reporter(chat: Chat) -> Non
     assert await chat.press("alliance_admin", "确认合并") == [
         f"{second} 已并入 {first}，反映人已加入该工单。"
     ]
-    assert chat.received("host")[-1] == (
+    told = chat.received("host")[-1]
+    assert told == (
         f"{second} 已并入 {first}（更早反映的同一问题）合并办理，进展请查看 {first}。"
         "说明：同一问题，一并办理"
     )
+    assert f"反映人将收到：“{told}”" in shown  # the preview said exactly this
     [hosts] = await chat.say("host", f"/myreports {first}")
     assert COMPLAINT in hosts  # host now co-reports the earlier ticket
     assert (await _ticket(chat, second)).state == TicketState.MERGED

@@ -12,6 +12,7 @@ from bot.admin.auth import Need, Viewer
 from bot.admin.pages.common import alliance_options
 from bot.admin.render import Column, Filter, back_to, listing, render
 from bot.admin.web import Missing, PageRoute, form_of, int_or
+from bot.core.text import fold
 from handlers.ticket_text import ACTION_ZH, BUTTON_ZH, STATE_ZH, history_line, messages, preview
 from models.org import Department
 from models.outbox import enqueue
@@ -29,6 +30,7 @@ from models.ticket import (
     can_see_contact,
     can_view,
     department_online,
+    find_typed,
     history,
     may_merge_into,
     transition,
@@ -221,18 +223,15 @@ async def act(request: Request, viewer: Viewer) -> Response:
             return await detail_page(request, viewer, ERRORS["department_required"], status=400)
     target = None
     if action == "merge":
-        number = str(form.get("target", "")).strip().upper()
-        target = await viewer.session.scalar(select(Ticket).where(Ticket.number == number))
-        if (
-            target is None
-            or not can_view(viewer.member, target)
-            or not may_merge_into(ticket, target)
-        ):
+        # Typed as in the chat: WT-2026-0002, 0002, full-width digits.
+        typed = fold(str(form.get("target", "")))
+        target = await find_typed(viewer.session, typed=typed, viewer=viewer.member)
+        if target is None or not may_merge_into(ticket, target):
             return await detail_page(request, viewer, ERRORS["bad_target"], status=400)
     if ACTIONS[action].needs_note and not note:
         return await detail_page(request, viewer, ERRORS["note_required"], status=400)
     if action in CONFIRM_FIRST and form.get("confirmed") != "1":
-        text = preview(ticket, action, note, viewer.member).split("\n", 1)[1]  # no heading
+        text = preview(ticket, action, note, viewer.member, target).split("\n", 1)[1]
         if target is not None:
             text = MERGE_INTO.format(number=ticket.number, target=target.number) + text
         return render(
