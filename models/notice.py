@@ -20,7 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column, selectinload
 
 from bot.core import Reply, Role
 from models.base import Base
-from models.member import Identity, Member, MemberRole
+from models.member import Identity, Member, MemberRole, reachable_ids
 from models.org import Membership
 from models.outbox import CHUNK, OutboxMessage, OutboxStatus, enqueue_many
 from models.scope import Scope
@@ -229,9 +229,19 @@ async def remind_due(*, session: AsyncSession, now: datetime, card: Card) -> lis
     return done
 
 
-async def remind_now(*, session: AsyncSession, notice: Notice, now: datetime, card: Card) -> int:
-    """提醒未确认: remind those who have not acknowledged, now (an admin asked); returns how
-    many. The automatic reminder is then not sent again."""
+@dataclass(frozen=True)
+class Reminded:
+    """提醒未确认: how many had not acknowledged, and how many of them a reminder can reach."""
+
+    unacknowledged: int
+    reachable: int
+
+
+async def remind_now(
+    *, session: AsyncSession, notice: Notice, now: datetime, card: Card
+) -> Reminded:
+    """提醒未确认: remind those who have not acknowledged, now (an admin asked). The automatic
+    reminder is then not sent again."""
     if notice.state != NoticeState.SENT:
         raise NoticeError("not_sent")
     pending = await unacknowledged(session=session, notice_id=notice.id)
@@ -246,7 +256,8 @@ async def remind_now(*, session: AsyncSession, notice: Notice, now: datetime, ca
     )
     notice.reminded_at = now
     await session.flush()
-    return len(pending)
+    reachable = await reachable_ids(session, [m.id for m in pending])
+    return Reminded(len(pending), len(reachable))
 
 
 async def acknowledge(
@@ -297,6 +308,12 @@ class NoticeStats:
     unreachable: int
     pending: int
     acknowledged: int
+
+    @property
+    def rate(self) -> float | None:
+        """Acknowledged ÷ delivered, as /stats and the exports count it (those it never
+        reached could not acknowledge it)."""
+        return self.acknowledged / self.delivered if self.delivered else None
 
 
 async def delivery(

@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from bot.core.clock import FrozenClock, to_local
-from models.notice import Notice, NoticeRecipient
+from models.notice import Notice, NoticeRecipient, notice_stats
 from models.outbox import OutboxMessage
 from models.ticket import Ticket, TicketState
 from tests.admin.conftest import Login, csrf_data, table_head, table_rows, xlsx_rows
@@ -157,7 +157,19 @@ async def test_compose_preview_send_and_read_the_receipts(chat: Chat, login: Log
     reminded = await client.post(
         f"{receipts}/remind", data=csrf_data(client), headers={"HX-Request": "true"}
     )
-    assert reminded.text.strip() == "已提醒 29 位未确认的人。"
+    # 29 have not acknowledged; those never bound cannot be reminded, and the admin is told.
+    async with chat.app.sessionmaker() as session:
+        notice = await session.scalar(select(Notice).where(Notice.text.contains("党建台账")))
+        assert notice is not None
+        figures = await notice_stats(session=session, notice_id=notice.id)
+    reached = figures.delivered - figures.acknowledged
+    assert reminded.text.strip() == (
+        f"已提醒 {reached} 位未确认的人。另有 {29 - reached} 位未绑定或收不到，请另行通知。"
+    )
+    assert 0 < reached < 29
+    listed = table_rows((await client.get("/admin/notices")).text)
+    [row] = [r for r in listed if "党建台账" in r[5]]
+    assert row[7:] == [str(figures.delivered), "1", f"{1 / figures.delivered:.0%}"]
     async with chat.app.sessionmaker() as session:
         notice = await session.scalar(select(Notice).where(Notice.text.contains("党建台账")))
         assert notice is not None and notice.reminded_at is not None

@@ -44,7 +44,7 @@ STATUS_ZH = {
 DONE = {
     "sent": "通知已发出。",
     "scheduled": "通知已定时，到时自动发送。",
-    "reminded": "已提醒未确认的人。",
+    "reminded": "已提醒未确认且收得到的人（未绑定的人收不到，请另行通知）。",
 }
 PROBLEMS = {
     "text": f"请填写通知内容（{MAX_TEXT} 字以内）。",
@@ -102,9 +102,7 @@ async def list_page(request: Request, viewer: Viewer) -> Response:
                     "author": authors.get(n.author_id or 0, ""),
                     "audience": await _audience_text(viewer, n),
                     "figures": figures,
-                    "rate": f"{figures.acknowledged / figures.recipients:.0%}"
-                    if figures.recipients
-                    else "—",
+                    "rate": "—" if figures.rate is None else f"{figures.rate:.0%}",
                 }
             )
         return rows, len(found)
@@ -124,8 +122,9 @@ async def list_page(request: Request, viewer: Viewer) -> Response:
             ),
         ),
         Column("收件人", lambda r: r["figures"].recipients),
+        Column("送达", lambda r: r["figures"].delivered),
         Column("已确认", lambda r: r["figures"].acknowledged),
-        Column("确认率", lambda r: r["rate"]),
+        Column("确认率（已确认÷送达）", lambda r: r["rate"]),
     )
     return await listing(
         request,
@@ -340,12 +339,18 @@ async def receipts_page(request: Request, viewer: Viewer) -> Response:
 async def remind(request: Request, viewer: Viewer) -> Response:
     notice = await _notice(viewer, request)
     try:
-        count = await remind_now(session=viewer.session, notice=notice, now=viewer.now, card=card)
+        done = await remind_now(session=viewer.session, notice=notice, now=viewer.now, card=card)
     except NoticeError:
         raise Missing from None
-    viewer.audit("notice_remind", notice_id=notice.id, reminded=count)
+    viewer.audit("notice_remind", notice_id=notice.id, reminded=done.reachable)
     if request.headers.get("HX-Request"):
-        return render(request, viewer, "_reminded.html", count=count)
+        return render(
+            request,
+            viewer,
+            "_reminded.html",
+            reached=done.reachable,
+            unreached=done.unacknowledged - done.reachable,
+        )
     return back_to(f"/admin/notices/{notice.id}", "reminded")
 
 
