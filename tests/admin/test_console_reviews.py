@@ -8,8 +8,12 @@ import re
 
 from sqlalchemy import select
 
+from models.activity import Activity
 from models.agreement import Agreement
+from models.member import Identity, Member
 from models.pledge import Pledge, PledgeState
+from models.scope import Scope
+from models.volunteer import HoursKind, HoursState, ServiceActivity, ServiceHours, pending
 from tests.admin.conftest import Login, csrf_data
 from tests.fakes import Chat
 
@@ -91,3 +95,42 @@ async def test_one_cannot_countersign_what_one_signed(chat: Chat, login: Login) 
         data=csrf_data(client, kind="agreements", action="countersign", id=[agreement.id]),
     )
     assert done.headers["location"].endswith("ok=none")
+
+
+async def test_approving_hours_of_someone_not_bound_says_they_cannot_be_told(
+    chat: Chat, login: Login
+) -> None:
+    client = await login("admin")
+    async with chat.app.sessionmaker() as session, session.begin():
+        activity = await session.scalar(select(Activity).order_by(Activity.id))
+        never_bound = await session.scalar(
+            select(Member).where(~Member.id.in_(select(Identity.member_id))).order_by(Member.id)
+        )
+        assert activity is not None and never_bound is not None
+        session.add(ServiceActivity(activity_id=activity.id))
+        session.add(  # a 补录 another admin added for someone who never bound
+            ServiceHours(
+                activity_id=activity.id,
+                member_id=never_bound.id,
+                kind=HoursKind.MANUAL,
+                state=HoursState.PENDING,
+                minutes=30,
+                reason="签退时网络故障",
+                created_at=chat.app.clock.now(),
+            )
+        )
+        await session.flush()
+        waiting = await pending(session, Scope.COUNTY)
+    unbound = [row for row in waiting if row.member_id == never_bound.id]
+    confirm = await client.post(
+        "/admin/reviews/confirm",
+        data=csrf_data(client, kind="hours", action="approve", id=[unbound[0].id]),
+    )
+    assert "还没有绑定红盟助手的人收不到" in confirm.text
+    done = await client.post(
+        "/admin/reviews/do",
+        data=csrf_data(client, kind="hours", action="approve", id=[unbound[0].id]),
+    )
+    assert done.headers["location"].endswith("ok=done_unreached")
+    page = await client.get(done.headers["location"])
+    assert "有的人还没有绑定红盟助手，收不到通知，请另行告知。" in page.text

@@ -18,6 +18,7 @@ from bot.admin.web import PageRoute, form_of
 from handlers.volunteer import hours_text
 from models.agreement import AgreementError, countersign, get_agreement, to_countersign
 from models.followup import unit_liaison_ids
+from models.member import reachable_ids
 from models.org import Alliance, Unit
 from models.pledge import PledgeError, get_pledge, may_review, review, to_review
 from models.volunteer import HoursError, check_decide, decide, get_hours, pending
@@ -26,6 +27,7 @@ KINDS = {"hours": "志愿时长补录", "pledges": "党员承诺", "agreements":
 ACTIONS = {"approve": "通过", "decline": "退回", "countersign": "会签"}
 DONE = {
     "done": "已处理，相关人员已收到通知。",
+    "done_unreached": "已处理。有的人还没有绑定红盟助手，收不到通知，请另行告知。",
     "none": "没有选中任何一项。",
     "reason": "退回须写明原因。",
 }
@@ -117,6 +119,7 @@ async def act(request: Request, viewer: Viewer) -> Response:
         return back_to("/admin/reviews", "none")
     session, me, now = viewer.session, viewer.member, viewer.now
     done = 0
+    told: list[int] = []
     for item_id in ids:
         if kind == "hours" and action in ("approve", "decline"):
             row = await get_hours(session, item_id)
@@ -139,6 +142,7 @@ async def act(request: Request, viewer: Viewer) -> Response:
                 else TO_HOURS_NO.format(title=row.activity.title, reason=reason)
             )
             await tell(viewer, [row.member_id], text, kind="hours_decided", ref_id=row.id)
+            told.append(row.member_id)
         elif kind == "pledges" and action in ("approve", "decline"):
             pledge = await get_pledge(session, item_id)
             if pledge is None:
@@ -160,6 +164,7 @@ async def act(request: Request, viewer: Viewer) -> Response:
                 else TO_PLEDGE_NO.format(text=pledge.text, reason=reason)
             )
             await tell(viewer, [pledge.member_id], text, kind="pledge_review", ref_id=pledge.id)
+            told.append(pledge.member_id)
         elif kind == "agreements" and action == "countersign":
             agreement = await get_agreement(session, item_id)
             if agreement is None:
@@ -174,11 +179,16 @@ async def act(request: Request, viewer: Viewer) -> Response:
             )
             members = await unit_liaison_ids(session, agreement.unit_id)
             await tell(viewer, members, text, kind="agreement", ref_id=agreement.id)
+            told += members
         else:
             continue
         done += 1
     viewer.audit("review", kind=kind, verb=action, ids=ids, done=done, reason=reason)
-    return back_to("/admin/reviews", "done" if done else "none")
+    if not done:
+        return back_to("/admin/reviews", "none")
+    others = {m for m in told if m != me.id}
+    reached = await reachable_ids(session, others)
+    return back_to("/admin/reviews", "done" if reached >= others else "done_unreached")
 
 
 PAGES = [
