@@ -9,7 +9,7 @@ from sqlalchemy import select
 from bot import nlu
 from bot.core import Button, Flow, Reply
 from bot.core.clock import fmt_local
-from bot.nlu import ticket_number
+from bot.nlu import SHORTEST_REPORT, ticket_number
 from handlers import resources
 from handlers.context import Context
 from handlers.ticket_text import announce
@@ -52,7 +52,7 @@ COSIGN_ERRORS = {
     "already_reporter": "您已经是 {number} 的反映人了。",
     "illegal": "{number} 已经办结或关闭，不能再附议；如问题仍在，请重新吹哨。",
 }
-MIN_LENGTH = 5
+MIN_LENGTH = SHORTEST_REPORT
 # What people say before the problem itself: it is not part of the problem.
 REQUEST_WORDS = re.compile(
     r"^(?:你好|您好)?[，,\s]*(?:我|我们)?(?:想|要|需要)?(?:吹个?哨|反映(?:个|一个|一下)?(?:问题|情况|困难)?)"

@@ -37,6 +37,7 @@ One slot beyond INTERFACES.md: `bind.code`, an 8-digit invite code found in the 
 
 from bot.nlu.labels import CATEGORIES, INTENTS, KINDS, LABELS
 from bot.nlu.parsing import (
+    SHORTEST_REPORT,
     Parse,
     category,
     keywords,
@@ -53,6 +54,7 @@ __all__ = [
     "INTENTS",
     "KINDS",
     "LABELS",
+    "SHORTEST_REPORT",
     "Parse",
     "category",
     "category_words",

@@ -44,6 +44,13 @@ class Parse:
 
 
 BARE_TICKET = re.compile(r"\W*(?:wt\s*-?\s*)?(\d{4})\W*", re.I)
+# A complaint is a sentence: the report asks for at least this many characters. Shorter text
+# read as a report without a word of complaint (冷链物流, 贷款, 厂房) is more likely the
+# words of a search: the person is offered both.
+SHORTEST_REPORT = 5
+COMPLAINT_WORDS = re.compile(
+    r"吹哨|反映|投诉|问题|困难|求助|报修|故障|麻烦|急|坏|停|漏|堵|断|不|没|难|慢|卡|帮|办"
+)
 
 
 def parse(text: str) -> Parse:
@@ -61,12 +68,17 @@ def parse(text: str) -> Parse:
     best, top = ranked[0], likely[ranked[0]]
     if best == "unknown":
         return Parse("unknown", {}, confidence=round(top, 2))
+    if best == "report" and len(text) < SHORTEST_REPORT and not COMPLAINT_WORDS.search(text):
+        confidence = round(top, 2)
+        return Parse("resources", _slots("resources", text), confidence, ("resources", "report"))
     alternatives: tuple[str, ...] = ()
     if top < ASK_BELOW or top - likely[ranked[1]] < ASK_MARGIN:
+        # 聊天 is never offered as a choice beside a feature: nobody asks to chat.
         close = [
             label
             for label in ranked[:MAX_ALTERNATIVES]
-            if label != "unknown" and likely[label] >= ALTERNATIVE_FLOOR
+            if label not in ("unknown", "smalltalk" if label != best else "")
+            and likely[label] >= ALTERNATIVE_FLOOR
         ]
         if len(close) < 2 and best != "help":
             close = [best, "help"]

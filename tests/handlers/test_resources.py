@@ -70,6 +70,17 @@ async def test_member_finds_cold_chain_partners_pages_and_the_host_accepts(chat:
     ]
 
 
+async def test_a_bare_search_word_offers_the_search_first_not_a_report(chat: Chat) -> None:
+    """冷链物流 alone is too short to be a complaint: the member is asked, search first."""
+    [asked] = await chat.replies("member", "冷链物流")
+    assert asked.text == "您是想："
+    assert [b.label for b in asked.buttons] == ["资源", "吹哨"]
+    [found] = await chat.press("member", "资源")
+    assert found.startswith("🔎 ") and "冷链物流干线运输" in found
+    [report] = await chat.replies("member", "有困难")  # a complaint, however short
+    assert report.text == "请用一两句话说说遇到的问题（发送“取消”可退出）："
+
+
 async def test_decline_and_asking_twice(chat: Chat) -> None:
     [found] = await chat.replies("member", "资源 冷链物流干线运输")
     await chat.press("member", "我要对接 1")
