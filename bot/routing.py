@@ -46,6 +46,7 @@ QUESTION_CONFIDENCE = 0.6  # a question (怎么…, …吗？) about another fea
 # such as "已协调税务局" must stay a note.
 QUESTION_RE = re.compile(
     r"怎么|如何|在哪|哪里|哪儿|能不能|可以.*吗|吗[?？]?$|[?？]$|查看|看看|多少|还剩"
+    r"|几点|几号|哪天|什么时候|啥时候|来着|有什么|有哪些"
 )
 FREE_TEXT_LEAVE_MAX = 20
 SHORT_CANCEL = 8  # 不想弄了, 我不报了: short enough not to be a note

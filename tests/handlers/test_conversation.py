@@ -291,6 +291,18 @@ async def test_a_question_in_a_note_step_asks_and_records_no_progress(chat: Chat
     assert (await _ticket(chat, number)).state == TicketState.SIGNED
 
 
+async def test_when_questions_leave_the_report_step_instead_of_becoming_the_problem(
+    chat: Chat,
+) -> None:
+    await chat.say("member", "吹哨")
+    [answer] = await chat.say("member", "今天几点开会来着")  # not the problem's text
+    assert answer.startswith("（已退出“吹哨”）📅 ")
+    await chat.say("member", "吹哨")
+    await chat.say("member", COMPLAINT)
+    [meetings] = await chat.say("member", "最近有什么会议")  # at the unit step
+    assert meetings.startswith("（已退出“吹哨”）")
+
+
 async def test_yes_to_the_proposal_a_number_and_giving_up(chat: Chat) -> None:
     await chat.say("member", COMPLAINT)
     await chat.say("member", "1")  # the first button: 本单位
