@@ -38,6 +38,7 @@ from models.ticket import (
     Rating,
     Ticket,
     TicketError,
+    TicketState,
     actor_kinds,
     can_view,
     department_by_code,
@@ -333,12 +334,18 @@ async def category_step(ctx: Context, category: str = "") -> list[Reply]:
     return await _act(ctx, ticket, "route", department=department, category=category)
 
 
+RATED_ALREADY = "您已评价过 {number}（{rating}），谢谢！"
+
+
 async def rate(ctx: Context, ticket: int, rating: str) -> list[Reply]:
     """Button: the reporter's 满意 / 基本满意 (closes) or 不满意 (asks why, then reopens)."""
     found = await _find(ctx, ticket_id=ticket)
     if found is None or rating not in RATING_ZH:
         return [Reply(NOT_FOUND)]
     chosen = Rating(rating)
+    if found.state == TicketState.CLOSED and found.rating:  # pressed again: say what was given
+        given = RATING_ZH.get(found.rating, found.rating)
+        return [Reply(RATED_ALREADY.format(number=found.number, rating=given))]
     if chosen is not Rating.UNSATISFIED:
         return await _act(ctx, found, "rate", rating=chosen)
     refusal = _precheck(ctx, found, "reopen")
