@@ -216,7 +216,7 @@ class Dispatcher:
     ) -> tuple[list[Reply], Member | None]:
         followup = followup_position(incoming)
         if not followup:  # a live share's positions come from the platform, not the user
-            sender = f"{incoming.platform}:{incoming.user_key}"
+            sender = incoming.sender
             await record_hit(session=session, kind="message", key=sender, now=now)
             recent = await count_hits(
                 session=session, kind="message", key=sender, now=now, window=timedelta(minutes=1)
@@ -326,7 +326,7 @@ async def _one_at_a_time(session: AsyncSession, incoming: Incoming) -> None:
     """
     if session.bind is None or session.bind.dialect.name != "postgresql":
         return
-    key = f"{incoming.platform}:{incoming.user_key}"
+    key = incoming.sender
     await session.execute(
         text("SELECT pg_advisory_xact_lock(:space, hashtext(:key))"),
         {"space": USER_LOCK_SPACE, "key": key},

@@ -69,10 +69,6 @@ class Stored:
     status: EventStatus
 
 
-def _user(incoming: Incoming) -> str:
-    return f"{incoming.platform}:{incoming.user_key}"
-
-
 async def store_event(
     sessionmaker: async_sessionmaker[AsyncSession],
     incoming: Incoming,
@@ -161,7 +157,7 @@ class EventWorker:
     ) -> Stored:
         """Store an event; a running worker with a free slot applies it at once (no claim
         to wait for), otherwise it wakes the worker to claim it."""
-        user = _user(incoming)
+        user = incoming.sender
         at_once = self._can_take(user)
         now = self.host.clock.now()
         if at_once:
@@ -281,7 +277,7 @@ class EventWorker:
     def _start(
         self, event_id: int, incoming: Incoming, attempts: int, at_once: bool = False
     ) -> None:
-        user = _user(incoming)
+        user = incoming.sender
         self._users[user] = event_id
         task = asyncio.create_task(self._one(event_id, incoming, attempts, at_once))
         self._running[event_id] = task

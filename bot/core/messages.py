@@ -70,6 +70,11 @@ class Incoming:
     is_group: bool = False
     attachments: tuple[Attachment, ...] = ()
 
+    @property
+    def sender(self) -> str:
+        """The sending user on their platform, as one key: "telegram:12345"."""
+        return f"{self.platform}:{self.user_key}"
+
 
 Scalar = str | int | float | bool | None
 

@@ -77,7 +77,8 @@ def parse(text: str) -> Parse:
         close = [
             label
             for label in ranked[:MAX_ALTERNATIVES]
-            if label not in ("unknown", "smalltalk" if label != best else "")
+            if label != "unknown"
+            and (label == best or label != "smalltalk")
             and likely[label] >= ALTERNATIVE_FLOOR
         ]
         if len(close) < 2 and best != "help":
