@@ -40,7 +40,7 @@ class App:
         self.worker = EventWorker(
             self,
             name=self.name,
-            on_replies=lambda: self.sender.nudge(),
+            sender=self.sender,
             downloader=self._downloader,
         )
 

@@ -38,13 +38,14 @@ from models.dialog import Dialog
 from models.inbox import (
     EventStatus,
     InboxEvent,
+    Taken,
     begin_event,
     find_event,
     incoming_payload,
     mark_failed,
 )
 from models.member import Member, find_member
-from models.outbox import enqueue_replies
+from models.outbox import OutboxMessage, enqueue_replies
 from models.throttle import count_hits, record_hit
 from settings import Settings
 
@@ -123,28 +124,33 @@ class Dispatcher:
         raise AssertionError("unreachable")
 
     async def process_stored(
-        self, event_id: int, *, first_of_user: bool = False
-    ) -> list[Reply] | None:
+        self, event_id: int, *, taken: Taken | None = None, sender: str = ""
+    ) -> list[OutboxMessage] | None:
         """Process a stored event: its effects, its replies (as outbox rows, first in line)
-        and its done mark commit together. None when it is not pending any more.
+        and its done mark commit together. Returns the reply rows; None when the event is
+        not pending any more.
 
-        `first_of_user`: the event was taken at once, not claimed; it raises NotFirstOfUser
-        (and nothing is applied) while an earlier event of its user is pending."""
+        `taken`: the event as the worker that wrote it holds it (taken at once, not claimed,
+        so not read back); it raises NotFirstOfUser (and nothing is applied) while an earlier
+        event of its user is pending. `sender`: the running outbox sender that will be
+        handed the rows (they are written claimed by it)."""
         now = self.clock.now()
         async with self.sessionmaker() as session, session.begin():
-            event = await session.get(InboxEvent, event_id, populate_existing=True)
-            if event is None or event.status != EventStatus.PENDING:
-                return None
-            incoming = event.incoming()
+            if taken is None:
+                event = await session.get(InboxEvent, event_id, populate_existing=True)
+                if event is None or event.status != EventStatus.PENDING:
+                    return None
+                incoming, hold = event.incoming(), event.passive_until
+            else:
+                incoming, hold = taken.incoming, taken.passive_until
             incoming = replace(incoming, text=fold(incoming.text))
             await _one_at_a_time(session, incoming)
             if not await begin_event(
-                session=session, event_id=event_id, now=now, first_of_user=first_of_user
+                session=session, event_id=event_id, now=now, first_of_user=taken is not None
             ):
                 return None
             replies, member = await self._process(session, incoming, now)
-            hold = event.passive_until
-            await enqueue_replies(
+            return await enqueue_replies(
                 session=session,
                 incoming=incoming,
                 replies=replies,
@@ -153,8 +159,8 @@ class Dispatcher:
                 member_id=member.id if member else None,
                 hold_until=hold,
                 pointer=GROUP_POINTER.format(name=incoming.display_name or "您"),
+                claimed_by=sender,
             )
-            return replies
 
     async def fail_stored(self, event_id: int, error: BaseException, attempts: int) -> bool:
         """Give up on a stored event: failed, with its error; its sender is told once (not

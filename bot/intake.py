@@ -3,9 +3,11 @@
 `store_event` writes the event (pending, with its raw payload) in its own short transaction;
 only then does the adapter answer the platform. A running `EventWorker` with a free slot
 takes a new event at once (written already claimed by it, applied only if no earlier event of
-its user is pending); otherwise it claims the oldest pending event of each user — many users
-at once, one event of a user at a time, in the platform's order. The dispatcher applies an
-event's effects, replies (outbox rows) and done mark in one transaction. A transient fault
+its user is pending, and not read back); otherwise it claims the oldest pending event of each
+user — many users at once, one event of a user at a time, in the platform's order. The
+dispatcher applies an event's effects, replies (outbox rows) and done mark in one transaction;
+with the outbox sender running, the reply rows are written claimed by it and handed to it
+once they are committed (no claim of its own to wait for). A transient fault
 (database busy or locked, connection lost) puts the event back with a growing delay,
 EVENT_ATTEMPTS times at most; then, or at once for any other fault, the event is marked
 failed with its error and the sender is told once. At start a worker gives back what its
@@ -20,8 +22,8 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -36,15 +38,18 @@ from models.inbox import (
     EventStatus,
     InboxEvent,
     NotFirstOfUser,
+    Taken,
     claim_events,
     event_status,
     find_event,
-    pending_event,
+    insert_pending,
+    pending_values,
     release_claim,
     release_claims,
     retry_later,
     store_attachments,
 )
+from models.outbox import OutboxMessage
 from settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -84,7 +89,7 @@ async def store_event(
     cannot take it (the adapter then answers with an error, and the platform re-delivers)."""
     try:
         async with sessionmaker() as session, session.begin():
-            row = pending_event(
+            values = pending_values(
                 incoming,
                 now=now,
                 raw=raw,
@@ -93,9 +98,8 @@ async def store_event(
                 claimed_by=claimed_by,
                 claimed_until=claimed_until,
             )
-            session.add(row)
-            await session.flush()
-            return Stored(row.id, True, EventStatus.PENDING)
+            event_id = await insert_pending(session=session, values=values)
+            return Stored(event_id, True, EventStatus.PENDING)
     except IntegrityError:
         async with sessionmaker() as session:
             found = await find_event(
@@ -107,6 +111,20 @@ async def store_event(
 
 
 Download = Callable[[str], Awaitable[bytes]]  # a platform reference → the file's bytes
+
+
+class Handover(Protocol):
+    """The outbox sender, as the worker hands it an event's reply rows (bot.outbox)."""
+
+    def taking(self) -> str:
+        """Its name while it takes rows at once (written claimed by it); "" otherwise."""
+        ...
+
+    def take(self, rows: Sequence[OutboxMessage]) -> None:
+        """Rows just committed: it sends those claimed by it; the others it looks for."""
+        ...
+
+    def nudge(self) -> None: ...
 
 
 class Host(Protocol):
@@ -127,7 +145,7 @@ class EventWorker:
         name: str = "",
         concurrency: int = CONCURRENCY,
         interval: float = 1.0,
-        on_replies: Callable[[], None] | None = None,
+        sender: Handover | None = None,
         downloader: Callable[[str], Download | None] | None = None,
     ) -> None:
         self.host = host
@@ -135,7 +153,7 @@ class EventWorker:
         self.name = name or default_name()
         self.concurrency = concurrency
         self.interval = interval
-        self.on_replies = on_replies
+        self.sender = sender
         self.heartbeat = 0.0  # time.monotonic() of the last loop turn; 0: not running
         self._wake = asyncio.Event()
         self._stopping = False
@@ -178,7 +196,7 @@ class EventWorker:
                 self._users.pop(user, None)
             raise
         if at_once and stored.new:
-            self._start(stored.id, incoming, attempts=0, at_once=True)
+            self._start(stored.id, incoming, attempts=0, taken=Taken(incoming, passive_until))
             return stored
         if at_once:
             self._users.pop(user, None)
@@ -275,11 +293,11 @@ class EventWorker:
             )
 
     def _start(
-        self, event_id: int, incoming: Incoming, attempts: int, at_once: bool = False
+        self, event_id: int, incoming: Incoming, attempts: int, taken: Taken | None = None
     ) -> None:
         user = incoming.sender
         self._users[user] = event_id
-        task = asyncio.create_task(self._one(event_id, incoming, attempts, at_once))
+        task = asyncio.create_task(self._one(event_id, incoming, attempts, taken))
         self._running[event_id] = task
 
         def finished(_: asyncio.Task[None]) -> None:
@@ -287,28 +305,35 @@ class EventWorker:
             self._users.pop(user, None)
             # A claimed event's user may have more; an event taken at once wakes the loop
             # only when something may be waiting for its slot or behind it.
-            if not at_once or self._full or user in self._behind:
+            if taken is None or self._full or user in self._behind:
                 self._behind.discard(user)
                 self._wake.set()
 
         task.add_done_callback(finished)
 
     async def _one(
-        self, event_id: int, incoming: Incoming, attempts: int, at_once: bool = False
+        self, event_id: int, incoming: Incoming, attempts: int, taken: Taken | None = None
     ) -> None:
         dispatcher = self.host.dispatcher
         try:
-            await self._download(event_id, incoming)
-            replies = await dispatcher.process_stored(event_id, first_of_user=at_once)
+            fetched = await self._download(event_id, incoming)
+            if taken is not None and fetched is not None:
+                taken = replace(taken, incoming=fetched)
+            sender = self.sender.taking() if self.sender else ""
+            rows = await dispatcher.process_stored(event_id, taken=taken, sender=sender)
         except asyncio.CancelledError:
             raise
         except NotFirstOfUser:
             await self._give_back(event_id)
         except Exception as error:
             if await self._fault(dispatcher, event_id, attempts, error):
-                self._processed(event_id, replied=True)
+                if self.sender is not None:
+                    self.sender.nudge()  # the sender is told
+                self._processed(event_id)
         else:
-            self._processed(event_id, replied=bool(replies))
+            if rows and self.sender is not None:
+                self.sender.take(rows)
+            self._processed(event_id)
 
     async def _give_back(self, event_id: int) -> None:
         """An event taken at once waits behind its user's earlier one: the loop claims it."""
@@ -319,11 +344,12 @@ class EventWorker:
         except Exception as error:
             logger.warning("event %s: could not give it back (%s)", event_id, error)
 
-    async def _download(self, event_id: int, incoming: Incoming) -> None:
+    async def _download(self, event_id: int, incoming: Incoming) -> Incoming | None:
         """Fetch the pictures and files the event announced (outside its transaction: a
-        download takes seconds) and keep them on the stored event."""
+        download takes seconds) and keep them on the stored event; returns the event with
+        them (None: nothing to fetch)."""
         if not any(a.waiting for a in incoming.attachments):
-            return
+            return None
         download = self.downloader(incoming.platform) if self.downloader else None
         settings = self.host.settings
         fetched = tuple(
@@ -334,6 +360,7 @@ class EventWorker:
         )
         async with self.host.sessionmaker() as session, session.begin():
             await store_attachments(session=session, event_id=event_id, attachments=fetched)
+        return replace(incoming, attachments=fetched)
 
     async def _fault(
         self, dispatcher: Dispatcher, event_id: int, attempts: int, error: Exception
@@ -375,9 +402,7 @@ class EventWorker:
                 await asyncio.sleep(min(RETRY_CAP, settings.EVENT_RETRY_SECONDS * 2**retry))
         return False  # the claim lapses and the event comes back
 
-    def _processed(self, event_id: int, replied: bool) -> None:
-        if replied and self.on_replies is not None:
-            self.on_replies()
+    def _processed(self, event_id: int) -> None:
         waiter = self._waiters.get(event_id)
         if waiter is not None:
             waiter.set()

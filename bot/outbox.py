@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -109,7 +109,9 @@ class OutboxSender:
 
     Two lanes share each platform's rate limiter: the reply lane (woken by `nudge`) and the
     lane of everything else (polled every second). The limiter serves a waiting reply before
-    a waiting broadcast message, so a broadcast never starves a conversation. `stop()` lets
+    a waiting broadcast message, so a broadcast never starves a conversation. An event's
+    reply rows can be written claimed by this sender and handed over (`take`): the reply lane
+    sends them without a claim of its own. `stop()` lets
     the sends in flight finish, then the rows claimed but not sent go back to the queue.
     """
 
@@ -130,11 +132,39 @@ class OutboxSender:
         self._held: dict[int, datetime | None] = {}  # claimed by us, not finished: id → lease
         self._stopping = False
         self._wake = {True: asyncio.Event(), False: asyncio.Event()}
+        self._look = {True: True, False: True}  # a lane claims: nudged, or nothing else to do
+        self._handed: list[OutboxMessage] = []  # rows written claimed by us, not sent yet
+        self._giving_back: set[asyncio.Task[None]] = set()
 
     def nudge(self) -> None:
         """New rows are due: look now rather than at the next poll."""
-        for event in self._wake.values():
+        for urgent, event in self._wake.items():
+            self._look[urgent] = True
             event.set()
+
+    def taking(self) -> str:
+        """This sender's name while its reply lane runs: an event's reply rows can then be
+        written claimed by it and handed over (`take`), with no claim to wait for."""
+        running = self.heartbeat > 0 and not self._stopping
+        return self.name if running and self.name else ""
+
+    def take(self, rows: Sequence[OutboxMessage]) -> None:
+        """Rows just committed: the reply lane sends those written claimed by this sender, in
+        order after the rows it already holds; for any other row the lanes look."""
+        mine = [r for r in rows if r.status == OutboxStatus.SENDING and r.claimed_by == self.name]
+        if len(mine) < len(rows):
+            self.nudge()
+        if not mine:
+            return
+        for row in mine:
+            self._held[row.id] = row.claimed_until
+        if not self.taking():  # stopped meanwhile: back to the queue, for a claim
+            task = asyncio.get_running_loop().create_task(self._release())
+            self._giving_back.add(task)
+            task.add_done_callback(self._giving_back.discard)
+            return
+        self._handed.extend(mine)
+        self._wake[True].set()
 
     def stop(self) -> None:
         """Claim nothing more and start no new send; `run_forever` then returns."""
@@ -170,22 +200,39 @@ class OutboxSender:
                 lane.cancel()
             await asyncio.gather(*lanes, return_exceptions=True)
             self.heartbeat = 0.0
+            self._handed = []  # in _held too: given back below
             await self._release()
 
     async def _lane(self, urgent: bool, interval: float) -> None:
         low, high = URGENT if urgent else LATER
         wake = self._wake[urgent]
+        claimed_at = 0.0
         while not self._stopping:
             if urgent:
                 self.heartbeat = time.monotonic()
             wake.clear()  # a nudge from now on means rows this claim may not see
+            jobs: list[Job] = []
+            if urgent and self._handed:
+                jobs = [([row], row.to_reply()) for row in self._handed]
+                self._handed = []
+            more = False
+            # Rows handed over need no claim; one is still made when nudged, when nothing
+            # was handed, and once per interval (rows held back fall due unannounced).
+            if self._look[urgent] or not jobs or time.monotonic() - claimed_at >= interval:
+                self._look[urgent] = False
+                claimed_at = time.monotonic()
+                try:
+                    claimed, more = await self._claim(low, high)
+                    jobs = claimed + jobs  # rows of earlier events first
+                except Exception:
+                    logger.exception("outbox lane: claiming failed")
             try:
-                jobs, more = await self._claim(low, high)
                 if jobs:
                     sent = sum(await self._send_all(jobs))
                     if sent:
                         logger.info("outbox: sent %d message(s)", sent)
                     if more:
+                        self._look[urgent] = True
                         continue
             except Exception:
                 logger.exception("outbox lane failed")

@@ -94,6 +94,9 @@ def stored_buttons(reply: Reply) -> list[list[Any]]:
     ]
 
 
+SEND_LEASE = timedelta(minutes=2)  # how long a sender's claim on a row holds
+
+
 async def enqueue_replies(
     *,
     session: AsyncSession,
@@ -104,37 +107,60 @@ async def enqueue_replies(
     member_id: int | None = None,
     hold_until: datetime | None = None,
     pointer: str = "",
+    claimed_by: str = "",
 ) -> list[OutboxMessage]:
     """The answer to an event, to the chat it came from, first in line (PRIORITY_REPLY).
 
     From a group, replies go to the user's private chat and `pointer` (if any) to the group.
     `hold_until`: not sent before then (a callback may still deliver them passively).
+    `claimed_by`: a running sender that is handed the rows when this transaction commits;
+    they are written already claimed by it (a row held back, or whose buttons carry no token
+    yet, is left for a claim). The rows are returned as plain objects, not in the session:
+    written with one Core insert (this runs for every event; the ORM's unit of work cost more
+    than the rest of it).
     """
     target = incoming.user_key if incoming.is_group else incoming.chat_key
     addressed = [(target, reply, "reply") for reply in replies]
     if incoming.is_group and replies and pointer:
         addressed.append((incoming.chat_key, Reply(pointer), "pointer"))
-    rows = [
-        OutboxMessage(
-            member_id=member_id,
-            platform=incoming.platform,
-            user_key=user_key,
-            text=reply.text,
-            buttons=stored_buttons(reply),
-            image=str(reply.image or ""),
-            file=str(reply.file or ""),
-            kind=kind,
-            status=OutboxStatus.PENDING,
-            priority=PRIORITY_REPLY,
-            inbox_id=inbox_id,
-            created_at=now,
-            not_before=max(now, hold_until) if hold_until else now,
+    due = max(now, hold_until) if hold_until else now
+    values = []
+    for user_key, reply, kind in addressed:
+        handed = bool(claimed_by) and due <= now and all(b.token for b in reply.buttons)
+        values.append(
+            {
+                "member_id": member_id,
+                "platform": incoming.platform,
+                "user_key": user_key,
+                "text": reply.text,
+                "buttons": stored_buttons(reply),
+                "image": str(reply.image or ""),
+                "file": str(reply.file or ""),
+                "kind": kind,
+                "ref_id": None,
+                "dedupe_key": None,
+                "status": OutboxStatus.SENDING if handed else OutboxStatus.PENDING,
+                "attempts": 0,
+                "error": "",
+                "priority": PRIORITY_REPLY,
+                "inbox_id": inbox_id,
+                "created_at": now,
+                "not_before": due,
+                "claimed_until": now + SEND_LEASE if handed else None,
+                "claimed_by": claimed_by if handed else "",
+                "sent_at": None,
+            }
         )
-        for user_key, reply, kind in addressed
-    ]
-    session.add_all(rows)
-    await session.flush()
-    return rows
+    if not values:
+        return []
+    ids = (await session.execute(_reply_insert(), values)).scalars().all()
+    return [OutboxMessage(id=row_id, **row) for row_id, row in zip(ids, values, strict=True)]
+
+
+@cache
+def _reply_insert() -> Any:
+    table = OutboxMessage.__table__
+    return insert(table).returning(table.c.id, sort_by_parameter_order=True)
 
 
 async def enqueue(
@@ -247,7 +273,7 @@ async def claim_due(
     platforms: list[str],
     now: datetime,
     limit: int,
-    lease: timedelta = timedelta(minutes=2),
+    lease: timedelta = SEND_LEASE,
     priorities: tuple[int, int] = (PRIORITY_REPLY, PRIORITY_BULK),
     worker: str = "",
 ) -> list[OutboxMessage]:

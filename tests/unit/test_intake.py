@@ -431,3 +431,67 @@ async def test_a_new_event_waits_behind_its_users_event_that_is_retried(
 
 async def _true(value: bool) -> bool:
     return value
+
+
+async def test_replies_are_handed_to_the_running_sender_which_makes_no_claim_for_them(
+    stored_app: App, transport: RecordingTransport, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each reply row is written claimed by the running sender and handed to it: no claim
+    (a transaction on the shared database) per reply, none of a user's replies overtaken."""
+    import bot.outbox
+
+    claims = []
+    claim_due = bot.outbox.claim_due
+
+    async def counted(**kwargs: Any) -> list[OutboxMessage]:
+        claimed = await claim_due(**kwargs)
+        claims.append(len(claimed))
+        return claimed
+
+    monkeypatch.setattr(bot.outbox, "claim_due", counted)
+    stored_app.worker.interval = 60
+    sending = asyncio.create_task(stored_app.sender.run_forever(interval=60))
+    working = asyncio.create_task(stored_app.worker.run_forever())
+    try:
+        assert await _until(lambda: _true(stored_app.sender.heartbeat > 0))
+        assert await _until(lambda: _true(stored_app.worker.heartbeat > 0))
+        before = len(claims)  # each lane looks once as it starts
+        for n in range(3):
+            for user in ("member", "host"):
+                await stored_app.worker.store(event(user, f"/work {n}", 10 * n + len(user)))
+
+        async def all_sent() -> bool:
+            return len(transport.texts("member")) == len(transport.texts("host")) == 3
+
+        assert await _until(all_sent, 3.0)
+        for user in ("member", "host"):
+            assert transport.texts(user) == [f"好的：{n}" for n in range(3)]
+        assert len(claims) == before
+        sent = await rows(stored_app, OutboxMessage, kind="reply")
+        assert [r.status for r in sent] == [OutboxStatus.SENT] * 6
+        assert {r.claimed_by for r in sent} == {"test-worker"}
+    finally:
+        stored_app.worker.stop()
+        await working
+        stored_app.sender.stop()
+        await sending
+
+
+async def test_a_reply_written_for_a_sender_that_died_goes_out_on_restart_or_after_its_lease(
+    stored_app: App, clock: FrozenClock, transport: RecordingTransport
+) -> None:
+    """Committed, claimed by the running sender, and the process ends before the hand-over:
+    the restarted sender (same name) sends it at once; any other once the claim lapses."""
+    for n, user in enumerate(("member", "host")):
+        stored = await stored_app.worker.store(event(user, f"/work {user}", n))
+        [row] = await stored_app.dispatcher.process_stored(stored.id, sender="test-worker")
+        assert (row.status, row.claimed_by) == (OutboxStatus.SENDING, "test-worker")
+    other = build_app(stored_app.settings, {"console": transport}, clock, name="other-worker")
+    try:
+        assert await other.sender.drain() == 0  # the claim holds
+        clock.advance(seconds=121)
+        assert await other.sender.drain() == 2
+    finally:
+        await other.close()
+    assert transport.texts("member") == ["好的：member"]
+    assert transport.texts("host") == ["好的：host"]
