@@ -90,8 +90,44 @@ class Sink:
                 self.errors += 1
 
 
+class Delivered:
+    """The running sender's reply rows: written (handed over, or left for its claim) and
+    finished (sent and marked), so each update can wait until its replies are out."""
+
+    def __init__(self, app: App) -> None:
+        self.written = 0
+        self.finished = 0
+        self._caught_up = asyncio.Event()
+        sender = app.sender
+        take, send_one = sender.take, sender._send_one
+
+        def counted_take(rows: Any) -> None:
+            self.written += len(rows)
+            take(rows)
+
+        async def counted_send(*args: Any) -> bool:
+            try:
+                return await send_one(*args)
+            finally:
+                self.finished += 1
+                if self.finished >= self.written:
+                    self._caught_up.set()
+
+        sender.take = counted_take  # type: ignore[method-assign]
+        sender._send_one = counted_send  # type: ignore[method-assign]
+
+    async def wait(self) -> None:
+        while self.finished < self.written:
+            self._caught_up.clear()
+            await self._caught_up.wait()
+
+
 def ours(app: App, request: StubRequest) -> Application:  # type: ignore[type-arg]
+    """Each update stored, applied by the running worker and its replies sent by the running
+    sender (`running`), as in `python -m bot serve`; the next update once they are out."""
     from bot.adapters.telegram import TelegramTransport, incoming_of
+
+    delivered = Delivered(app)
 
     async def on_update(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         if not isinstance(update, Update):
@@ -99,8 +135,11 @@ def ours(app: App, request: StubRequest) -> Application:  # type: ignore[type-ar
         incoming = incoming_of(app, context.bot, update)
         if incoming is not None:
             stored = await app.worker.store(incoming, seq=update.update_id)
-            await app.worker.wait_done(stored.id, 30)  # by the running worker (`running`)
-            await app.sender.drain()
+            await app.worker.wait_done(stored.id, 30)
+            if app.sender.heartbeat:
+                await delivered.wait()
+            else:
+                await app.sender.drain()
 
     application = Application.builder().bot(Bot("1:bench", request=request)).updater(None).build()
     application.add_handler(TypeHandler(Update, on_update))
@@ -112,15 +151,18 @@ def ours(app: App, request: StubRequest) -> Application:  # type: ignore[type-ar
 
 @contextlib.asynccontextmanager
 async def running(app: App) -> AsyncIterator[None]:
-    """The app's event worker running, as in `python -m bot serve`, for `ours`."""
+    """The app's event worker and outbox sender running, as in `python -m bot serve`."""
     task = asyncio.create_task(app.worker.run_forever())
-    while not app.worker.heartbeat:
+    sending = asyncio.create_task(app.sender.run_forever())
+    while not (app.worker.heartbeat and app.sender.heartbeat):
         await asyncio.sleep(0.001)
     try:
         yield
     finally:
         app.worker.stop()
         await task
+        app.sender.stop()
+        await sending
 
 
 def echo(request: StubRequest) -> Application:  # type: ignore[type-arg]
