@@ -32,6 +32,7 @@ from models.outbox import (
     claim_due,
     release_claims,
     stored_buttons,
+    update_row,
 )
 
 logger = logging.getLogger(__name__)
@@ -437,9 +438,7 @@ class OutboxSender:
 
     async def _mark(self, row_id: int, **values: object) -> None:
         async with self.sessionmaker() as session, session.begin():
-            await session.execute(
-                update(OutboxMessage).where(OutboxMessage.id == row_id).values(**values)
-            )
+            await update_row(session=session, row_id=row_id, **values)
         self._held.pop(row_id, None)
 
     async def _mark_unreachable(self, row: OutboxMessage) -> None:
