@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from handlers import ROUTES
 from models.member import Identity, Member
 from models.outbox import OutboxMessage, OutboxStatus, enqueue
 from settings import Settings
+from tests.conftest import make_settings
 
 USER = {"id": 4242, "is_bot": False, "first_name": "张", "last_name": "三"}
 PRIVATE = {"id": 4242, "type": "private", "first_name": "张"}
@@ -209,6 +211,54 @@ async def telegram_app(demo_settings: Settings, clock: FrozenClock) -> Any:
     yield make
     for app in apps:
         await app.close()
+
+
+class FarBot(FakeBot):
+    """A Bot API 200 ms away; notes how many sends were in flight at once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.in_flight = 0
+        self.most = 0
+
+    async def send_message(self, chat_id: int, text: str, **_: Any) -> None:
+        self.in_flight += 1
+        self.most = max(self.most, self.in_flight)
+        try:
+            await asyncio.sleep(0.2)
+            self.sent.append((chat_id, text))
+        finally:
+            self.in_flight -= 1
+
+
+async def test_replies_do_not_queue_behind_a_slow_round_trip_when_the_rate_allows_more(
+    demo_settings: Settings, clock: FrozenClock
+) -> None:
+    """At 1,000 messages a second, 40 sends go at once (200 a second at a 200 ms round trip);
+    at Telegram's usual 30 a second, 8 are enough."""
+    fast = make_settings(demo_settings.DATABASE_URL, TELEGRAM_MESSAGES_PER_SECOND=1000)
+    assert TelegramTransport(demo_settings, bot=FarBot()).concurrency == 8  # type: ignore[arg-type]
+    bot = FarBot()
+    app = build_app(fast, {"telegram": TelegramTransport(fast, bot=bot)}, clock)  # type: ignore[arg-type]
+    try:
+        async with app.sessionmaker() as session, session.begin():
+            session.add_all(
+                OutboxMessage(
+                    platform="telegram",
+                    user_key=str(7000 + i),
+                    text=f"回复{i}",
+                    kind="reply",
+                    priority=0,
+                    created_at=clock.now(),
+                    not_before=clock.now(),
+                )
+                for i in range(80)
+            )
+        assert await app.sender.drain() == 80
+    finally:
+        await app.close()
+    assert bot.most == 40
+    assert sorted(bot.sent) == [(7000 + i, f"回复{i}") for i in range(80)]
 
 
 async def rows(app: App) -> tuple[OutboxMessage, Identity]:
