@@ -1,7 +1,10 @@
 """Reply latency through a real `python -m bot serve`: a burst of users at once, and users
-writing while a broadcast is going out, against a fake Bot API that enforces Telegram's limits.
+writing while a broadcast is going out, against a fake Bot API that enforces Telegram's limits;
+and updates per second end to end through the webhook against a Bot API that answers each
+send after 200 ms, without limits (the bot's own rate set to 1,000 messages a second).
 
-Run: python bench/latency.py [--users 200] [--broadcast 1800] [--writers 60] [--root DIR]
+Run: python bench/latency.py [--users 200] [--broadcast 1800] [--writers 60]
+     [--throughput 2000] [--root DIR]
 
 The bot runs as its own process on a fresh SQLite demo county; the fake Bot API (the tests'
 tests/fake_botapi.py) runs in this process and answers a breach of 30 messages in any second,
@@ -18,6 +21,7 @@ import asyncio
 import os
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -33,9 +37,12 @@ SECRET = "bench-secret"
 BROADCAST = "📢 通知：本周五下午三点在县党群服务中心召开联盟季度例会，请准时参加。"
 
 
-def serve(root: Path, database_url: str, fake: FakeBotApi, port: int, log: Path) -> Any:
+def serve(
+    root: Path, database_url: str, fake: FakeBotApi, port: int, log: Path, **extra: str
+) -> Any:
     env = {
         **os.environ,
+        **extra,
         "DATABASE_URL": database_url,
         "TELEGRAM_BOT_TOKEN": TOKEN,
         "TELEGRAM_API_BASE_URL": fake.api,
@@ -123,6 +130,43 @@ def burst(fake: FakeBotApi, port: int, users: int) -> dict[str, Any]:
     }
 
 
+def throughput(fake: FakeBotApi, port: int, updates: int) -> dict[str, Any]:
+    """`updates` users, one /help each, posted by 64 clients at once as fast as the webhook
+    takes them; each reply is answered by the fake Bot API 200 ms after it is sent."""
+    chats = list(range(50_000_000, 50_000_000 + updates))
+    asked: dict[int, float] = {}
+    local = threading.local()
+
+    def one(chat: int) -> int:
+        client = getattr(local, "client", None)
+        if client is None:
+            client = local.client = httpx.Client(timeout=30)
+        asked[chat] = time.monotonic()
+        try:
+            return client.post(
+                f"http://127.0.0.1:{port}/telegram/webhook",
+                json=text_update(300_000 + chat % 1_000_000, chat, "/help"),
+                headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
+            ).status_code
+        except httpx.TransportError:
+            return 0
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(64) as pool:
+        statuses = list(pool.map(one, chats))
+    posted = time.monotonic() - started
+    got = wait_for(fake, set(chats), 300)
+    whole = max(got.values(), default=started) - started
+    return {
+        **figures(asked, got),
+        "acknowledged": statuses.count(200),
+        "bot_api_delay_ms": round(fake.delay * 1000),
+        "posting_s": round(posted, 3),
+        "whole_s": round(whole, 3),
+        "updates_per_s_end_to_end": round(len(got) / whole, 1) if whole > 0 else None,
+    }
+
+
 def during_broadcast(
     fake: FakeBotApi, port: int, database_url: str, recipients: int, writers: int
 ) -> dict[str, Any]:
@@ -175,6 +219,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--broadcast", type=int, default=1800)
     parser.add_argument("--writers", type=int, default=60)
+    parser.add_argument("--throughput", type=int, default=2000, help="updates; 0: skip")
     parser.add_argument("--root", type=Path, default=ROOT, help="the checkout whose bot runs")
     parser.add_argument("--name", default="latency", help="results file name")
     args = parser.parse_args()
@@ -183,12 +228,17 @@ def main() -> None:
     log = Path(settings.DATABASE_URL.split(":///", 1)[1]).with_suffix(".log")
     results: dict[str, Any] = {"machine": machine(), "root": str(args.root)}
     loads = [loadavg()]
-    for scenario in ("burst", "broadcast"):
-        fake, server = start_fake(limits=True)
-        port = 18_000 + os.getpid() % 1000 + (scenario == "broadcast")
-        process = serve(args.root, settings.DATABASE_URL, fake, port, log)
+    scenarios = ["burst", "broadcast", *(["throughput"] if args.throughput else [])]
+    for n, scenario in enumerate(scenarios):
+        fast = scenario == "throughput"
+        fake, server = start_fake(limits=not fast, delay=0.2 if fast else 0.0)
+        port = 18_000 + os.getpid() % 1000 + n
+        extra = {"TELEGRAM_MESSAGES_PER_SECOND": "1000"} if fast else {}
+        process = serve(args.root, settings.DATABASE_URL, fake, port, log, **extra)
         try:
-            if scenario == "burst":
+            if scenario == "throughput":
+                results["throughput"] = throughput(fake, port, args.throughput)
+            elif scenario == "burst":
                 results["burst"] = burst(fake, port, args.users)
             else:
                 results["broadcast"] = during_broadcast(

@@ -6,7 +6,7 @@
 - sendMessage / sendPhoto / sendDocument are recorded per chat with their arrival time. With
   `limits` on, more than 30 messages in any second or two to one chat within a second are
   answered 429 (retry_after 1), as Telegram does. `fail_next([502, 502])` makes the next sends
-  answer those statuses.
+  answer those statuses; with `delay`, each send is answered that many seconds late.
 - getFile and /file/bot<token>/<path> serve what `files` holds (file_id → bytes), as users'
   photos and documents are fetched.
 - Runs in a thread on 127.0.0.1 (tests.wecom_sim.ServerThread).
@@ -45,6 +45,7 @@ class FakeBotApi:
     per_second: int = 30
     per_chat: float = 1.0
     limits: bool = False
+    delay: float = 0.0  # seconds before a send is answered: a far-away Bot API
     slack: float = 0.005  # our send time and the fake's arrival time are read apart
     sent: list[Sent] = field(default_factory=list)
     rejected: list[tuple[float, int, int]] = field(default_factory=list)  # (at, chat, status)
@@ -91,6 +92,8 @@ class FakeBotApi:
             if name == "getUpdates":
                 return await self._get_updates(params)
             if name in ("sendMessage", "sendPhoto", "sendDocument"):
+                if self.delay:
+                    await asyncio.sleep(self.delay)
                 return self._send(name, params)
             return _ok(self._other(name, params))
 
