@@ -153,6 +153,15 @@ def headline(
             f"| the broadcast at {w['broadcast_sent_when_writers_done']:,} of "
             f"{w['broadcast_recipients']:,} meanwhile | |"
         )
+        if "throughput" in latency:
+            t = latency["throughput"]
+            rows.append(
+                f"| updates/s end to end through the webhook, Bot API answering after "
+                f"{t['bot_api_delay_ms']} ms: {t['users']:,} /help | "
+                f"{t['updates_per_s_end_to_end']} (p99 {t['p99_ms']} ms; "
+                f"{t['answered']}/{t['users']} answered) | target 200 | "
+                f"{round(t['updates_per_s_end_to_end'] / 200, 3)} |"
+            )
     if startup:
         c, e = startup["console_jieba_one_line"], startup["echo_bot_build"]
         m = startup["memory_100k"]
@@ -253,8 +262,19 @@ def latency_lines(now: dict[str, Any] | None, before: dict[str, Any] | None) -> 
         f"ms; the broadcast had reached {w['broadcast_sent_when_writers_done']:,} when the "
         f"last writer was answered ({w['broadcast_rate_per_s']} messages/s meanwhile); "
         f"429s: {w['responses_429']}",
-        f"- load average: {' → '.join(now['loadavg'])}",
     ]
+    if "throughput" in now:
+        t = now["throughput"]
+        lines.append(
+            f"- **updates per second end to end through the webhook**: a fake Bot API that "
+            f"answers each send {t['bot_api_delay_ms']} ms late and enforces no limits, the "
+            f"bot's rate set to 1,000 messages/s; {t['users']:,} users, one `/help` each, "
+            f"posted by 64 clients at once: all {t['acknowledged']:,} POSTs answered in "
+            f"{t['posting_s']} s, {t['answered']:,} replies accepted, the last "
+            f"{t['whole_s']} s after the first POST: **{t['updates_per_s_end_to_end']} "
+            f"updates/s**; latency p50 {t['p50_ms']} ms, p99 {t['p99_ms']} ms"
+        )
+    lines.append(f"- load average: {' → '.join(now['loadavg'])}")
     if before is not None:
         bb, bw = before["burst"], before["broadcast"]
         lines += [
