@@ -108,11 +108,12 @@ def test_too_big_wrong_kind_and_empty_are_refused_and_nothing_is_stored(
 
 
 def test_a_folder_in_the_name_is_dropped(files_settings: Settings) -> None:
+    data = docx_bytes()  # one document: a second one saved a second later has other bytes
     got = store_upload(
-        data=docx_bytes(), name="../../etc/会议.docx", sent_as="file", settings=files_settings
+        data=data, name="../../etc/会议.docx", sent_as="file", settings=files_settings
     )
     assert got.name == "会议.docx" and got.kind == "word"
-    nameless = store_upload(data=docx_bytes(), name="", sent_as="file", settings=files_settings)
+    nameless = store_upload(data=data, name="", sent_as="file", settings=files_settings)
     assert nameless.name == f"{got.sha256[:8]}.docx"
 
 
