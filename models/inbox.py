@@ -180,16 +180,17 @@ class NotFirstOfUser(Exception):
     """An event taken at once is behind another pending event of its user: it waits."""
 
 
-def _first_of_user() -> Any:
-    """No earlier unfinished event of the same user (a user's events apply in order)."""
-    earlier = aliased(InboxEvent)
+def _first_of_user(this: Any = InboxEvent, earlier: Any = None) -> Any:
+    """No earlier unfinished event of the same user (a user's events apply in order).
+    `this`: the entity (in an ORM query) or its table's columns (in a Core statement)."""
+    earlier = aliased(InboxEvent) if earlier is None else earlier
     return ~exists().where(
-        earlier.platform == InboxEvent.platform,
-        earlier.user_key == InboxEvent.user_key,
+        earlier.platform == this.platform,
+        earlier.user_key == this.user_key,
         earlier.status == EventStatus.PENDING,
         or_(
-            earlier.seq < InboxEvent.seq,
-            and_(earlier.seq == InboxEvent.seq, earlier.id < InboxEvent.id),
+            earlier.seq < this.seq,
+            and_(earlier.seq == this.seq, earlier.id < this.id),
         ),
     )
 
@@ -246,12 +247,15 @@ async def claim_events(
 
 @cache
 def _begin_statement(first_of_user: bool) -> Any:
-    stmt = update(InboxEvent).where(
-        InboxEvent.id == bindparam("the_id"), InboxEvent.status == EventStatus.PENDING
+    """On the table, not the entity: an ORM UPDATE also works out, on every call, which
+    objects of the session it changes (there are none: the event is never loaded)."""
+    table = InboxEvent.__table__
+    stmt = update(table).where(
+        table.c.id == bindparam("the_id"), table.c.status == EventStatus.PENDING
     )
     if first_of_user:
-        stmt = stmt.where(_first_of_user())
-    done_at = bindparam("the_time", type_=InboxEvent.__table__.c.done_at.type)
+        stmt = stmt.where(_first_of_user(table.c, table.alias().c))
+    done_at = bindparam("the_time", type_=table.c.done_at.type)
     return stmt.values(status=EventStatus.DONE, done_at=done_at, claimed_until=None, claimed_by="")
 
 
