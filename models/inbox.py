@@ -12,7 +12,7 @@ The console and the tests call the dispatcher directly: their rows are written `
 from __future__ import annotations
 
 import enum
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
@@ -88,9 +88,15 @@ class InboxEvent(Base):
 
 def incoming_payload(incoming: Incoming) -> dict[str, Any]:
     """An Incoming as JSON-able data (the inverse of incoming_from)."""
-    data = asdict(incoming)
+    # Field by field: asdict() deep-copies every value, a sixth of what storing an event cost.
+    data = {name: getattr(incoming, name) for name in _INCOMING_FIELDS}
     data["received_at"] = incoming.received_at.isoformat()
+    data["location"] = asdict(incoming.location) if incoming.location is not None else None
+    data["attachments"] = [asdict(a) for a in incoming.attachments]
     return data
+
+
+_INCOMING_FIELDS = tuple(f.name for f in fields(Incoming))
 
 
 def incoming_from(payload: dict[str, Any]) -> Incoming:
