@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, UniqueConstraint, select
+from sqlalchemy import String, UniqueConstraint, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -26,6 +26,12 @@ class DialogState(Base):
     expires_at: Mapped[datetime]
 
 
+# Read on every event: built (and cache-keyed) once.
+_FIND_STATE = select(DialogState).where(
+    DialogState.platform == bindparam("platform"), DialogState.user_key == bindparam("user_key")
+)
+
+
 class Dialog:
     """aiogram-style storage verbs over the user's DialogState row."""
 
@@ -41,10 +47,8 @@ class Dialog:
 
     async def load(self) -> None:
         """Read the row; an expired one is dropped silently."""
-        stmt = select(DialogState).where(
-            DialogState.platform == self._platform, DialogState.user_key == self._user_key
-        )
-        row = (await self._session.execute(stmt)).scalar_one_or_none()
+        params = {"platform": self._platform, "user_key": self._user_key}
+        row = (await self._session.execute(_FIND_STATE, params)).scalar_one_or_none()
         if row is not None and row.expires_at <= self._now:
             await self._session.delete(row)
             await self._session.flush()

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ForeignKey, Select, String, UniqueConstraint, select
+from sqlalchemy import ForeignKey, Select, String, UniqueConstraint, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 
@@ -202,16 +202,23 @@ def meeting_activity_ids() -> Select[tuple[int]]:
     return select(Meeting.activity_id)
 
 
+# Asked on check-ins to activities of other alliances (a department officer sitting in).
+_INVITED_TO = (
+    select(Meeting.activity_id)
+    .join(MeetingInvitee, MeetingInvitee.meeting_id == Meeting.id)
+    .where(
+        MeetingInvitee.member_id == bindparam("member_id"),
+        Meeting.activity_id.in_(bindparam("activity_ids", expanding=True)),
+    )
+)
+
+
 async def invited_to(session: AsyncSession, member_id: int, activity_ids: list[int]) -> set[int]:
     """Which of these activities are meetings the member is invited to."""
     if not activity_ids:
         return set()
-    stmt = (
-        select(Meeting.activity_id)
-        .join(MeetingInvitee, MeetingInvitee.meeting_id == Meeting.id)
-        .where(MeetingInvitee.member_id == member_id, Meeting.activity_id.in_(activity_ids))
-    )
-    return set((await session.execute(stmt)).scalars())
+    params = {"member_id": member_id, "activity_ids": activity_ids}
+    return set((await session.execute(_INVITED_TO, params)).scalars())
 
 
 async def invitee_ids(session: AsyncSession, activity_id: int) -> list[int]:
