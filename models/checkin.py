@@ -13,12 +13,20 @@ import hmac
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from sqlalchemy import ForeignKey, String, UniqueConstraint, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
+from sqlalchemy.orm import (
+    Mapped,
+    make_transient_to_detached,
+    mapped_column,
+    relationship,
+    selectinload,
+)
 from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.core import Location
@@ -159,27 +167,47 @@ async def check_in(
 ) -> CheckIn:
     """Record one check-in; a second one raises AlreadyCheckedIn with the first.
 
-    The insert itself finds a second one (the unique activity and member): no SELECT first
-    on the path every check-in takes."""
-    row = CheckIn(
-        activity_id=activity.id,
-        member_id=member.id,
-        home_unit_id=member.home_unit_id,
-        method=method,
-        confirmed_by_id=confirmed_by.id if confirmed_by else None,
-        distance_m=round(distance) if distance is not None else None,
-        at=now,
-    )
-    try:
-        async with session.begin_nested():
-            session.add(row)
-    except IntegrityError:
+    The insert itself finds a second one (the unique activity and member: it then inserts
+    nothing), with no SELECT first and no savepoint on the path every check-in takes."""
+    values = {
+        "activity_id": activity.id,
+        "member_id": member.id,
+        "home_unit_id": member.home_unit_id,
+        "method": method,
+        "confirmed_by_id": confirmed_by.id if confirmed_by else None,
+        "distance_m": round(distance) if distance is not None else None,
+        "at": now,
+    }
+    row = await _insert_new(session, values)
+    if row is None:
         # Checked in already, or two devices of one member at the same moment: the other won.
         again = await find_checkin(session, activity_id=activity.id, member_id=member.id)
         assert again is not None
-        raise AlreadyCheckedIn(again, activity) from None
+        raise AlreadyCheckedIn(again, activity)
     set_committed_value(row, "activity", activity)  # known already: no load, no backref
     return row
+
+
+async def _insert_new(session: AsyncSession, values: dict[str, Any]) -> CheckIn | None:
+    """The row written, in the session; None, with nothing written, when the member has
+    checked in to the activity already. One statement: no savepoint, no flush."""
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    new_id = (await session.execute(_insert_or_nothing(dialect), values)).scalar_one_or_none()
+    if new_id is None:
+        return None
+    row = CheckIn(id=new_id, **values)
+    make_transient_to_detached(row)  # the row as written: in the session, not inserted again
+    session.add(row)
+    return row
+
+
+@cache
+def _insert_or_nothing(dialect: str) -> Any:
+    """INSERT … ON CONFLICT (activity, member) DO NOTHING RETURNING id, built once."""
+    table = CheckIn.__table__
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert(table).on_conflict_do_nothing(index_elements=["activity_id", "member_id"])
+    return stmt.returning(table.c.id)
 
 
 async def attendable(
