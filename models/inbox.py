@@ -39,6 +39,7 @@ from sqlalchemy.orm import Mapped, aliased, mapped_column
 
 from bot.core import Attachment, Incoming, Location
 from models.base import Base
+from models.prebuilt import run_prebuilt
 
 RAW_LIMIT = 64 * 1024  # characters of the raw payload kept with an event
 
@@ -157,8 +158,8 @@ def pending_event(incoming: Incoming, **values: Any) -> InboxEvent:
 async def insert_pending(*, session: AsyncSession, values: dict[str, Any]) -> int:
     """Write a new stored event; returns its id. A Core insert: the ORM's unit of work cost
     more than the rest of storing an event (this runs for every update a platform sends)."""
-    result = await session.execute(_insert_statement(), values)
-    return int(result.scalar_one())
+    rows, _ = await run_prebuilt(session, _insert_statement(), values)
+    return int(rows[0][0])
 
 
 @cache
@@ -276,8 +277,8 @@ async def begin_event(
     when an earlier event of its user is still pending: that one goes first.
     """
     stmt = _begin_statement(first_of_user)
-    result = await session.execute(stmt, {"the_id": event_id, "the_time": now})
-    if (result.rowcount or 0) == 1:  # type: ignore[attr-defined]
+    _, changed = await run_prebuilt(session, stmt, {"the_id": event_id, "the_time": now})
+    if changed == 1:
         return True
     if (
         first_of_user

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from bot.core import Button, Incoming, Reply
 from models.base import Base
 from models.member import Identity
+from models.prebuilt import run_prebuilt
 
 PRIORITY_REPLY = 0  # the answer to what a user just sent
 PRIORITY_MESSAGE = 1  # a message to someone else, caused by a conversation
@@ -153,14 +154,17 @@ async def enqueue_replies(
         )
     if not values:
         return []
-    ids = (await session.execute(_reply_insert(), values)).scalars().all()
-    return [OutboxMessage(id=row_id, **row) for row_id, row in zip(ids, values, strict=True)]
+    written = []
+    for row in values:
+        ids, _ = await run_prebuilt(session, _reply_insert(), row)
+        written.append(OutboxMessage(id=ids[0][0], **row))
+    return written
 
 
 @cache
 def _reply_insert() -> Any:
     table = OutboxMessage.__table__
-    return insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    return insert(table).returning(table.c.id)
 
 
 async def enqueue(
@@ -367,7 +371,9 @@ async def update_row(*, session: AsyncSession, row_id: int, **values: Any) -> No
     try again). A Core statement built once per set of columns: built per call, as an ORM
     UPDATE checked against the session, it cost more than the rest of a send."""
     stmt = _row_update(tuple(sorted(values)))
-    await session.execute(stmt, {"the_id": row_id, **{f"new_{k}": v for k, v in values.items()}})
+    await run_prebuilt(
+        session, stmt, {"the_id": row_id, **{f"new_{k}": v for k, v in values.items()}}
+    )
 
 
 @cache

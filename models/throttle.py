@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base
+from models.prebuilt import run_prebuilt
 
 
 class ThrottleHit(Base):
@@ -38,14 +39,15 @@ _COUNT_HITS = select(func.count()).select_from(_HITS).where(*_IN_WINDOW)
 
 
 async def record_hit(*, session: AsyncSession, kind: str, key: str, now: datetime) -> None:
-    await session.execute(_INSERT_HIT, {"kind": kind, "key": key, "at": now})
+    await run_prebuilt(session, _INSERT_HIT, {"kind": kind, "key": key, "at": now})
 
 
 async def count_hits(
     *, session: AsyncSession, kind: str, key: str, now: datetime, window: timedelta
 ) -> int:
     params = {"kind": kind, "key": key, "since": now - window}
-    return int((await session.execute(_COUNT_HITS, params)).scalar_one())
+    rows, _ = await run_prebuilt(session, _COUNT_HITS, params)
+    return int(rows[0][0])
 
 
 _FIRST_HIT = select(func.min(_HITS.c.at)).where(*_IN_WINDOW)
@@ -56,7 +58,9 @@ async def first_hit_in_window(
 ) -> datetime | None:
     """When the oldest hit still inside the window happened (to say when a lock ends)."""
     params = {"kind": kind, "key": key, "since": now - window}
-    return (await session.execute(_FIRST_HIT, params)).scalar_one()
+    rows, _ = await run_prebuilt(session, _FIRST_HIT, params)
+    first: datetime | None = rows[0][0]
+    return first
 
 
 async def prune_hits(*, session: AsyncSession, before: datetime) -> None:

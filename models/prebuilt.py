@@ -1,0 +1,72 @@
+"""Fixed statements of the per-event path, run on the driver's connection (see run_prebuilt)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+class _Compiled:
+    """A fixed statement compiled for one dialect, with what running it on the driver takes."""
+
+    def __init__(self, statement: Any, dialect: Any, keys: tuple[str, ...]) -> None:
+        compiled = statement.compile(dialect=dialect, column_keys=list(keys))
+        if compiled.insert_prefetch or compiled.update_prefetch:  # defaults made in Python
+            raise ValueError(f"give every value of a prebuilt statement: {compiled}")
+        self.compiled = compiled
+        self.sql = compiled.string
+        self.positions = compiled.positiontup if dialect.positional else None
+        self.processors = compiled._bind_processors
+        self.returns = bool(compiled.returning) or statement.is_select
+        converters = [
+            c.type._cached_result_processor(dialect, None) for c in statement.exported_columns
+        ]
+        self.converters = converters if self.returns and any(converters) else None
+        self.errors = dialect.loaded_dbapi.Error
+
+
+_COMPILED: dict[tuple[Any, str, tuple[str, ...]], _Compiled] = {}
+
+
+async def run_prebuilt(
+    session: AsyncSession, statement: Any, params: dict[str, Any]
+) -> tuple[list[Any], int]:
+    """Run a statement of the fixed per-event path on the driver's connection, in the
+    session's transaction: its rows (if it returns any) and its row count.
+
+    Through the session each statement cost ~250 Python calls of execution context, result
+    and event plumbing, for the ~10 µs the database takes; compiled once here (bind values
+    converted as SQLAlchemy would) it costs a tenth. For statements built once, taking every
+    value as a parameter (no Python-side defaults); errors are raised as SQLAlchemy's.
+    """
+    connection = await session.connection()
+    dialect = connection.dialect
+    key = (statement, dialect.name, tuple(params))
+    compiled = _COMPILED.get(key)
+    if compiled is None:
+        compiled = _COMPILED[key] = _Compiled(statement, dialect, key[2])
+    values = compiled.compiled.construct_params(params, escape_names=False)
+    for name, process in compiled.processors.items():
+        if name in values:
+            values[name] = process(values[name])
+    args: Any = values if compiled.positions is None else [values[n] for n in compiled.positions]
+    driver = connection.sync_connection.connection.driver_connection  # type: ignore[union-attr]
+    try:
+        cursor = await driver.execute(compiled.sql, args)
+        try:
+            rows = list(await cursor.fetchall()) if compiled.returns else []
+            if compiled.converters:
+                rows = [_converted(row, compiled.converters) for row in rows]
+            return rows, cursor.rowcount
+        finally:
+            await cursor.close()
+    except compiled.errors as error:
+        raise DBAPIError.instance(compiled.sql, args, error, compiled.errors) from error
+
+
+def _converted(row: Any, converters: list[Any]) -> tuple[Any, ...]:
+    return tuple(
+        value if c is None else c(value) for value, c in zip(row, converters, strict=True)
+    )
