@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import cProfile
 import gc
 import json
@@ -98,6 +99,8 @@ def instrument(engine: Any) -> None:
 
     @event.listens_for(sync, "before_cursor_execute")
     def _statement(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.startswith("BEGIN"):
+            return  # counted by _begin below (before, it went through exec_driver_sql)
         COUNTERS.statements += 1
         if COUNTERS.trace is not None:
             COUNTERS.trace.append(" ".join(statement.split())[:100])
@@ -106,6 +109,15 @@ def instrument(engine: Any) -> None:
     def _commit(*_: Any) -> None:
         COUNTERS.commits += 1
 
+    if sync.dialect.name == "sqlite":  # BEGIN IMMEDIATE goes to the driver's cursor itself
+
+        @event.listens_for(sync, "begin")
+        def _begin(*_: Any) -> None:
+            COUNTERS.statements += 1
+            if COUNTERS.trace is not None:
+                COUNTERS.trace.append("BEGIN IMMEDIATE")
+
+    count_driver_statements()
     try:
         import aiosqlite.core
     except ImportError:  # PostgreSQL only: psycopg's async connection has no thread
@@ -132,6 +144,36 @@ def instrument(engine: Any) -> None:
 
     _execute._bench = True  # type: ignore[attr-defined]
     aiosqlite.core.Connection._execute = _execute  # type: ignore[method-assign]
+
+
+def count_driver_statements() -> None:
+    """Count the statements models.prebuilt runs on the driver's connection itself (the
+    engine's events do not see them; SQLAlchemy's own go through driver cursors)."""
+    drivers = []
+    with contextlib.suppress(ImportError):
+        import aiosqlite
+
+        drivers.append(aiosqlite.Connection)
+    with contextlib.suppress(ImportError):
+        import psycopg
+
+        drivers.append(psycopg.AsyncConnection)
+    for driver in drivers:
+        original = driver.execute
+        if getattr(original, "_bench", False):
+            continue
+
+        def counted(original: Any) -> Any:
+            async def execute(self: Any, sql: Any, *args: Any, **kwargs: Any) -> Any:
+                COUNTERS.statements += 1
+                if COUNTERS.trace is not None:
+                    COUNTERS.trace.append(" ".join(str(sql).split())[:100])
+                return await original(self, sql, *args, **kwargs)
+
+            execute._bench = True  # type: ignore[attr-defined]
+            return execute
+
+        driver.execute = counted(original)  # type: ignore[method-assign]
 
 
 def db_thread_cpu() -> float:
