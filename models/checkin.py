@@ -22,7 +22,6 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import (
     Mapped,
-    make_transient_to_detached,
     mapped_column,
     relationship,
     selectinload,
@@ -39,6 +38,7 @@ from models.activity import (
 )
 from models.base import Base
 from models.member import Member
+from models.prebuilt import attached, run_prebuilt
 from models.throttle import Lockout
 from settings import Settings
 
@@ -192,13 +192,10 @@ async def _insert_new(session: AsyncSession, values: dict[str, Any]) -> CheckIn 
     """The row written, in the session; None, with nothing written, when the member has
     checked in to the activity already. One statement: no savepoint, no flush."""
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    new_id = (await session.execute(_insert_or_nothing(dialect), values)).scalar_one_or_none()
-    if new_id is None:
+    written, _ = await run_prebuilt(session, _insert_or_nothing(dialect), values)
+    if not written:
         return None
-    row = CheckIn(id=new_id, **values)
-    make_transient_to_detached(row)  # the row as written: in the session, not inserted again
-    session.add(row)
-    return row
+    return attached(session, CheckIn(id=written[0][0], **values))
 
 
 @cache

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.core import Step
 from models.base import Base
+from models.prebuilt import attached, run_prebuilt
 
 
 class DialogState(Base):
@@ -26,9 +27,10 @@ class DialogState(Base):
     expires_at: Mapped[datetime]
 
 
-# Read on every event: built (and cache-keyed) once.
-_FIND_STATE = select(DialogState).where(
-    DialogState.platform == bindparam("platform"), DialogState.user_key == bindparam("user_key")
+# Read on every event, most often to find nothing: built once, run on the driver.
+_STATE = DialogState.__table__
+_FIND_STATE = select(*_STATE.c).where(
+    _STATE.c.platform == bindparam("platform"), _STATE.c.user_key == bindparam("user_key")
 )
 
 
@@ -48,7 +50,11 @@ class Dialog:
     async def load(self) -> None:
         """Read the row; an expired one is dropped silently."""
         params = {"platform": self._platform, "user_key": self._user_key}
-        row = (await self._session.execute(_FIND_STATE, params)).scalar_one_or_none()
+        found, _ = await run_prebuilt(self._session, _FIND_STATE, params)
+        row = None
+        if found:
+            values = dict(zip(_STATE.c.keys(), found[0], strict=True))
+            row = attached(self._session, DialogState(**values))
         if row is not None and row.expires_at <= self._now:
             await self._session.delete(row)
             await self._session.flush()

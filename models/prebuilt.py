@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
+
+_Row = TypeVar("_Row")
 
 
 class _Compiled:
@@ -64,6 +67,14 @@ async def run_prebuilt(
             await cursor.close()
     except compiled.errors as error:
         raise DBAPIError.instance(compiled.sql, args, error, compiled.errors) from error
+
+
+def attached(session: AsyncSession, row: _Row) -> _Row:
+    """A row object built from values the database holds (just written or read by a prebuilt
+    statement), put in the session as loaded: changed or deleted later, never inserted."""
+    make_transient_to_detached(row)
+    session.add(row)
+    return row
 
 
 def _converted(row: Any, converters: list[Any]) -> tuple[Any, ...]:
