@@ -39,7 +39,7 @@ from dispatch import echo, ours, running
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import make_transient_to_detached, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 import bot.core
@@ -441,6 +441,35 @@ async def run_prebuilt_before(
     return rows, result.rowcount  # type: ignore[attr-defined]
 
 
+FIND_STATE_BEFORE = select(DialogState).where(
+    DialogState.platform == bindparam("platform"), DialogState.user_key == bindparam("user_key")
+)
+
+
+async def dialog_load_built_once(self: Any) -> None:
+    params = {"platform": self._platform, "user_key": self._user_key}
+    row = (await self._session.execute(FIND_STATE_BEFORE, params)).scalar_one_or_none()
+    if row is not None and row.expires_at <= self._now:
+        await self._session.delete(row)
+        await self._session.flush()
+        row = None
+    self._row = row
+
+
+async def insert_on_conflict_before(
+    session: AsyncSession, values: dict[str, Any]
+) -> CheckIn | None:
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    stmt = models.checkin._insert_or_nothing(dialect)
+    new_id = (await session.execute(stmt, values)).scalar_one_or_none()
+    if new_id is None:
+        return None
+    row = CheckIn(id=new_id, **values)
+    make_transient_to_detached(row)
+    session.add(row)
+    return row
+
+
 # change name → the (module, attribute, code before) it replaced
 CHANGES: dict[str, list[tuple[Any, str, Any]]] = {
     "sender in one joined prebuilt query": [
@@ -518,16 +547,29 @@ CHANGES: dict[str, list[tuple[Any, str, Any]]] = {
         (models.throttle, "run_prebuilt", run_prebuilt_before),
         (models.outbox, "run_prebuilt", run_prebuilt_before),
     ],
+    "dialog state read and check-in row written on the driver": [
+        (models.dialog.Dialog, "load", dialog_load_built_once),
+        (models.checkin, "_insert_new", insert_on_conflict_before),
+    ],
 }
-NEWEST = list(CHANGES)[-3:]  # also measured as "all changes but" each: its share of the rest
+NEWEST = list(CHANGES)[-4:]  # also measured as "all changes but" each: its share of the rest
 CURRENT = {(m, name): getattr(m, name) for parts in CHANGES.values() for m, name, _ in parts}
 
 
 def use(applied: set[str]) -> None:
-    """Swap in the code before every change not in `applied`, the current code for the rest."""
+    """Swap in the code before every change not in `applied`, the current code for the rest.
+    An attribute several changes replaced in turn gets the code after the last applied one
+    (the next change's code before, or the current code), or the first code before."""
+    chains: dict[tuple[Any, str], list[tuple[str, Any]]] = defaultdict(list)
     for change, parts in CHANGES.items():
         for module, name, before in parts:
-            setattr(module, name, CURRENT[(module, name)] if change in applied else before)
+            chains[(module, name)].append((change, before))
+    for (module, name), chain in chains.items():
+        value = chain[0][1]
+        for i, (change, _) in enumerate(chain):
+            if change in applied:
+                value = chain[i + 1][1] if i + 1 < len(chain) else CURRENT[(module, name)]
+        setattr(module, name, value)
 
 
 def variants() -> dict[str, set[str]]:
