@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core import Reply
 from bot.core.clock import Clock
+from bot.group_commit import GroupCommit
 from bot.ratelimit import RateLimiter
 from models.button import SHARED, issue_token
 from models.member import Identity
@@ -136,6 +137,8 @@ class OutboxSender:
         self._look = {True: True, False: True}  # a lane claims: nudged, or nothing else to do
         self._handed: list[OutboxMessage] = []  # rows written claimed by us, not sent yet
         self._giving_back: set[asyncio.Task[None]] = set()
+        # Sends that finish while one's mark is being written are marked together after it.
+        self._sent_marks: GroupCommit[tuple[int, datetime]] = GroupCommit(self._write_sent)
 
     def nudge(self) -> None:
         """New rows are due: look now rather than at the next poll."""
@@ -411,7 +414,7 @@ class OutboxSender:
             logger.warning("send of outbox row %s failed: %s", row.id, error)
             await self._failed(row, DeliveryError(str(error)))
             return False
-        await self._mark(row.id, status=OutboxStatus.SENT, sent_at=self.clock.now(), error="")
+        await self._sent_marks.add((row.id, self.clock.now()))
         return True
 
     async def _failed(self, row: OutboxMessage, error: DeliveryError) -> None:
@@ -435,6 +438,15 @@ class OutboxSender:
             error=str(error)[:500],
             not_before=self.clock.now() + timedelta(seconds=delay),
         )
+
+    async def _write_sent(self, sent: list[tuple[int, datetime]]) -> None:
+        async with self.sessionmaker() as session, session.begin():
+            for row_id, at in sent:
+                await update_row(
+                    session=session, row_id=row_id, status=OutboxStatus.SENT, sent_at=at, error=""
+                )
+        for row_id, _ in sent:
+            self._held.pop(row_id, None)
 
     async def _mark(self, row_id: int, **values: object) -> None:
         async with self.sessionmaker() as session, session.begin():

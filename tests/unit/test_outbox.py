@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from bot.app import App
 from bot.core import Reply
@@ -102,3 +103,42 @@ async def test_rate_limiter_window_leaves_a_margin() -> None:
     assert round(limiter._wait_needed("d"), 2) == 0.03
     now[0] = 1.031
     assert limiter._wait_needed("d") <= 0
+
+
+@dataclass
+class SlowTransport:
+    """Sends in flight together, each taking a few milliseconds, as a Bot API round trip."""
+
+    delivered: list[str] = field(default_factory=list)
+    platform: str = "console"
+    limiter: None = None
+    concurrency: int = 10
+
+    async def send(self, user_key: str, reply: Reply) -> None:
+        await asyncio.sleep(0.005)
+        self.delivered.append(user_key)
+
+
+async def test_sends_finishing_together_are_marked_sent_in_fewer_transactions(
+    app: App, clock: FrozenClock
+) -> None:
+    async with app.sessionmaker() as session, session.begin():
+        for n in range(30):
+            member = Member(name=f"收件人{n}")
+            session.add(member)
+            await session.flush()
+            session.add(Identity(platform="console", user_key=f"r{n}", member_id=member.id))
+            await enqueue(
+                session=session, member_id=member.id, reply=Reply("你好"), now=clock.now()
+            )
+    transport = SlowTransport()
+    sender = OutboxSender(app.sessionmaker, {"console": transport}, clock=clock)
+    commits: list[int] = []
+    listen = event.listens_for(app.engine.sync_engine, "commit")
+    listen(lambda *_: commits.append(1))
+    await sender.drain()
+    assert len(transport.delivered) == 30
+    async with app.sessionmaker() as session:
+        statuses = (await session.scalars(select(OutboxMessage.status))).all()
+    assert statuses == [OutboxStatus.SENT] * 30
+    assert len(commits) < 30  # one per claim, and the marks of sends that ended together
