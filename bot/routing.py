@@ -337,7 +337,7 @@ class Router:
             return None
         if step.free_text:
             short_cancel = parsed.intent == "cancel" and len(text) <= SHORT_CANCEL
-            if not (short_cancel or question):
+            if not (short_cancel or question) or (other is route and step.questions_answer):
                 return None
         elif other is route or (_related(other, route) and not question):
             # The step's own feature, or the one it belongs to (降低成本 at the 填报成果 metric

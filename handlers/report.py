@@ -92,7 +92,7 @@ def problem_of(text: str) -> str:
     return REQUEST_WORDS.sub("", text, count=1).strip()
 
 
-@FLOW.step("text", free_text=True)
+@FLOW.step("text", free_text=True, questions_answer=True)
 async def receive_text(ctx: Context, text: str = "") -> list[Reply]:
     """Dialog step: the problem in the member's words."""
     text = problem_of(text.strip())

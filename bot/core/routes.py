@@ -19,12 +19,15 @@ class Step:
     """One step of a dialog, named '<flow>.<step>'; calling it calls its function.
 
     `free_text`: the step takes what the person types as content (a note, a title), so a
-    command or alias is never taken as that content.
+    command or alias is never taken as that content. `questions_answer`: a question read as
+    the step's own feature is its answer, not a request to start that feature again (the
+    problem a 吹哨 asks for is often typed as one: 不知道怎么准备).
     """
 
     name: str
     func: Handler
     free_text: bool = False
+    questions_answer: bool = False
 
     async def __call__(self, ctx: Any, **kwargs: Any) -> list[Reply]:
         return await self.func(ctx, **kwargs)
@@ -45,9 +48,11 @@ class Flow(Mapping[str, Step]):
         self.name = name
         self._steps: dict[str, Step] = {}
 
-    def step(self, name: str, *, free_text: bool = False) -> Callable[[Handler], Step]:
+    def step(
+        self, name: str, *, free_text: bool = False, questions_answer: bool = False
+    ) -> Callable[[Handler], Step]:
         def register(func: Handler) -> Step:
-            step = Step(f"{self.name}.{name}", func, free_text)
+            step = Step(f"{self.name}.{name}", func, free_text, questions_answer)
             if step.name in self._steps:
                 raise ValueError(f"step {step.name} registered twice")
             self._steps[step.name] = step

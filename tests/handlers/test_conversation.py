@@ -53,6 +53,18 @@ async def test_help_a_command_or_another_request_leaves_a_waiting_step(chat: Cha
     assert ok.startswith("✅ 签到成功")
 
 
+async def test_a_problem_typed_as_a_question_answers_the_whistle_it_was_asked_for(
+    chat: Chat,
+) -> None:
+    assert (await chat.say("member", "我要反映问题"))[0].startswith("请用一两句话说说遇到的问题")
+    [unit, *_] = await chat.say("member", "营业执照年检材料不知道怎么准备")
+    assert unit.startswith("这个问题涉及哪个单位？")  # the answer, not a 吹哨 started over
+    await chat.say("member", "取消")
+    await chat.say("member", "/report")
+    [mine] = await chat.say("member", "我的吹哨怎么样了？")  # another feature still leaves
+    assert mine.startswith("（已退出“吹哨”）")
+
+
 async def test_a_question_about_check_in_asks_once_and_does_not_trap(chat: Chat) -> None:
     assert await chat.say("member", "怎么签到") == [
         "请发送主持人出示的 6 位签到码，或分享您的位置完成签到（发送“取消”退出）。"
