@@ -274,6 +274,12 @@ async def check_in_by_code(
         raise CheckInRefused("ended", activity=ended)
     if not mine:
         raise await _closed(session, member, now, rules, ended)
+    # Checked in to everything open already: a mistyped or old code changes nothing, so it
+    # says so and is not counted towards the pause.
+    done = [await find_checkin(session, activity_id=a.id, member_id=member.id) for a in mine]
+    if all(done):
+        assert done[0] is not None
+        raise AlreadyCheckedIn(done[0], mine[0])
     stale = any(code_age(a, code, now) is not None for a in mine)
     left = await rules.wrong_codes.fail(session=session, key=key, now=now)
     if left == 0:

@@ -99,6 +99,17 @@ async def test_a_stale_code_from_three_minutes_earlier_is_refused(
     assert await checkins(chat) == []
 
 
+async def test_a_wrong_code_after_checking_in_says_so_and_counts_for_nothing(chat: Chat) -> None:
+    code = await host_code(chat)
+    wrong = "000000" if code != "000000" else "111111"
+    [ok] = await chat.say("member", f"签到 {code}")
+    assert ok.startswith("✅ 签到成功")
+    already = f"您已于 12月01日 09:00 签到过《{PARTY_DAY}》，无需重复签到。"
+    for _ in range(6):  # more than the five that would pause check-in
+        assert await chat.say("member", f"签到 {wrong}") == [already]
+    assert await chat.say("member", f"签到 {code}") == [already]
+
+
 async def test_five_wrong_codes_pause_code_checkin_for_ten_minutes(
     chat: Chat, clock: FrozenClock
 ) -> None:
