@@ -36,7 +36,7 @@ class GroupCommit(Generic[Item]):
                 if mine.done() and not mine.cancelled() and mine.result():
                     self._pass_on()  # handed the next batch just as it was cancelled
                 raise
-        if not self._busy:
+        else:
             self._busy = True
             # One loop turn first: callers woken in the same turn (sends answered together)
             # join this write. SQLite's writes run inline and never yield, so without it

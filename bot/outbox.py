@@ -78,6 +78,9 @@ class BatchTransport(Transport, Protocol):
         ...
 
 
+Mark = tuple[int, dict[str, object]]  # an outbox row's id and the columns to set
+
+
 def _batch_size(transport: Transport) -> int:
     return max(1, int(getattr(transport, "batch_size", 1)))
 
@@ -138,7 +141,7 @@ class OutboxSender:
         self._handed: list[OutboxMessage] = []  # rows written claimed by us, not sent yet
         self._giving_back: set[asyncio.Task[None]] = set()
         # Sends that finish while one's mark is being written are marked together after it.
-        self._sent_marks: GroupCommit[tuple[int, datetime]] = GroupCommit(self._write_sent)
+        self._sent_marks: GroupCommit[Mark] = GroupCommit(self._write_marks)
 
     def nudge(self) -> None:
         """New rows are due: look now rather than at the next poll."""
@@ -414,7 +417,8 @@ class OutboxSender:
             logger.warning("send of outbox row %s failed: %s", row.id, error)
             await self._failed(row, DeliveryError(str(error)))
             return False
-        await self._sent_marks.add((row.id, self.clock.now()))
+        sent = {"status": OutboxStatus.SENT, "sent_at": self.clock.now(), "error": ""}
+        await self._sent_marks.add((row.id, sent))
         return True
 
     async def _failed(self, row: OutboxMessage, error: DeliveryError) -> None:
@@ -439,19 +443,16 @@ class OutboxSender:
             not_before=self.clock.now() + timedelta(seconds=delay),
         )
 
-    async def _write_sent(self, sent: list[tuple[int, datetime]]) -> None:
-        async with self.sessionmaker() as session, session.begin():
-            for row_id, at in sent:
-                await update_row(
-                    session=session, row_id=row_id, status=OutboxStatus.SENT, sent_at=at, error=""
-                )
-        for row_id, _ in sent:
-            self._held.pop(row_id, None)
-
     async def _mark(self, row_id: int, **values: object) -> None:
+        await self._write_marks([(row_id, values)])
+
+    async def _write_marks(self, marks: list[Mark]) -> None:
+        """Set each row's columns, in one transaction; the rows are ours no longer."""
         async with self.sessionmaker() as session, session.begin():
-            await update_row(session=session, row_id=row_id, **values)
-        self._held.pop(row_id, None)
+            for row_id, values in marks:
+                await update_row(session=session, row_id=row_id, **values)
+        for row_id, _ in marks:
+            self._held.pop(row_id, None)
 
     async def _mark_unreachable(self, row: OutboxMessage) -> None:
         if row.kind == "pointer":
