@@ -70,7 +70,7 @@ from models.org import Membership
 from models.outbox import PRIORITY_BULK, PRIORITY_REPLY, OutboxMessage, OutboxStatus
 from models.throttle import ThrottleHit
 
-# ---- the code before each change, verbatim --------------------------------------------------
+# ---- the code before each change, verbatim but for endings two versions share -----------------
 
 
 async def find_member_before(
@@ -336,12 +336,15 @@ async def process_stored_before(
         )
 
 
-async def mark_before(self: Any, row_id: int, **values: object) -> None:
+async def write_marks_before(self: Any, marks: list[tuple[int, dict[str, object]]]) -> None:
+    """Each mark an ORM UPDATE built per call (then, one mark per transaction)."""
     async with self.sessionmaker() as session, session.begin():
-        await session.execute(
-            update(OutboxMessage).where(OutboxMessage.id == row_id).values(**values)
-        )
-    self._held.pop(row_id, None)
+        for row_id, values in marks:
+            await session.execute(
+                update(OutboxMessage).where(OutboxMessage.id == row_id).values(**values)
+            )
+    for row_id, _ in marks:
+        self._held.pop(row_id, None)
 
 
 def taking_before(self: Any) -> str:
@@ -376,7 +379,11 @@ async def dialog_load_before(self: Any) -> None:
     stmt = select(DialogState).where(
         DialogState.platform == self._platform, DialogState.user_key == self._user_key
     )
-    row = (await self._session.execute(stmt)).scalar_one_or_none()
+    await keep_unexpired(self, (await self._session.execute(stmt)).scalar_one_or_none())
+
+
+async def keep_unexpired(self: Any, row: DialogState | None) -> None:
+    """Dialog.load's ending, as it was then and is now: an expired row is dropped."""
     if row is not None and row.expires_at <= self._now:
         await self._session.delete(row)
         await self._session.flush()
@@ -450,11 +457,7 @@ FIND_STATE_BEFORE = select(DialogState).where(
 async def dialog_load_built_once(self: Any) -> None:
     params = {"platform": self._platform, "user_key": self._user_key}
     row = (await self._session.execute(FIND_STATE_BEFORE, params)).scalar_one_or_none()
-    if row is not None and row.expires_at <= self._now:
-        await self._session.delete(row)
-        await self._session.flush()
-        row = None
-    self._row = row
+    await keep_unexpired(self, row)
 
 
 async def insert_on_conflict_before(
@@ -520,7 +523,7 @@ CHANGES: dict[str, list[tuple[Any, str, Any]]] = {
         (bot.outbox.OutboxSender, "taking", taking_before),
     ],
     "the sender's mark after a send: a prebuilt Core UPDATE": [
-        (bot.outbox.OutboxSender, "_mark", mark_before),
+        (bot.outbox.OutboxSender, "_write_marks", write_marks_before),
     ],
     "inbox done-mark, flood counter and lock-out on the table, not the ORM entity": [
         (models.inbox, "_begin_statement", begin_statement_before),
