@@ -445,8 +445,9 @@ async def run_prebuilt_before(
 ) -> tuple[list[Any], int]:
     """The same prebuilt statements through the session, as each call site ran them."""
     result = await session.execute(statement, params)
-    rows = list(result) if result.returns_rows else []
-    return rows, result.rowcount  # type: ignore[attr-defined]
+    returns = statement.is_select or bool(getattr(statement, "_returning", ()))
+    rows = list(result) if returns else []
+    return rows, getattr(result, "rowcount", -1)
 
 
 FIND_STATE_BEFORE = select(DialogState).where(
