@@ -41,13 +41,15 @@ def test_host_code_then_member_checks_in(tmp_path: Path) -> None:
     shown = run_bot(["console", "--user", "host"], env, "/code\n")
     code = re.search(r"签到码：(\d{6})", shown)
     assert code, shown
+    wrong = "000000" if code.group(1) != "000000" else "111111"
     script = "\n".join(
         [
             f"签到 {stale_code(env['DATABASE_URL'])}",
             "/activities",
+            f"签到 {wrong}",
             f"签到 {code.group(1)}",
             f"签到 {code.group(1)}",
-            "签到 000000" if code.group(1) != "000000" else "签到 111111",
+            f"签到 {wrong}",
             "@as alliance_admin",
             "@loc 35.56,118.46",
             "@loc 35.551,118.46",
@@ -69,6 +71,9 @@ def test_host_code_then_member_checks_in(tmp_path: Path) -> None:
     assert f"✅ 签到成功：《{PARTY_DAY}》" in out
     assert f"签到过《{PARTY_DAY}》，无需重复签到。" in out
     assert "签到码不正确，请核对后重试。（还可尝试 3 次）" in out
+    # Once checked in, a wrong code is answered as a repeat and no longer counted.
+    assert out.count(f"签到过《{PARTY_DAY}》，无需重复签到。") == 2
+    assert "还可尝试 2 次" not in out
     assert "超出签到范围（500 米）" in out
     assert "方式：位置" in out
     assert "您是流动党员，本次签到已记入组织关系所在单位。" in out
