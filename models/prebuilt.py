@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
+from sqlalchemy import inspect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import instance_state
 
 _Row = TypeVar("_Row")
 
@@ -75,6 +77,36 @@ def attached(session: AsyncSession, row: _Row) -> _Row:
     make_transient_to_detached(row)
     session.add(row)
     return row
+
+
+def loaded(session: AsyncSession, entity: type[_Row], values: tuple[Any, ...]) -> _Row:
+    """The object of `entity` whose columns (all of its table's, in order) a prebuilt
+    statement read: the session's own if it holds it already, else built and put in the
+    session as loaded, its relationships not loaded (set those with set_committed_value)."""
+    mapper = inspect(entity)
+    keys = _ATTRIBUTE_KEYS.get(entity)
+    if keys is None:
+        keys = _ATTRIBUTE_KEYS[entity] = _attribute_keys(mapper)
+    row = dict(zip(keys[0], values, strict=True))
+    identity = mapper.identity_key_from_primary_key([row[key] for key in keys[1]])
+    found = session.sync_session.identity_map.get(identity)
+    if found is not None:
+        return found  # type: ignore[no-any-return]
+    # Filled in place, not through the constructor: it records every value as a change
+    # (a dozen attribute events per object) that would only be reset at once.
+    obj = mapper.class_manager.new_instance()
+    instance_state(obj).dict.update(row)
+    return attached(session, obj)
+
+
+_ATTRIBUTE_KEYS: dict[type, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+
+
+def _attribute_keys(mapper: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The attribute of each column of the entity's table, in order; those of its key."""
+    columns = tuple(mapper.get_property_by_column(c).key for c in mapper.local_table.columns)
+    key = tuple(mapper.get_property_by_column(c).key for c in mapper.primary_key)
+    return columns, key
 
 
 def _converted(row: Any, converters: list[Any]) -> tuple[Any, ...]:

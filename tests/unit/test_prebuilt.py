@@ -1,15 +1,20 @@
-"""Statements run on the driver (models.prebuilt): values and errors as through the session."""
+"""Statements run on the driver (models.prebuilt): values, errors and loaded objects as
+through the session."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from bot.app import App
 from bot.core import Incoming
 from models.inbox import insert_pending, pending_values
+from models.member import HOME_LOADED, Identity, Member, find_member
+from models.org import Membership
 from models.throttle import count_hits, first_hit_in_window, record_hit
 
 AT = datetime(2026, 3, 1, 8, 30, 15, 123456, tzinfo=UTC)
@@ -45,3 +50,63 @@ async def test_a_repeated_event_is_sqlalchemys_integrity_error_and_nothing_is_wr
         other = Incoming("console", "other-1", "u1", "u1", AT, text="/help")
         second = await insert_pending(session=session, values=pending_values(other, now=AT))
     assert second > first
+
+
+@pytest.mark.parametrize("user", ["admin", "alliance_admin", "host", "officer_tax", "mobile"])
+async def test_the_sender_comes_with_the_parts_the_orm_loads_and_nothing_to_write(
+    demo_app: App, user: str
+) -> None:
+    async with demo_app.sessionmaker() as session:
+        member = await find_member(session, platform="console", user_key=user)
+        assert member is not None
+        # Read in plain async code: an attribute not loaded would raise (no lazy load here).
+        got = (
+            member.name,
+            sorted((r.role, r.alliance_id) for r in member.roles),
+            member.department.name if member.department else None,
+            member.home_unit.name if member.home_unit else None,
+            sorted(m.alliance.name for m in member.home_unit.memberships)
+            if member.home_unit
+            else [],
+            member.visible_scope(),
+        )
+        assert not session.new and not session.dirty  # committing writes nothing
+    async with demo_app.sessionmaker() as session:
+        stmt = (
+            select(Member)
+            .join(Identity)
+            .where(Identity.platform == "console", Identity.user_key == user)
+            .options(
+                HOME_LOADED.selectinload(Membership.alliance),
+                selectinload(Member.department),
+                selectinload(Member.roles),
+            )
+        )
+        orm = (await session.execute(stmt)).scalar_one()
+        want = (
+            orm.name,
+            sorted((r.role, r.alliance_id) for r in orm.roles),
+            orm.department.name if orm.department else None,
+            orm.home_unit.name if orm.home_unit else None,
+            sorted(m.alliance.name for m in orm.home_unit.memberships) if orm.home_unit else [],
+            orm.visible_scope(),
+        )
+    assert got == want
+    assert got[1] or got[2] or user == "mobile"  # the demo's officers hold a role or a department
+
+
+async def test_a_sender_the_session_holds_already_is_that_object_and_unbound_is_none(
+    demo_app: App,
+) -> None:
+    async with demo_app.sessionmaker() as session:
+        held = (
+            await session.execute(
+                select(Member)
+                .join(Identity)
+                .where(Identity.platform == "console", Identity.user_key == "member")
+            )
+        ).scalar_one()
+        held.name = "改过的名字"  # a change not yet written stays what the session sees
+        again = await find_member(session, platform="console", user_key="member")
+        assert again is held and again.name == "改过的名字"
+        assert await find_member(session, platform="console", user_key="newcomer") is None
