@@ -29,11 +29,12 @@ from sqlalchemy import (
     delete,
     exists,
     func,
-    insert,
     or_,
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, aliased, mapped_column
 
@@ -155,17 +156,21 @@ def pending_event(incoming: Incoming, **values: Any) -> InboxEvent:
     return InboxEvent(**pending_values(incoming, **values))
 
 
-async def insert_pending(*, session: AsyncSession, values: dict[str, Any]) -> int:
-    """Write a new stored event; returns its id. A Core insert: the ORM's unit of work cost
-    more than the rest of storing an event (this runs for every update a platform sends)."""
-    rows, _ = await run_prebuilt(session, _insert_statement(), values)
-    return int(rows[0][0])
+async def insert_pending(*, session: AsyncSession, values: dict[str, Any]) -> int | None:
+    """Write a new stored event; returns its id, or None (nothing written) when an earlier
+    delivery stored it. A Core insert that finds the repeat itself: no error to roll back, so
+    events written together in one transaction are not undone by one repeated among them."""
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    rows, _ = await run_prebuilt(session, _insert_statement(dialect), values)
+    return int(rows[0][0]) if rows else None
 
 
 @cache
-def _insert_statement() -> Any:
+def _insert_statement(dialect: str) -> Any:
     table = InboxEvent.__table__
-    return insert(table).returning(table.c.id)
+    dialect_insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    stmt = dialect_insert(table).on_conflict_do_nothing(index_elements=["platform", "event_id"])
+    return stmt.returning(table.c.id)
 
 
 async def find_event(*, session: AsyncSession, platform: str, event_id: str) -> InboxEvent | None:

@@ -6,15 +6,16 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from bot.app import App
 from bot.core import Incoming
-from models.inbox import insert_pending, pending_values
+from models.inbox import InboxEvent, insert_pending, pending_values
 from models.member import HOME_LOADED, Identity, Member, find_member
 from models.org import Membership
+from models.prebuilt import run_prebuilt
 from models.throttle import count_hits, first_hit_in_window, record_hit
 
 AT = datetime(2026, 3, 1, 8, 30, 15, 123456, tzinfo=UTC)
@@ -37,19 +38,34 @@ async def test_times_come_back_as_they_went_in(app: App) -> None:
         assert counted == 2  # the hit 3 minutes ago is outside
 
 
-async def test_a_repeated_event_is_sqlalchemys_integrity_error_and_nothing_is_written(
+async def test_a_constraint_broken_is_sqlalchemys_integrity_error_and_the_connection_works(
     app: App,
 ) -> None:
+    table = InboxEvent.__table__
+    plain_insert = insert(table).returning(table.c.id)  # no ON CONFLICT: a repeat breaks it
     incoming = Incoming("console", "same-1", "u1", "u1", AT, text="/help")
     async with app.sessionmaker() as session, session.begin():
-        first = await insert_pending(session=session, values=pending_values(incoming, now=AT))
+        first = (await run_prebuilt(session, plain_insert, pending_values(incoming, now=AT)))[0]
     with pytest.raises(IntegrityError):
         async with app.sessionmaker() as session, session.begin():
-            await insert_pending(session=session, values=pending_values(incoming, now=AT))
+            await run_prebuilt(session, plain_insert, pending_values(incoming, now=AT))
     async with app.sessionmaker() as session, session.begin():  # the connection still works
         other = Incoming("console", "other-1", "u1", "u1", AT, text="/help")
+        second = (await run_prebuilt(session, plain_insert, pending_values(other, now=AT)))[0]
+    assert second[0][0] > first[0][0]
+
+
+async def test_a_repeated_event_writes_nothing_and_spoils_no_transaction(app: App) -> None:
+    incoming = Incoming("console", "same-1", "u1", "u1", AT, text="/help")
+    other = Incoming("console", "other-1", "u1", "u1", AT, text="/help")
+    async with app.sessionmaker() as session, session.begin():
+        first = await insert_pending(session=session, values=pending_values(incoming, now=AT))
+        again = await insert_pending(session=session, values=pending_values(incoming, now=AT))
         second = await insert_pending(session=session, values=pending_values(other, now=AT))
-    assert second > first
+    assert first is not None and again is None and second is not None
+    async with app.sessionmaker() as session:
+        count = await session.scalar(select(func.count()).select_from(InboxEvent))
+    assert count == 2
 
 
 @pytest.mark.parametrize("user", ["admin", "alliance_admin", "host", "officer_tax", "mobile"])
