@@ -14,7 +14,8 @@ async def show(ctx: Context) -> list[Reply]:
     alliances = sorted(
         (m.alliance for m in me.home_unit.memberships) if me.home_unit else (), key=lambda a: a.id
     )
-    roles = [ROLE_NAMES_ZH[Role(r.role)] for r in me.roles] or [ROLE_NAMES_ZH[Role.MEMBER]]
+    held = me.roles_in_order()
+    roles = [ROLE_NAMES_ZH[Role(r.role)] for r in held] or [ROLE_NAMES_ZH[Role.MEMBER]]
     lines = [f"👤 {me.name}"]
     if me.home_unit:
         lines.append(f"单位：{me.home_unit.name}")

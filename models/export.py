@@ -185,7 +185,7 @@ async def export_members(*, session: AsyncSession, path: Path, scope: Scope = Sc
 
 
 def _roles(member: Member) -> str:
-    held = [r.role for r in member.roles]
+    held = [r.role for r in member.roles_in_order()]
     names = [ROLE_NAMES_ZH[Role(r)] for r in dict.fromkeys(held)]
     return "、".join(names) or ROLE_NAMES_ZH[Role.MEMBER]
 

@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, Select, delete, exists, func, or_, select,
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from bot.core import Role
+from bot.core import ROLE_ORDER, Role
 from models.member import (
     HOME_LOADED,
     Identity,
@@ -34,8 +34,6 @@ from models.scope import Scope
 NAME_MAX = 50
 WORKPLACE_MAX = 100
 ADMIN_ROLES = frozenset({Role.ALLIANCE_ADMIN, Role.SUPER_ADMIN})
-# The roles an admin may give, in the order forms list them.
-ROLE_ORDER = (Role.LIAISON, Role.SECRETARY, Role.ALLIANCE_ADMIN, Role.OFFICER, Role.SUPER_ADMIN)
 
 RolePair = tuple[Role, int | None]  # (role, alliance id for an alliance admin)
 

@@ -5,11 +5,12 @@ machinery above them can all use it. See README, "Layout".
 """
 
 from bot.core.messages import Attachment, Button, Incoming, Location, Reply, Scalar
-from bot.core.roles import ROLE_NAMES_ZH, Role
+from bot.core.roles import ROLE_NAMES_ZH, ROLE_ORDER, Role
 from bot.core.routes import Flow, Handler, Route, Step, Sweep, SweepFunc
 
 __all__ = [
     "ROLE_NAMES_ZH",
+    "ROLE_ORDER",
     "Attachment",
     "Button",
     "Flow",

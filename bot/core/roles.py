@@ -27,3 +27,7 @@ ROLE_NAMES_ZH: Mapping[Role, str] = {
     Role.ALLIANCE_ADMIN: "联盟管理员",
     Role.SUPER_ADMIN: "县级管理员",
 }
+
+# The roles a member can be given, in the order every list shows them (forms, the console's
+# roster, /me and exports), so one member's roles read the same everywhere.
+ROLE_ORDER = (Role.LIAISON, Role.SECRETARY, Role.ALLIANCE_ADMIN, Role.OFFICER, Role.SUPER_ADMIN)

@@ -6,8 +6,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from bot.core import Role
 from bot.core.clock import FrozenClock
-from models.member import Identity, InviteCode, Member
+from models.member import Identity, InviteCode, Member, MemberRole
 from tests.fakes import Chat
 
 
@@ -102,3 +103,19 @@ async def test_a_fresh_invite_code_binds_its_own_member(chat: Chat, clock: Froze
 async def test_help_offers_binding_only_before_binding(chat: Chat) -> None:
     assert "绑定" in (await chat.say("newcomer", "帮助"))[0]
     assert "绑定" not in (await chat.say("member", "帮助"))[0]
+
+
+async def test_me_lists_roles_in_the_consoles_order_whatever_order_they_were_given(
+    chat: Chat,
+) -> None:
+    async with chat.app.sessionmaker() as session:
+        member_id = await session.scalar(
+            select(Identity.member_id).where(Identity.user_key == "member")
+        )
+        # Given highest first, so neither the rows' order nor their names' order is the answer.
+        for role in (Role.OFFICER, Role.SECRETARY, Role.LIAISON):
+            session.add(MemberRole(member_id=member_id, role=role))
+            await session.flush()
+        await session.commit()
+    [me] = await chat.say("member", "/me")
+    assert "身份：联络员、支部书记、部门干部" in me.splitlines()

@@ -328,7 +328,7 @@ def test_cli_imports_orgs_then_members_and_a_member_binds(tmp_path: Path) -> Non
         "👤 周春华",
         "单位：县春芽茶业有限公司",
         "联盟：茶叶产业链党建红色联盟、城东街道党建红色联盟",
-        "身份：联盟管理员、支部书记",
+        "身份：支部书记、联盟管理员",
     ]
     bad = tmp_path / "bad.csv"
     bad.write_text(MEMBERS + "\n张一,123,乙公司,,,,,,\n", encoding="gbk")

@@ -16,12 +16,11 @@ from bot.admin.pages.common import alliance_options, units_in_scope
 from bot.admin.pages.invites import invite_card
 from bot.admin.render import Column, Filter, back_to, listing, render
 from bot.admin.web import Missing, PageRoute, form_of, int_or
-from bot.core import ROLE_NAMES_ZH, Role
+from bot.core import ROLE_NAMES_ZH, ROLE_ORDER, Role
 from models.member import InviteCode, Member
 from models.org import ALLIANCE_TYPE_ZH, Alliance, Department, Membership, Unit
 from models.org_import import UNIT_KIND_ZH
 from models.roster import (
-    ROLE_ORDER,
     IssuedInvite,
     MemberFilter,
     RosterError,
@@ -69,9 +68,7 @@ ROLE_FILTER = [("", "全部身份")] + [(r.value, ROLE_NAMES_ZH[r]) for r in ROL
 
 def roles_text(member: Member, names: dict[int, str]) -> str:
     parts = []
-    for r in sorted(
-        member.roles, key=lambda r: ROLE_ORDER.index(r.role) if r.role in ROLE_ORDER else 9
-    ):
+    for r in member.roles_in_order():
         label = ROLE_NAMES_ZH[Role(r.role)]
         if r.alliance_id:
             label += f"（{names.get(r.alliance_id, '')}）"
