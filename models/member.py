@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from bot.core import ROLE_ORDER, Role
+from bot.core import Role, role_rank
 from models.base import Base, TimestampMixin
 from models.org import Alliance, Department, Membership, Unit
 from models.prebuilt import loaded, run_prebuilt
@@ -78,8 +78,7 @@ class Member(TimestampMixin, Base):
 
     def roles_in_order(self) -> list[MemberRole]:
         """The roles held, as every list shows them (ROLE_ORDER; any other role last)."""
-        rank = {role: i for i, role in enumerate(ROLE_ORDER)}
-        return sorted(self.roles, key=lambda r: (rank.get(r.role, len(rank)), r.alliance_id or 0))
+        return sorted(self.roles, key=lambda r: (role_rank(r.role), r.alliance_id or 0))
 
     def admin_scope(self) -> Scope:
         """The alliances this member administers: the county for a super admin."""

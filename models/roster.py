@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, Select, delete, exists, func, or_, select,
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from bot.core import ROLE_ORDER, Role
+from bot.core import Role, role_rank
 from models.member import (
     HOME_LOADED,
     Identity,
@@ -307,7 +307,7 @@ async def set_roles(
     for role in list(member.roles):
         if (role.role, role.alliance_id) in removed:
             member.roles.remove(role)
-    for role, alliance_id in sorted(added, key=lambda p: (ROLE_ORDER.index(p[0]), p[1] or 0)):
+    for role, alliance_id in sorted(added, key=lambda p: (role_rank(p[0]), p[1] or 0)):
         member.roles.append(MemberRole(role=role, alliance_id=alliance_id))
     await session.flush()
     await session.refresh(member, ["department"])

@@ -5,7 +5,7 @@ machinery above them can all use it. See README, "Layout".
 """
 
 from bot.core.messages import Attachment, Button, Incoming, Location, Reply, Scalar
-from bot.core.roles import ROLE_NAMES_ZH, ROLE_ORDER, Role
+from bot.core.roles import ROLE_NAMES_ZH, ROLE_ORDER, Role, role_rank
 from bot.core.routes import Flow, Handler, Route, Step, Sweep, SweepFunc
 
 __all__ = [
@@ -24,4 +24,5 @@ __all__ = [
     "Step",
     "Sweep",
     "SweepFunc",
+    "role_rank",
 ]

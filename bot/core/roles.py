@@ -31,3 +31,9 @@ ROLE_NAMES_ZH: Mapping[Role, str] = {
 # The roles a member can be given, in the order every list shows them (forms, the console's
 # roster, /me and exports), so one member's roles read the same everywhere.
 ROLE_ORDER = (Role.LIAISON, Role.SECRETARY, Role.ALLIANCE_ADMIN, Role.OFFICER, Role.SUPER_ADMIN)
+_RANK = {role: i for i, role in enumerate(ROLE_ORDER)}
+
+
+def role_rank(role: str) -> int:
+    """Where `role` comes in ROLE_ORDER; any other role after them all."""
+    return _RANK.get(Role(role), len(_RANK))

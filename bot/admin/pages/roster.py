@@ -16,7 +16,7 @@ from bot.admin.pages.common import alliance_options, units_in_scope
 from bot.admin.pages.invites import invite_card
 from bot.admin.render import Column, Filter, back_to, listing, render
 from bot.admin.web import Missing, PageRoute, form_of, int_or
-from bot.core import ROLE_NAMES_ZH, ROLE_ORDER, Role
+from bot.core import ROLE_NAMES_ZH, ROLE_ORDER, Role, role_rank
 from models.member import InviteCode, Member
 from models.org import ALLIANCE_TYPE_ZH, Alliance, Department, Membership, Unit
 from models.org_import import UNIT_KIND_ZH
@@ -218,7 +218,7 @@ async def _role_choices(viewer: Viewer, member: Member) -> list[tuple[str, str, 
     mine = held(member)
     choices = []
     pairs = grantable(viewer.member, names)
-    for role, alliance_id in sorted(pairs, key=lambda p: (ROLE_ORDER.index(p[0]), p[1] or 0)):
+    for role, alliance_id in sorted(pairs, key=lambda p: (role_rank(p[0]), p[1] or 0)):
         label = ROLE_NAMES_ZH[role] + (f"（{names[alliance_id]}）" if alliance_id else "")
         choices.append((f"{role.value}:{alliance_id or ''}", label, (role, alliance_id) in mine))
     return choices
