@@ -52,6 +52,7 @@ from dispatch import echo, ours, running
 from sqlalchemy import event, insert, select
 from telegram import Update
 
+import models.prebuilt
 from bot import nlu
 from bot.app import build_app
 from bot.core.clock import FrozenClock
@@ -174,6 +175,25 @@ def count_driver_statements() -> None:
             return execute
 
         driver.execute = counted(original)  # type: ignore[method-assign]
+    count_direct_statements()
+
+
+def count_direct_statements() -> None:
+    """Count those run on the sqlite3 connection itself (models.db.run_direct)."""
+    original = models.prebuilt.run_direct
+    if getattr(original, "_bench", False):
+        return
+
+    def counted(driver: Any, sql: str, args: Any, fetch: bool) -> Any:
+        result = original(driver, sql, args, fetch)
+        if result is not None:
+            COUNTERS.statements += 1
+            if COUNTERS.trace is not None:
+                COUNTERS.trace.append(" ".join(sql.split())[:100])
+        return result
+
+    counted._bench = True  # type: ignore[attr-defined]
+    models.prebuilt.run_direct = counted
 
 
 def db_thread_cpu() -> float:

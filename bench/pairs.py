@@ -1,6 +1,6 @@
 """Each hot-path change against the code before it, paired in one process: ratios of medians.
 
-Run: python bench/pairs.py [--users 50] [--rounds 8] [--database-url URL]
+Run: python bench/pairs.py [--users 50] [--rounds 8] [--database-url URL] [--newest-only]
 
 The code before each change is kept here (BEFORE) and swapped in for its blocks. Every round
 runs, for each variant in turn (the order rotates from round to round), a block of check-ins
@@ -37,7 +37,7 @@ from common import (
 )
 from dispatch import Sink, echo, ours, running
 from sqlalchemy import bindparam, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, make_transient_to_detached, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -56,6 +56,7 @@ import models.inbox
 import models.meeting
 import models.member
 import models.outbox
+import models.prebuilt
 import models.throttle
 from bot import nlu
 from bot.app import build_app
@@ -449,6 +450,38 @@ async def run_prebuilt_before(
     return rows, getattr(result, "rowcount", -1)
 
 
+async def run_prebuilt_through_aiosqlite(
+    session: AsyncSession, statement: Any, params: dict[str, Any]
+) -> tuple[list[Any], int]:
+    """run_prebuilt asking the session for its connection each time, each statement through
+    aiosqlite's cursor (four awaited calls)."""
+    connection = await session.connection()
+    dialect = connection.dialect
+    key = (statement, dialect.name, tuple(params))
+    compiled = models.prebuilt._COMPILED.get(key)
+    if compiled is None:
+        compiled = models.prebuilt._COMPILED[key] = models.prebuilt._Compiled(
+            statement, dialect, key[2]
+        )
+    values = compiled.compiled.construct_params(params, escape_names=False)
+    for name, process in compiled.processors.items():
+        if name in values:
+            values[name] = process(values[name])
+    args: Any = values if compiled.positions is None else [values[n] for n in compiled.positions]
+    driver = connection.sync_connection.connection.driver_connection  # type: ignore[union-attr]
+    try:
+        cursor = await driver.execute(compiled.sql, args)
+        try:
+            rows = list(await cursor.fetchall()) if compiled.returns else []
+            if compiled.converters:
+                rows = [models.prebuilt._converted(row, compiled.converters) for row in rows]
+            return rows, cursor.rowcount
+        finally:
+            await cursor.close()
+    except compiled.errors as error:
+        raise DBAPIError.instance(compiled.sql, args, error, compiled.errors) from error
+
+
 FIND_STATE_BEFORE = select(DialogState).where(
     DialogState.platform == bindparam("platform"), DialogState.user_key == bindparam("user_key")
 )
@@ -574,8 +607,19 @@ CHANGES: dict[str, list[tuple[Any, str, Any]]] = {
     "events stored while one is written go together in the next transaction": [
         (bot.intake.EventWorker, "_write_stored", write_stored_alone),
     ],
+    "prebuilt statements: the connection kept for the transaction, SQLite's run on sqlite3": [
+        (module, "run_prebuilt", run_prebuilt_through_aiosqlite)
+        for module in (
+            models.inbox,
+            models.throttle,
+            models.outbox,
+            models.member,
+            models.dialog,
+            models.checkin,
+        )
+    ],
 }
-NEWEST = list(CHANGES)[-2:]  # also measured as "all changes but" each: its share of the rest
+NEWEST = list(CHANGES)[-3:]  # also measured as "all changes but" each: its share of the rest
 CURRENT = {(m, name): getattr(m, name) for parts in CHANGES.values() for m, name, _ in parts}
 
 
@@ -595,10 +639,10 @@ def use(applied: set[str]) -> None:
         setattr(module, name, value)
 
 
-def variants() -> dict[str, set[str]]:
-    """before; each change alone; all of them."""
+def variants(newest_only: bool = False) -> dict[str, set[str]]:
+    """before; each change alone (unless newest_only); all of them; all but each newest."""
     found: dict[str, set[str]] = {"before": set()}
-    for change in CHANGES:
+    for change in [] if newest_only else CHANGES:
         found[f"+ {change}"] = {change}
     if len(CHANGES) > 1:
         found["all changes"] = set(CHANGES)
@@ -610,7 +654,7 @@ def variants() -> dict[str, set[str]]:
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     settings = bench_settings(args.database_url)
     await fresh_demo(settings)
-    chosen = variants()
+    chosen = variants(args.newest_only)
     per_block = args.users
     needed = per_block * len(chosen) * (args.rounds + 1)
     keys = await add_members(settings, needed)
@@ -665,6 +709,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "machine": machine(),
         "users_per_block": per_block,
         "rounds": args.rounds,
+        "newest_only": args.newest_only,
         "kinds": out,
         "hops_counted": COUNTERS.hops > 0,
         "loadavg": loads,
@@ -685,7 +730,7 @@ def show(result: dict[str, Any]) -> None:
 
 async def main(args: argparse.Namespace) -> None:
     result = await run(args)
-    save(f"pairs-{result['database']}", result)
+    save(f"pairs-{result['database']}" + ("-newest" if args.newest_only else ""), result)
     show(result)
 
 
@@ -694,4 +739,9 @@ if __name__ == "__main__":
     parser.add_argument("--users", type=int, default=50, help="members per block")
     parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument(
+        "--newest-only",
+        action="store_true",
+        help="only before, all changes and all but each of the newest (their ratios, sooner)",
+    )
     asyncio.run(main(parser.parse_args()))

@@ -419,7 +419,8 @@ def pairs_lines(p: dict[str, Any] | None) -> list[str]:
     if not p:
         return []
     lines = [
-        f"### Each hot-path change against the code before it ({p['database']}, paired)",
+        f"### Each hot-path change against the code before it ({p['database']}, paired"
+        + (", the newest changes only)" if p.get("newest_only") else ")"),
         "",
         f"Measured {p['measured_at']} (`python bench/pairs.py`): {p['rounds']} rounds; in "
         f"each, every variant ran a block of {p['users_per_block']} check-ins and of "
@@ -458,6 +459,7 @@ def main() -> None:
     lines += ["## Figures", ""]
     lines += breakdown_lines(load("breakdown-sqlite"))
     lines += pairs_lines(load("pairs-sqlite"))
+    lines += pairs_lines(load("pairs-sqlite-newest"))
     if sqlite:
         lines += throughput_lines("SQLite", sqlite)
         for key in ("burst", "burst_spread"):

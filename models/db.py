@@ -142,4 +142,29 @@ def _run_inline(connection: Any, busy_ms: int) -> None:
             if sql is not None and time.perf_counter() - start > SLOW_INLINE_SECONDS:
                 slow.add(sql)
 
+    def direct(sql: str, args: Any, fetch: bool) -> tuple[list[Any], int] | None:
+        if not INLINE_STATEMENTS or not connection._running or sql in slow:
+            return None
+        start = time.perf_counter()
+        try:
+            cursor = raw.execute(sql, args)
+            try:
+                return (cursor.fetchall() if fetch else []), cursor.rowcount
+            finally:
+                cursor.close()
+        finally:
+            if time.perf_counter() - start > SLOW_INLINE_SECONDS:
+                slow.add(sql)
+
     connection._execute = _execute
+    connection.run_direct = direct
+
+
+def run_direct(driver: Any, sql: str, args: Any, fetch: bool) -> tuple[list[Any], int] | None:
+    """Run one statement on the sqlite3 connection under `driver` (an aiosqlite connection
+    whose calls run inline), in the transaction it is in: its rows (if `fetch`) and row count.
+    None when the statement must go the driver's own way (PostgreSQL, calls in the thread, a
+    statement once slow): through aiosqlite a statement is four awaited calls (cursor,
+    execute, fetch, close), each a coroutine and a check of the rules above."""
+    runner = getattr(driver, "run_direct", None)
+    return None if runner is None else runner(sql, args, fetch)

@@ -6,9 +6,11 @@ from typing import Any, TypeVar
 
 from sqlalchemy import inspect
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import instance_state
+
+from models.db import run_direct
 
 _Row = TypeVar("_Row")
 
@@ -46,7 +48,7 @@ async def run_prebuilt(
     converted as SQLAlchemy would) it costs a tenth. For statements built once, taking every
     value as a parameter (no Python-side defaults); errors are raised as SQLAlchemy's.
     """
-    connection = await session.connection()
+    connection = await _connection_of(session)
     dialect = connection.dialect
     key = (statement, dialect.name, tuple(params))
     compiled = _COMPILED.get(key)
@@ -59,6 +61,12 @@ async def run_prebuilt(
     args: Any = values if compiled.positions is None else [values[n] for n in compiled.positions]
     driver = connection.sync_connection.connection.driver_connection  # type: ignore[union-attr]
     try:
+        direct = run_direct(driver, compiled.sql, args, compiled.returns)
+        if direct is not None:
+            rows, count = direct
+            if compiled.converters:
+                rows = [_converted(row, compiled.converters) for row in rows]
+            return rows, count
         cursor = await driver.execute(compiled.sql, args)
         try:
             rows = list(await cursor.fetchall()) if compiled.returns else []
@@ -69,6 +77,23 @@ async def run_prebuilt(
             await cursor.close()
     except compiled.errors as error:
         raise DBAPIError.instance(compiled.sql, args, error, compiled.errors) from error
+
+
+async def _connection_of(session: AsyncSession) -> AsyncConnection:
+    """The session's connection, kept for the rest of its transaction: asked of the session
+    each time, it went through a greenlet and the session's bookkeeping (most of the cost of
+    a statement run here)."""
+    sync = session.sync_session
+    kept = session.info.get(_KEPT)
+    transaction = sync.get_transaction()
+    if kept is not None and kept[0] is transaction and transaction.is_active:
+        return kept[1]  # type: ignore[no-any-return]
+    connection = await session.connection()
+    session.info[_KEPT] = (sync.get_transaction(), connection)
+    return connection
+
+
+_KEPT = "prebuilt connection"  # session.info: (its transaction, its connection)
 
 
 def attached(session: AsyncSession, row: _Row) -> _Row:
