@@ -176,6 +176,22 @@ def count_driver_statements() -> None:
 
         driver.execute = counted(original)  # type: ignore[method-assign]
     count_direct_statements()
+    count_driver_commits()
+
+
+def count_driver_commits() -> None:
+    """Count the commits of models.prebuilt's driver transactions (no engine event)."""
+    original = models.prebuilt._on_driver
+    if getattr(original, "_bench", False):
+        return
+
+    async def counted(errors: Any, what: str, call: Any) -> None:
+        await original(errors, what, call)
+        if what == "COMMIT":
+            COUNTERS.commits += 1
+
+    counted._bench = True  # type: ignore[attr-defined]
+    models.prebuilt._on_driver = counted
 
 
 def count_direct_statements() -> None:

@@ -51,6 +51,7 @@ from models.inbox import (
     store_attachments,
 )
 from models.outbox import OutboxMessage
+from models.prebuilt import driver_transaction
 from settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -89,9 +90,9 @@ async def store_events(
 ) -> None:
     """Write events in one transaction, each given its id (None when an earlier delivery
     stored it); raises, with nothing written, if the database cannot take them."""
-    async with sessionmaker() as session, session.begin():
+    async with driver_transaction(sessionmaker) as transaction:
         for item in batch:
-            item.id = await insert_pending(session=session, values=item.values)
+            item.id = await insert_pending(session=transaction, values=item.values)
 
 
 Download = Callable[[str], Awaitable[bytes]]  # a platform reference → the file's bytes

@@ -35,6 +35,7 @@ from models.outbox import (
     stored_buttons,
     update_row,
 )
+from models.prebuilt import driver_transaction
 
 logger = logging.getLogger(__name__)
 
@@ -448,9 +449,9 @@ class OutboxSender:
 
     async def _write_marks(self, marks: list[Mark]) -> None:
         """Set each row's columns, in one transaction; the rows are ours no longer."""
-        async with self.sessionmaker() as session, session.begin():
+        async with driver_transaction(self.sessionmaker) as transaction:
             for row_id, values in marks:
-                await update_row(session=session, row_id=row_id, **values)
+                await update_row(session=transaction, row_id=row_id, **values)
         for row_id, _ in marks:
             self._held.pop(row_id, None)
 

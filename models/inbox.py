@@ -40,7 +40,7 @@ from sqlalchemy.orm import Mapped, aliased, mapped_column
 
 from bot.core import Attachment, Incoming, Location
 from models.base import Base
-from models.prebuilt import run_prebuilt
+from models.prebuilt import DriverTransaction, run_prebuilt
 
 RAW_LIMIT = 64 * 1024  # characters of the raw payload kept with an event
 
@@ -156,11 +156,16 @@ def pending_event(incoming: Incoming, **values: Any) -> InboxEvent:
     return InboxEvent(**pending_values(incoming, **values))
 
 
-async def insert_pending(*, session: AsyncSession, values: dict[str, Any]) -> int | None:
+async def insert_pending(
+    *, session: AsyncSession | DriverTransaction, values: dict[str, Any]
+) -> int | None:
     """Write a new stored event; returns its id, or None (nothing written) when an earlier
     delivery stored it. A Core insert that finds the repeat itself: no error to roll back, so
     events written together in one transaction are not undone by one repeated among them."""
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    if isinstance(session, DriverTransaction):
+        dialect = session.dialect.name
+    else:
+        dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     rows, _ = await run_prebuilt(session, _insert_statement(dialect), values)
     return int(rows[0][0]) if rows else None
 

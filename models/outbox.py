@@ -21,7 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from bot.core import Button, Incoming, Reply
 from models.base import Base
 from models.member import Identity
-from models.prebuilt import run_prebuilt
+from models.prebuilt import DriverTransaction, run_prebuilt
 
 PRIORITY_REPLY = 0  # the answer to what a user just sent
 PRIORITY_MESSAGE = 1  # a message to someone else, caused by a conversation
@@ -366,7 +366,9 @@ async def held_replies(
     return rows
 
 
-async def update_row(*, session: AsyncSession, row_id: int, **values: Any) -> None:
+async def update_row(
+    *, session: AsyncSession | DriverTransaction, row_id: int, **values: Any
+) -> None:
     """Set a row's columns (the sender's mark after each send: sent, or failed and when to
     try again). A Core statement built once per set of columns: built per call, as an ORM
     UPDATE checked against the session, it cost more than the rest of a send."""

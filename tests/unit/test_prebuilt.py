@@ -15,7 +15,7 @@ from bot.core import Incoming
 from models.inbox import InboxEvent, insert_pending, pending_values
 from models.member import HOME_LOADED, Identity, Member, find_member
 from models.org import Membership
-from models.prebuilt import run_prebuilt
+from models.prebuilt import driver_transaction, run_prebuilt
 from models.throttle import count_hits, first_hit_in_window, record_hit
 
 AT = datetime(2026, 3, 1, 8, 30, 15, 123456, tzinfo=UTC)
@@ -66,6 +66,28 @@ async def test_a_repeated_event_writes_nothing_and_spoils_no_transaction(app: Ap
     async with app.sessionmaker() as session:
         count = await session.scalar(select(func.count()).select_from(InboxEvent))
     assert count == 2
+
+
+async def test_a_driver_transaction_commits_its_writes_and_undoes_them_all_on_an_error(
+    app: App,
+) -> None:
+    table = InboxEvent.__table__
+    plain_insert = insert(table).returning(table.c.id)
+    kept = Incoming("console", "kept-1", "u1", "u1", AT, text="/help")
+    async with driver_transaction(app.sessionmaker) as transaction:
+        await run_prebuilt(transaction, plain_insert, pending_values(kept, now=AT))
+    undone = Incoming("console", "undone-1", "u1", "u1", AT, text="/help")
+    with pytest.raises(IntegrityError):  # the second insert repeats the first event
+        async with driver_transaction(app.sessionmaker) as transaction:
+            await run_prebuilt(transaction, plain_insert, pending_values(undone, now=AT))
+            await run_prebuilt(transaction, plain_insert, pending_values(kept, now=AT))
+    with pytest.raises(RuntimeError):  # the block's own error rolls back as well
+        async with driver_transaction(app.sessionmaker) as transaction:
+            await run_prebuilt(transaction, plain_insert, pending_values(undone, now=AT))
+            raise RuntimeError("the caller failed")
+    async with app.sessionmaker() as session:  # and the pool's connection works afterwards
+        stored = (await session.scalars(select(InboxEvent.event_id))).all()
+    assert stored == ["kept-1"]
 
 
 @pytest.mark.parametrize("user", ["admin", "alliance_admin", "host", "officer_tax", "mobile"])
