@@ -246,17 +246,12 @@ def can_take_before(self: Any, user: str) -> bool:
     return False  # every event waited for the worker's claim
 
 
-async def store_events_before(sessionmaker: Any, batch: list[Any]) -> None:
+async def store_event_before(sessionmaker: Any, values: dict[str, Any]) -> int | None:
     async with sessionmaker() as session, session.begin():
-        for item in batch:
-            row = InboxEvent(**item.values)
-            session.add(row)
-            await session.flush()
-            item.id = row.id
-
-
-async def write_stored_alone(self: Any, item: Any) -> None:
-    await bot.intake.store_events(self.host.sessionmaker, [item])  # a transaction each
+        row = InboxEvent(**values)
+        session.add(row)
+        await session.flush()
+        return int(row.id)
 
 
 async def enqueue_replies_before(
@@ -347,10 +342,9 @@ async def write_marks_before(self: Any, marks: list[tuple[int, dict[str, object]
         self._held.pop(row_id, None)
 
 
-async def store_events_in_a_session(sessionmaker: Any, batch: list[Any]) -> None:
+async def store_event_in_a_session(sessionmaker: Any, values: dict[str, Any]) -> int | None:
     async with sessionmaker() as session, session.begin():
-        for item in batch:
-            item.id = await models.inbox.insert_pending(session=session, values=item.values)
+        return await models.inbox.insert_pending(session=session, values=values)
 
 
 async def write_marks_in_a_session(self: Any, marks: list[tuple[int, dict[str, object]]]) -> None:
@@ -563,7 +557,7 @@ CHANGES: dict[str, list[tuple[Any, str, Any]]] = {
         (bot.outbox.OutboxSender, "drain", drain_before),
     ],
     "stored events and reply rows written with Core inserts, not the ORM's flush": [
-        (bot.intake, "store_events", store_events_before),
+        (bot.intake, "store_event", store_event_before),
         (bot.dispatcher, "enqueue_replies", enqueue_replies_before),
     ],
     "an event taken at once is not read back": [
@@ -619,11 +613,6 @@ CHANGES: dict[str, list[tuple[Any, str, Any]]] = {
         (bot.dispatcher, "find_member", find_member_joined),
         (models.member, "find_member", find_member_joined),
     ],
-    # One event at a time here, like the sent marks above: this measures the lone event's
-    # loop turn; what it gains shows under load (make bench's burst, bench/latency.py).
-    "events stored while one is written go together in the next transaction": [
-        (bot.intake.EventWorker, "_write_stored", write_stored_alone),
-    ],
     "prebuilt statements: the connection kept for the transaction, SQLite's run on sqlite3": [
         (module, "run_prebuilt", run_prebuilt_through_aiosqlite)
         for module in (
@@ -636,11 +625,11 @@ CHANGES: dict[str, list[tuple[Any, str, Any]]] = {
         )
     ],
     "the store and the sender's marks in a transaction on the driver, no session": [
-        (bot.intake, "store_events", store_events_in_a_session),
+        (bot.intake, "store_event", store_event_in_a_session),
         (bot.outbox.OutboxSender, "_write_marks", write_marks_in_a_session),
     ],
 }
-NEWEST = list(CHANGES)[-4:]  # also measured as "all changes but" each: its share of the rest
+NEWEST = list(CHANGES)[-3:]  # also measured as "all changes but" each: its share of the rest
 CURRENT = {(m, name): getattr(m, name) for parts in CHANGES.values() for m, name, _ in parts}
 
 

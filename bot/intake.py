@@ -1,11 +1,11 @@
 """Durable intake: adapters store each event before answering; workers process stored events.
 
-`EventWorker.store` writes the event (pending, with its raw payload) in a short transaction,
-with the events that arrived while the one before was written; only once it is committed
-does the adapter answer the platform. A running `EventWorker` with a free slot
-takes a new event at once (written already claimed by it, applied only if no earlier event of
-its user is pending, and not read back); otherwise it claims the oldest pending event of each
-user — many users at once, one event of a user at a time, in the platform's order. The
+`EventWorker.store` writes the event (pending, with its raw payload) in its own short
+transaction; only once it is committed does the adapter answer the platform. A running
+`EventWorker` with a free slot takes a new event at once (written already claimed by it,
+applied only if no earlier event of its user is pending, and not read back); otherwise it
+claims the oldest pending event of each user — many users at once, one event of a user at a
+time, in the platform's order. The
 dispatcher applies an event's effects, replies (outbox rows) and done mark in one transaction;
 with the outbox sender running, the reply rows are written claimed by it and handed to it
 once they are committed (no claim of its own to wait for). A transient fault
@@ -33,7 +33,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.core import Incoming
 from bot.core.clock import Clock
 from bot.dispatcher import Dispatcher, is_transient
-from bot.group_commit import GroupCommit
 from models.files import fetch_pending
 from models.inbox import (
     EventStatus,
@@ -76,23 +75,13 @@ class Stored:
     status: EventStatus
 
 
-@dataclass
-class ToStore:
-    """An event to write: its row's columns; once written, its id (None: stored already)."""
-
-    values: dict[str, Any]
-    id: int | None = None
-    left: bool = False  # its caller is gone (cancelled): nobody here will apply it at once
-
-
-async def store_events(
-    sessionmaker: async_sessionmaker[AsyncSession], batch: list[ToStore]
-) -> None:
-    """Write events in one transaction, each given its id (None when an earlier delivery
-    stored it); raises, with nothing written, if the database cannot take them."""
+async def store_event(
+    sessionmaker: async_sessionmaker[AsyncSession], values: dict[str, Any]
+) -> int | None:
+    """Write an event (its row's columns) in a transaction of its own: its id, or None when
+    an earlier delivery stored it; raises, with nothing written, if the database cannot."""
     async with driver_transaction(sessionmaker) as transaction:
-        for item in batch:
-            item.id = await insert_pending(session=transaction, values=item.values)
+        return await insert_pending(session=transaction, values=values)
 
 
 Download = Callable[[str], Awaitable[bytes]]  # a platform reference → the file's bytes
@@ -149,8 +138,6 @@ class EventWorker:
         self._users: dict[str, int] = {}
         self._behind: set[str] = set()  # users with an event stored while one ran here
         self._full = False  # events may be waiting for a free slot
-        # Events arriving while one is written go together in the next transaction.
-        self._storing: GroupCommit[ToStore] = GroupCommit(self._store_together)
 
     async def store(
         self,
@@ -167,24 +154,20 @@ class EventWorker:
         now = self.host.clock.now()
         if at_once:
             self._users[user] = 0  # the slot is kept while the event is written
-        item = None
         try:
-            item = ToStore(
-                pending_values(
-                    incoming,
-                    now=now,
-                    raw=raw,
-                    seq=seq,
-                    passive_until=passive_until,
-                    claimed_by=self.name if at_once else "",
-                    claimed_until=now + LEASE if at_once else None,
-                )
+            values = pending_values(
+                incoming,
+                now=now,
+                raw=raw,
+                seq=seq,
+                passive_until=passive_until,
+                claimed_by=self.name if at_once else "",
+                claimed_until=now + LEASE if at_once else None,
             )
-            await self._write_stored(item)
-            stored = await self._stored(incoming, item)
+            stored = await self._stored(
+                incoming, await store_event(self.host.sessionmaker, values)
+            )
         except BaseException:
-            if item is not None:
-                item.left = True
             if at_once:
                 self._users.pop(user, None)
             raise
@@ -200,28 +183,9 @@ class EventWorker:
         self.nudge()
         return stored
 
-    async def _write_stored(self, item: ToStore) -> None:
-        """Returns once the event is committed, alone or with others that came meanwhile."""
-        await self._storing.add(item)
-
-    async def _store_together(self, batch: list[ToStore]) -> None:
-        await store_events(self.host.sessionmaker, batch)
-        # A caller that left (cancelled) while waiting will not apply its event at once: the
-        # claim it was written with is given back, for any worker to take.
-        late = [i.id for i in batch if i.left and i.id is not None and i.values["claimed_by"]]
-        if late:
-            try:
-                async with self.host.sessionmaker() as session, session.begin():
-                    for event_id in late:
-                        await release_claim(session=session, event_id=event_id, worker=self.name)
-            except Exception as error:  # the others are written: their callers are not failed
-                logger.warning("could not give back claims %s (lease ends): %s", late, error)
-        if any(i.left for i in batch):
-            self.nudge()
-
-    async def _stored(self, incoming: Incoming, item: ToStore) -> Stored:
-        if item.id is not None:
-            return Stored(item.id, True, EventStatus.PENDING)
+    async def _stored(self, incoming: Incoming, new_id: int | None) -> Stored:
+        if new_id is not None:
+            return Stored(new_id, True, EventStatus.PENDING)
         async with self.host.sessionmaker() as session:
             found = await find_event(
                 session=session, platform=incoming.platform, event_id=incoming.event_id

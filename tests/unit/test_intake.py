@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.event import listen as event_listen
 from sqlalchemy.exc import OperationalError
 
 from bot.app import App, build_app
@@ -85,40 +84,17 @@ async def rows(app: App, model: Any, **where: Any) -> list[Any]:
         return list((await session.execute(stmt)).scalars())
 
 
-async def test_events_arriving_together_are_stored_in_fewer_transactions_each_applied_once(
+async def test_events_arriving_together_one_a_re_delivery_are_each_applied_once(
     stored_app: App, transport: RecordingTransport
 ) -> None:
-    commits = []
-    event_listen(stored_app.engine.sync_engine, "commit", lambda conn: commits.append(1))
     events = [event(f"u{n}", f"/work {n}", n) for n in range(30)]
     events.append(event("u0", "/work 0", 0))  # a re-delivery among them
     stored = await asyncio.gather(*(stored_app.worker.store(e) for e in events))
-    assert len(commits) < 30
     assert [s.new for s in stored].count(True) == 30
     assert (stored[-1].new, stored[-1].id) == (False, stored[0].id)
     assert await stored_app.worker.drain() == 30
     assert await stored_app.sender.drain() == 30
     assert [len(transport.texts(f"u{n}")) for n in range(30)] == [1] * 30  # answered once
-
-
-async def test_an_event_whose_caller_left_while_waiting_is_written_for_any_worker(
-    stored_app: App, transport: RecordingTransport
-) -> None:
-    worker = stored_app.worker
-    worker.heartbeat = 1.0  # as if running: a new event would be taken at once
-    first = asyncio.create_task(worker.store(event("member", "/work 一", 1)))
-    second = asyncio.create_task(worker.store(event("host", "/work 二", 2)))
-    await asyncio.sleep(0)  # the first is about to write; the second waits behind it
-    second.cancel()
-    await first
-    with pytest.raises(asyncio.CancelledError):
-        await second
-    worker.heartbeat = 0.0
-    [left] = await rows(stored_app, InboxEvent, event_id="e2")
-    assert (left.status, left.claimed_by) == (EventStatus.PENDING, "")  # nobody holds it
-    assert await worker.drain(only=[left.id]) == 1
-    assert await stored_app.sender.drain() >= 1
-    assert transport.texts("host") == ["好的：二"]
 
 
 async def test_a_stored_event_is_applied_once_and_answered_through_the_outbox(
