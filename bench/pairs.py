@@ -469,26 +469,9 @@ async def run_prebuilt_through_aiosqlite(
         connection = await session.connection()
         dialect = connection.dialect
         driver = connection.sync_connection.connection.driver_connection  # type: ignore[union-attr]
-    key = (statement, dialect.name, tuple(params))
-    compiled = models.prebuilt._COMPILED.get(key)
-    if compiled is None:
-        compiled = models.prebuilt._COMPILED[key] = models.prebuilt._Compiled(
-            statement, dialect, key[2]
-        )
-    values = compiled.compiled.construct_params(params, escape_names=False)
-    for name, process in compiled.processors.items():
-        if name in values:
-            values[name] = process(values[name])
-    args: Any = values if compiled.positions is None else [values[n] for n in compiled.positions]
+    compiled, args = models.prebuilt._bound(statement, dialect, params)
     try:
-        cursor = await driver.execute(compiled.sql, args)
-        try:
-            rows = list(await cursor.fetchall()) if compiled.returns else []
-            if compiled.converters:
-                rows = [models.prebuilt._converted(row, compiled.converters) for row in rows]
-            return rows, cursor.rowcount
-        finally:
-            await cursor.close()
+        return await models.prebuilt._through_driver(driver, compiled, args)
     except compiled.errors as error:
         raise DBAPIError.instance(compiled.sql, args, error, compiled.errors) from error
 

@@ -104,6 +104,22 @@ async def run_prebuilt(
         connection = await _connection_of(session)
         dialect = connection.dialect
         driver = connection.sync_connection.connection.driver_connection  # type: ignore[union-attr]
+    compiled, args = _bound(statement, dialect, params)
+    try:
+        direct = run_direct(driver, compiled.sql, args, compiled.returns)
+        if direct is None:
+            return await _through_driver(driver, compiled, args)
+        rows, count = direct
+        if compiled.converters:
+            rows = [_converted(row, compiled.converters) for row in rows]
+        return rows, count
+    except compiled.errors as error:
+        raise DBAPIError.instance(compiled.sql, args, error, compiled.errors) from error
+
+
+def _bound(statement: Any, dialect: Any, params: dict[str, Any]) -> tuple[_Compiled, Any]:
+    """The statement compiled once for the dialect, and its bind values as the driver takes
+    them (converted as SQLAlchemy would)."""
     key = (statement, dialect.name, tuple(params))
     compiled = _COMPILED.get(key)
     if compiled is None:
@@ -113,23 +129,20 @@ async def run_prebuilt(
         if name in values:
             values[name] = process(values[name])
     args: Any = values if compiled.positions is None else [values[n] for n in compiled.positions]
+    return compiled, args
+
+
+async def _through_driver(driver: Any, compiled: _Compiled, args: Any) -> tuple[list[Any], int]:
+    """The statement through the driver's own (awaited) cursor: PostgreSQL, or SQLite's calls
+    in aiosqlite's thread."""
+    cursor = await driver.execute(compiled.sql, args)
     try:
-        direct = run_direct(driver, compiled.sql, args, compiled.returns)
-        if direct is not None:
-            rows, count = direct
-            if compiled.converters:
-                rows = [_converted(row, compiled.converters) for row in rows]
-            return rows, count
-        cursor = await driver.execute(compiled.sql, args)
-        try:
-            rows = list(await cursor.fetchall()) if compiled.returns else []
-            if compiled.converters:
-                rows = [_converted(row, compiled.converters) for row in rows]
-            return rows, cursor.rowcount
-        finally:
-            await cursor.close()
-    except compiled.errors as error:
-        raise DBAPIError.instance(compiled.sql, args, error, compiled.errors) from error
+        rows = list(await cursor.fetchall()) if compiled.returns else []
+        if compiled.converters:
+            rows = [_converted(row, compiled.converters) for row in rows]
+        return rows, cursor.rowcount
+    finally:
+        await cursor.close()
 
 
 async def _connection_of(session: AsyncSession) -> AsyncConnection:
